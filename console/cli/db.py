@@ -1,0 +1,35 @@
+"""`rtic-console db upgrade|status`: schema migrations for administrators."""
+
+from __future__ import annotations
+
+import json
+
+from console.store import db as store_db
+
+
+def register(subparsers, common) -> None:
+    parser = subparsers.add_parser("db", help="database schema: upgrade, status", parents=[common])
+    actions = parser.add_subparsers(dest="db_action", metavar="ACTION", required=True)
+    upgrade = actions.add_parser("upgrade", help="create the database schema or apply pending migrations", parents=[common])
+    upgrade.set_defaults(func=_upgrade)
+    status = actions.add_parser("status", help="print the schema revision", parents=[common])
+    status.set_defaults(func=_status)
+
+
+def _upgrade(args) -> int:
+    database = store_db.open_database(args.db, create=True)
+    try:
+        print(json.dumps({"database": database.display_url, "revision": store_db.current_revision(database)}))
+    finally:
+        database.close()
+    return 0
+
+
+def _status(args) -> int:
+    database = store_db.open_database(args.db)
+    try:
+        print(json.dumps({"database": database.display_url, "revision": store_db.current_revision(database),
+                          "head": store_db.head_revision()}))
+    finally:
+        database.close()
+    return 0

@@ -1,0 +1,171 @@
+"""Opening the database: which URL, checks that turn driver errors into sentences, SQLite pragmas, migrations.
+
+`open_database` is the one way in. It never creates a database by accident: only `create=True` (the demo,
+first start, `db upgrade`) makes a new SQLite file or runs migrations on an empty database.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from console.errors import StoreUnavailable, UserError
+from console.paths import user_data_dir
+
+ENV_URL = "RTIC_DATABASE_URL"
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_URL_HELP = "use sqlite:///PATH/TO/FILE.db or postgresql+psycopg://USER@HOST:PORT/DATABASE"
+
+
+def default_sqlite_path() -> Path:
+    return user_data_dir() / "registry.db"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The database URL in force: the one given, else RTIC_DATABASE_URL, else the user's SQLite file."""
+    return url or os.environ.get(ENV_URL) or f"sqlite:///{default_sqlite_path()}"
+
+
+def describe_url(url: str) -> str:
+    """The URL as it may be shown or logged: never with its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unreadable database URL>"
+
+
+@dataclass
+class Database:
+    engine: Engine
+    url: str
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def display_url(self) -> str:
+        return describe_url(self.url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(url: str | None = None, *, create: bool = False) -> Database:
+    """Open (and with `create`, create and migrate) the database at `url`; raise UserError with a clear reason."""
+    url = resolve_url(url)
+    shown = describe_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UserError(f"unknown database URL {url!r}: {_URL_HELP}") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise UserError(f"unsupported database {shown!r}: {_URL_HELP}")
+    if backend == "sqlite":
+        engine = _sqlite_engine(parsed, create=create)
+    else:
+        try:
+            engine = create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+        except (NoSuchModuleError, ArgumentError) as exc:
+            raise UserError(f"unknown database URL {shown!r} ({exc}): {_URL_HELP}") from None
+    db = Database(engine=engine, url=url)
+    try:
+        _check_schema(db, create=create)
+    except BaseException:
+        engine.dispose()
+        raise
+    return db
+
+
+def _sqlite_engine(parsed, *, create: bool) -> Engine:
+    path = parsed.database
+    if path and path != ":memory:":
+        file = Path(path)
+        if not file.exists():
+            if not create:
+                raise StoreUnavailable(
+                    f"no database at {file}: run `rtic-console demo --db sqlite:///{file}` to create a demo registry"
+                )
+            if not file.parent.is_dir():
+                raise UserError(f"cannot create the database {file}: the folder {file.parent} does not exist")
+    try:
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+    except (NoSuchModuleError, ArgumentError) as exc:
+        raise UserError(f"unknown database URL ({exc}): {_URL_HELP}") from None
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL: a committed audit event survives power loss (NORMAL in WAL mode may lose the last commits).
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _alembic_config(db: Database) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["engine"] = db.engine
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory(str(_MIGRATIONS)).get_current_head()
+
+
+def current_revision(db: Database) -> str | None:
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(db: Database) -> None:
+    """Apply every migration the database lacks."""
+    command.upgrade(_alembic_config(db), "head")
+
+
+def _check_schema(db: Database, *, create: bool) -> None:
+    try:
+        revision = current_revision(db)
+        has_tables = bool(inspect(db.engine).get_table_names())
+    except OperationalError as exc:
+        raise StoreUnavailable(f"cannot open the database {db.display_url}: {_first_line(exc)}") from None
+    except SQLAlchemyError as exc:
+        raise StoreUnavailable(f"cannot use the database {db.display_url}: {_first_line(exc)}") from None
+    known = {rev.revision for rev in ScriptDirectory(str(_MIGRATIONS)).walk_revisions()}
+    if revision is not None and revision not in known:
+        raise UserError(
+            f"the database {db.display_url} has a newer schema ({revision}) than this console knows: "
+            "install the newer console version"
+        )
+    if revision == head_revision():
+        return
+    if create or (revision is not None and db.dialect == "sqlite"):
+        # A new database, or a single-user SQLite file from an older version: bring it up to date.
+        if revision is None and has_tables:
+            raise UserError(f"the database {db.display_url} holds tables that are not a console registry")
+        upgrade(db)
+        return
+    if revision is None:
+        raise StoreUnavailable(
+            f"the database {db.display_url} has no registry yet: run `rtic-console demo` or `rtic-console db upgrade`"
+        )
+    raise UserError(f"the database {db.display_url} needs an upgrade: run `rtic-console db upgrade`")
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__

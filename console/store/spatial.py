@@ -1,0 +1,161 @@
+"""Index-backed nearby search, exact to the metre, on SQLite and PostgreSQL.
+
+Two steps on both backends: the index returns the cameras inside the box(es) that bound the search circle
+(console.domain.geo.bounding_boxes, split at the antimeridian, widened to every longitude near a pole),
+then the exact great-circle distance keeps those inside the circle, nearest first (ties by id).
+
+- SQLite: the R*Tree module built into SQLite (`camera_rtree`, kept in step by triggers; see migration
+  0001). R*Tree stores float32 bounds rounded outwards, so the box query can only return extra candidates,
+  never miss one.
+- PostgreSQL: a GiST index on the built-in `point(lon, lat)` expression, queried with `<@ box(...)`. No
+  extension is needed, so the console runs on any PostgreSQL an agency has, with least privileges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Column, Float, Integer, MetaData, Table, and_, or_, select, text
+from sqlalchemy.engine import Connection
+
+from console.domain.cameras import (
+    CameraStatus,
+    Capability,
+    FieldOfView,
+    NearbyCamera,
+    SharingMode,
+)
+from console.domain.geo import bounding_boxes, haversine_m, initial_bearing_deg
+from console.store.models import CameraRow, SiteRow
+
+# The R*Tree is a virtual table that Alembic must not manage; it lives in its own metadata.
+camera_rtree = Table(
+    "camera_rtree",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("min_lat", Float),
+    Column("max_lat", Float),
+    Column("min_lon", Float),
+    Column("max_lon", Float),
+)
+
+_cameras = CameraRow.__table__
+_sites = SiteRow.__table__
+
+_COLUMNS = (
+    _cameras.c.id,
+    _cameras.c.site_id,
+    _cameras.c.owner_id,
+    _cameras.c.label,
+    _cameras.c.lat,
+    _cameras.c.lon,
+    _sites.c.address,
+    _cameras.c.capability,
+    _cameras.c.sharing_mode,
+    _cameras.c.status,
+    _cameras.c.fov_bearing_deg,
+    _cameras.c.fov_angle_deg,
+    _cameras.c.fov_range_m,
+    _cameras.c.consent_at,
+)
+
+
+@dataclass(frozen=True)
+class NearbyFilter:
+    """What the nearby list may be narrowed to. The default shows every active camera."""
+
+    live_only: bool = False
+    sharing_modes: frozenset[SharingMode] | None = None
+    statuses: frozenset[CameraStatus] = frozenset({CameraStatus.ACTIVE})
+
+
+def nearby_cameras(
+    conn: Connection,
+    lat: float,
+    lon: float,
+    radius_m: float,
+    where: NearbyFilter = NearbyFilter(),
+    limit: int | None = None,
+) -> list[NearbyCamera]:
+    """Cameras within `radius_m` metres of (lat, lon), nearest first."""
+    boxes = bounding_boxes(lat, lon, radius_m)
+    query = select(*_COLUMNS).select_from(_cameras.join(_sites, _sites.c.id == _cameras.c.site_id))
+    if conn.dialect.name == "sqlite":
+        query = query.join(camera_rtree, camera_rtree.c.id == _cameras.c.id).where(
+            or_(*(
+                and_(
+                    camera_rtree.c.min_lat <= box.max_lat,
+                    camera_rtree.c.max_lat >= box.min_lat,
+                    camera_rtree.c.min_lon <= box.max_lon,
+                    camera_rtree.c.max_lon >= box.min_lon,
+                )
+                for box in boxes
+            ))
+        )
+    else:
+        query = query.where(or_(*(
+            text(f"point(cameras.lon, cameras.lat) <@ box(point(:w{i}, :s{i}), point(:e{i}, :n{i}))").bindparams(
+                **{f"w{i}": box.min_lon, f"s{i}": box.min_lat, f"e{i}": box.max_lon, f"n{i}": box.max_lat}
+            )
+            for i, box in enumerate(boxes)
+        )))
+    query = _filtered(query, where)
+
+    found = []
+    for row in conn.execute(query):
+        distance = haversine_m(lat, lon, row.lat, row.lon)
+        if distance <= radius_m:
+            found.append((distance, row))
+    found.sort(key=lambda item: (item[0], item[1].id))
+    if limit is not None:
+        found = found[:limit]
+    return [_nearby(row, distance, lat, lon) for distance, row in found]
+
+
+def scan_cameras(
+    conn: Connection, lat: float, lon: float, radius_m: float, where: NearbyFilter = NearbyFilter()
+) -> list[NearbyCamera]:
+    """The same answer as `nearby_cameras` by reading every camera: the baseline the index is measured against."""
+    query = _filtered(
+        select(*_COLUMNS).select_from(_cameras.join(_sites, _sites.c.id == _cameras.c.site_id)), where
+    )
+    found = []
+    for row in conn.execute(query):
+        distance = haversine_m(lat, lon, row.lat, row.lon)
+        if distance <= radius_m:
+            found.append((distance, row))
+    found.sort(key=lambda item: (item[0], item[1].id))
+    return [_nearby(row, distance, lat, lon) for distance, row in found]
+
+
+def _filtered(query, where: NearbyFilter):
+    if where.statuses:
+        query = query.where(_cameras.c.status.in_(sorted(s.value for s in where.statuses)))
+    if where.live_only:
+        query = query.where(_cameras.c.capability == Capability.LIVE.value)
+    if where.sharing_modes is not None:
+        query = query.where(_cameras.c.sharing_mode.in_(sorted(m.value for m in where.sharing_modes)))
+    return query
+
+
+def _nearby(row, distance: float, lat: float, lon: float) -> NearbyCamera:
+    fov = None
+    if row.fov_bearing_deg is not None and row.fov_angle_deg is not None and row.fov_range_m is not None:
+        fov = FieldOfView(row.fov_bearing_deg, row.fov_angle_deg, row.fov_range_m)
+    consent_at = row.consent_at
+    return NearbyCamera(
+        id=row.id,
+        site_id=row.site_id,
+        owner_id=row.owner_id,
+        label=row.label,
+        lat=row.lat,
+        lon=row.lon,
+        address=row.address,
+        capability=Capability(row.capability),
+        sharing_mode=SharingMode(row.sharing_mode),
+        status=CameraStatus(row.status),
+        field_of_view=fov,
+        consent_at=consent_at,
+        distance_m=distance,
+        bearing_deg=initial_bearing_deg(lat, lon, row.lat, row.lon) if distance > 0 else 0.0,
+    )
