@@ -46,12 +46,15 @@ def _pg_unavailable() -> str | None:
     if "reason" not in _pg_state:
         from sqlalchemy import text
 
+        engine = _pg_admin_engine()
         try:
-            with _pg_admin_engine().connect() as conn:
+            with engine.connect() as conn:
                 conn.execute(text("select 1"))
             _pg_state["reason"] = None
         except Exception as exc:  # any failure to connect means: skip, and say why
             _pg_state["reason"] = f"no PostgreSQL server answers at {PG_ADMIN_URL.split('@')[-1]}: {exc.__class__.__name__}"
+        finally:
+            engine.dispose()
     return _pg_state["reason"]
 
 

@@ -29,15 +29,22 @@ _COMMANDS = (
 log = logging.getLogger(__name__)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line a person can act on (exit status 2), like every other input error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--db",
         metavar="URL",
         default=argparse.SUPPRESS,
         help="database URL (default: $RTIC_DATABASE_URL, then the SQLite file in your data folder)",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rtic-console",
         description="Community Connect Console: cameras near an incident, consent-checked live view, audit.",
         parents=[common],
@@ -72,8 +79,3 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-
-
-def argument_error(message: str) -> UserError:
-    """A bad command-line value, reported like any other user error (one line, exit status 2)."""
-    return UserError(message)

@@ -1,0 +1,28 @@
+"""`rtic-console demo`: create and migrate a database and fill it with the synthetic Chicopee demo registry."""
+
+from __future__ import annotations
+
+import json
+
+from console.services.demo import generate_demo
+from console.store.db import open_database
+from console.store.secrets import ContactCipher, load_contact_key
+
+
+def register(subparsers, common) -> None:
+    parser = subparsers.add_parser(
+        "demo", parents=[common], help="create a demo registry around Chicopee, MA (for training and tests)"
+    )
+    parser.add_argument("--cameras", type=int, default=2500, metavar="N", help="how many cameras (default 2,500)")
+    parser.add_argument("--seed", type=int, default=1, metavar="S", help="random seed: the same seed, the same registry")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    database = open_database(args.db, create=True)
+    try:
+        summary = generate_demo(database, ContactCipher(load_contact_key()), cameras=args.cameras, seed=args.seed)
+    finally:
+        database.close()
+    print(json.dumps(summary))
+    return 0

@@ -1,0 +1,176 @@
+"""The demo registry: a deterministic, realistic synthetic registry around Chicopee, MA, for training and tests.
+
+About 70 % of cameras are registered-only and 30 % live-capable (a whole site goes live through one gateway) with a
+mix of sharing modes; owners are marked as demo data; a few incidents are open and a few owner alerts are in force.
+The same seed always gives the same registry (except the alert and incident times, which follow the clock).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+from console.domain.cameras import Capability, CameraStatus, SharingMode
+from console.domain.geo import haversine_m
+from console.domain.grants import GrantSource, ShareGrant
+from console.domain.incidents import Incident
+from console.errors import UserError
+from console.services.demo_town import BUSINESS_KINDS, CENTRE, FIRST_NAMES, LAST_NAMES, Town, offset
+from console.store import bulk
+from console.store.db import Database
+from console.store.registry import add_grant, add_incident, count_cameras
+from console.store.secrets import ContactCipher
+
+MAX_CAMERAS = 2_000_000
+_OWNER_COLUMNS = ("id", "kind", "portal_id", "contact_ciphertext", "phone_digest", "email_digest", "is_demo",
+                  "created_at", "updated_at", "version")
+_SITE_COLUMNS = ("id", "owner_id", "name", "address", "lat", "lon", "created_at", "updated_at", "version")
+_CAMERA_COLUMNS = ("id", "site_id", "owner_id", "portal_id", "label", "lat", "lon", "capability", "sharing_mode",
+                   "status", "placement", "fov_bearing_deg", "fov_angle_deg", "fov_range_m", "consent_at",
+                   "consent_channel", "consent_taken_by", "consent_wording", "is_demo", "created_at", "updated_at",
+                   "version")
+_STREAM_COLUMNS = ("id", "camera_id", "protocol", "role", "url", "credential_ciphertext")
+_LIVE_MODES = ((SharingMode.ALWAYS, 0.3), (SharingMode.ON_ALERT, 0.5), (SharingMode.NEVER, 0.2))
+_CAMERA_PLACES = ("Front door", "Driveway", "Porch", "Back yard", "Side yard", "Garage", "Entrance", "Parking lot",
+                  "Loading dock", "Register", "Rear alley", "Street view", "Side door", "Corner")
+_STAFF = ("Officer T. Nguyen (outreach)", "Officer R. Dubois (outreach)", "Clerk M. Santos")
+WORDING = ("Registering your camera tells the police department where it is and how to contact you. It does not "
+           "give the police access to your camera. You can change or remove your registration at any time.")
+INCIDENT_TYPES = (("Burglary in progress", 1), ("Shots fired", 1), ("Armed robbery", 1), ("Motor vehicle crash, injuries", 2),
+                  ("Suspicious person", 3), ("Stolen vehicle", 2), ("Assault", 2), ("Vandalism", 3))
+
+
+def generate_demo(database: Database, cipher: ContactCipher, cameras: int = 2500, seed: int = 1,
+                  now: datetime | None = None) -> dict:
+    """Fill an empty registry with `cameras` synthetic cameras; return a summary (counts and seconds)."""
+    if not 1 <= cameras <= MAX_CAMERAS:
+        raise UserError(f"--cameras must be between 1 and {MAX_CAMERAS:,}")
+    now = now or datetime.now(timezone.utc)
+    started = time.perf_counter()
+    with database.engine.begin() as conn:
+        existing = count_cameras(conn)
+        if existing:
+            raise UserError(
+                f"the database {database.display_url} already holds a registry ({existing:,} cameras): "
+                "the demo fills only an empty one; give a new --db"
+            )
+        builder = _Builder(Town(cameras, seed), cipher, now, bulk.timestamp_adapter(conn))
+        builder.build(cameras)
+        bulk.load_rows(conn, "owners", _OWNER_COLUMNS, builder.owners)
+        bulk.load_rows(conn, "sites", _SITE_COLUMNS, builder.sites)
+        bulk.load_rows(conn, "cameras", _CAMERA_COLUMNS, builder.cameras)
+        bulk.load_rows(conn, "streams", _STREAM_COLUMNS, builder.streams)
+        for table in ("owners", "sites", "cameras", "streams"):
+            bulk.reset_sequence(conn, table)
+        incidents, grants = _add_incidents_and_alerts(conn, builder, now)
+    return {
+        "database": database.display_url,
+        "cameras": len(builder.cameras),
+        "live_capable": builder.live,
+        "registered_only": len(builder.cameras) - builder.live,
+        "sites": len(builder.sites),
+        "owners": len(builder.owners),
+        "streams": len(builder.streams),
+        "open_incidents": incidents,
+        "owner_alerts_in_force": grants,
+        "seed": seed,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+class _Builder:
+    """Makes the rows, in memory, as tuples in the bulk loader's column order."""
+
+    def __init__(self, town: Town, cipher: ContactCipher, now: datetime, stamp):
+        self.town, self.rng, self.cipher, self.now, self.stamp = town, town.rng, cipher, now, stamp
+        self.owners: list[tuple] = []
+        self.sites: list[tuple] = []
+        self.cameras: list[tuple] = []
+        self.streams: list[tuple] = []
+        self.live = 0
+        self.live_sites: list[tuple[int, float, float, str]] = []  # (site id, lat, lon, sharing mode)
+
+    def build(self, total: int) -> None:
+        rng = self.rng
+        created = self.stamp(self.now - timedelta(days=400))
+        while len(self.cameras) < total:
+            business = rng.random() < 0.3
+            count = rng.choice((1, 2, 2, 3, 4, 6)) if business else rng.choice((1, 1, 1, 2))
+            count = min(count, total - len(self.cameras))
+            owner_id, site_id = len(self.owners) + 1, len(self.sites) + 1
+            lot = self.town.lot(business)
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            organisation = f"{last}'s {rng.choice(BUSINESS_KINDS)}" if business else ""
+            phone = f"413-555-01{rng.randrange(100):02d}"
+            email = f"{first}.{last}{owner_id}@example.com".lower()
+            contact = {"name": f"{first} {last}", "organisation": organisation, "phone": phone, "email": email,
+                       "address": lot.address}
+            self.owners.append((owner_id, "business" if business else "resident", f"DEMO-O{owner_id}",
+                                self.cipher.encrypt(contact), self.cipher.digest(phone), self.cipher.digest(email),
+                                True, created, created, 1))
+            self.sites.append((site_id, owner_id, organisation or f"{last} residence", lot.address, lot.lat, lot.lon,
+                               created, created, 1))
+            live = rng.random() < 0.3
+            mode = _weighted(rng, _LIVE_MODES) if live else SharingMode.NEVER
+            if live:
+                self.live_sites.append((site_id, lot.lat, lot.lon, mode.value))
+            consent_at = self.now - timedelta(days=rng.uniform(5, 3 * 365))
+            channel = rng.choices(("web", "phone", "in_person", "device"), (60, 20, 10, 10 if live else 0))[0]
+            taken_by = "registration portal" if channel in ("web", "device") else rng.choice(_STAFF)
+            for n in range(count):
+                self._camera(site_id, owner_id, lot, n, live, mode, consent_at, channel, taken_by)
+
+    def _camera(self, site_id, owner_id, lot, n, live, mode, consent_at, channel, taken_by) -> None:
+        rng = self.rng
+        camera_id = len(self.cameras) + 1
+        lat, lon = offset((lot.lat, lot.lon), rng.uniform(-6, 6), rng.uniform(-6, 6))
+        facing = (lot.facing_deg + (0 if n == 0 else rng.choice((90, -90, 180))) + rng.uniform(-25, 25)) % 360
+        status = CameraStatus.ACTIVE if rng.random() < 0.97 else CameraStatus.INACTIVE
+        created = self.stamp(consent_at)
+        self.cameras.append((
+            camera_id, site_id, owner_id, f"DEMO-C{camera_id}", _CAMERA_PLACES[(n + site_id) % len(_CAMERA_PLACES)],
+            lat, lon, (Capability.LIVE if live else Capability.REGISTERED).value, mode.value, status.value,
+            "outside", round(facing, 1), rng.choice((60.0, 80.0, 90.0, 110.0)), rng.choice((15.0, 20.0, 30.0, 40.0)),
+            created, channel, taken_by, WORDING, True, created, created, 1,
+        ))
+        if not live:
+            return
+        self.live += 1
+        gateway = f"gw-{site_id}.demo.invalid"
+        if rng.random() < 0.8:
+            secret = self.cipher.encrypt({"username": "viewer", "password": f"demo-{rng.getrandbits(48):012x}"},
+                                         b"stream")
+            for role in ("main", "sub"):
+                self.streams.append((len(self.streams) + 1, camera_id, "rtsp", role,
+                                     f"rtsp://{gateway}:554/cam{n + 1}/{role}", secret))
+        else:
+            self.streams.append((len(self.streams) + 1, camera_id, "whep", "main",
+                                 f"https://{gateway}/whep/cam{n + 1}", None))
+
+
+def _weighted(rng, choices):
+    values, weights = zip(*choices)
+    return rng.choices(values, weights)[0]
+
+
+def _add_incidents_and_alerts(conn, builder: _Builder, now: datetime) -> tuple[int, int]:
+    """A few open incidents near the centre of town, and owner alerts in force on on-alert sites near them."""
+    rng = builder.rng
+    lots = [builder.town.lot(business=rng.random() < 0.5) for _ in range(30)]
+    lots.sort(key=lambda lot: haversine_m(CENTRE[0], CENTRE[1], lot.lat, lot.lon))
+    on_alert = [s for s in builder.live_sites if s[3] == SharingMode.ON_ALERT.value]
+    alerted: set[int] = set()
+    for i, lot in enumerate(lots[:6]):
+        kind, priority = INCIDENT_TYPES[i % len(INCIDENT_TYPES)]
+        cad = f"CHI-{now.year}-{rng.randrange(100_000, 999_999)}"
+        add_incident(conn, Incident(None, cad, kind, priority, lot.address, lot.lat, lot.lon,
+                                    now - timedelta(minutes=rng.randint(3, 90)), source="demo"))
+        near = sorted(on_alert, key=lambda s: haversine_m(lot.lat, lot.lon, s[1], s[2]))[:2]
+        for site_id, *_ in near:
+            if site_id in alerted:
+                continue
+            alerted.add(site_id)
+            start = now - timedelta(minutes=rng.randint(1, 20))
+            add_grant(conn, ShareGrant(None, None, site_id, start, start + timedelta(minutes=60),
+                                       rng.choice((GrantSource.APP, GrantSource.PANIC_BUTTON))), created_by="demo")
+    return min(6, len(lots)), len(alerted)

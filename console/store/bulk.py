@@ -1,0 +1,67 @@
+"""Fast bulk loading of registry rows (the demo generator, imports): COPY on PostgreSQL, executemany on SQLite.
+
+Rows come as tuples in the column order given, with their ids assigned by the caller; sequences are moved
+past the loaded ids afterwards so later inserts do not collide.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+_CHUNK = 20_000
+
+
+def load_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> int:
+    """Insert `rows` into `table` inside the caller's transaction; return how many were written."""
+    if conn.dialect.name == "postgresql":
+        return _copy(conn, table, columns, rows)
+    placeholders = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
+    cursor = conn.connection.driver_connection.cursor()
+    count = 0
+    chunk: list[tuple] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= _CHUNK:
+            cursor.executemany(sql, chunk)
+            count += len(chunk)
+            chunk.clear()
+    if chunk:
+        cursor.executemany(sql, chunk)
+        count += len(chunk)
+    cursor.close()
+    return count
+
+
+def _copy(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> int:
+    raw = conn.connection.driver_connection
+    count = 0
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+    return count
+
+
+def next_id(conn: Connection, table: str) -> int:
+    return int(conn.execute(text(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")).scalar_one())
+
+
+def reset_sequence(conn: Connection, table: str) -> None:
+    """After loading explicit ids, move PostgreSQL's id sequence past them (SQLite needs nothing)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {table}))"
+        ))
+
+
+def timestamp_adapter(conn: Connection):
+    """How an aware UTC datetime is written by `load_rows` on this backend (the same form the models use)."""
+    if conn.dialect.name == "sqlite":
+        # SQLAlchemy's SQLite DateTime storage format, naive UTC (see console/store/types.py).
+        return lambda value: None if value is None else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return lambda value: value
