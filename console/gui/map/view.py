@@ -1,0 +1,172 @@
+"""The map widget: one QWebEngine page, one bridge object, Python->JS commands queued until the page is ready.
+
+Like Anki's webview: the page says when it is ready (bridge.pageReady); until then commands wait in a queue;
+callbacks that arrive after the view was closed are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QUrl, Signal, Slot
+from PySide6.QtWebChannel import QWebChannel
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from console.geo.mbtiles import MBTiles
+from console.gui.map.page import build_map_html
+from console.gui.map.schemes import APP_SCHEME, TILE_SCHEME, TILE_URL, AppSchemeHandler, TileSchemeHandler
+
+log = logging.getLogger(__name__)
+PAGE_URL = "app://local/index.html"
+
+
+class _Bridge(QObject):
+    """The object the page sees as `bridge`: its slots are the page's only way back into Python."""
+
+    sig_ready = Signal()
+    """The page has made its map and connected the channel."""
+    sig_marker_clicked = Signal(int)
+    """A camera marker was clicked (camera id)."""
+    sig_map_clicked = Signal(float, float)
+    """The map was clicked away from any marker (lat, lon)."""
+
+    @Slot()
+    def pageReady(self) -> None:  # noqa: N802 (called by name from JavaScript)
+        self.sig_ready.emit()
+
+    @Slot(int)
+    def markerClicked(self, camera_id: int) -> None:  # noqa: N802
+        self.sig_marker_clicked.emit(camera_id)
+
+    @Slot(float, float)
+    def mapClicked(self, lat: float, lon: float) -> None:  # noqa: N802
+        self.sig_map_clicked.emit(lat, lon)
+
+
+class _Page(QWebEnginePage):
+    def javaScriptConsoleMessage(self, level, message, line, source):  # noqa: N802
+        log.debug("map page %s:%s: %s", source, line, message)
+
+
+class MapView(QWidget):
+    """The centre of the window. Tiles: an MBTiles file (offline), else a URL template, else a grid."""
+
+    sig_ready = Signal()
+    """The page is loaded and accepts commands (queued ones have been sent)."""
+    sig_marker_clicked = Signal(int)
+    """A camera marker was clicked on the map (camera id)."""
+    sig_map_clicked = Signal(float, float)
+    """The map was clicked at (lat, lon): a possible incident location."""
+
+    def __init__(self, resources: Path, *, center: tuple[float, float], theme: str = "dark",
+                 tile_url: str = "", tile_attribution: str = "", mbtiles: MBTiles | None = None,
+                 user_agent: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ready = False
+        self._queue: list[tuple[str, Callable[[Any], None] | None]] = []
+        self._closed = False
+        # A private, in-memory profile: the page keeps no cookies or cache between runs, and the
+        # scheme handlers belong to this view alone.
+        self.profile = QWebEngineProfile(self)
+        if user_agent:
+            self.profile.setHttpUserAgent(user_agent)  # tile servers' usage policies want an identifying agent
+        html = build_map_html(center[0], center[1], theme=theme)
+        self.app_handler = AppSchemeHandler(resources, html, self)
+        self.tile_handler = TileSchemeHandler(mbtiles, self)
+        self.profile.installUrlSchemeHandler(APP_SCHEME, self.app_handler)
+        self.profile.installUrlSchemeHandler(TILE_SCHEME, self.tile_handler)
+        self.page = _Page(self.profile, self)
+        self.bridge = _Bridge(self)
+        self.channel = QWebChannel(self.page)
+        self.channel.registerObject("bridge", self.bridge)
+        self.page.setWebChannel(self.channel)
+        self.view = QWebEngineView(self)
+        self.view.setPage(self.page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+        self.bridge.sig_ready.connect(self._on_ready)
+        self.bridge.sig_marker_clicked.connect(self.sig_marker_clicked)
+        self.bridge.sig_map_clicked.connect(self.sig_map_clicked)
+        if mbtiles is not None:
+            self.tiles_source = "mbtiles"
+            self.set_tiles(TILE_URL, mbtiles.metadata.get("attribution", ""), mbtiles.max_zoom)
+        elif tile_url:
+            self.tiles_source = "url"
+            self.set_tiles(tile_url, tile_attribution)
+        else:
+            self.tiles_source = "grid"
+        self.page.load(QUrl(PAGE_URL))
+
+    # --- commands (queued until the page is ready) ---------------------------------------------
+
+    def run_js(self, script: str, callback: Callable[[Any], None] | None = None) -> None:
+        if self._closed:
+            return
+        if not self.ready:
+            self._queue.append((script, callback))
+            return
+        if callback is None:
+            self.page.runJavaScript(script)
+        else:
+            self.page.runJavaScript(script, 0, self._guarded(callback))
+
+    def _guarded(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        def deliver(result: Any) -> None:
+            if not self._closed:  # a late answer from a closed page is dropped
+                callback(result)
+        return deliver
+
+    def _call(self, function: str, *args: Any, callback: Callable[[Any], None] | None = None) -> None:
+        self.run_js(f"rtic.{function}({', '.join(json.dumps(a) for a in args)})", callback)
+
+    def set_cameras(self, rows: list[list], callback: Callable[[Any], None] | None = None) -> None:
+        """rows: [id, lat, lon, state 0..2, inside 0/1, label, distance m, fov bearing, angle, range]."""
+        self._call("setCameras", rows, callback=callback)
+
+    def set_incident(self, lat: float, lon: float, radius_m: float, label: str = "", fit: bool = True) -> None:
+        self._call("setIncident", lat, lon, radius_m, label, fit)
+
+    def set_radius(self, radius_m: float) -> None:
+        self._call("setRadius", radius_m)
+
+    def select(self, camera_id: int | None) -> None:
+        self._call("select", camera_id)
+
+    def zoom_to_incident(self) -> None:
+        self._call("zoomToIncident")
+
+    def set_tiles(self, url: str, attribution: str = "", max_zoom: int = 19) -> None:
+        self._call("setTiles", url, attribution, max_zoom)
+
+    def set_theme(self, name: str) -> None:
+        self._call("setTheme", name)
+
+    def state(self, callback: Callable[[dict], None]) -> None:
+        """What the page shows now (counts, selection, incident), for tests and diagnostics."""
+        self._call("state", callback=lambda text: callback(json.loads(text) if text else {}))
+
+    def _on_ready(self) -> None:
+        self.ready = True
+        queued, self._queue = self._queue, []
+        for script, callback in queued:
+            self.run_js(script, callback)
+        self.sig_ready.emit()
+
+    def close_page(self) -> None:
+        """Delete the page before its profile (QtWebEngine warns and may crash otherwise)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.tile_handler.shutdown()
+        self.view.setPage(None)
+        # Orphaned first, so the deferred deletes run in this order whatever happens to this widget.
+        self.page.setParent(None)
+        self.profile.setParent(None)
+        self.page.deleteLater()
+        self.profile.deleteLater()

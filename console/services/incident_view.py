@@ -1,0 +1,101 @@
+"""What the console shows around an incident: cameras in and near the radius with their sharing state, and one
+camera's detail. Qt-free and blocking: the GUI runs it on a worker thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from console.domain.cameras import Camera, NearbyCamera
+from console.domain.grants import ShareGrant
+from console.domain.owners import OwnerContact
+from console.domain.sharing import SharingState, current_grant, sharing_state
+from console.services.registry import MAX_RADIUS_M, RegistryService, check_search
+from console.store import registry as repo
+from console.store.secrets import ContactCipher
+
+# Cameras around the radius are shown (clustered) for context, out to this multiple of the radius.
+CONTEXT_FACTOR = 4.0
+CONTEXT_MIN_M = 2_000.0
+
+
+@dataclass(frozen=True)
+class ShownCamera:
+    camera: NearbyCamera
+    state: SharingState
+    inside: bool  # within the search radius: listed and highlighted
+    owner_masked: str
+
+
+@dataclass(frozen=True)
+class NearbyAnswer:
+    lat: float
+    lon: float
+    radius_m: float
+    cameras: list[ShownCamera]  # nearest first; the inside ones come first
+
+    @property
+    def inside(self) -> list[ShownCamera]:
+        return [c for c in self.cameras if c.inside]
+
+    def nearest_live(self, n: int) -> list[int]:
+        return [c.camera.id for c in self.inside if c.state is SharingState.LIVE_NOW][:n]
+
+
+@dataclass(frozen=True)
+class CameraDetail:
+    camera: Camera
+    state: SharingState
+    grant: ShareGrant | None
+    owner_masked: str
+
+
+class IncidentView:
+    def __init__(self, registry: RegistryService, cipher: ContactCipher | None):
+        self.registry = registry
+        self.cipher = cipher
+
+    def nearby(self, lat: float, lon: float, radius_m: float, now: datetime | None = None,
+               context: bool = True) -> NearbyAnswer:
+        """Cameras within the radius (listed) and, with `context`, those around it (clustered on the map)."""
+        check_search(lat, lon, radius_m)
+        now = now or datetime.now(timezone.utc)
+        reach = min(max(radius_m * CONTEXT_FACTOR, CONTEXT_MIN_M), MAX_RADIUS_M) if context else radius_m
+        found = self.registry.nearby(lat, lon, max(reach, radius_m))
+        grants = self.registry.grants([c.id for c in found if c.is_live_capable], now)
+        owners = self.masked_owners({c.owner_id for c in found if c.distance_m <= radius_m})
+        shown = [
+            ShownCamera(c, sharing_state(c.capability, c.status, c.sharing_mode, c.id, c.site_id, grants, now),
+                        c.distance_m <= radius_m, owners.get(c.owner_id, ""))
+            for c in found
+        ]
+        return NearbyAnswer(lat, lon, radius_m, shown)
+
+    def detail(self, camera_id: int, now: datetime | None = None) -> CameraDetail:
+        now = now or datetime.now(timezone.utc)
+        camera = self.registry.camera(camera_id)
+        grants = self.registry.grants([camera_id], now)
+        state = sharing_state(camera.capability, camera.status, camera.sharing_mode, camera_id, camera.site_id,
+                              grants, now)
+        with self.registry.database.engine.connect() as conn:
+            owner_id = repo.camera_owner_id(conn, camera_id)
+        owner = self.masked_owners({owner_id} if owner_id is not None else set()).get(owner_id, "")
+        return CameraDetail(camera, state, current_grant(camera_id, camera.site_id, grants, now), owner)
+
+    def masked_owners(self, owner_ids: set[int]) -> dict[int, str]:
+        """Owner names masked ('M**** L****', or the business name): what the list may show before a reveal."""
+        if self.cipher is None or not owner_ids:
+            return {}
+        masked = {}
+        with self.registry.database.engine.connect() as conn:
+            for owner_id in owner_ids:
+                owner = repo.get_owner(conn, self.cipher, owner_id)
+                if owner is not None:
+                    masked[owner_id] = _masked_name(owner.contact)
+        return masked
+
+
+def _masked_name(contact: OwnerContact) -> str:
+    shown = contact.masked()
+    return shown.organisation or shown.name

@@ -1,0 +1,192 @@
+// The console's live map: Python drives it through window.rtic.* (runJavaScript) and hears back through the
+// QWebChannel object "bridge". The page is built once; nothing here reloads it.
+(function () {
+  "use strict";
+  var STATE = ["registered", "live_not_now", "live_now"];
+  var map, bridge = null, cluster, insideLayer, fovLayer, incidentLayer, gridLayer, tileLayer = null;
+  var markers = {}, cameras = {}, selectedId = null, incident = null, ring = null;
+
+  // Shapes as well as colours, so the three states read at a glance for colour-blind users too.
+  function iconHtml(state, inside, selected) {
+    var cls = "cam cam-" + STATE[state] + (inside ? " cam-inside" : "") + (selected ? " cam-selected" : "");
+    return '<div class="' + cls + '"></div>';
+  }
+  function makeIcon(state, inside, selected) {
+    var size = inside ? 18 : 14;
+    if (selected) size = 24;
+    return L.divIcon({className: "cam-icon", html: iconHtml(state, inside, selected),
+                      iconSize: [size, size], iconAnchor: [size / 2, size / 2]});
+  }
+
+  function fmtDistance(m) { return m < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(2) + " km"; }
+
+  function fovCone(c) {
+    // A wedge of the camera's view: centre line c.fb (degrees from north), opening c.fa, range c.fr metres.
+    var pts = [[c.lat, c.lon]], steps = 8, R = 6371008.8;
+    for (var i = 0; i <= steps; i++) {
+      var b = (c.fb - c.fa / 2 + c.fa * i / steps) * Math.PI / 180, d = c.fr / R;
+      var la = c.lat * Math.PI / 180, lo = c.lon * Math.PI / 180;
+      var la2 = Math.asin(Math.sin(la) * Math.cos(d) + Math.cos(la) * Math.sin(d) * Math.cos(b));
+      var lo2 = lo + Math.atan2(Math.sin(b) * Math.sin(d) * Math.cos(la), Math.cos(d) - Math.sin(la) * Math.sin(la2));
+      pts.push([la2 * 180 / Math.PI, lo2 * 180 / Math.PI]);
+    }
+    return L.polygon(pts, {className: "fov fov-" + STATE[c.s], weight: 1, interactive: false});
+  }
+
+  function onMarkerClick(e) {
+    var id = e.target.camId;
+    if (bridge) bridge.markerClicked(id);
+  }
+  function onMarkerOver(e) {
+    var c = cameras[e.target.camId];
+    if (!e.target.getTooltip()) {
+      e.target.bindTooltip(c.label + " · " + fmtDistance(c.d), {direction: "top", offset: [0, -8]});
+      e.target.openTooltip();
+    }
+  }
+
+  var rtic = window.rtic = {
+    // rows: [id, lat, lon, state 0..2, inside 0/1, label, distance m, fov bearing, fov angle, fov range]
+    setCameras: function (rows) {
+      cluster.clearLayers(); insideLayer.clearLayers(); fovLayer.clearLayers();
+      markers = {}; cameras = {};
+      var outside = [];
+      for (var i = 0; i < rows.length; i++) {
+        var r = rows[i];
+        var c = {id: r[0], lat: r[1], lon: r[2], s: r[3], inside: !!r[4], label: r[5], d: r[6],
+                 fb: r[7], fa: r[8], fr: r[9]};
+        cameras[c.id] = c;
+        var m = L.marker([c.lat, c.lon], {icon: makeIcon(c.s, c.inside, c.id === selectedId),
+                                           keyboard: false, riseOnHover: true});
+        m.camId = c.id;
+        m.on("click", onMarkerClick);
+        m.on("mouseover", onMarkerOver);
+        markers[c.id] = m;
+        if (c.inside) {
+          insideLayer.addLayer(m);
+          if (c.fr !== null && c.fr > 0) fovLayer.addLayer(fovCone(c));
+        } else {
+          outside.push(m);
+        }
+      }
+      cluster.addLayers(outside);
+      return rows.length;
+    },
+    setIncident: function (lat, lon, radius, label, fit) {
+      incidentLayer.clearLayers();
+      incident = {lat: lat, lon: lon, radius: radius, label: label || ""};
+      var icon = L.divIcon({className: "incident-icon", html: '<div class="incident"></div>',
+                            iconSize: [28, 28], iconAnchor: [14, 14]});
+      L.marker([lat, lon], {icon: icon, zIndexOffset: 10000, interactive: false}).addTo(incidentLayer);
+      ring = L.circle([lat, lon], {radius: radius, className: "radius-ring", interactive: false}).addTo(incidentLayer);
+      if (fit) map.fitBounds(ring.getBounds(), {padding: [30, 30], animate: false});
+      return true;
+    },
+    setRadius: function (radius) {
+      if (!ring) return false;
+      incident.radius = radius; ring.setRadius(radius);
+      return true;
+    },
+    zoomToIncident: function () {
+      if (ring) map.fitBounds(ring.getBounds(), {padding: [30, 30], animate: false});
+      return !!ring;
+    },
+    select: function (id) {
+      var old = markers[selectedId];
+      if (old) old.setIcon(makeIcon(cameras[selectedId].s, cameras[selectedId].inside, false));
+      selectedId = id;
+      var m = markers[id];
+      if (!m) return false;
+      m.setIcon(makeIcon(cameras[id].s, cameras[id].inside, true));
+      m.setZIndexOffset(5000);
+      if (!cameras[id].inside) cluster.zoomToShowLayer(m, function () {});
+      else if (!map.getBounds().contains(m.getLatLng())) map.panTo(m.getLatLng(), {animate: false});
+      return true;
+    },
+    setTiles: function (url, attribution, maxZoom) {
+      if (tileLayer) { map.removeLayer(tileLayer); tileLayer = null; }
+      if (url) {
+        tileLayer = L.tileLayer(url, {attribution: attribution || "", maxZoom: 19, maxNativeZoom: maxZoom || 19});
+        tileLayer.addTo(map);
+        map.removeLayer(gridLayer);
+      } else if (!map.hasLayer(gridLayer)) {
+        gridLayer.addTo(map);
+      }
+      document.body.classList.toggle("no-tiles", !url);
+      return true;
+    },
+    setTheme: function (name) { document.body.className = "theme-" + name + (tileLayer ? "" : " no-tiles"); return name; },
+    // What the page shows, for tests and the status bar: JSON because runJavaScript returns '' for objects.
+    state: function () {
+      var inside = 0;
+      insideLayer.eachLayer(function () { inside++; });
+      return JSON.stringify({
+        cameras: Object.keys(cameras).length, inside: inside, clustered: cluster.getLayers().length,
+        fov: fovLayer.getLayers().length, selected: selectedId, incident: incident,
+        tiles: tileLayer ? tileLayer._url : null, zoom: map.getZoom(), theme: document.body.className,
+        center: map.getCenter()
+      });
+    },
+    // Fire a real Leaflet click on a marker (the third argument lets it reach a cluster's listener).
+    clickMarker: function (id) {
+      var m = markers[id];
+      if (!m) return false;
+      m.fire("click", {latlng: m.getLatLng()}, true);
+      return true;
+    },
+    markerPoint: function (id) {
+      var m = markers[id];
+      if (!m || !map.hasLayer(m)) return null;
+      var p = map.latLngToContainerPoint(m.getLatLng());
+      return JSON.stringify([p.x, p.y]);
+    }
+  };
+
+  // A neutral coordinate grid drawn on a canvas: with no tile source the map still has a sense of scale.
+  function makeGrid() {
+  return L.GridLayer.extend({
+    createTile: function (coords) {
+      var tile = document.createElement("canvas"), size = this.getTileSize();
+      tile.width = size.x; tile.height = size.y;
+      var ctx = tile.getContext("2d");
+      ctx.strokeStyle = getComputedStyle(document.body).getPropertyValue("--grid-line") || "#888";
+      ctx.lineWidth = 1;
+      ctx.strokeRect(0.5, 0.5, size.x, size.y);
+      ctx.globalAlpha = 0.4;
+      ctx.beginPath(); ctx.moveTo(size.x / 2, 0); ctx.lineTo(size.x / 2, size.y);
+      ctx.moveTo(0, size.y / 2); ctx.lineTo(size.x, size.y / 2); ctx.stroke();
+      return tile;
+    }
+  });
+  }
+
+  // Called from the folium page once Leaflet (loaded after this file) has made the map.
+  window.rticInit = function (leafletMap) {
+    map = leafletMap;
+    var Grid = makeGrid();
+    gridLayer = new Grid({zIndex: 0}).addTo(map);
+    fovLayer = L.featureGroup().addTo(map);
+    cluster = L.markerClusterGroup({chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50});
+    cluster.addTo(map);
+    insideLayer = L.featureGroup().addTo(map);
+    incidentLayer = L.featureGroup().addTo(map);
+    L.control.scale({metric: true, imperial: true}).addTo(map);
+    var legend = L.control({position: "bottomright"});
+    legend.onAdd = function () {
+      var div = L.DomUtil.create("div", "legend");
+      div.innerHTML = '<div><i class="incident"></i>Incident and radius</div>' +
+        '<div><i class="cam cam-live_now"></i>Live now</div>' +
+        '<div><i class="cam cam-live_not_now"></i>Live-capable, not shared now</div>' +
+        '<div><i class="cam cam-registered"></i>Registered only (call owner)</div>';
+      return div;
+    };
+    legend.addTo(map);
+    map.on("click", function (e) { if (bridge) bridge.mapClicked(e.latlng.lat, e.latlng.lng); });
+    if (window.qt && window.QWebChannel) {
+      new QWebChannel(qt.webChannelTransport, function (channel) {
+        bridge = channel.objects.bridge;
+        bridge.pageReady();
+      });
+    }
+  };
+})();
