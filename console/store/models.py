@@ -140,7 +140,10 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     totp_secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lock_reason: Mapped[str | None] = mapped_column(String(32))  # failed_logins | admin
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last TOTP time step accepted, so a code seen over a shoulder cannot be replayed.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
