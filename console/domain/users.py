@@ -103,6 +103,7 @@ class User:
     locked_at: datetime | None = None
     lock_reason: LockReason | None = None
     disabled_at: datetime | None = None
+    reenabled_at: datetime | None = None  # an administrator lifted a lock or disablement
     totp_enabled: bool = False
     must_change_password: bool = False
 
@@ -134,8 +135,8 @@ def should_lock_out(failures: list[datetime], now: datetime) -> bool:
 
 
 def is_disused(user: User, now: datetime) -> bool:
-    """An account neither used nor created within DISUSE_LIMIT is disabled (a fresh account gets the full period)."""
-    last = user.last_login_at or user.created_at
+    """An account not used, created or re-enabled within DISUSE_LIMIT is disabled (a new start gets the full period)."""
+    last = max(t for t in (user.last_login_at, user.created_at, user.reenabled_at) if t is not None)
     return now - last >= DISUSE_LIMIT
 
 

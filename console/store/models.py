@@ -142,6 +142,8 @@ class UserRow(Base):
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lock_reason: Mapped[str | None] = mapped_column(String(32))  # failed_logins | admin
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When an administrator last lifted a lock or a disuse disablement: the 90-day disuse clock restarts here.
+    reenabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last TOTP time step accepted, so a code seen over a shoulder cannot be replayed.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

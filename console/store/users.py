@@ -24,6 +24,7 @@ def _user(row) -> User:
         id=row.id, username=row.username, display_name=row.display_name, role=Role(row.role),
         created_at=row.created_at, last_login_at=row.last_login_at, locked_at=row.locked_at,
         lock_reason=LockReason(row.lock_reason) if row.lock_reason else None, disabled_at=row.disabled_at,
+        reenabled_at=row.reenabled_at,
         totp_enabled=row.totp_secret_ciphertext is not None, must_change_password=row.must_change_password,
     )
 
@@ -88,11 +89,11 @@ def lock(conn: Connection, user_id: int, reason: LockReason, now: datetime) -> N
     conn.execute(update(users).where(users.c.id == user_id).values(locked_at=now, lock_reason=reason.value))
 
 
-def unlock(conn: Connection, user_id: int) -> None:
-    """Clear the lock and the disuse state; the failed-login count starts again."""
+def unlock(conn: Connection, user_id: int, now: datetime) -> None:
+    """Clear the lock and the disuse state; the failed-login count and the disuse clock start again."""
     username = conn.execute(select(users.c.username).where(users.c.id == user_id)).scalar_one()
     conn.execute(update(users).where(users.c.id == user_id)
-                 .values(locked_at=None, lock_reason=None, disabled_at=None))
+                 .values(locked_at=None, lock_reason=None, disabled_at=None, reenabled_at=now))
     conn.execute(delete(failures).where(failures.c.username == username))
 
 

@@ -96,3 +96,9 @@ def test_username_and_password_checks():
     with pytest.raises(ValueError) as short:
         check_password("hunter2")
     assert "hunter2" not in str(short.value)
+
+
+def test_reenabling_restarts_the_disuse_clock():
+    user = User(id=1, username="u", display_name="U", role=Role.DISPATCHER, created_at=NOW - timedelta(days=300),
+                last_login_at=NOW - timedelta(days=200), reenabled_at=NOW - timedelta(days=10))
+    assert not is_disused(user, NOW) and is_disused(user, NOW + timedelta(days=80))
