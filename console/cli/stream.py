@@ -1,0 +1,59 @@
+"""`rtic-console stream probe URL`: play a newly connected live camera headless and report what arrives."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from console.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers, common) -> None:
+    parser = subparsers.add_parser("stream", help="live streams: probe a camera's stream", parents=[common])
+    actions = parser.add_subparsers(dest="stream_action", metavar="ACTION", required=True)
+    probe = actions.add_parser(
+        "probe", parents=[common],
+        help="play a stream without a window for a few seconds and report codec, size, frame rate and errors")
+    probe.add_argument("url", metavar="URL", help="rtsp://, rtsps://, a WHEP http(s) URL, HLS .m3u8 or HTTP")
+    probe.add_argument("--backend", choices=["auto", "vlc", "ffmpeg", "webrtc"], default="auto")
+    probe.add_argument("--seconds", type=float, default=5.0, help="how long to play after the first frame (default 5)")
+    probe.add_argument("--transport", choices=["tcp", "udp"], default="tcp", help="RTSP transport (default tcp)")
+    probe.add_argument("--token", help="bearer token for a WHEP gateway (or set RTIC_STREAM_TOKEN)")
+    probe.add_argument("--json", action="store_true", help="print one JSON object")
+    probe.set_defaults(func=_probe)
+
+
+def _probe(args) -> int:
+    import os
+
+    from console.video.probe import probe
+    from console.video.source import StreamSource, protocol_of
+
+    if args.seconds <= 0 or args.seconds > 600:
+        raise UserError("--seconds must be between 0 and 600.")
+    if protocol_of(args.url) is None and not os.path.exists(args.url):
+        raise UserError("The URL must start with rtsp://, rtsps://, http:// or https:// (or be a file).")
+    source = StreamSource.from_url(args.url, transport=args.transport,
+                                   token=args.token or os.environ.get("RTIC_STREAM_TOKEN"))
+    result = probe(source, backend=args.backend, seconds=args.seconds)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        _print_human(result)
+    return 0 if result.ok else 1
+
+
+def _print_human(result) -> None:
+    print(f"stream:       {result.url}")
+    print(f"backend:      {result.backend or '-'}")
+    if result.ok:
+        size = f"{result.width}x{result.height}" if result.width else "unknown"
+        print(f"codec:        {result.codec or 'unknown'}")
+        print(f"resolution:   {size}")
+        print(f"frame rate:   {result.fps or 'unknown'}")
+        print(f"first frame:  {result.first_frame_ms} ms")
+        print(f"frames:       {result.frames} decoded, {result.lost} lost in {result.seconds} s")
+    if result.error:
+        print(f"error:        {result.error}")

@@ -1,0 +1,183 @@
+"""The one Player interface every backend implements: states, errors a person can act on, frames, stats."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from console.errors import UserError
+from console.video.source import StreamSource
+
+log = logging.getLogger(__name__)
+
+
+class PlayerState(str, enum.Enum):
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    LIVE = "live"
+    STALLED = "stalled"  # connected, but no frame for `stall_after` seconds
+    RECONNECTING = "reconnecting"
+    ENDED = "ended"
+    ERROR = "error"
+
+
+class ErrorKind(str, enum.Enum):
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not_found"
+    UNREACHABLE = "unreachable"
+    UNSUPPORTED_CODEC = "unsupported_codec"
+    TIMED_OUT = "timed_out"
+    UNSUPPORTED = "unsupported"  # this backend cannot play this kind of URL here
+    FAILED = "failed"
+
+
+# Errors a retry cannot fix: the player stops and says why instead of reconnecting forever.
+FINAL_ERRORS = {ErrorKind.UNAUTHORIZED, ErrorKind.NOT_FOUND, ErrorKind.UNSUPPORTED_CODEC, ErrorKind.UNSUPPORTED}
+
+MESSAGES = {
+    ErrorKind.UNAUTHORIZED: "The camera refused the stream user name or password; check the credentials stored for it.",
+    ErrorKind.NOT_FOUND: "The camera has no stream at that address; check the stream path.",
+    ErrorKind.UNREACHABLE: "The camera cannot be reached; check that it is online and the address and port are right.",
+    ErrorKind.UNSUPPORTED_CODEC: "The camera sends video in a format this console cannot decode; set it to H.264.",
+    ErrorKind.TIMED_OUT: "The camera accepted the connection but did not answer in time; it may be overloaded.",
+    ErrorKind.UNSUPPORTED: "This player cannot open that kind of stream here; choose another backend.",
+    ErrorKind.FAILED: "The stream could not be played.",
+}
+
+
+class StreamError(UserError):
+    """Why a stream cannot play, in one sentence without credentials."""
+
+    def __init__(self, kind: ErrorKind, message: str | None = None):
+        self.kind = kind
+        super().__init__(message or MESSAGES[kind])
+
+    @property
+    def final(self) -> bool:
+        return self.kind in FINAL_ERRORS
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    """A decoded picture as RGB (height x width x 3, uint8), with when it arrived (time.monotonic())."""
+
+    image: Any  # numpy.ndarray
+    index: int
+    received_at: float
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+
+@dataclass
+class StreamInfo:
+    codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+
+
+@dataclass
+class PlayerStats:
+    frames: int = 0  # decoded
+    lost: int = 0  # gaps in the timestamps of a constant-rate stream, plus undecodable pictures
+    first_frame_ms: float | None = None  # from start() to the first decoded frame
+    reconnects: int = 0
+    info: StreamInfo = field(default_factory=StreamInfo)
+
+
+StateCallback = Callable[[PlayerState, "StreamError | None"], None]
+FrameCallback = Callable[[VideoFrame], None]
+
+
+class Player(ABC):
+    """Plays one stream. Callbacks come from the player's own threads: a GUI must hop to its own thread."""
+
+    backend: str = "?"
+
+    def __init__(self, source: StreamSource, *, on_state: StateCallback | None = None,
+                 on_frame: FrameCallback | None = None, reconnect: bool = True, stall_after: float = 3.0,
+                 connect_timeout: float = 5.0, max_backoff: float = 8.0, output_size: tuple[int, int] | None = None):
+        self.source = source
+        self.on_state = on_state
+        self.on_frame = on_frame
+        self.reconnect = reconnect
+        self.stall_after = stall_after
+        self.connect_timeout = connect_timeout
+        self.max_backoff = max_backoff
+        self.output_size = output_size  # scale frames down to this (w, h) in the decode thread
+        self.stats = PlayerStats()
+        self.state = PlayerState.IDLE
+        self.error: StreamError | None = None
+        self._stopping = threading.Event()
+        self._started_at: float | None = None
+        self._lock = threading.Lock()
+        self._latest: VideoFrame | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.source.display_url} {self.state.value}>"
+
+    # -- what callers use
+    @abstractmethod
+    def start(self) -> None:
+        """Begin connecting; returns at once."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop playing and release the stream; returns at once (the work finishes on a player thread)."""
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the player has let go of the stream; True when it has."""
+        return True
+
+    def latest_frame(self) -> VideoFrame | None:
+        with self._lock:
+            return self._latest
+
+    # -- what backends use
+    def _set_state(self, state: PlayerState, error: StreamError | None = None) -> None:
+        if self._stopping.is_set() and state not in (PlayerState.ENDED, PlayerState.ERROR):
+            return
+        self.state, self.error = state, error
+        log.info("%s %s%s", self.backend, self.source.display_url,
+                 f" {state.value}: {error}" if error else f" {state.value}")
+        if self.on_state:
+            self.on_state(state, error)
+
+    def _deliver(self, image, pts_seconds: float | None = None, fps: float | None = None) -> None:
+        now = time.monotonic()
+        stats = self.stats
+        if stats.frames == 0 and self._started_at is not None:
+            stats.first_frame_ms = (now - self._started_at) * 1000.0
+        if pts_seconds is not None and fps and getattr(self, "_last_pts", None) is not None:
+            gap = (pts_seconds - self._last_pts) * fps
+            if gap > 1.5:
+                stats.lost += int(round(gap)) - 1
+        self._last_pts = pts_seconds
+        frame = VideoFrame(image=image, index=stats.frames, received_at=now)
+        stats.frames += 1
+        with self._lock:
+            self._latest = frame
+        if self.state is not PlayerState.LIVE:
+            self._set_state(PlayerState.LIVE)
+        if self.on_frame:
+            self.on_frame(frame)
+
+    def _mark_started(self) -> None:
+        self._started_at = time.monotonic()
+        self._last_pts = None
+
+    def _backoff_wait(self, attempt: int) -> bool:
+        """Sleep before reconnect `attempt` (0.5 s doubling up to max_backoff); False if stopped meanwhile."""
+        delay = min(self.max_backoff, 0.5 * (2 ** attempt))
+        return not self._stopping.wait(delay)

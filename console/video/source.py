@@ -1,0 +1,97 @@
+"""What to play (URL kept apart from its secrets) and how to keep those secrets out of every message."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from console.domain.cameras import StreamProtocol
+
+# userinfo in any URL-looking text: scheme://user:pass@  or scheme://user@
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s'\"]+@")
+# query parameters that commonly carry secrets in camera and gateway URLs
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:password|passwd|pwd|pass|token|access_token|auth|key|secret|signature|sig)=)[^&#\s'\"]*")
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """`text` with URL credentials, secret-looking query values and the given secrets replaced by ***."""
+    text = _USERINFO.sub(r"\g<scheme>***@", str(text))
+    text = _SECRET_QUERY.sub(r"\1***", text)
+    for secret in secrets:
+        if secret and len(secret) >= 2:
+            for form in {secret, quote(secret, safe=""), quote(secret)}:
+                text = text.replace(form, "***")
+    return text
+
+
+def protocol_of(url: str) -> StreamProtocol | None:
+    """The stream protocol a URL most likely speaks, or None when it cannot be told from the URL."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("rtsp", "rtsps"):
+        return StreamProtocol(scheme)
+    if scheme in ("http", "https"):
+        path = parts.path.lower()
+        if "whep" in path:
+            return StreamProtocol.WHEP
+        if path.endswith(".m3u8"):
+            return StreamProtocol.HLS
+        return StreamProtocol.HTTP
+    return None
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    """A stream to open: a URL without credentials plus the credentials, which no repr or message shows."""
+
+    url: str
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)  # WHEP bearer token
+    protocol: StreamProtocol | None = None
+    transport: str = "tcp"  # RTSP lower transport: tcp or udp
+    ice_servers: tuple[str, ...] = ()  # WebRTC; none for a LAN gateway
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs) -> "StreamSource":
+        """Split credentials typed into a URL (rtsp://user:pass@host/...) out of it."""
+        parts = urlsplit(url)
+        username = password = None
+        if parts.username is not None or "@" in parts.netloc:
+            userinfo, _, hostport = parts.netloc.rpartition("@")
+            user, _, pw = userinfo.partition(":")
+            username, password = unquote(user) or None, unquote(pw) or None
+            url = urlunsplit(parts._replace(netloc=hostport))
+        kwargs.setdefault("username", username)
+        kwargs.setdefault("password", password)
+        return cls(url=url, **kwargs)
+
+    @property
+    def kind(self) -> StreamProtocol | None:
+        return self.protocol or protocol_of(self.url)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.password, self.token) if s)
+
+    @property
+    def display_url(self) -> str:
+        """The URL as it may be shown or logged."""
+        return self.redact(self.url)
+
+    def redact(self, text: str) -> str:
+        return redact(text, self.secrets)
+
+    def url_with_credentials(self) -> str:
+        """The URL with user:password inside, for clients (FFmpeg) that take them that way. Never log it."""
+        if not self.username:
+            return self.url
+        parts = urlsplit(self.url)
+        userinfo = quote(self.username, safe="")
+        if self.password:
+            userinfo += ":" + quote(self.password, safe="")
+        return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
+
+    def __str__(self) -> str:
+        return self.display_url

@@ -1,0 +1,128 @@
+"""A real GStreamer RTSP server for tests and benchmarks; run it with Debian's /usr/bin/python3 (GI bindings).
+
+Prints `READY <port>` on stdout once it listens (port 0 picks a free one), then serves until killed.
+Mounts: /cam (videotestsrc + H.264) and /stamp (frames carrying the wall-clock time as a barcode, see
+`stamp_code.py`, for glass-to-glass latency). Optional Basic or Digest auth, TCP/UDP/both transports.
+"""
+
+import argparse
+import os
+import sys
+import threading
+import time
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+gi.require_version("GstVideo", "1.0")
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer, GstVideo  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stream_stamp import stamp_frame_i420  # noqa: E402
+
+ENCODE = "x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate={kbps} ! rtph264pay name=pay0 pt=96 config-interval=1"
+
+
+def _test_pipeline(w, h, fps, gop, kbps):
+    return (f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={w},height={h},framerate={fps}/1 "
+            f"! timeoverlay font-desc=\"Sans 12\" ! {ENCODE.format(gop=gop, kbps=kbps)} )")
+
+
+def _stamp_pipeline(w, h, fps, gop, kbps):
+    return (f"( appsrc name=src is-live=true do-timestamp=true format=time "
+            f"caps=video/x-raw,format=I420,width={w},height={h},framerate={fps}/1 "
+            f"! {ENCODE.format(gop=gop, kbps=kbps)} )")
+
+
+def _feed_stamps(appsrc, w, h, fps):
+    """Push frames stamped with the time they are made, at the frame rate, until the media goes away."""
+    period = 1.0 / fps
+    nxt = time.monotonic()
+    while True:
+        data = stamp_frame_i420(w, h, int(time.time() * 1000))
+        if appsrc.emit("push-buffer", Gst.Buffer.new_wrapped(data)) != Gst.FlowReturn.OK:
+            return
+        nxt += period
+        delay = nxt - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        else:
+            nxt = time.monotonic()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--size", default="320x240")
+    ap.add_argument("--fps", type=int, default=25)
+    ap.add_argument("--kbps", type=int, default=800)
+    ap.add_argument("--user")
+    ap.add_argument("--password")
+    ap.add_argument("--auth", choices=["basic", "digest"], default="basic")
+    ap.add_argument("--transport", choices=["tcp", "udp", "both"], default="both")
+    ap.add_argument("--shared", action="store_true", help="one encoder for all clients of a mount")
+    args = ap.parse_args()
+    w, h = (int(v) for v in args.size.split("x"))
+    gop = args.fps  # a key frame every second keeps first-frame time short
+
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(args.port))
+    mounts = server.get_mount_points()
+    transports = {"tcp": GstRtsp.RTSPLowerTrans.TCP, "udp": GstRtsp.RTSPLowerTrans.UDP,
+                  "both": GstRtsp.RTSPLowerTrans.TCP | GstRtsp.RTSPLowerTrans.UDP}[args.transport]
+
+    def factory(launch):
+        f = GstRtspServer.RTSPMediaFactory()
+        f.set_launch(launch)
+        f.set_shared(args.shared)
+        f.set_protocols(transports)
+        if args.user:
+            f.add_role_from_structure(Gst.Structure.new_from_string(
+                "user, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"))
+        return f
+
+    mounts.add_factory("/cam", factory(_test_pipeline(w, h, args.fps, gop, args.kbps)))
+    stamp = factory(_stamp_pipeline(w, h, args.fps, gop, args.kbps))
+
+    def on_configure(_factory, media):
+        src = media.get_element().get_child_by_name("src")
+        threading.Thread(target=_feed_stamps, args=(src, w, h, args.fps), daemon=True).start()
+
+    stamp.connect("media-configure", on_configure)
+    mounts.add_factory("/stamp", stamp)
+
+    if args.user:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string("media.factory.role", "user")
+        if args.auth == "digest":
+            auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+            auth.add_digest(args.user, args.password, token)
+        else:
+            auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password), token)
+        server.set_auth(auth)
+
+    def key_frame_now(media):
+        # A new viewer gets a key frame at once, as a camera does on PLAY, instead of waiting out the GOP.
+        pay = media.get_element().get_child_by_name("pay0")
+        if pay is not None:
+            pay.get_static_pad("src").send_event(
+                GstVideo.video_event_new_upstream_force_key_unit(Gst.CLOCK_TIME_NONE, True, 0))
+        return False
+
+    def on_play(_client, ctx):
+        if ctx.media is not None:
+            GLib.timeout_add(20, key_frame_now, ctx.media)
+
+    server.connect("client-connected", lambda _srv, client: client.connect("play-request", on_play))
+    server.attach(None)
+    print(f"READY {server.get_bound_port()}", flush=True)
+    GLib.MainLoop().run()
+
+
+if __name__ == "__main__":
+    main()
