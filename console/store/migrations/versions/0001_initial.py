@@ -34,6 +34,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_events_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_camera_id'), ['camera_id'], unique=False)
         batch_op.create_index('ix_audit_events_occurred_at', ['occurred_at'], unique=False)
+    _create_audit_guards()
 
     op.create_table('incidents',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -277,10 +278,48 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_incidents_closed_at'))
 
     op.drop_table('incidents')
+    _drop_audit_guards()
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_occurred_at')
         batch_op.drop_index(batch_op.f('ix_audit_events_camera_id'))
         batch_op.drop_index(batch_op.f('ix_audit_events_action'))
 
     op.drop_table('audit_events')
-    
+
+
+# The audit log is append-only (console/store/audit.py): these triggers refuse any change to a stored
+# event. An administrator can still drop them, which is why events are also hash-chained.
+_AUDIT_GUARD_MESSAGE = "audit events are append-only: they cannot be changed or removed"
+
+
+def _create_audit_guards() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER audit_events_no_{verb.lower()} BEFORE {verb} ON audit_events "
+                f"BEGIN SELECT RAISE(ABORT, '{_AUDIT_GUARD_MESSAGE}'); END"
+            )
+        return
+    op.execute(
+        "CREATE FUNCTION audit_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN RAISE EXCEPTION '{_AUDIT_GUARD_MESSAGE} (% refused)', TG_OP "
+        "USING ERRCODE = 'insufficient_privilege'; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER audit_events_no_update_delete BEFORE UPDATE OR DELETE ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION audit_events_refuse_change()"
+    )
+    op.execute(
+        "CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_events_refuse_change()"
+    )
+
+
+def _drop_audit_guards() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for verb in ("update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS audit_events_no_{verb}")
+        return
+    op.execute("DROP TRIGGER IF EXISTS audit_events_no_update_delete ON audit_events")
+    op.execute("DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events")
+    op.execute("DROP FUNCTION IF EXISTS audit_events_refuse_change()")

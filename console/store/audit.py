@@ -1,0 +1,233 @@
+"""The audit log: append hash-chained events durably (or not at all), read them back, verify the chain.
+
+Appends are serialised so the chain stays one unbroken sequence however many consoles write at once:
+PostgreSQL takes a transaction-scoped advisory lock, SQLite a write lock up front (BEGIN IMMEDIATE).
+The sequence number is the primary key, so even a writer that skipped the lock could not fork the chain.
+Triggers from migration 0001 refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from console.domain.audit import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditRecord,
+    ChainWalker,
+    VerifyResult,
+    canonical_details,
+    check_details,
+    event_hash,
+    format_timestamp,
+)
+from console.errors import UserError
+from console.store.db import Database
+from console.store.models import AuditEventRow
+
+events = AuditEventRow.__table__
+
+# Arbitrary constant shared by every console: the PostgreSQL advisory lock that serialises appends.
+_PG_APPEND_LOCK = 0x52544943_41554454  # "RTICAUDT"
+_COLUMNS = "seq, occurred_at, username, workstation, action, outcome, camera_id, incident_id, details, prev_hash, hash"
+_LIMITS = {"username": 64, "workstation": 100, "action": 48, "outcome": 16}
+
+
+class AuditUnavailable(UserError):
+    """The event was not durably written, so whatever it records must not happen. The message says why."""
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What to read back. Times: `since` inclusive, `until` exclusive (aware datetimes)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    username: str | None = None
+    camera_id: int | None = None
+    incident_id: int | None = None
+    actions: tuple[str, ...] = ()
+    outcome: str | None = None
+    after_seq: int | None = None
+    limit: int | None = None
+    newest_first: bool = False
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class AuditLog:
+    """Append, query and verify the audit events of one database."""
+
+    def __init__(self, database: Database, clock: Callable[[], datetime] | None = None):
+        self.database = database
+        self.clock = clock or _utcnow
+
+    # --- append -----------------------------------------------------------------------------------
+
+    def append(self, entry: AuditEntry, conn: Connection | None = None) -> AuditRecord:
+        """Write one event. Without `conn`, committed durably before returning; with `conn`, inside the
+        caller's transaction (the event is written only if the caller's commit succeeds).
+
+        Raises AuditUnavailable when the event could not be written, UserError for an unsafe or
+        malformed entry (nothing is written either way).
+        """
+        details_json = _checked(entry)
+        if conn is not None:
+            try:
+                return self._append_in(conn, entry, details_json)
+            except SQLAlchemyError as exc:
+                raise AuditUnavailable(_why(exc)) from None
+        try:
+            with self.database.engine.connect() as own:
+                record = self._append_in(own, entry, details_json)
+                own.commit()
+        except SQLAlchemyError as exc:
+            raise AuditUnavailable(_why(exc)) from None
+        return record
+
+    def _append_in(self, conn: Connection, entry: AuditEntry, details_json: str) -> AuditRecord:
+        if conn.dialect.name == "postgresql":
+            # Whatever the server's default, this transaction's commit waits for the WAL flush.
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_APPEND_LOCK})")
+        elif not conn.connection.dbapi_connection.in_transaction:
+            # Take the write lock before reading the chain head, so no other writer slips in between.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        last = conn.execute(select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(1)).first()
+        seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
+        occurred_at = format_timestamp(self.clock())
+        digest = event_hash(seq, occurred_at, entry.username, entry.workstation, entry.action, entry.outcome,
+                            entry.camera_id, entry.incident_id, details_json, prev_hash)
+        conn.execute(events.insert().values(
+            seq=seq, occurred_at=occurred_at, username=entry.username, workstation=entry.workstation,
+            action=entry.action, outcome=entry.outcome, camera_id=entry.camera_id, incident_id=entry.incident_id,
+            details=details_json, prev_hash=prev_hash, hash=digest,
+        ))
+        return AuditRecord(seq, occurred_at, entry.username, entry.workstation, entry.action, entry.outcome,
+                           entry.camera_id, entry.incident_id, details_json, prev_hash, digest)
+
+    # --- read -------------------------------------------------------------------------------------
+
+    def query(self, where: AuditFilter = AuditFilter(), **fields) -> list[AuditRecord]:
+        """Events matching the filter (or the same fields as keywords), in sequence order."""
+        if fields:
+            where = AuditFilter(**{**where.__dict__, **fields})
+        statement = select(events)
+        if where.since is not None:
+            statement = statement.where(events.c.occurred_at >= format_timestamp(where.since))
+        if where.until is not None:
+            statement = statement.where(events.c.occurred_at < format_timestamp(where.until))
+        if where.username is not None:
+            statement = statement.where(events.c.username == where.username)
+        if where.camera_id is not None:
+            statement = statement.where(events.c.camera_id == where.camera_id)
+        if where.incident_id is not None:
+            statement = statement.where(events.c.incident_id == where.incident_id)
+        if where.actions:
+            statement = statement.where(events.c.action.in_(list(where.actions)))
+        if where.outcome is not None:
+            statement = statement.where(events.c.outcome == where.outcome)
+        if where.after_seq is not None:
+            statement = statement.where(events.c.seq > where.after_seq)
+        statement = statement.order_by(events.c.seq.desc() if where.newest_first else events.c.seq)
+        if where.limit is not None:
+            statement = statement.limit(where.limit)
+        try:
+            with self.database.engine.connect() as conn:
+                return [_record(row) for row in conn.execute(statement)]
+        except SQLAlchemyError as exc:
+            raise UserError(f"cannot read the audit log: {_first_line(exc)}") from None
+
+    def head(self) -> AuditRecord | None:
+        """The newest event, or None when the log is empty."""
+        found = self.query(limit=1, newest_first=True)
+        return found[0] if found else None
+
+    # --- verify -----------------------------------------------------------------------------------
+
+    def verify(self, anchor: tuple[int, str] | None = None, batch: int = 20_000) -> VerifyResult:
+        """Walk the whole chain; `anchor` (seq, hash) from an earlier check also catches a cut-off tail."""
+        walker = ChainWalker(anchor)
+        try:
+            with self.database.engine.connect() as conn:
+                for rows in _raw_batches(conn, batch):
+                    if not walker.feed(rows):
+                        break
+        except SQLAlchemyError as exc:
+            raise UserError(f"cannot read the audit log to verify it: {_first_line(exc)}") from None
+        return walker.result()
+
+
+def _raw_batches(conn: Connection, batch: int) -> Iterator[list[tuple]]:
+    """Rows as plain tuples straight from the driver: verify is bound by per-row overhead."""
+    dbapi = conn.connection.dbapi_connection
+    sql = f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq"
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT 1")  # open the transaction a named (server-side) cursor needs
+        cursor = dbapi.cursor(name="audit_verify")
+        cursor.itersize = batch
+    else:
+        cursor = dbapi.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def _checked(entry: AuditEntry) -> str:
+    for name, limit in _LIMITS.items():
+        value = getattr(entry, name)
+        if not isinstance(value, str) or not value.strip():
+            raise UserError(f"an audit event needs a {name}")
+        if len(value) > limit:
+            raise UserError(f"the audit {name} is {len(value)} characters long: at most {limit} fit")
+        if "\x00" in value:
+            raise UserError(f"the audit {name} contains a NUL character")
+    for name in ("camera_id", "incident_id"):
+        value = getattr(entry, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise UserError(f"the audit {name} must be a whole number, not {value!r}")
+    if not isinstance(entry.details, dict):
+        raise UserError("audit details must be a dict")
+    check_details(entry.details)
+    details_json = canonical_details(entry.details)
+    if "\x00" in details_json or "\\u0000" in details_json:
+        raise UserError("audit details contain a NUL character")
+    return details_json
+
+
+def _record(row) -> AuditRecord:
+    return AuditRecord(row.seq, row.occurred_at, row.username, row.workstation, row.action, row.outcome,
+                       row.camera_id, row.incident_id, row.details, row.prev_hash, row.hash)
+
+
+def _first_line(exc: Exception) -> str:
+    # The driver's own message, never SQLAlchemy's (which quotes the statement's parameters).
+    text = str(getattr(exc, "orig", None) or exc.__class__.__name__).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+def _why(exc: SQLAlchemyError) -> str:
+    return (f"the audit log could not record this event, so it was not done: {_first_line(exc)} "
+            "(check the database connection, then try again)")
+
+
+def iter_records(log: AuditLog, where: AuditFilter = AuditFilter(), page: int = 5000) -> Iterable[AuditRecord]:
+    """Every matching event, read page by page (for exports of any size)."""
+    after = where.after_seq
+    while True:
+        chunk = log.query(AuditFilter(**{**where.__dict__, "after_seq": after, "limit": page, "newest_first": False}))
+        yield from chunk
+        if len(chunk) < page:
+            return
+        after = chunk[-1].seq
