@@ -1,0 +1,237 @@
+"""Account administration: the first admin, adding users, roles, locks, password resets, TOTP, demo accounts.
+
+Every change is written together with its audit event in one transaction: if the event cannot be stored,
+the change is not made. `actor` is who asks: a logged-in `User` (who must hold the user-admin permission)
+or, from the command line, a name such as "os:alice" (whoever can reach the database is trusted there).
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Iterator
+
+import pyotp
+from argon2 import PasswordHasher
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from console.domain.audit import Action, AuditEntry, Outcome
+from console.domain.users import (
+    LockReason,
+    Permission,
+    Role,
+    User,
+    check_password,
+    check_username,
+    is_disused,
+)
+from console.errors import UserError
+from console.store import users as repo
+from console.store.audit import AuditLog, AuditUnavailable
+from console.store.db import Database
+from console.store.secrets import ContactCipher, load_contact_key
+
+TOTP_ISSUER = "Community Connect Console"
+
+
+def default_workstation() -> str:
+    return socket.gethostname()[:100] or "console"
+
+
+@contextmanager
+def audited_transaction(database: Database) -> Iterator[Connection]:
+    """One transaction for a change and its audit event; a failed commit means neither happened, and says so."""
+    try:
+        with database.engine.begin() as conn:
+            yield conn
+    except SQLAlchemyError as exc:
+        text = str(getattr(exc, "orig", None) or exc.__class__.__name__).strip().splitlines()
+        raise AuditUnavailable("this was not done because it could not be recorded in the audit log: "
+                               f"{text[0] if text else exc.__class__.__name__}") from None
+
+
+def generate_password() -> str:
+    """A random password of 16 URL-safe characters (about 96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
+class AccountService:
+    def __init__(self, database: Database, audit: AuditLog, cipher: ContactCipher | None = None,
+                 hasher: PasswordHasher | None = None, workstation: str | None = None):
+        self.database = database
+        self.audit = audit
+        self._cipher = cipher
+        # argon2id with the library's RFC 9106 defaults; tests inject cheaper parameters.
+        self.hasher = hasher or PasswordHasher()
+        self.workstation = workstation or default_workstation()
+
+    @property
+    def cipher(self) -> ContactCipher:
+        if self._cipher is None:
+            self._cipher = ContactCipher(load_contact_key())
+        return self._cipher
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def needs_first_admin(self) -> bool:
+        with self.database.engine.connect() as conn:
+            return repo.count_users(conn) == 0
+
+    def list_users(self) -> list[User]:
+        with self.database.engine.connect() as conn:
+            return repo.list_users(conn)
+
+    def user(self, username: str) -> User:
+        with self.database.engine.connect() as conn:
+            return self._existing(conn, username)
+
+    # --- creating -------------------------------------------------------------------------------
+
+    def create_first_admin(self, username: str, password: str, now: datetime, display_name: str = "") -> User:
+        """The first account of a new installation; refused once any account exists."""
+        with audited_transaction(self.database) as conn:
+            if repo.count_users(conn) != 0:
+                raise UserError("the first administrator exists already: log in as an administrator to add users")
+            return self._add(conn, username, username, Role.ADMIN, password, now, display_name, False, "first_admin")
+
+    def add_user(self, actor: User | str, username: str, role: Role, password: str, now: datetime,
+                 display_name: str = "", must_change_password: bool = False) -> User:
+        actor_name = self._authorised(actor)
+        with audited_transaction(self.database) as conn:
+            return self._add(conn, actor_name, username, role, password, now, display_name, must_change_password,
+                             "user_added")
+
+    def _add(self, conn: Connection, actor: str, username: str, role: Role, password: str, now: datetime,
+             display_name: str, must_change: bool, change: str) -> User:
+        username = _checked(check_username, username)
+        _checked(check_password, password)
+        if repo.get_user(conn, username) is not None:
+            raise UserError(f"there is already a user named {username}: choose another name")
+        user_id = repo.add_user(conn, username, display_name.strip() or username, role,
+                                self.hasher.hash(password), now, must_change)
+        self._audit(conn, actor, Action.USER_CHANGE, {"change": change, "user": username, "role": role.value})
+        return repo.get_user_by_id(conn, user_id)
+
+    # --- changing -------------------------------------------------------------------------------
+
+    def lock(self, actor: User | str, username: str, now: datetime) -> User:
+        actor_name = self._authorised(actor)
+        with audited_transaction(self.database) as conn:
+            user = self._existing(conn, username)
+            repo.lock(conn, user.id, LockReason.ADMIN, now)
+            self._audit(conn, actor_name, Action.USER_CHANGE, {"change": "locked", "user": user.username})
+            return repo.get_user_by_id(conn, user.id)
+
+    def unlock(self, actor: User | str, username: str, now: datetime) -> User:
+        """Lift a lock (failed logins or an administrator's) and re-enable an account disabled by disuse."""
+        actor_name = self._authorised(actor)
+        with audited_transaction(self.database) as conn:
+            user = self._existing(conn, username)
+            repo.unlock(conn, user.id, now)
+            self._audit(conn, actor_name, Action.USER_CHANGE,
+                        {"change": "unlocked", "user": user.username, "was": user.state})
+            return repo.get_user_by_id(conn, user.id)
+
+    def reset_password(self, actor: User | str, username: str, now: datetime, password: str | None = None) -> str:
+        """Set a new password (generated when not given) that must be changed at next login; returns it."""
+        actor_name = self._authorised(actor)
+        password = password if password is not None else generate_password()
+        _checked(check_password, password)
+        with audited_transaction(self.database) as conn:
+            user = self._existing(conn, username)
+            repo.set_password_hash(conn, user.id, self.hasher.hash(password), must_change=True)
+            self._audit(conn, actor_name, Action.USER_CHANGE, {"change": "password_reset", "user": user.username})
+        return password
+
+    def set_role(self, actor: User | str, username: str, role: Role, now: datetime) -> User:
+        actor_name = self._authorised(actor)
+        with audited_transaction(self.database) as conn:
+            user = self._existing(conn, username)
+            repo.set_role(conn, user.id, role)
+            self._audit(conn, actor_name, Action.USER_CHANGE,
+                        {"change": "role", "user": user.username, "old": user.role.value, "new": role.value})
+            return repo.get_user_by_id(conn, user.id)
+
+    def enable_totp(self, actor: User | str, username: str, now: datetime) -> str:
+        """Turn on the second factor; returns the otpauth:// URI to show once as a QR code or type into an app."""
+        actor_name = self._authorised(actor, own=username)
+        secret = pyotp.random_base32()
+        with audited_transaction(self.database) as conn:
+            user = self._existing(conn, username)
+            repo.set_totp(conn, user.id, self.cipher.encrypt({"secret": secret}, b"totp"))
+            self._audit(conn, actor_name, Action.USER_CHANGE, {"change": "second_factor_on", "user": user.username})
+        return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+
+    def disable_totp(self, actor: User | str, username: str, now: datetime) -> None:
+        actor_name = self._authorised(actor)
+        with audited_transaction(self.database) as conn:
+            user = self._existing(conn, username)
+            repo.set_totp(conn, user.id, None)
+            self._audit(conn, actor_name, Action.USER_CHANGE, {"change": "second_factor_off", "user": user.username})
+
+    def disable_disused(self, now: datetime, actor: str = "system") -> list[str]:
+        """Disable every active account unused for 90 days; returns their names."""
+        done = []
+        with audited_transaction(self.database) as conn:
+            for user in repo.list_users(conn):
+                if not user.is_disabled and is_disused(user, now):
+                    repo.disable(conn, user.id, now)
+                    self._audit(conn, actor, Action.USER_CHANGE,
+                                {"change": "disabled", "user": user.username, "why": "unused for 90 days"})
+                    done.append(user.username)
+        return done
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _authorised(self, actor: User | str, own: str | None = None) -> str:
+        if isinstance(actor, str):
+            return actor
+        if own is not None and actor.username == own:
+            return actor.username
+        if not actor.is_active or not actor.may(Permission.USER_ADMIN):
+            raise UserError(f"the {actor.role.value} role cannot manage user accounts: ask an administrator")
+        return actor.username
+
+    def _existing(self, conn: Connection, username: str) -> User:
+        user = repo.get_user(conn, (username or "").strip())
+        if user is None:
+            raise UserError(f"there is no user named {username}: `rtic-console users list` shows them")
+        return user
+
+    def _audit(self, conn: Connection, actor: str, action: str, details: dict) -> None:
+        self.audit.append(AuditEntry(action=action, username=actor[:64], workstation=self.workstation,
+                                     outcome=Outcome.OK, details=details), conn=conn)
+
+
+def _checked(check, value):
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def create_demo_accounts(database: Database, hasher: PasswordHasher | None = None,
+                         now: datetime | None = None, audit: AuditLog | None = None) -> dict[str, str]:
+    """One demo account per role, named demo-<role>, with a fresh random password each; returns name -> password.
+
+    An existing demo account gets a new password (so the printed list always works); others are untouched.
+    """
+    now = now or datetime.now(timezone.utc)
+    service = AccountService(database, audit or AuditLog(database), hasher=hasher)
+    made: dict[str, str] = {}
+    for role in Role:
+        name, password = f"demo-{role.value}", generate_password()
+        with audited_transaction(database) as conn:
+            existing = repo.get_user(conn, name)
+            if existing is None:
+                service._add(conn, "demo", name, role, password, now, f"Demo {role.value}", False, "demo_account")
+            else:
+                repo.set_password_hash(conn, existing.id, service.hasher.hash(password), must_change=False)
+                repo.unlock(conn, existing.id, now)
+                repo.set_role(conn, existing.id, role)
+                service._audit(conn, "demo", Action.USER_CHANGE, {"change": "demo_account_reset", "user": name})
+        made[name] = password
+    return made

@@ -1,0 +1,220 @@
+"""Logging in and out: the use notice, passwords, the TOTP second factor, lockout, disuse and the idle lock.
+
+Rules (times come in as `now`, so tests control them): 5 failed logins within 15 minutes lock the account
+until an administrator unlocks it; an account unused for 90 days is disabled at its next login attempt (and
+by `AccountService.disable_disused`); the use notice must be acknowledged before anything is checked.
+Every outcome is an audit event written in the same transaction as the change it records (fail closed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Connection
+
+from console.domain.audit import Action, AuditEntry, Outcome
+from console.domain.users import (
+    FAILED_LOGIN_WINDOW,
+    MAX_FAILED_LOGINS,
+    IdlePolicy,
+    LockReason,
+    User,
+    check_password,
+    is_disused,
+    should_lock_out,
+)
+from console.errors import UserError
+from console.services.accounts import audited_transaction, default_workstation
+from console.store import users as repo
+from console.store.audit import AuditLog
+from console.store.db import Database
+from console.store.secrets import ContactCipher, load_contact_key
+
+WRONG_CREDENTIALS = "wrong username or password"
+
+
+class LoginFailed(UserError):
+    """The login was refused; the message says what the person can do about it."""
+
+
+class NoticeNotAcknowledged(LoginFailed):
+    pass
+
+
+class SecondFactorRequired(LoginFailed):
+    """The password was right and the account has TOTP: ask for the code and try again."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """A logged-in user at one workstation."""
+
+    user: User
+    workstation: str
+    started_at: datetime
+
+
+class AuthService:
+    def __init__(self, database: Database, audit: AuditLog, cipher: ContactCipher | None = None,
+                 hasher: PasswordHasher | None = None, workstation: str | None = None,
+                 idle_policy: IdlePolicy = IdlePolicy()):
+        self.database = database
+        self.audit = audit
+        self._cipher = cipher
+        self.hasher = hasher or PasswordHasher()
+        self.workstation = workstation or default_workstation()
+        self.idle_policy = idle_policy
+        # Verified against when the username is unknown, so a wrong name takes as long as a wrong password.
+        self._dummy_hash = self.hasher.hash("not a real password, only for timing")
+
+    @property
+    def cipher(self) -> ContactCipher:
+        if self._cipher is None:
+            self._cipher = ContactCipher(load_contact_key())
+        return self._cipher
+
+    # --- login ----------------------------------------------------------------------------------
+
+    def login(self, username: str, password: str, now: datetime, totp_code: str | None = None,
+              notice_acknowledged: bool = False) -> Session:
+        """A session for the user, or LoginFailed (or AuditUnavailable) saying why not."""
+        if not notice_acknowledged:
+            raise NoticeNotAcknowledged("read and acknowledge the use notice before logging in")
+        username = (username or "").strip()
+        with audited_transaction(self.database) as conn:
+            user = repo.get_user(conn, username) if username else None
+            problem = self._check(conn, user, username, password, now, totp_code)
+            if problem is None:
+                self._succeed(conn, user, now, second_factor=user.totp_enabled)
+                return Session(repo.get_user_by_id(conn, user.id), self.workstation, now)
+        raise problem  # raised after the commit, so the failure and its audit event are kept
+
+    def unlock_screen(self, session: Session, password: str, now: datetime, totp_code: str | None = None) -> Session:
+        """Resume a session after the idle lock: the same checks as a login, counted against the same lockout."""
+        with audited_transaction(self.database) as conn:
+            user = repo.get_user(conn, session.user.username)
+            problem = self._check(conn, user, session.user.username, password, now, totp_code)
+            if problem is None:
+                self._succeed(conn, user, now, second_factor=user.totp_enabled, resumed=True)
+                return Session(repo.get_user_by_id(conn, user.id), session.workstation, session.started_at)
+        raise problem
+
+    def change_password(self, session: Session, old: str, new: str, now: datetime) -> None:
+        try:
+            check_password(new)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        if new == old:
+            raise UserError("the new password must differ from the old one")
+        with audited_transaction(self.database) as conn:
+            if not self._password_ok(conn, session.user.username, old):
+                raise UserError("the current password is wrong: the password was not changed")
+            repo.set_password_hash(conn, session.user.id, self.hasher.hash(new), must_change=False)
+            self._audit(conn, session.user.username, Action.USER_CHANGE, Outcome.OK,
+                        {"change": "password_changed", "user": session.user.username})
+
+    def logout(self, session: Session, now: datetime) -> None:
+        self.audit.append(AuditEntry(Action.LOGOUT, session.user.username, session.workstation,
+                                     details={"minutes": _minutes(now - session.started_at)}))
+
+    def idle_lock(self, session: Session, last_activity: datetime, now: datetime) -> None:
+        """Record that the screen locked after `last_activity`; the GUI calls this when the policy says so."""
+        self.audit.append(AuditEntry(Action.IDLE_LOCK, session.user.username, session.workstation,
+                                     details={"idle_minutes": _minutes(now - last_activity),
+                                              "policy_minutes": self.idle_policy.minutes}))
+
+    # --- the checks -----------------------------------------------------------------------------
+
+    def _check(self, conn: Connection, user: User | None, username: str, password: str, now: datetime,
+               totp_code: str | None) -> LoginFailed | None:
+        """None when the login may go ahead; otherwise the failure, already recorded."""
+        if user is None:
+            self._verify(self._dummy_hash, password)
+            return self._fail(conn, username or "(empty)", now, "unknown_user", WRONG_CREDENTIALS)
+        if user.is_disabled:
+            return self._fail(conn, username, now, "disabled",
+                              "this account is disabled: ask an administrator to enable it", count=False)
+        if user.is_locked:
+            why = ("after too many failed logins" if user.lock_reason is LockReason.FAILED_LOGINS
+                   else "by an administrator")
+            return self._fail(conn, username, now, "locked",
+                              f"this account is locked {why}: ask an administrator to unlock it", count=False)
+        if is_disused(user, now):
+            repo.disable(conn, user.id, now)
+            self._audit(conn, "system", Action.USER_CHANGE, Outcome.OK,
+                        {"change": "disabled", "user": username, "why": "unused for 90 days"})
+            return self._fail(conn, username, now, "disused",
+                              "this account was not used for 90 days and is now disabled: "
+                              "ask an administrator to enable it", count=False)
+        if not self._password_ok(conn, username, password):
+            return self._fail(conn, username, now, "wrong_password", WRONG_CREDENTIALS, user=user)
+        if user.totp_enabled:
+            if not (totp_code or "").strip():
+                # Not a failure: the password was right, the dialog now asks for the code.
+                return SecondFactorRequired("enter the 6-digit code from your authenticator app")
+            if not self._totp_ok(conn, user, totp_code.strip(), now):
+                return self._fail(conn, username, now, "wrong_code",
+                                  "wrong or already used authenticator code: wait for the next code and try again",
+                                  user=user)
+        return None
+
+    def _password_ok(self, conn: Connection, username: str, password: str) -> bool:
+        stored = repo.password_hash(conn, username)
+        if stored is None or not self._verify(stored, password):
+            return False
+        if self.hasher.check_needs_rehash(stored):
+            repo.set_password_hash(conn, repo.get_user(conn, username).id, self.hasher.hash(password),
+                                   must_change=repo.get_user(conn, username).must_change_password)
+        return True
+
+    def _verify(self, stored: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(stored, password or "")
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _totp_ok(self, conn: Connection, user: User, code: str, now: datetime) -> bool:
+        blob, last_step = repo.totp_secret_ciphertext(conn, user.id)
+        totp = pyotp.TOTP(self.cipher.decrypt(blob, b"totp")["secret"])
+        step_now = int(now.timestamp()) // totp.interval
+        # One step either side allows for a workstation clock a little off; a used step is never accepted again.
+        for step in (step_now - 1, step_now, step_now + 1):
+            if (last_step is None or step > last_step) and totp.at(step * totp.interval) == code:
+                repo.set_totp_last_step(conn, user.id, step)
+                return True
+        return False
+
+    def _fail(self, conn: Connection, username: str, now: datetime, why: str, message: str,
+              count: bool = True, user: User | None = None) -> LoginFailed:
+        name = username[:64]
+        self._audit(conn, name, Action.LOGIN_FAILED, Outcome.DENIED, {"why": why})
+        if not count:
+            return LoginFailed(message)
+        repo.record_failure(conn, name, now, self.workstation)
+        if user is not None and should_lock_out(repo.failures_since(conn, name, now - FAILED_LOGIN_WINDOW), now):
+            repo.lock(conn, user.id, LockReason.FAILED_LOGINS, now)
+            self._audit(conn, name, Action.LOCKOUT, Outcome.DENIED,
+                        {"failures": MAX_FAILED_LOGINS, "window_minutes": _minutes(FAILED_LOGIN_WINDOW)})
+            return LoginFailed(f"{message}. After {MAX_FAILED_LOGINS} failed logins this account is locked: "
+                               "ask an administrator to unlock it")
+        return LoginFailed(message)
+
+    def _succeed(self, conn: Connection, user: User, now: datetime, second_factor: bool,
+                 resumed: bool = False) -> None:
+        repo.record_login(conn, user.id, now)
+        details = {"role": user.role.value, "second_factor": second_factor, "notice": "acknowledged"}
+        if resumed:
+            details["resumed"] = True
+        self._audit(conn, user.username, Action.LOGIN, Outcome.OK, details)
+
+    def _audit(self, conn: Connection, username: str, action: str, outcome: str, details: dict) -> None:
+        self.audit.append(AuditEntry(action=action, username=username, workstation=self.workstation,
+                                     outcome=outcome, details=details), conn=conn)
+
+
+def _minutes(delta: timedelta) -> float:
+    return round(delta.total_seconds() / 60, 1)

@@ -1,0 +1,193 @@
+"""Starting and ending a live view, fail closed: decide (may_view), record durably, and only then hand over the stream.
+
+On a denial a VIEW_DENIED event names the rule and `ViewDenied` carries the Decision. On an allow, the
+VIEW_START event and the view_sessions row are written in one transaction; the stream URL and its
+credentials are returned only after that commit. If the audit store refuses, nothing is returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, update
+
+from console.domain.access import DEFAULT_MAX_SESSION, Decision, Purpose, may_view
+from console.domain.audit import Action, AuditEntry, Detail, Outcome
+from console.domain.cameras import Camera, Stream, StreamRole
+from console.domain.users import User
+from console.errors import UserError
+from console.services.accounts import audited_transaction, default_workstation
+from console.store import registry as registry_repo
+from console.store.audit import AuditLog, AuditUnavailable
+from console.store.db import Database
+from console.store.secrets import ContactCipher, load_contact_key
+from console.store.users import users, view_sessions
+
+MAX_REASON_CHARS = 500
+RECENT_GRANTS = timedelta(hours=24)
+
+
+class ViewDenied(UserError):
+    """No live view: `decision` says which rule denied it."""
+
+    def __init__(self, decision: Decision, not_recorded: str | None = None):
+        message = f"live view refused: {decision.reason}"
+        if not_recorded:
+            message += f" (and the refusal could not be recorded: {not_recorded})"
+        super().__init__(message)
+        self.decision = decision
+
+
+class StreamCredentials:
+    """The stream's user name and password, for the player only; repr and str never show them."""
+
+    __slots__ = ("username", "password")
+
+    def __init__(self, username: str | None, password: str | None):
+        self.username = username
+        self.password = password
+
+    def __bool__(self) -> bool:
+        return bool(self.username or self.password)
+
+    def __repr__(self) -> str:
+        return "StreamCredentials(<hidden>)" if self else "StreamCredentials(none)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class ViewAuthorization:
+    """What the player needs, handed out only after VIEW_START is stored."""
+
+    session_id: int
+    camera_id: int
+    stream: Stream
+    credentials: StreamCredentials
+    expires_at: datetime
+    decision: Decision
+
+    @property
+    def url(self) -> str:
+        return self.stream.url
+
+
+class ViewingService:
+    def __init__(self, database: Database, audit: AuditLog, cipher: ContactCipher | None = None,
+                 workstation: str | None = None, max_session: timedelta = DEFAULT_MAX_SESSION):
+        if max_session <= timedelta(0):
+            raise UserError("the maximum view session must be longer than zero minutes")
+        self.database = database
+        self.audit = audit
+        self._cipher = cipher
+        self.workstation = workstation or default_workstation()
+        self.max_session = max_session
+
+    @property
+    def cipher(self) -> ContactCipher:
+        if self._cipher is None:
+            self._cipher = ContactCipher(load_contact_key())
+        return self._cipher
+
+    def decide(self, user: User, camera_id: int, purpose: Purpose, now: datetime) -> tuple[Camera, Purpose, Decision]:
+        """The decision with everything loaded fresh from the store (the incident too: it may have closed)."""
+        with self.database.engine.connect() as conn:
+            camera = registry_repo.get_camera(conn, camera_id)
+            if camera is None:
+                raise UserError(f"there is no camera {camera_id} in the registry")
+            purpose = _resolved(conn, purpose)
+            # Grants that ended in the last day come too, so a denial can say "the alert ended at 14:05"
+            # rather than "there is no alert"; may_view itself decides what is in force at `now`.
+            grants = registry_repo.grants_for_cameras(conn, [camera_id], now - RECENT_GRANTS)
+        return camera, purpose, may_view(camera, grants, user, purpose, now, self.max_session)
+
+    def start_view(self, user: User, camera_id: int, purpose: Purpose, now: datetime,
+                   stream_role: StreamRole = StreamRole.MAIN) -> ViewAuthorization:
+        if len(purpose.reason or "") > MAX_REASON_CHARS:
+            raise UserError(f"the reason is too long: at most {MAX_REASON_CHARS} characters")
+        camera, purpose, decision = self.decide(user, camera_id, purpose, now)
+        incident_id = purpose.incident.id if purpose.incident else None
+        if not decision.allowed:
+            try:
+                self.audit.append(AuditEntry(
+                    Action.VIEW_DENIED, user.username, self.workstation, Outcome.DENIED, camera_id, incident_id,
+                    {Detail.RULE: decision.rule, Detail.REASON: (purpose.reason or "").strip(),
+                     Detail.CAD_NUMBER: purpose.incident_label}))
+            except AuditUnavailable as exc:
+                raise ViewDenied(decision, not_recorded=str(exc)) from None
+            raise ViewDenied(decision)
+        stream = _pick(camera.streams, stream_role)
+        with audited_transaction(self.database) as conn:
+            session_id = conn.execute(insert(view_sessions).values(
+                user_id=user.id, camera_id=camera_id, stream_id=stream.id, incident_id=incident_id,
+                cad_number=purpose.incident_label, reason=purpose.reason.strip(), workstation=self.workstation,
+                started_at=now, expires_at=decision.expires_at).returning(view_sessions.c.id)).scalar_one()
+            self.audit.append(AuditEntry(
+                Action.VIEW_START, user.username, self.workstation, Outcome.OK, camera_id, incident_id,
+                {Detail.SESSION_ID: session_id, Detail.STREAM_ID: stream.id, Detail.REASON: purpose.reason.strip(),
+                 Detail.CAD_NUMBER: purpose.incident_label, Detail.RULE: decision.rule,
+                 "expires_at": decision.expires_at.isoformat()}), conn=conn)
+            username, password = registry_repo.stream_credentials(conn, self.cipher, stream.id)
+        return ViewAuthorization(session_id, camera_id, stream, StreamCredentials(username, password),
+                                 decision.expires_at, decision)
+
+    def renew_view(self, user: User, session_id: int, reason: str, now: datetime) -> ViewAuthorization:
+        """Another session on the same camera and incident with a new reason; the old one ends as 'renewed'."""
+        row = self._session(session_id)
+        if row.user_id != user.id:
+            raise UserError("only the person who opened this view can renew it")
+        incident = None
+        if row.incident_id is not None:
+            with self.database.engine.connect() as conn:
+                incident = registry_repo.get_incident(conn, row.incident_id)
+        purpose = Purpose(reason=reason, cad_number=row.cad_number, incident=incident)
+        authorization = self.start_view(user, row.camera_id, purpose, now)
+        if row.ended_at is None:
+            self.end_view(session_id, "renewed", now)
+        return authorization
+
+    def end_view(self, session_id: int, how_ended: str, now: datetime) -> float:
+        """Close the session and record VIEW_END with its duration in seconds (returned)."""
+        how_ended = (how_ended or "").strip()[:32] or "closed"
+        row = self._session(session_id)
+        if row.ended_at is not None:
+            raise UserError(f"view session {session_id} has already ended")
+        duration = max((now - row.started_at).total_seconds(), 0.0)
+        with audited_transaction(self.database) as conn:
+            conn.execute(update(view_sessions).where(view_sessions.c.id == session_id)
+                         .where(view_sessions.c.ended_at.is_(None)).values(ended_at=now, end_reason=how_ended))
+            self.audit.append(AuditEntry(
+                Action.VIEW_END, row.username, row.workstation, Outcome.OK, row.camera_id, row.incident_id,
+                {Detail.SESSION_ID: session_id, Detail.STREAM_ID: row.stream_id,
+                 Detail.DURATION_S: round(duration, 3), Detail.END_REASON: how_ended}), conn=conn)
+        return duration
+
+    def _session(self, session_id: int):
+        with self.database.engine.connect() as conn:
+            row = conn.execute(select(view_sessions, users.c.username)
+                               .join(users, users.c.id == view_sessions.c.user_id)
+                               .where(view_sessions.c.id == session_id)).first()
+        if row is None:
+            raise UserError(f"there is no view session {session_id}")
+        return row
+
+
+def _resolved(conn, purpose: Purpose) -> Purpose:
+    """The purpose with its incident as stored now: by id when given, else by CAD number when the console has it."""
+    incident = purpose.incident
+    cad = (purpose.cad_number or "").strip() or None
+    if incident is not None and incident.id is not None:
+        incident = registry_repo.get_incident(conn, incident.id)
+        if incident is None:
+            raise UserError(f"there is no incident {purpose.incident.id}")
+    elif cad is not None:
+        incident = registry_repo.find_incident(conn, cad)  # a CAD number the console has not imported is fine
+    return Purpose(reason=purpose.reason, cad_number=cad, incident=incident)
+
+
+def _pick(streams: tuple[Stream, ...], role: StreamRole) -> Stream:
+    for stream in streams:
+        if stream.role is role:
+            return stream
+    return streams[0]  # may_view has checked that there is at least one
