@@ -1,0 +1,214 @@
+"""The composition root: opens the database, builds the services and the window, runs Qt (or renders a screenshot).
+
+The only module besides console.gui that imports PySide6. The CLI reaches the GUI through `run_console` and
+`render_screenshot`; nothing else builds objects for the window.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import platformdirs
+
+from console.errors import UserError
+from console.paths import APP_AUTHOR, APP_NAME, resources_dir, ui_dir
+from console.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def _prepare_environment() -> None:
+    """Headless hosts get the offscreen platform; root needs Chromium's sandbox off (it aborts otherwise)."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+
+
+def qt_application():
+    """The QApplication, created once, with the map's URL schemes registered before it (QtWebEngine's rule)."""
+    _prepare_environment()
+    from PySide6.QtWidgets import QApplication
+
+    from console.gui.map.schemes import register_schemes
+
+    register_schemes()
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else APP_NAME])
+        app.setApplicationName("Community Connect Console")
+        app.setOrganizationName(APP_AUTHOR)
+    return app
+
+
+@dataclass
+class Console:
+    """Everything one window needs, built here and handed down."""
+
+    database: object
+    window: object
+    settings: Settings
+
+    def close(self, app) -> None:
+        self.window.shutdown()
+        self.window.deleteLater()
+        _drain(app)
+        if self.window.parts.mbtiles is not None:
+            self.window.parts.mbtiles.close()
+        self.database.close()
+
+
+def _drain(app, seconds: float = 0.2) -> None:
+    """Let deferred deletes and the web engine's last events run (Python can crash at exit otherwise)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        time.sleep(0.01)
+
+
+def _open_registry(db_url: str | None, cipher):
+    """Open the database; an empty one (first start) is filled with the demo registry so the console shows something."""
+    from console.store.db import open_database
+    from console.store.registry import count_cameras
+
+    database = open_database(db_url, create=True)
+    with database.engine.connect() as conn:
+        empty = count_cameras(conn) == 0
+    if empty:
+        from console.services.demo import generate_demo
+
+        log.info("empty registry at %s: generating the demo registry", database.display_url)
+        generate_demo(database, cipher)
+    return database
+
+
+def build_console(db_url: str | None, settings: Settings | None = None, *, remember_layout: bool = True,
+                  user_name: str = "not signed in") -> Console:
+    """Open the registry and build the window (not shown). The QApplication must exist."""
+    from PySide6.QtCore import QSettings
+
+    from console.geo.geocoder import Geocoder
+    from console.geo.mbtiles import MBTiles
+    from console.gui.main_window import MainWindow, WindowParts
+    from console.services.incident_view import IncidentView
+    from console.services.registry import RegistryService
+    from console.store.secrets import ContactCipher, load_contact_key
+
+    settings = settings or load_settings()
+    cipher = ContactCipher(load_contact_key())
+    database = _open_registry(db_url, cipher)
+    try:
+        mbtiles = MBTiles(settings.mbtiles_path) if settings.mbtiles_path else None
+        geocoder = None
+        if settings.geocoder_url or settings.geocoder_kind in ("arcgis", "census"):
+            cache = Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR)) / "geocoder.sqlite"
+            geocoder = Geocoder(settings.geocoder_kind, settings.geocoder_url, settings.user_agent,
+                                api_key=settings.geocoder_api_key, timeout_s=settings.geocoder_timeout_s,
+                                min_interval_s=settings.geocoder_min_interval_s, cache_path=cache)
+        window_state = None
+        if remember_layout:
+            path = Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)) / "window.ini"
+            window_state = QSettings(str(path), QSettings.Format.IniFormat)
+        parts = WindowParts(
+            incident_view=IncidentView(RegistryService(database), cipher), settings=settings,
+            resources=resources_dir(), ui_dir=ui_dir(), database_label=database.display_url,
+            sync_label="shared (PostgreSQL)" if database.dialect == "postgresql" else "this computer only",
+            user_name=user_name, geocoder=geocoder, mbtiles=mbtiles, window_state=window_state)
+        window = MainWindow(parts)
+    except BaseException:
+        database.close()
+        raise
+    return Console(database, window, settings)
+
+
+def run_console(db_url: str | None = None) -> int:
+    """Open the console window on the registry and run until the user quits."""
+    from console.gui.theme import apply_theme
+
+    app = qt_application()
+    settings = load_settings()
+    apply_theme(app, resources_dir(), settings.theme)
+    console = build_console(db_url, settings)
+    console.window.show()
+    try:
+        return int(app.exec())
+    finally:
+        console.close(app)
+
+
+@contextmanager
+def _waiting(app, what: str, seconds: float) -> Iterator[dict]:
+    """Run the event loop until flag['done'] is set, or fail with a sentence after `seconds`."""
+    flag: dict = {"done": False}
+    yield flag
+    end = time.monotonic() + seconds
+    while not flag["done"]:
+        if time.monotonic() > end:
+            raise UserError(f"the console window did not finish {what} within {seconds:g} s")
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def render_screenshot(out: Path | str, db_url: str | None = None, incident: tuple[float, float] | None = None,
+                      radius: float | None = None, theme: str | None = None,
+                      size: tuple[int, int] = (1600, 950), settings: Settings | None = None) -> None:
+    """Render the real main window on the registry (offscreen where there is no display) and save it as an image."""
+    from console.gui.main_window import DEFAULT_CENTER
+    from console.gui.theme import apply_theme
+
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise UserError(f"cannot write {out}: the folder {out.parent} does not exist")
+    app = qt_application()
+    settings = settings or load_settings()
+    if theme:
+        settings = settings.replaced(theme=theme)
+    if radius is not None:
+        settings = settings.replaced(search_radius_m=float(radius))
+    apply_theme(app, resources_dir(), settings.theme)
+    console = build_console(db_url, settings, remember_layout=False)
+    window = console.window
+    try:
+        window.resize(*size)
+        window.show()
+        with _waiting(app, "loading the map", 30) as flag:
+            window.map.sig_ready.connect(lambda: flag.update(done=True))
+            flag["done"] = window.map.ready
+        if incident is None:
+            open_incidents = window.parts.incident_view.registry.open_incidents()
+            incident = (open_incidents[0].lat, open_incidents[0].lon) if open_incidents else DEFAULT_CENTER
+            label = (f"{open_incidents[0].type}, {open_incidents[0].address}" if open_incidents
+                     else "Map centre")
+        else:
+            label = f"{incident[0]:.5f}, {incident[1]:.5f}"
+        with _waiting(app, "finding nearby cameras", 30) as flag:
+            window.controller.sig_nearby_shown.connect(lambda _a: flag.update(done=True))
+            window.controller.set_incident(incident[0], incident[1], label)
+        ids = window.nearby_panel.nearest_live_ids() or window.nearby_panel.camera_ids()
+        if ids:
+            with _waiting(app, "showing the camera detail", 30) as flag:
+                window.controller.sig_camera_shown.connect(lambda _id: flag.update(done=True))
+                window.controller.select(ids[0])
+        _settle(app, window)
+        if not window.grab().save(str(out)):
+            raise UserError(f"cannot write the image {out}: use a .png or .jpg name in a writable folder")
+    finally:
+        console.close(app)
+
+
+def _settle(app, window, seconds: float = 0.6) -> None:
+    """Give the page time to draw tiles and markers after the last change (a grab right away can be blank)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)

@@ -1,0 +1,1 @@
+"""The dockable panels the main window composes: incident, nearby cameras, camera detail."""

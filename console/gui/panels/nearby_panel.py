@@ -1,0 +1,166 @@
+"""The nearby-cameras list: nearest first, with distance, bearing, sharing state, masked owner and consent date."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
+
+from console.domain.cameras import SharingMode
+from console.domain.geo import compass_point
+from console.domain.sharing import SharingState
+from console.gui.theme import Icons
+from console.services.incident_view import NearbyAnswer, ShownCamera
+
+STATE_TEXT = {
+    SharingState.LIVE_NOW: "Live now",
+    SharingState.LIVE_NOT_NOW: "Live-capable, not shared now",
+    SharingState.REGISTERED: "Registered only",
+}
+MODE_TEXT = {SharingMode.ALWAYS: "always", SharingMode.ON_ALERT: "on owner alert", SharingMode.NEVER: "never"}
+COLUMNS = ("Camera", "Distance", "Bearing", "Sharing", "Owner", "Consent")
+
+
+def format_distance(metres: float) -> str:
+    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.2f} km"
+
+
+class NearbyModel(QAbstractTableModel):
+    def __init__(self, icons: Icons, parent=None):
+        super().__init__(parent)
+        self.icons = icons
+        self.rows: list[ShownCamera] = []
+
+    def set_rows(self, rows: list[ShownCamera]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        shown = self.rows[index.row()]
+        cam, column = shown.camera, index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return cam.label
+            if column == 1:
+                return format_distance(cam.distance_m)
+            if column == 2:
+                return f"{compass_point(cam.bearing_deg)} {cam.bearing_deg:.0f}°"
+            if column == 3:
+                return MODE_TEXT[cam.sharing_mode] if cam.is_live_capable else "registered"
+            if column == 4:
+                return shown.owner_masked
+            if column == 5:
+                return cam.consent_at.date().isoformat() if cam.consent_at else "—"
+        if role == Qt.ItemDataRole.DecorationRole and column == 0:
+            return self.icons.get(f"state-{shown.state.value}")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{cam.label}\n{cam.address}\n{STATE_TEXT[shown.state]}"
+        if role == Qt.ItemDataRole.UserRole:
+            return cam.id
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 2):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class NearbyPanel(QWidget):
+    sig_camera_selected = Signal(int)
+    """The user selected a camera in the list (camera id)."""
+    sig_open_nearest_live = Signal(list)
+    """Open the N nearest live-now cameras (list of camera ids, nearest first)."""
+
+    def __init__(self, icons: Icons, nearest_live_n: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("nearbyPanel")
+        self.nearest_live_n = nearest_live_n
+        self.model = NearbyModel(icons, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        for column, width in enumerate((150, 68, 78, 100, 110)):
+            self.table.setColumnWidth(column, width)
+        self.summary = QLabel("No incident yet.")
+        self.open_live = QPushButton()
+        self.open_live.setObjectName("primary")
+        self.open_live.setEnabled(False)
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        top.addWidget(self.open_live)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+        self._answer: NearbyAnswer | None = None
+        self._update_open_live([])
+        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        self.open_live.clicked.connect(self.request_open_nearest_live)
+
+    def show_answer(self, answer: NearbyAnswer) -> None:
+        self._answer = answer
+        inside = answer.inside
+        self.model.set_rows(inside)
+        live = sum(1 for c in inside if c.state is SharingState.LIVE_NOW)
+        self.summary.setText(f"{len(inside)} cameras within {format_distance(answer.radius_m)}, {live} live now")
+        self._update_open_live(answer.nearest_live(self.nearest_live_n))
+
+    def _update_open_live(self, ids: list[int]) -> None:
+        self.open_live.setText(f"Open nearest live ({len(ids)})")
+        self.open_live.setEnabled(bool(ids))
+        self.open_live.setToolTip("Ask to open the live feeds of the nearest live-now cameras (Ctrl+Shift+O)")
+
+    def nearest_live_ids(self) -> list[int]:
+        return self._answer.nearest_live(self.nearest_live_n) if self._answer else []
+
+    def request_open_nearest_live(self) -> None:
+        ids = self.nearest_live_ids()
+        if ids:
+            self.sig_open_nearest_live.emit(ids)
+
+    def camera_ids(self) -> list[int]:
+        return [row.camera.id for row in self.model.rows]
+
+    def selected_id(self) -> int | None:
+        index = self.table.currentIndex()
+        return self.model.rows[index.row()].camera.id if index.isValid() else None
+
+    def select_camera(self, camera_id: int) -> bool:
+        """Select the camera's row (e.g. after a marker click); False when it is not in the list."""
+        for row, shown in enumerate(self.model.rows):
+            if shown.camera.id == camera_id:
+                index = self.model.index(row, 0)
+                self.table.selectionModel().setCurrentIndex(
+                    index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+                self.table.scrollTo(index)
+                return True
+        self.table.clearSelection()
+        return False
+
+    def step(self, delta: int) -> None:
+        """Select the next (+1) or previous (-1) camera in the list."""
+        count = self.model.rowCount()
+        if not count:
+            return
+        current = self.table.currentIndex().row()
+        row = 0 if current < 0 else max(0, min(count - 1, current + delta))
+        self.select_camera(self.model.rows[row].camera.id)
+
+    def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.sig_camera_selected.emit(self.model.rows[current.row()].camera.id)

@@ -1,0 +1,42 @@
+"""Themes: one QSS template with $variables, filled from resources/themes/<name>.toml; SVG icons by name."""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from pathlib import Path
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from console.errors import UserError
+
+THEMES = ("dark", "light")
+
+
+def stylesheet(resources: Path, name: str) -> str:
+    if name not in THEMES:
+        raise UserError(f"there is no theme {name!r}: use one of {', '.join(THEMES)}")
+    folder = resources / "themes"
+    values = tomllib.loads((folder / f"{name}.toml").read_text(encoding="utf-8"))
+    # substitute() (not safe_substitute): a variable missing from a theme file is a bug to see at once.
+    return string.Template((folder / "base.qss").read_text(encoding="utf-8")).substitute(values)
+
+
+def apply_theme(app: QApplication, resources: Path, name: str) -> None:
+    app.setStyle("Fusion")  # the same look on every platform, so the QSS means the same everywhere
+    app.setStyleSheet(stylesheet(resources, name))
+
+
+class Icons:
+    """SVG icons from resources/icons, loaded once each."""
+
+    def __init__(self, resources: Path):
+        self.folder = resources / "icons"
+        self._cache: dict[str, QIcon] = {}
+
+    def get(self, name: str) -> QIcon:
+        icon = self._cache.get(name)
+        if icon is None:
+            icon = self._cache[name] = QIcon(str(self.folder / f"{name}.svg"))
+        return icon
