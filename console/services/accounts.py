@@ -7,6 +7,8 @@ or, from the command line, a name such as "os:alice" (whoever can reach the data
 
 from __future__ import annotations
 
+import getpass
+import os
 import secrets
 import socket
 from contextlib import contextmanager
@@ -39,6 +41,14 @@ TOTP_ISSUER = "Community Connect Console"
 
 def default_workstation() -> str:
     return socket.gethostname()[:100] or "console"
+
+
+def operator_name() -> str:
+    """Who runs a command-line action, for the audit trail: the operating-system account ("os:alice")."""
+    try:
+        return f"os:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):  # no name for this uid (e.g. in a container)
+        return f"os:uid{os.getuid()}"
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from console.store import registry as registry_repo
 from console.store.audit import AuditLog, AuditUnavailable
 from console.store.db import Database
 from console.store.secrets import ContactCipher, load_contact_key
-from console.store.users import users, view_sessions
+from console.store.users import get_user, users, view_sessions
 
 MAX_REASON_CHARS = 500
 RECENT_GRANTS = timedelta(hours=24)
@@ -101,6 +101,20 @@ class ViewingService:
             # rather than "there is no alert"; may_view itself decides what is in force at `now`.
             grants = registry_repo.grants_for_cameras(conn, [camera_id], now - RECENT_GRANTS)
         return camera, purpose, may_view(camera, grants, user, purpose, now, self.max_session)
+
+    def explain(self, asked_by: str, username: str, camera_id: int, purpose: Purpose, now: datetime) -> Decision:
+        """The decision for `username` without opening anything, recorded as ACCESS_EXPLAIN by whoever asked."""
+        with self.database.engine.connect() as conn:
+            user = get_user(conn, (username or "").strip())
+        if user is None:
+            raise UserError(f"there is no user named {username}: `rtic-console users list` shows them")
+        camera, purpose, decision = self.decide(user, camera_id, purpose, now)
+        self.audit.append(AuditEntry(
+            Action.ACCESS_EXPLAIN, asked_by[:64], self.workstation, Outcome.OK, camera_id,
+            purpose.incident.id if purpose.incident else None,
+            {"user": user.username, Detail.RULE: decision.rule, "allowed": decision.allowed,
+             "at": now.isoformat(), Detail.CAD_NUMBER: purpose.incident_label}))
+        return decision
 
     def start_view(self, user: User, camera_id: int, purpose: Purpose, now: datetime,
                    stream_role: StreamRole = StreamRole.MAIN) -> ViewAuthorization:

@@ -1,0 +1,190 @@
+"""`rtic-console users add|list|lock|unlock|reset|role|totp`: console accounts, for administrators.
+
+`users add` on an empty user table creates the first administrator. Passwords are read from standard input
+when it is not a terminal (scripted installs: `echo "$PW" | rtic-console users add chief --role admin`),
+otherwise asked for twice without echo. Each change is an audit event naming the operating-system account.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import datetime, timezone
+
+from argon2 import PasswordHasher
+
+from console.domain.users import Role, parse_role
+from console.errors import UserError
+from console.services.accounts import AccountService, operator_name
+from console.store.audit import AuditLog
+from console.store.db import open_database
+
+
+def password_hasher() -> PasswordHasher:
+    """argon2id with production parameters (tests replace this function with a cheap one)."""
+    return PasswordHasher()
+
+
+def register(subparsers, common) -> None:
+    parser = subparsers.add_parser("users", help="console accounts: add, list, lock, unlock, reset", parents=[common])
+    actions = parser.add_subparsers(dest="users_action", metavar="ACTION", required=True)
+
+    add = actions.add_parser("add", parents=[common],
+                             help="add an account (the first one, on an empty table, is the administrator)")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", metavar="ROLE", help=f"one of {', '.join(r.value for r in Role)}")
+    add.add_argument("--display-name", metavar="TEXT", default="")
+    add.set_defaults(func=_add)
+
+    listing = actions.add_parser("list", parents=[common], help="list accounts with role and state")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(func=_list)
+
+    for name, helptext, func in (("lock", "lock an account", _lock),
+                                 ("unlock", "unlock an account (also re-enables one unused for 90 days)", _unlock)):
+        action = actions.add_parser(name, parents=[common], help=helptext)
+        action.add_argument("name", metavar="NAME")
+        action.set_defaults(func=func)
+
+    reset = actions.add_parser("reset", parents=[common],
+                               help="set a new password (generated and printed unless given on standard input)")
+    reset.add_argument("name", metavar="NAME")
+    reset.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")
+    reset.set_defaults(func=_reset)
+
+    role = actions.add_parser("role", parents=[common], help="change an account's role")
+    role.add_argument("name", metavar="NAME")
+    role.add_argument("role", metavar="ROLE")
+    role.set_defaults(func=_role)
+
+    totp = actions.add_parser("totp", parents=[common], help="turn the authenticator-app second factor on or off")
+    totp.add_argument("name", metavar="NAME")
+    totp.add_argument("state", choices=("on", "off"))
+    totp.set_defaults(func=_totp)
+
+
+def _service(args) -> tuple[AccountService, object]:
+    database = open_database(args.db)
+    return AccountService(database, AuditLog(database), hasher=password_hasher()), database
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def read_password(prompt: str = "Password") -> str:
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        if not password:
+            raise UserError("no password on standard input: pipe the password in, one line")
+        return password
+    first = getpass.getpass(f"{prompt}: ")
+    if first != getpass.getpass(f"{prompt} again: "):
+        raise UserError("the two passwords differ: nothing was changed")
+    return first
+
+
+def _role_of(text: str) -> Role:
+    try:
+        return parse_role(text)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _add(args) -> int:
+    service, database = _service(args)
+    try:
+        first = service.needs_first_admin()
+        role = _role_of(args.role) if args.role else None
+        if first and role not in (None, Role.ADMIN):
+            raise UserError("there are no accounts yet: the first one must be the administrator (--role admin)")
+        if role is None and not first:
+            raise UserError("give the account's role with --role ROLE")
+        password = read_password()
+        if first:
+            user = service.create_first_admin(args.name, password, _now(), args.display_name)
+        else:
+            user = service.add_user(operator_name(), args.name, role, password, _now(), args.display_name)
+    finally:
+        database.close()
+    print(f"added {user.username} ({user.role.value}){' as the first administrator' if first else ''}")
+    return 0
+
+
+def _list(args) -> int:
+    service, database = _service(args)
+    try:
+        users = service.list_users()
+    finally:
+        database.close()
+    rows = [{"name": u.username, "display_name": u.display_name, "role": u.role.value, "state": u.state,
+             "second_factor": u.totp_enabled,
+             "last_login": u.last_login_at.isoformat() if u.last_login_at else None} for u in users]
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print("no accounts yet: `rtic-console users add NAME --role admin` creates the first administrator")
+    for row in rows:
+        print(f"{row['name']:<24} {row['role']:<11} {row['state']:<9} "
+              f"{'2FA' if row['second_factor'] else '   '} last login {row['last_login'] or 'never'}")
+    return 0
+
+
+def _simple(args, verb: str, call) -> int:
+    service, database = _service(args)
+    try:
+        user = call(service)
+    finally:
+        database.close()
+    print(f"{verb} {user.username}: now {user.state}")
+    return 0
+
+
+def _lock(args) -> int:
+    return _simple(args, "locked", lambda s: s.lock(operator_name(), args.name, _now()))
+
+
+def _unlock(args) -> int:
+    return _simple(args, "unlocked", lambda s: s.unlock(operator_name(), args.name, _now()))
+
+
+def _reset(args) -> int:
+    service, database = _service(args)
+    try:
+        given = read_password("New password") if args.password_stdin else None
+        password = service.reset_password(operator_name(), args.name, _now(), given)
+    finally:
+        database.close()
+    if given is None:
+        print(f"new password for {args.name} (to be changed at the next login): {password}")
+    else:
+        print(f"password of {args.name} reset (to be changed at the next login)")
+    return 0
+
+
+def _role(args) -> int:
+    role = _role_of(args.role)
+    service, database = _service(args)
+    try:
+        user = service.set_role(operator_name(), args.name, role, _now())
+    finally:
+        database.close()
+    print(f"{user.username} is now {user.role.value}")
+    return 0
+
+
+def _totp(args) -> int:
+    service, database = _service(args)
+    try:
+        if args.state == "on":
+            uri = service.enable_totp(operator_name(), args.name, _now())
+            print(f"second factor on for {args.name}: add this to the authenticator app (shown once):\n{uri}")
+        else:
+            service.disable_totp(operator_name(), args.name, _now())
+            print(f"second factor off for {args.name}")
+    finally:
+        database.close()
+    return 0
