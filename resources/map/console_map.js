@@ -134,6 +134,11 @@
       m.fire("click", {latlng: m.getLatLng()}, true);
       return true;
     },
+    // A real Leaflet map click at a point, as a user's click would fire it.
+    clickMap: function (lat, lon) {
+      map.fire("click", {latlng: L.latLng(lat, lon)});
+      return true;
+    },
     markerPoint: function (id) {
       var m = markers[id];
       if (!m || !map.hasLayer(m)) return null;

@@ -1,0 +1,111 @@
+"""GUI fixtures: the map's URL schemes registered before any QApplication, a small known registry, the real window.
+
+The window is the one `console.app.build_console` builds (real QtWebEngine page, real SQLite file); only the
+geocoder is replaced, by a local server speaking the Nominatim protocol (tests/geo/nominatim_server.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+# Before pytest-qt makes the QApplication: QtWebEngine refuses schemes registered later.
+from PySide6 import QtWebEngineWidgets  # noqa: F401  (sets the shared-GL attribute before the app exists)
+
+from console.gui.map.schemes import register_schemes
+
+register_schemes()
+
+CENTRE = (42.1487, -72.6079)
+
+
+@dataclass
+class KnownRegistry:
+    url: str
+    ids: dict[str, int]
+    incident_id: int
+
+
+@pytest.fixture
+def console_settings(tmp_path, monkeypatch):
+    """Fresh settings: no machine or user file is read from the real system."""
+    monkeypatch.setenv("RTIC_MACHINE_SETTINGS", str(tmp_path / "machine.toml"))
+    monkeypatch.setenv("RTIC_USER_SETTINGS", str(tmp_path / "user.toml"))
+    from console.settings import load_settings
+
+    return load_settings()
+
+
+@pytest.fixture
+def known_registry(sqlite_url) -> KnownRegistry:
+    """Seven cameras at known distances from CENTRE, one of each sharing situation, and one open incident."""
+    from console.domain.cameras import Camera, CameraStatus, Capability, FieldOfView, SharingMode, Stream, StreamProtocol
+    from console.domain.grants import GrantSource, ShareGrant
+    from console.domain.incidents import Incident
+    from console.domain.owners import OwnerContact, OwnerKind
+    from console.store import registry as repo
+    from console.store.db import open_database
+    from console.store.secrets import ContactCipher, load_contact_key
+    from tests.support.geometry import destination
+
+    cipher = ContactCipher(load_contact_key())
+    database = open_database(sqlite_url, create=True)
+    now = datetime.now(timezone.utc)
+    plan = {  # name: (bearing, distance m, capability, mode, field of view)
+        "always_50m": (0, 50, Capability.LIVE, SharingMode.ALWAYS, FieldOfView(180, 90, 40)),
+        "never_80m": (270, 80, Capability.LIVE, SharingMode.NEVER, None),
+        "alert_100m": (90, 100, Capability.LIVE, SharingMode.ON_ALERT, FieldOfView(270, 60, 30)),
+        "registered_120m": (45, 120, Capability.REGISTERED, SharingMode.NEVER, FieldOfView(0, 70, 25)),
+        "no_alert_150m": (180, 150, Capability.LIVE, SharingMode.ON_ALERT, None),
+        "always_450m": (0, 450, Capability.LIVE, SharingMode.ALWAYS, None),
+        "registered_900m": (200, 900, Capability.REGISTERED, SharingMode.NEVER, None),
+    }
+    ids = {}
+    with database.engine.begin() as conn:
+        for name, (bearing, distance, capability, mode, fov) in plan.items():
+            lat, lon = destination(*CENTRE, bearing, distance)
+            owner = repo.add_owner(conn, cipher, OwnerKind.RESIDENT,
+                                   OwnerContact(name="Maria Lopez", phone="413-555-0142", email="maria@example.org"))
+            site = repo.add_site(conn, owner, f"Home {name}", f"{distance} Test St, Chicopee, MA", lat, lon)
+            streams = (Stream(StreamProtocol.RTSP, "rtsp://viewer:s3cret@10.0.0.5/main"),) if capability is Capability.LIVE else ()
+            ids[name] = repo.add_camera(conn, cipher, Camera(
+                id=None, site_id=site, label=name, lat=lat, lon=lon, address=f"{distance} Test St",
+                capability=capability, sharing_mode=mode, status=CameraStatus.ACTIVE, field_of_view=fov,
+                streams=streams), owner)
+        repo.add_grant(conn, ShareGrant(None, ids["alert_100m"], None, now - timedelta(minutes=5),
+                                        now + timedelta(minutes=30), GrantSource.APP))
+        incident_id = repo.add_incident(conn, Incident(None, "CAD-1", "Burglary in progress", 1,
+                                                       "1 Test St, Chicopee, MA", *CENTRE, now))
+    database.close()
+    return KnownRegistry(sqlite_url, ids, incident_id)
+
+
+def close_console(console, qtbot) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    console.close(QApplication.instance())
+
+
+@pytest.fixture
+def make_console(qtbot, console_settings):
+    """Build real console windows (shown, map loaded); all are closed and their pages deleted afterwards."""
+    from console.app import build_console
+
+    made = []
+
+    def make(url: str, settings=None, *, remember_layout: bool = False, wait_ready: bool = True):
+        console = build_console(url, settings or console_settings, remember_layout=remember_layout)
+        made.append(console)
+        window = console.window
+        window.resize(1400, 900)
+        window.show()
+        if wait_ready and not window.map.ready:
+            with qtbot.waitSignal(window.map.sig_ready, timeout=30_000):
+                pass
+        return console
+
+    yield make
+    for console in made:
+        close_console(console, qtbot)
