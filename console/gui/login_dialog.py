@@ -1,0 +1,159 @@
+"""The login dialog: the use notice to acknowledge, username, password, and the authenticator code when asked.
+
+The check (argon2, the database, the audit write) runs on a worker thread through `Tasks`; the dialog only
+shows the outcome. The code field appears when the service says the account needs it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.domain.users import USE_NOTIFICATION
+from console.gui.workers import Tasks
+from console.services.auth import AuthService, SecondFactorRequired, Session
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class LoginDialog(QDialog):
+    sig_logged_in = Signal(object)
+    """The Session of the user who logged in (the dialog then closes with Accepted)."""
+
+    def __init__(self, auth: AuthService, parent: QWidget | None = None, tasks: Tasks | None = None,
+                 clock: Callable[[], datetime] = _utcnow):
+        super().__init__(parent)
+        self.auth = auth
+        self.clock = clock
+        self._own_tasks = tasks is None
+        self.tasks = tasks or Tasks(self)
+        self.session: Session | None = None
+        self.setWindowTitle("Community Connect Console — log in")
+        self.setMinimumWidth(520)
+
+        heading = QLabel("Use notice")
+        heading.setProperty("role", "heading")
+        notice = QLabel(USE_NOTIFICATION)
+        notice.setWordWrap(True)
+        notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        notice_box = QFrame()
+        notice_box.setFrameShape(QFrame.Shape.StyledPanel)
+        box_layout = QVBoxLayout(notice_box)
+        box_layout.addWidget(heading)
+        box_layout.addWidget(notice)
+        self.acknowledge = QCheckBox("I have read this notice and accept it")
+
+        self.username = QLineEdit()
+        self.username.setPlaceholderText("your console user name")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.code = QLineEdit()
+        self.code.setPlaceholderText("6-digit code from your authenticator app")
+        self.code.setMaxLength(8)
+        self.code_label = QLabel("Authenticator code")
+        form = QFormLayout()
+        form.addRow("User name", self.username)
+        form.addRow("Password", self.password)
+        form.addRow(self.code_label, self.code)
+        self._show_code(False)
+
+        self.message = QLabel()
+        self.message.setObjectName("warning")
+        self.message.setWordWrap(True)
+        self.login_button = QPushButton("Log in")
+        self.login_button.setObjectName("primary")
+        self.login_button.setDefault(True)
+        quit_button = QPushButton("Quit")
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(quit_button)
+        buttons.addWidget(self.login_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(notice_box)
+        layout.addWidget(self.acknowledge)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+
+        for field in (self.username, self.password, self.code):
+            field.textChanged.connect(self._update_button)
+            field.returnPressed.connect(self.submit)
+        self.acknowledge.toggled.connect(self._update_button)
+        self.login_button.clicked.connect(self.submit)
+        quit_button.clicked.connect(self.reject)
+        self._busy = False
+        self._update_button()
+
+    # --- behaviour ------------------------------------------------------------------------------
+
+    def _show_code(self, visible: bool) -> None:
+        self.code_label.setVisible(visible)
+        self.code.setVisible(visible)
+
+    def _update_button(self) -> None:
+        ready = self.acknowledge.isChecked() and bool(self.username.text().strip()) and bool(self.password.text())
+        self.login_button.setEnabled(ready and not self._busy)
+
+    def submit(self) -> None:
+        if not self.login_button.isEnabled():
+            if not self.acknowledge.isChecked():
+                self.message.setText("Tick the box to acknowledge the use notice first.")
+            return
+        self._busy = True
+        self._update_button()
+        self.message.setText("Checking…")
+        username, password = self.username.text(), self.password.text()
+        code = self.code.text().strip() or None
+        now = self.clock()
+
+        def attempt():
+            try:
+                return self.auth.login(username, password, now, totp_code=code, notice_acknowledged=True)
+            except SecondFactorRequired as need:  # not an error: ask for the code
+                return need
+
+        self.tasks.run("login", attempt, self._done, self._failed)
+
+    def _done(self, outcome) -> None:
+        self._busy = False
+        if isinstance(outcome, SecondFactorRequired):
+            self._show_code(True)
+            self.code.setFocus()
+            self.message.setText(str(outcome).capitalize() + ".")
+            self._update_button()
+            return
+        self.session = outcome
+        self.password.clear()
+        self.message.clear()
+        self.sig_logged_in.emit(outcome)
+        self.accept()
+
+    def _failed(self, error: str) -> None:
+        self._busy = False
+        self.password.clear()
+        self.code.clear()
+        self.message.setText(error[:1].upper() + error[1:] + ".")
+        self.password.setFocus()
+        self._update_button()
+
+    def done(self, result: int) -> None:
+        if self._own_tasks:  # wait for a check still running, and drop its late result
+            self.tasks.close()
+        super().done(result)

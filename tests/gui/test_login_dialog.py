@@ -1,0 +1,87 @@
+"""The login dialog on a real AuthService (SQLite): notice first, wrong password, second factor, success; screenshot."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pyotp
+import pytest
+from argon2 import PasswordHasher
+
+from console.domain.users import Role
+from console.gui.login_dialog import LoginDialog
+from console.gui.theme import stylesheet
+from console.paths import resources_dir
+from console.services.accounts import AccountService
+from console.services.auth import AuthService
+from console.store.audit import AuditLog
+from console.store.db import open_database
+
+pytestmark = pytest.mark.gui
+NOW = datetime(2026, 11, 23, 22, 0, tzinfo=timezone.utc)
+PASSWORD = "correct horse battery staple"
+OUTPUT = Path(__file__).resolve().parents[1] / "output"
+
+
+@pytest.fixture
+def services(sqlite_url):
+    database = open_database(sqlite_url, create=True)
+    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    audit = AuditLog(database)
+    accounts = AccountService(database, audit, hasher=hasher, workstation="rtic-ws-1")
+    accounts.add_user("os:test", "dana", Role.DISPATCHER, PASSWORD, NOW - timedelta(days=1), "Dana Cruz")
+    yield accounts, AuthService(database, audit, hasher=hasher, workstation="rtic-ws-1"), audit
+    database.close()
+
+
+@pytest.fixture
+def dialog(qtbot, services):
+    made = LoginDialog(services[1], clock=lambda: NOW)
+    made.setStyleSheet(stylesheet(resources_dir(), "dark"))
+    qtbot.addWidget(made)
+    made.show()
+    return made
+
+
+def test_notice_must_be_acknowledged_before_logging_in(qtbot, dialog):
+    dialog.username.setText("dana")
+    dialog.password.setText(PASSWORD)
+    assert not dialog.login_button.isEnabled()
+    dialog.submit()
+    assert "acknowledge the use notice" in dialog.message.text()
+    assert "law-enforcement information system" in dialog.findChildren(type(dialog.message))[1].text()
+    dialog.acknowledge.setChecked(True)
+    assert dialog.login_button.isEnabled() and not dialog.code.isVisible()
+    OUTPUT.mkdir(exist_ok=True)
+    assert dialog.grab().save(str(OUTPUT / "login_dialog.png"))
+
+
+def test_wrong_password_then_success(qtbot, dialog, services):
+    dialog.acknowledge.setChecked(True)
+    dialog.username.setText("dana")
+    dialog.password.setText("not the password")
+    dialog.submit()
+    qtbot.waitUntil(lambda: "Wrong username or password" in dialog.message.text(), timeout=10_000)
+    assert dialog.password.text() == "" and dialog.login_button.isEnabled() is False  # password cleared
+    dialog.password.setText(PASSWORD)
+    with qtbot.waitSignal(dialog.sig_logged_in, timeout=10_000) as logged_in:
+        dialog.submit()
+    assert logged_in.args[0].user.username == "dana" and dialog.session is logged_in.args[0]
+    assert [r.action for r in services[2].query()][-2:] == ["login_failed", "login"]
+
+
+def test_second_factor_field_appears_when_needed(qtbot, dialog, services):
+    uri = services[0].enable_totp("os:test", "dana", NOW)
+    dialog.acknowledge.setChecked(True)
+    dialog.username.setText("dana")
+    dialog.password.setText(PASSWORD)
+    dialog.submit()
+    qtbot.waitUntil(dialog.code.isVisible, timeout=10_000)
+    assert "6-digit code" in dialog.message.text()
+    dialog.code.setText(pyotp.parse_uri(uri).at(NOW))
+    OUTPUT.mkdir(exist_ok=True)
+    assert dialog.grab().save(str(OUTPUT / "login_dialog_code.png"))
+    with qtbot.waitSignal(dialog.sig_logged_in, timeout=10_000) as logged_in:
+        dialog.submit()
+    assert logged_in.args[0].user.totp_enabled
