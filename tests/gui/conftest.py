@@ -95,11 +95,13 @@ def make_console(qtbot, console_settings):
 
     made = []
 
-    def make(url: str, settings=None, *, remember_layout: bool = False, wait_ready: bool = True):
+    def make(url: str, settings=None, *, remember_layout: bool = False, wait_ready: bool = True,
+             size: tuple[int, int] | None = (1400, 900)):
         console = build_console(url, settings or console_settings, remember_layout=remember_layout)
         made.append(console)
         window = console.window
-        window.resize(1400, 900)
+        if size:
+            window.resize(*size)
         window.show()
         if wait_ready and not window.map.ready:
             with qtbot.waitSignal(window.map.sig_ready, timeout=30_000):
