@@ -19,7 +19,7 @@ from console.domain.users import User
 from console.errors import UserError
 from console.services.accounts import audited_transaction, default_workstation
 from console.store import registry as registry_repo
-from console.store.audit import AuditLog, AuditUnavailable
+from console.store.audit import AuditLog
 from console.store.db import Database
 from console.store.secrets import ContactCipher, load_contact_key
 from console.store.users import get_user, users, view_sessions
@@ -128,7 +128,7 @@ class ViewingService:
                     Action.VIEW_DENIED, user.username, self.workstation, Outcome.DENIED, camera_id, incident_id,
                     {Detail.RULE: decision.rule, Detail.REASON: (purpose.reason or "").strip(),
                      Detail.CAD_NUMBER: purpose.incident_label}))
-            except AuditUnavailable as exc:
+            except UserError as exc:  # the store refused, or the reason held something the trail must not keep
                 raise ViewDenied(decision, not_recorded=str(exc)) from None
             raise ViewDenied(decision)
         stream = _pick(camera.streams, stream_role)
@@ -151,6 +151,8 @@ class ViewingService:
         row = self._session(session_id)
         if row.user_id != user.id:
             raise UserError("only the person who opened this view can renew it")
+        if (reason or "").strip() == row.reason:
+            raise UserError("give a new reason to keep watching: say what has changed since the last one")
         incident = None
         if row.incident_id is not None:
             with self.database.engine.connect() as conn:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from console.domain.access import Purpose, Rule
 from console.domain.audit import Action, Outcome
 from console.domain.users import Role
+from console.errors import UserError
 from console.services.viewing import StreamCredentials, ViewDenied
 from console.store.audit import AuditUnavailable
 from console.store.users import view_sessions
@@ -114,7 +115,7 @@ def test_end_view_records_the_duration_once(database, viewing, people, registry)
     assert event["username"] == "dispatcher"
     [row] = sessions(database)
     assert (row.ended_at, row.end_reason) == (NOW + timedelta(seconds=95), "user_closed")
-    with pytest.raises(ViewDenied.__mro__[1], match="already ended"):
+    with pytest.raises(UserError, match="already ended"):
         viewing.end_view(auth.session_id, "user_closed", NOW + timedelta(seconds=96))
 
 
@@ -126,6 +127,8 @@ def test_renewal_needs_a_new_reason_and_rechecks_consent(database, viewing, peop
     assert second.expires_at == later + timedelta(minutes=15) and second.session_id != first.session_id
     ended = {r.id: r.end_reason for r in sessions(database)}
     assert ended == {first.session_id: "renewed", second.session_id: None}
+    with pytest.raises(UserError, match="new reason"):
+        viewing.renew_view(user, second.session_id, "still tracking the suspect", later)
     on_alert = viewing.start_view(user, registry["on_alert"], WHY, NOW)
     with pytest.raises(ViewDenied) as denied:  # the owner's alert has ended by now
         viewing.renew_view(user, on_alert.session_id, "still tracking the suspect", NOW + timedelta(minutes=9))
@@ -135,3 +138,13 @@ def test_renewal_needs_a_new_reason_and_rechecks_consent(database, viewing, peop
 def test_credentials_repr_hides_secrets():
     creds = StreamCredentials("viewer", "s3cret-Pass")
     assert "s3cret" not in repr(creds) and "viewer" not in str(creds) and f"{creds!r}" == "StreamCredentials(<hidden>)"
+
+
+def test_a_reason_the_trail_must_not_keep_opens_nothing(database, viewing, people, registry):
+    leaky = Purpose(reason="owner maria.lopez@example.org asked us to look", cad_number="CAD-2026-0042")
+    with pytest.raises(UserError, match="e-mail"):
+        viewing.start_view(people[Role.DISPATCHER], registry["always"], leaky, NOW)
+    with pytest.raises(ViewDenied, match="could not be recorded"):
+        viewing.start_view(people[Role.DISPATCHER], registry["never"], leaky, NOW)
+    assert sessions(database) == []
+    assert "example.org" not in str(audit_rows(database))
