@@ -1,0 +1,178 @@
+"""`rtic-console audit verify|export|report|list`: check the hash chain, export for auditors, publish monthly figures.
+
+`verify` exits 0 when the chain is intact and 1 (naming the first broken event) when it is not.
+`verify` and `export` are themselves audited, under the operating-system account that ran them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+
+from console.errors import UserError
+from console.services.accounts import default_workstation, operator_name
+from console.services.audit_reports import EXPORT_FORMATS, AuditService
+from console.store.audit import AuditFilter, AuditLog
+from console.store.db import open_database
+
+_ANCHOR = re.compile(r"^(\d+):([0-9a-fA-F]{64})$")
+
+
+def register(subparsers, common) -> None:
+    parser = subparsers.add_parser("audit", parents=[common], help="audit trail: verify, export, report, list")
+    actions = parser.add_subparsers(dest="audit_action", metavar="ACTION", required=True)
+
+    verify = actions.add_parser("verify", parents=[common], help="check that no audit event was changed or removed")
+    verify.add_argument("--anchor", metavar="SEQ:HASH",
+                        help="an event's sequence number and hash from an earlier check or export, to also catch "
+                             "events cut off the end or a rewritten chain")
+    verify.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    verify.set_defaults(func=_verify)
+
+    export = actions.add_parser("export", parents=[common], help="write matching events and the chain check to a file")
+    _filters(export)
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="csv", help="csv (default) or pdf")
+    export.add_argument("--output", "-o", metavar="FILE", help="file to write (default: audit-export-<time>.<format>)")
+    export.set_defaults(func=_export)
+
+    report = actions.add_parser("report", parents=[common], help="the monthly transparency report (no personal data)")
+    report.add_argument("--month", required=True, metavar="YYYY-MM", help="the month (UTC)")
+    report.add_argument("--format", choices=("text", "json", "csv"), default="text", help="text (default), json or csv")
+    report.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    report.set_defaults(func=_report)
+
+    listing = actions.add_parser("list", parents=[common], help="print matching events, oldest first")
+    _filters(listing)
+    listing.add_argument("--limit", type=_positive, default=100, metavar="N", help="at most N events (default 100)")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(func=_list)
+
+
+def _filters(parser) -> None:
+    parser.add_argument("--from", dest="since", type=_when(end=False), metavar="WHEN",
+                        help="from this UTC date or time (YYYY-MM-DD or YYYY-MM-DDTHH:MM), inclusive")
+    parser.add_argument("--to", dest="until", type=_when(end=True), metavar="WHEN",
+                        help="up to this UTC date (the whole day) or time, inclusive")
+    parser.add_argument("--user", metavar="USERNAME", help="only this user's events")
+    parser.add_argument("--camera", type=_positive, metavar="ID", help="only events about this camera")
+    parser.add_argument("--incident", type=_positive, metavar="ID", help="only events about this incident")
+    parser.add_argument("--action", action="append", metavar="ACTION", help="only this action (repeatable)")
+
+
+def _when(end: bool):
+    def parse(text: str) -> datetime:
+        try:
+            moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a date or time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)") from None
+        date_only = len(text.strip()) == 10
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        if end:
+            # "--to 2026-11-30" means to the end of that day; a time means up to and including that millisecond.
+            moment = (datetime.combine(moment.date(), time(), timezone.utc) + timedelta(days=1) if date_only
+                      else moment + timedelta(milliseconds=1))
+        return moment
+    return parse
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
+def _where(args) -> AuditFilter:
+    if args.since and args.until and args.since >= args.until:
+        raise UserError("--from must be before --to")
+    return AuditFilter(since=args.since, until=args.until, username=args.user, camera_id=args.camera,
+                       incident_id=args.incident, actions=tuple(args.action or ()))
+
+
+def _service(args) -> tuple[AuditService, object]:
+    database = open_database(args.db)
+    return AuditService(AuditLog(database)), database
+
+
+def _verify(args) -> int:
+    anchor = None
+    if args.anchor:
+        match = _ANCHOR.match(args.anchor.strip())
+        if not match:
+            raise UserError(f"--anchor {args.anchor!r} is not SEQ:HASH (a number, a colon, 64 hex digits)")
+        anchor = (int(match.group(1)), match.group(2).lower())
+    service, database = _service(args)
+    try:
+        result = service.verify(operator_name(), default_workstation(), anchor)
+    finally:
+        database.close()
+    if args.json:
+        print(json.dumps({"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq,
+                          "reason": result.reason, "last_seq": result.last_seq, "last_hash": result.last_hash}))
+    else:
+        print(result.summary())
+    if not result.ok:
+        print(f"rtic-console: the audit log was tampered with: first broken event {result.first_bad_seq}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _export(args) -> int:
+    where = _where(args)
+    output = args.output or f"audit-export-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.{args.format}"
+    service, database = _service(args)
+    try:
+        result = service.export(Path(output), args.format, where, operator_name(), default_workstation())
+    finally:
+        database.close()
+    print(json.dumps({"file": str(result.path), "format": result.format, "events": result.events,
+                      "sha256": result.sha256, "chain_ok": result.verification.ok}))
+    if not result.verification.ok:
+        print(f"rtic-console: warning: {result.verification.summary()}", file=sys.stderr)
+    return 0
+
+
+def _report(args) -> int:
+    service, database = _service(args)
+    try:
+        report = service.monthly_report(args.month)
+    finally:
+        database.close()
+    text = {"text": report.to_text, "json": lambda: report.to_json() + "\n", "csv": report.to_csv}[args.format]()
+    if args.output:
+        target = Path(args.output)
+        if not target.parent.is_dir():
+            raise UserError(f"cannot write {target}: the folder {target.parent} does not exist")
+        target.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _list(args) -> int:
+    where = _where(args)
+    service, database = _service(args)
+    try:
+        records = service.events(AuditFilter(**{**where.__dict__, "limit": args.limit}))
+    finally:
+        database.close()
+    for r in records:
+        if args.json:
+            print(json.dumps({"seq": r.seq, "occurred_at": r.occurred_at, "username": r.username,
+                              "workstation": r.workstation, "action": r.action, "outcome": r.outcome,
+                              "camera_id": r.camera_id, "incident_id": r.incident_id, "details": r.details,
+                              "hash": r.hash}, ensure_ascii=False))
+        else:
+            print(f"{r.seq:>7} {r.occurred_at} {r.username:<16} {r.action:<16} {r.outcome:<7} "
+                  f"cam={r.camera_id or '-'} inc={r.incident_id or '-'} {r.details_json}")
+    return 0
