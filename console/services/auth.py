@@ -68,8 +68,15 @@ class AuthService:
         self.hasher = hasher or PasswordHasher()
         self.workstation = workstation or default_workstation()
         self.idle_policy = idle_policy
+        self._dummy: str | None = None
+
+    @property
+    def _dummy_hash(self) -> str:
         # Verified against when the username is unknown, so a wrong name takes as long as a wrong password.
-        self._dummy_hash = self.hasher.hash("not a real password, only for timing")
+        # Made on first need: a production hash takes about half a second.
+        if self._dummy is None:
+            self._dummy = self.hasher.hash("not a real password, only for timing")
+        return self._dummy
 
     @property
     def cipher(self) -> ContactCipher:
