@@ -1,4 +1,4 @@
-"""`rtic-console users add|list|lock|unlock|reset|role|totp`: console accounts, for administrators.
+"""`rtic-console users add|list|lock|unlock|reset|role|totp|disable-unused`: console accounts, for administrators.
 
 `users add` on an empty user table creates the first administrator. Passwords are read from standard input
 when it is not a terminal (scripted installs: `echo "$PW" | rtic-console users add chief --role admin`),
@@ -57,6 +57,10 @@ def register(subparsers, common) -> None:
     role.add_argument("name", metavar="NAME")
     role.add_argument("role", metavar="ROLE")
     role.set_defaults(func=_role)
+
+    sweep = actions.add_parser("disable-unused", parents=[common],
+                               help="disable every account not used for 90 days (run daily from a scheduler)")
+    sweep.set_defaults(func=_disable_unused)
 
     totp = actions.add_parser("totp", parents=[common], help="turn the authenticator-app second factor on or off")
     totp.add_argument("name", metavar="NAME")
@@ -187,4 +191,14 @@ def _totp(args) -> int:
             print(f"second factor off for {args.name}")
     finally:
         database.close()
+    return 0
+
+
+def _disable_unused(args) -> int:
+    service, database = _service(args)
+    try:
+        names = service.disable_disused(_now(), actor=operator_name())
+    finally:
+        database.close()
+    print(f"disabled (unused for 90 days): {', '.join(names)}" if names else "no account has gone unused for 90 days")
     return 0

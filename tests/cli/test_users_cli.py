@@ -86,3 +86,18 @@ def test_lock_unlock_reset_role_totp(database, capsys, monkeypatch):
                if r.action == Action.USER_CHANGE and r.username.startswith("os:")]
     assert changes == ["user_added", "locked", "unlocked", "password_reset", "role", "second_factor_on"]
     assert generated not in str(AuditLog(database).query())
+
+
+def test_disable_unused(database, capsys, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    from console.domain.users import Role
+    from console.services.accounts import AccountService
+
+    run(database, capsys, monkeypatch, "users", "add", "chief", stdin=PASSWORD + "\n")
+    AccountService(database, AuditLog(database), hasher=users_cli.password_hasher()).add_user(
+        "os:test", "old", Role.DETECTIVE, PASSWORD, datetime.now(timezone.utc) - timedelta(days=91))
+    status, out, _ = run(database, capsys, monkeypatch, "users", "disable-unused")
+    assert (status, out) == (0, "disabled (unused for 90 days): old\n")
+    assert listing(database, capsys, monkeypatch)["old"]["state"] == "disabled"
+    assert run(database, capsys, monkeypatch, "users", "disable-unused")[1] == "no account has gone unused for 90 days\n"
