@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
         self.add_panel("nearby", "Nearby cameras", self.nearby_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_panel("detail", "Camera", self.detail_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.resizeDocks([self.docks["incident"], self.docks["nearby"]], [170, 500], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["incident"], self.docks["detail"]], [460, 330], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["incident"], self.docks["detail"]], [560, 320], Qt.Orientation.Horizontal)
 
         self.controller = IncidentController(parts.incident_view, parts.geocoder, self.tasks, self.incident_panel,
                                              self.nearby_panel, self.detail_panel, self.map, parts.ui_dir, self)

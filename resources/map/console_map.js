@@ -171,7 +171,8 @@
     var Grid = makeGrid();
     gridLayer = new Grid({zIndex: 0}).addTo(map);
     fovLayer = L.featureGroup().addTo(map);
-    cluster = L.markerClusterGroup({chunkedLoading: true, showCoverageOnHover: false, maxClusterRadius: 50});
+    // Not chunked: setCameras() returns once every marker is in, so 'painted' means painted.
+    cluster = L.markerClusterGroup({chunkedLoading: false, showCoverageOnHover: false, maxClusterRadius: 50});
     cluster.addTo(map);
     insideLayer = L.featureGroup().addTo(map);
     incidentLayer = L.featureGroup().addTo(map);

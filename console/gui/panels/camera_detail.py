@@ -13,6 +13,7 @@ from typing import Callable
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from console.domain.cameras import SharingMode
 from console.domain.geo import compass_point
 from console.domain.sharing import SharingState
 from console.gui.forms import load_form
@@ -109,7 +110,14 @@ class CameraDetailPanel(QWidget):
             return
         grant = detail.grant
         if grant is None:
-            self._w("grant").setText("none in force" if detail.camera.is_live_capable else "—")
+            cam = detail.camera
+            if not cam.is_live_capable:
+                text = "—"
+            elif cam.sharing_mode is SharingMode.ALWAYS:
+                text = "not needed (always shared)"
+            else:
+                text = "none in force"
+            self._w("grant").setText(text)
             return
         left = (grant.expires_at - self._clock()).total_seconds()
         if left <= 0:
