@@ -10,11 +10,10 @@ import time
 import av
 import av.error
 
-from console.video.player import ErrorKind, Player, PlayerState, StreamError, StreamInfo
+from console.video.player import STALL_MESSAGE, ErrorKind, Player, PlayerState, StreamError, StreamInfo
 
 log = logging.getLogger(__name__)
 
-STALL_MESSAGE = "The camera stopped sending pictures; reconnecting."
 
 
 def classify(exc: BaseException) -> StreamError:
@@ -101,7 +100,7 @@ class FFmpegPlayer(Player):
                 self._set_state(PlayerState.ERROR, error)
                 return
             if str(error) == STALL_MESSAGE:
-                self._set_state(PlayerState.STALLED, error)
+                self._set_stalled()
             if self.stats.frames > frames_before:
                 attempt = 0  # it played for a while: start the backoff again from the shortest delay
             self.stats.reconnects += 1
@@ -115,7 +114,7 @@ class FFmpegPlayer(Player):
         began = time.monotonic()
         try:
             container = av.open(self.source.url_with_credentials(), options=self._options(),
-                                timeout=(self.connect_timeout, self.stall_after))
+                                timeout=(self.connect_timeout, self.stall_after / 2))  # PyAV takes ~2x to give up
         except Exception as exc:
             log.debug("open failed: %s", self.source.redact(repr(exc)))
             # A server that accepts and stays silent surfaces as "invalid data" once the socket times out.

@@ -50,6 +50,9 @@ MESSAGES = {
 }
 
 
+STALL_MESSAGE = "The camera stopped sending pictures; reconnecting."
+
+
 class StreamError(UserError):
     """Why a stream cannot play, in one sentence without credentials."""
 
@@ -176,6 +179,20 @@ class Player(ABC):
     def _mark_started(self) -> None:
         self._started_at = time.monotonic()
         self._last_pts = None
+        threading.Thread(target=self._watchdog, name=f"{self.backend}-watchdog", daemon=True).start()
+
+    def _watchdog(self) -> None:
+        """Report a frozen stream within `stall_after` s, whatever the backend's blocking call is doing."""
+        while not self._stopping.wait(0.2):
+            frame = self.latest_frame()
+            if self.state is PlayerState.LIVE and frame and time.monotonic() - frame.received_at > self.stall_after:
+                self._set_stalled()
+            if self.state in (PlayerState.ENDED, PlayerState.ERROR):
+                return
+
+    def _set_stalled(self) -> None:
+        if self.state is PlayerState.LIVE:
+            self._set_state(PlayerState.STALLED, StreamError(ErrorKind.TIMED_OUT, STALL_MESSAGE))
 
     def _backoff_wait(self, attempt: int) -> bool:
         """Sleep before reconnect `attempt` (0.5 s doubling up to max_backoff); False if stopped meanwhile."""

@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 
-from console.video.player import ErrorKind, Player, PlayerState, StreamError, StreamInfo
+from console.video.player import STALL_MESSAGE, ErrorKind, Player, PlayerState, StreamError, StreamInfo
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ def _precheck_http(url: str, timeout: float) -> None:
         with urllib.request.urlopen(urllib.request.Request(url, method="GET"), timeout=timeout) as resp:
             resp.read(1)
     except urllib.error.HTTPError as exc:
+        exc.close()  # it holds the response and its socket
         if exc.code in (401, 403):
             raise StreamError(ErrorKind.UNAUTHORIZED) from None
         if exc.code == 404:
@@ -198,9 +199,8 @@ class VlcPlayer(Player):
                     self._frame_drawn(player, media, stats.decoded_video)
                 quiet = time.monotonic() - self._last_frame_at
                 if self.stats.frames and quiet > self.stall_after:
-                    self._set_state(PlayerState.STALLED, StreamError(ErrorKind.TIMED_OUT, "The camera stopped "
-                                                                     "sending pictures; reconnecting."))
-                    return StreamError(ErrorKind.TIMED_OUT, "The camera stopped sending pictures; reconnecting.")
+                    self._set_stalled()
+                    return StreamError(ErrorKind.TIMED_OUT, STALL_MESSAGE)
                 if not self.stats.frames and time.monotonic() - began > self.connect_timeout + self.stall_after:
                     return StreamError(ErrorKind.TIMED_OUT)
             return None

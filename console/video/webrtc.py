@@ -13,11 +13,10 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSession
 from aiortc.mediastreams import MediaStreamError
 
 from console.video.aioloop import AsyncLoopThread
-from console.video.player import ErrorKind, Player, PlayerState, StreamError, StreamInfo
+from console.video.player import STALL_MESSAGE, ErrorKind, Player, PlayerState, StreamError, StreamInfo
 
 log = logging.getLogger(__name__)
 
-STALL_MESSAGE = "The camera stopped sending pictures; reconnecting."
 _RTPMAP = re.compile(r"a=rtpmap:\d+ ([A-Za-z0-9-]+)/")
 
 
@@ -104,7 +103,7 @@ class WebRTCPlayer(Player):
                     self._set_state(PlayerState.ERROR, error)
                     return
                 if str(error) == STALL_MESSAGE:
-                    self._set_state(PlayerState.STALLED, error)
+                    self._set_stalled()
                 if self.stats.frames > frames_before:
                     attempt = 0
                 self.stats.reconnects += 1

@@ -1,0 +1,87 @@
+"""Start and stop the GStreamer RTSP test server (tests/support/rtsp_server.py) as a /usr/bin/python3 subprocess."""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import subprocess
+import time
+from urllib.parse import quote
+
+SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rtsp_server.py")
+SYSTEM_PYTHON = "/usr/bin/python3"  # GStreamer's GI bindings exist only for Debian's Python
+
+
+def gstreamer_missing() -> str | None:
+    """Why the RTSP test server cannot run here, or None."""
+    if not os.path.exists(SYSTEM_PYTHON):
+        return "Debian's /usr/bin/python3 is missing"
+    check = subprocess.run([SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0'); "
+                            "from gi.repository import GstRtspServer"], capture_output=True)
+    return None if check.returncode == 0 else "GStreamer's RTSP server bindings are not installed"
+
+
+class RtspServer:
+    def __init__(self, *args: str, user: str | None = None, password: str | None = None):
+        self.args = list(args)
+        self.user, self.password = user, password
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 15.0) -> "RtspServer":
+        cmd = [SYSTEM_PYTHON, SERVER, "--port", str(self.port), *self.args]
+        if self.user:
+            cmd += ["--user", self.user, "--password", self.password or ""]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        deadline = time.monotonic() + timeout
+        line = ""
+        while time.monotonic() < deadline and not line.startswith("READY"):
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
+            if ready:
+                line = self.proc.stdout.readline()
+                if not line and self.proc.poll() is not None:
+                    break
+        if not line.startswith("READY"):
+            self.stop()
+            raise RuntimeError("the GStreamer RTSP test server did not start")
+        self.port = int(line.split()[1])
+        while time.monotonic() < deadline:  # and it accepts connections
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("the GStreamer RTSP test server does not accept connections")
+
+    def url(self, path: str = "cam", user: str | None = None, password: str | None = None) -> str:
+        userinfo = f"{quote(user, safe='')}:{quote(password or '', safe='')}@" if user else ""
+        return f"rtsp://{userinfo}127.0.0.1:{self.port}/{path}"
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        if self.proc is not None and self.proc.stdout:
+            self.proc.stdout.close()
+        self.proc = None
+
+    def restart(self) -> "RtspServer":
+        """Start again on the same port (the players' reconnect test)."""
+        self.stop()
+        return self.start()
+
+
+class SilentServer:
+    """A TCP server that accepts connections and never says a word (the 'camera hangs' case)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)  # the kernel completes the handshakes from the backlog; nobody reads
+        self.port = self.sock.getsockname()[1]
+
+    def close(self) -> None:
+        self.sock.close()

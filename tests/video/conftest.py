@@ -1,0 +1,65 @@
+"""Real stream servers for the player tests: GStreamer RTSP, aiortc WHEP, ffmpeg live HLS, a silent socket."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.rtsp_stream import RtspServer, SilentServer, gstreamer_missing
+
+USER, PASSWORD = "officer", "s3cr:t/pw"  # awkward characters on purpose: they must be quoted and scrubbed
+
+
+@pytest.fixture(scope="session")
+def _gstreamer():
+    reason = gstreamer_missing()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def rtsp_server(_gstreamer):
+    """H.264 over TCP and UDP without auth."""
+    server = RtspServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def rtsp_auth_server(_gstreamer):
+    """H.264 with Basic auth."""
+    server = RtspServer(user=USER, password=PASSWORD).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def rtsp_own_server(_gstreamer):
+    """A server of the test's own, which it may kill and restart."""
+    server = RtspServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def silent_server():
+    server = SilentServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def whep_server():
+    from tests.support.whep_stream_server import WhepServer
+
+    server = WhepServer(token="whep-token-123").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def hls_stream(tmp_path_factory):
+    from tests.support.hls_stream import HlsStream
+
+    stream = HlsStream(tmp_path_factory.mktemp("hls")).start()
+    yield stream
+    stream.stop()
