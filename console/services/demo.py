@@ -20,6 +20,7 @@ from console.store import bulk
 from console.store.db import Database
 from console.store.registry import add_grant, add_incident, count_cameras
 from console.store.secrets import ContactCipher
+from console.store.spatial import bulk_loading
 
 MAX_CAMERAS = 2_000_000
 _OWNER_COLUMNS = ("id", "kind", "portal_id", "contact_ciphertext", "phone_digest", "email_digest", "is_demo",
@@ -33,6 +34,9 @@ _STREAM_COLUMNS = ("id", "camera_id", "protocol", "role", "url", "credential_cip
 _LIVE_MODES = ((SharingMode.ALWAYS, 0.3), (SharingMode.ON_ALERT, 0.5), (SharingMode.NEVER, 0.2))
 _CAMERA_PLACES = ("Front door", "Driveway", "Porch", "Back yard", "Side yard", "Garage", "Entrance", "Parking lot",
                   "Loading dock", "Register", "Rear alley", "Street view", "Side door", "Corner")
+_CAMERAS_PER_SITE = 0.3 * 3.0 + 0.7 * 1.25  # businesses average 3 cameras, homes 1.25
+_ANGLES = (90.0, 60.0, 110.0, 80.0)
+_RANGES = (20.0, 30.0, 15.0, 40.0)
 _STAFF = ("Officer T. Nguyen (outreach)", "Officer R. Dubois (outreach)", "Clerk M. Santos")
 WORDING = ("Registering your camera tells the police department where it is and how to contact you. It does not "
            "give the police access to your camera. You can change or remove your registration at any time.")
@@ -58,7 +62,8 @@ def generate_demo(database: Database, cipher: ContactCipher, cameras: int = 2500
         builder.build(cameras)
         bulk.load_rows(conn, "owners", _OWNER_COLUMNS, builder.owners)
         bulk.load_rows(conn, "sites", _SITE_COLUMNS, builder.sites)
-        bulk.load_rows(conn, "cameras", _CAMERA_COLUMNS, builder.cameras)
+        with bulk_loading(conn):
+            bulk.load_rows(conn, "cameras", _CAMERA_COLUMNS, builder.cameras)
         bulk.load_rows(conn, "streams", _STREAM_COLUMNS, builder.streams)
         for table in ("owners", "sites", "cameras", "streams"):
             bulk.reset_sequence(conn, table)
@@ -93,19 +98,19 @@ class _Builder:
     def build(self, total: int) -> None:
         rng = self.rng
         created = self.stamp(self.now - timedelta(days=400))
-        while len(self.cameras) < total:
-            business = rng.random() < 0.3
+        for lot, business in self.town.lots(wanted_sites=int(total / _CAMERAS_PER_SITE)):
+            if len(self.cameras) >= total:
+                break
             count = rng.choice((1, 2, 2, 3, 4, 6)) if business else rng.choice((1, 1, 1, 2))
             count = min(count, total - len(self.cameras))
             owner_id, site_id = len(self.owners) + 1, len(self.sites) + 1
-            lot = self.town.lot(business)
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             organisation = f"{last}'s {rng.choice(BUSINESS_KINDS)}" if business else ""
             phone = f"413-555-01{rng.randrange(100):02d}"
             email = f"{first}.{last}{owner_id}@example.com".lower()
             contact = {"name": f"{first} {last}", "organisation": organisation, "phone": phone, "email": email,
                        "address": lot.address}
-            self.owners.append((owner_id, "business" if business else "resident", f"DEMO-O{owner_id}",
+            self.owners.append((owner_id, "business" if business else "resident", None,
                                 self.cipher.encrypt(contact), self.cipher.digest(phone), self.cipher.digest(email),
                                 True, created, created, 1))
             self.sites.append((site_id, owner_id, organisation or f"{last} residence", lot.address, lot.lat, lot.lon,
@@ -117,21 +122,21 @@ class _Builder:
             consent_at = self.now - timedelta(days=rng.uniform(5, 3 * 365))
             channel = rng.choices(("web", "phone", "in_person", "device"), (60, 20, 10, 10 if live else 0))[0]
             taken_by = "registration portal" if channel in ("web", "device") else rng.choice(_STAFF)
+            consent_stamp = self.stamp(consent_at)
             for n in range(count):
-                self._camera(site_id, owner_id, lot, n, live, mode, consent_at, channel, taken_by)
+                self._camera(site_id, owner_id, lot, n, live, mode, consent_stamp, channel, taken_by)
 
-    def _camera(self, site_id, owner_id, lot, n, live, mode, consent_at, channel, taken_by) -> None:
+    def _camera(self, site_id, owner_id, lot, n, live, mode, created, channel, taken_by) -> None:
         rng = self.rng
         camera_id = len(self.cameras) + 1
         lat, lon = offset((lot.lat, lot.lon), rng.uniform(-6, 6), rng.uniform(-6, 6))
-        facing = (lot.facing_deg + (0 if n == 0 else rng.choice((90, -90, 180))) + rng.uniform(-25, 25)) % 360
+        facing = (lot.facing_deg + (0, 90, -90, 180)[0 if n == 0 else 1 + rng.randrange(3)] + rng.uniform(-25, 25)) % 360
         status = CameraStatus.ACTIVE if rng.random() < 0.97 else CameraStatus.INACTIVE
-        created = self.stamp(consent_at)
         self.cameras.append((
-            camera_id, site_id, owner_id, f"DEMO-C{camera_id}", _CAMERA_PLACES[(n + site_id) % len(_CAMERA_PLACES)],
+            camera_id, site_id, owner_id, None, _CAMERA_PLACES[(n + site_id) % len(_CAMERA_PLACES)],
             lat, lon, (Capability.LIVE if live else Capability.REGISTERED).value, mode.value, status.value,
-            "outside", round(facing, 1), rng.choice((60.0, 80.0, 90.0, 110.0)), rng.choice((15.0, 20.0, 30.0, 40.0)),
-            created, channel, taken_by, WORDING, True, created, created, 1,
+            "outside", round(facing, 1), _ANGLES[n % 4], _RANGES[(site_id + n) % 4],
+            created, channel, taken_by, WORDING if channel in ("phone", "in_person") else None, True, created, created, 1,
         ))
         if not live:
             return

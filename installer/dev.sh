@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Set up a Debian 12 / Ubuntu machine for Community Connect Console, then run the console or its tests.
+#
+#   installer/dev.sh run [ARGS...]   system packages + .venv, then `rtic-console ARGS` (no ARGS: the desktop console
+#                                    on your registry, created with the demo registry on first start)
+#   installer/dev.sh test [PYTEST ARGS...]
+#                                    also the test tools (GStreamer RTSP server, ffmpeg, Xvfb, PostgreSQL server),
+#                                    then the whole test suite
+#   installer/dev.sh setup           only the set-up of `run`
+#
+# Idempotent: a second run installs nothing new. Needs root or sudo for apt-get, and the package registries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-run}
+[ $# -gt 0 ] && shift
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+RUN_PACKAGES=(
+  python3 python3-venv python3-pip
+  # Qt 6 / QtWebEngine on a minimal system (see ../shared/PLATFORM.md)
+  libnss3 libasound2 libegl1 libgl1 libgbm1 libfontconfig1 libglib2.0-0 libdbus-1-3 libxcomposite1 libxdamage1
+  libxrandr2 libxtst6 libxkbcommon0 libxkbfile1 libxcb-dri3-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0
+  libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 libxkbcommon-x11-0 fonts-dejavu-core
+  # libVLC for HLS/HTTP/file playback (Debian's build has no RTSP client; RTSP goes through FFmpeg/PyAV)
+  libvlc5 vlc-plugin-base vlc-plugin-video-output
+)
+TEST_PACKAGES=(
+  xvfb xauth
+  # a real RTSP server for the player tests, run with Debian's python3 (GStreamer bindings)
+  gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-ugly gstreamer1.0-x
+  ffmpeg
+  postgresql
+)
+
+apt_install() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    # Ubuntu 24.04 renamed some libraries (libasound2 -> libasound2t64).
+    if ! apt-cache show "$pkg" >/dev/null 2>&1 && apt-cache show "${pkg}t64" >/dev/null 2>&1; then pkg="${pkg}t64"; fi
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing system packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+python_env() {
+  local python=${PYTHON:-python3}
+  "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+    echo "Python 3.11 or newer is needed (found $("$python" --version 2>&1))" >&2; exit 1; }
+  [ -x .venv/bin/python ] || "$python" -m venv .venv
+  # A normal (not editable) install, so what runs is what a wheel ships.
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "$1" 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c 'import console, PySide6, sqlalchemy' >/dev/null
+}
+
+postgres_server() {
+  # The store and multi-workstation tests use a real PostgreSQL server on 127.0.0.1:5432.
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    local cluster
+    cluster=$(pg_lsclusters --no-header 2>/dev/null | awk 'NR==1 {print $1" "$2}')
+    if [ -n "$cluster" ]; then
+      # shellcheck disable=SC2086
+      $SUDO pg_ctlcluster --skip-systemctl-redirect $cluster start || true
+    fi
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  pg_isready -q -h 127.0.0.1 -p 5432 || { echo "PostgreSQL does not answer on 127.0.0.1:5432" >&2; return 1; }
+  # The tests log in as postgres/postgres (ignored where the server trusts local connections).
+  if ! PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1; then
+    $SUDO -u postgres psql -qc "ALTER USER postgres PASSWORD 'postgres'" 2>/dev/null \
+      || runuser -u postgres -- psql -qc "ALTER USER postgres PASSWORD 'postgres'"
+  fi
+}
+
+case "$mode" in
+  setup)
+    apt_install "${RUN_PACKAGES[@]}"
+    python_env "."
+    ;;
+  run)
+    apt_install "${RUN_PACKAGES[@]}"
+    python_env "."
+    exec .venv/bin/rtic-console "$@"
+    ;;
+  test)
+    apt_install "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    python_env ".[test]"
+    postgres_server
+    export QT_QPA_PLATFORM=offscreen QTWEBENGINE_DISABLE_SANDBOX=1
+    .venv/bin/lint-imports --no-cache
+    exec .venv/bin/python -m pytest "$@"
+    ;;
+  *)
+    echo "usage: installer/dev.sh run [ARGS...] | test [PYTEST ARGS...] | setup" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,72 @@
+"""`rtic-console demo` and `cameras near` as a user runs them: a real process, real databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from console.domain.geo import haversine_m
+
+
+def run(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "console", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def demo_url(db_url):
+    done = run("demo", "--db", db_url, "--cameras", "800", "--seed", "3")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["cameras"] == 800 and summary["live_capable"] + summary["registered_only"] == 800
+    return db_url
+
+
+def test_cameras_near_as_json_nearest_first(demo_url):
+    done = run("cameras", "near", "42.1487", "-72.6079", "--radius", "400", "--json", "--db", demo_url)
+    assert done.returncode == 0, done.stderr
+    cameras = json.loads(done.stdout)
+    assert cameras, "the demo registry has cameras near the centre of Chicopee"
+    for camera in cameras:
+        assert {"id", "label", "lat", "lon", "distance_m", "capability", "sharing_mode"} <= camera.keys()
+        assert camera["distance_m"] == pytest.approx(haversine_m(42.1487, -72.6079, camera["lat"], camera["lon"]), abs=0.01)
+        assert camera["distance_m"] <= 400
+    assert [c["distance_m"] for c in cameras] == sorted(c["distance_m"] for c in cameras)
+    live = run("cameras", "near", "42.1487", "-72.6079", "--radius", "400", "--json", "--live-only", "--db", demo_url)
+    live_ids = [c["id"] for c in json.loads(live.stdout)]
+    assert live_ids == [c["id"] for c in cameras if c["capability"] == "live"]
+
+
+def test_the_environment_variable_selects_the_database(demo_url):
+    done = run("cameras", "near", "42.1487", "-72.6079", "--radius", "300", env={"RTIC_DATABASE_URL": demo_url})
+    assert done.returncode == 0, done.stderr
+    assert "nearest first" in done.stdout and "ADDRESS" in done.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["95", "-72.6", "--radius", "100"], "latitude 95.0 is out of range"),
+    (["42.1", "-190", "--radius", "100"], "longitude -190.0 is out of range"),
+    (["42.1", "-72.6", "--radius", "-5"], "radius -5.0 m is not valid"),
+    (["42.1", "-72.6", "--radius", "lots"], "radius 'lots' is not a number"),
+    (["42.1", "-72.6", "--radius", "100", "--db", "oracle://scott@db/x"], "unsupported database"),
+    (["42.1", "-72.6", "--radius", "100", "--db", "sqlite:////nonexistent/folder/x.db"], "no database at"),
+    (["42.1", "-72.6", "--radius", "100", "--db",
+      "postgresql+psycopg://postgres@127.0.0.1:5432/rtic_no_such_db"], 'database "rtic_no_such_db" does not exist'),
+])
+def test_bad_input_is_one_clear_line_and_exit_status_2(args, message):
+    done = run("cameras", "near", *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_python_m_console_and_the_console_script_are_the_same_program():
+    done = run("--help")
+    assert done.returncode == 0 and "rtic-console" in done.stdout
+    for command in ("demo", "cameras", "db"):
+        assert command in done.stdout
