@@ -22,7 +22,7 @@ from console.store import registry as registry_repo
 from console.store.audit import AuditLog
 from console.store.db import Database
 from console.store.secrets import ContactCipher, load_contact_key
-from console.store.users import get_user, users, view_sessions
+from console.store.users import get_user, get_user_by_id, users, view_sessions
 
 MAX_REASON_CHARS = 500
 RECENT_GRANTS = timedelta(hours=24)
@@ -36,6 +36,14 @@ class ViewDenied(UserError):
         if not_recorded:
             message += f" (and the refusal could not be recorded: {not_recorded})"
         super().__init__(message)
+        self.decision = decision
+
+
+class _Changed(Exception):
+    """The decision changed between the first check and the write: roll the write back."""
+
+    def __init__(self, decision: Decision):
+        super().__init__(decision.rule)
         self.decision = decision
 
 
@@ -91,16 +99,23 @@ class ViewingService:
         return self._cipher
 
     def decide(self, user: User, camera_id: int, purpose: Purpose, now: datetime) -> tuple[Camera, Purpose, Decision]:
-        """The decision with everything loaded fresh from the store (the incident too: it may have closed)."""
+        """The decision with everything loaded fresh from the store: the user (role or lock may have changed
+        since login), the camera, its grants and the incident (it may have closed)."""
         with self.database.engine.connect() as conn:
-            camera = registry_repo.get_camera(conn, camera_id)
-            if camera is None:
-                raise UserError(f"there is no camera {camera_id} in the registry")
-            purpose = _resolved(conn, purpose)
-            # Grants that ended in the last day come too, so a denial can say "the alert ended at 14:05"
-            # rather than "there is no alert"; may_view itself decides what is in force at `now`.
-            grants = registry_repo.grants_for_cameras(conn, [camera_id], now - RECENT_GRANTS)
-        return camera, purpose, may_view(camera, grants, user, purpose, now, self.max_session)
+            return self._decide_on(conn, user, camera_id, purpose, now)
+
+    def _decide_on(self, conn, user: User, camera_id: int, purpose: Purpose, now: datetime):
+        camera = registry_repo.get_camera(conn, camera_id)
+        if camera is None:
+            raise UserError(f"there is no camera {camera_id} in the registry")
+        current = get_user_by_id(conn, user.id) if user.id is not None else None
+        if current is None:
+            raise UserError(f"there is no user account {user.username}: log in again")
+        purpose = _resolved(conn, purpose)
+        # Grants that ended in the last day come too, so a denial can say "the alert ended at 14:05"
+        # rather than "there is no alert"; may_view itself decides what is in force at `now`.
+        grants = registry_repo.grants_for_cameras(conn, [camera_id], now - RECENT_GRANTS)
+        return camera, purpose, may_view(camera, grants, current, purpose, now, self.max_session)
 
     def explain(self, asked_by: str, username: str, camera_id: int, purpose: Purpose, now: datetime) -> Decision:
         """The decision for `username` without opening anything, recorded as ACCESS_EXPLAIN by whoever asked."""
@@ -121,30 +136,45 @@ class ViewingService:
         if len(purpose.reason or "") > MAX_REASON_CHARS:
             raise UserError(f"the reason is too long: at most {MAX_REASON_CHARS} characters")
         camera, purpose, decision = self.decide(user, camera_id, purpose, now)
-        incident_id = purpose.incident.id if purpose.incident else None
         if not decision.allowed:
-            try:
-                self.audit.append(AuditEntry(
-                    Action.VIEW_DENIED, user.username, self.workstation, Outcome.DENIED, camera_id, incident_id,
-                    {Detail.RULE: decision.rule, Detail.REASON: (purpose.reason or "").strip(),
-                     Detail.CAD_NUMBER: purpose.incident_label}))
-            except UserError as exc:  # the store refused, or the reason held something the trail must not keep
-                raise ViewDenied(decision, not_recorded=str(exc)) from None
-            raise ViewDenied(decision)
+            self._deny(user, camera_id, purpose, decision)
         stream = _pick(camera.streams, stream_role)
-        with audited_transaction(self.database) as conn:
-            session_id = conn.execute(insert(view_sessions).values(
-                user_id=user.id, camera_id=camera_id, stream_id=stream.id, incident_id=incident_id,
-                cad_number=purpose.incident_label, reason=purpose.reason.strip(), workstation=self.workstation,
-                started_at=now, expires_at=decision.expires_at).returning(view_sessions.c.id)).scalar_one()
-            self.audit.append(AuditEntry(
-                Action.VIEW_START, user.username, self.workstation, Outcome.OK, camera_id, incident_id,
-                {Detail.SESSION_ID: session_id, Detail.STREAM_ID: stream.id, Detail.REASON: purpose.reason.strip(),
-                 Detail.CAD_NUMBER: purpose.incident_label, Detail.RULE: decision.rule,
-                 "expires_at": decision.expires_at.isoformat()}), conn=conn)
-            username, password = registry_repo.stream_credentials(conn, self.cipher, stream.id)
+        incident_id = purpose.incident.id if purpose.incident else None
+        try:
+            with audited_transaction(self.database) as conn:
+                # Writing first takes the write lock, so the second decision below reads the latest commits:
+                # an alert cancelled a moment ago cannot slip through between the check and the record.
+                session_id = conn.execute(insert(view_sessions).values(
+                    user_id=user.id, camera_id=camera_id, stream_id=stream.id, incident_id=incident_id,
+                    cad_number=purpose.incident_label, reason=purpose.reason.strip(), workstation=self.workstation,
+                    started_at=now, expires_at=decision.expires_at).returning(view_sessions.c.id)).scalar_one()
+                _, _, recheck = self._decide_on(conn, user, camera_id, purpose, now)
+                if recheck != decision:
+                    raise _Changed(recheck)
+                self.audit.append(AuditEntry(
+                    Action.VIEW_START, user.username, self.workstation, Outcome.OK, camera_id, incident_id,
+                    {Detail.SESSION_ID: session_id, Detail.STREAM_ID: stream.id,
+                     Detail.REASON: purpose.reason.strip(), Detail.CAD_NUMBER: purpose.incident_label,
+                     Detail.RULE: decision.rule, "expires_at": decision.expires_at.isoformat()}), conn=conn)
+                username, password = registry_repo.stream_credentials(conn, self.cipher, stream.id)
+        except _Changed as changed:
+            if changed.decision.allowed:  # e.g. a grant extended meanwhile: ask again with the new facts
+                raise UserError("the camera's sharing changed while the view was opening: open it again") from None
+            self._deny(user, camera_id, purpose, changed.decision)
         return ViewAuthorization(session_id, camera_id, stream, StreamCredentials(username, password),
                                  decision.expires_at, decision)
+
+    def _deny(self, user: User, camera_id: int, purpose: Purpose, decision: Decision):
+        """Record VIEW_DENIED and raise ViewDenied (saying so when even the denial could not be recorded)."""
+        try:
+            self.audit.append(AuditEntry(
+                Action.VIEW_DENIED, user.username, self.workstation, Outcome.DENIED, camera_id,
+                purpose.incident.id if purpose.incident else None,
+                {Detail.RULE: decision.rule, Detail.REASON: (purpose.reason or "").strip(),
+                 Detail.CAD_NUMBER: purpose.incident_label}))
+        except UserError as exc:  # the store refused, or the reason held something the trail must not keep
+            raise ViewDenied(decision, not_recorded=str(exc)) from None
+        raise ViewDenied(decision)
 
     def renew_view(self, user: User, session_id: int, reason: str, now: datetime) -> ViewAuthorization:
         """Another session on the same camera and incident with a new reason; the old one ends as 'renewed'."""

@@ -148,3 +148,17 @@ def test_a_reason_the_trail_must_not_keep_opens_nothing(database, viewing, peopl
         viewing.start_view(people[Role.DISPATCHER], registry["never"], leaky, NOW)
     assert sessions(database) == []
     assert "example.org" not in str(audit_rows(database))
+
+
+def test_a_stale_user_object_cannot_keep_a_lost_role_or_a_lock(database, viewing, accounts, people, registry):
+    dispatcher = people[Role.DISPATCHER]  # as it was at login
+    accounts.set_role("os:admin", "dispatcher", Role.OUTREACH, NOW)
+    with pytest.raises(ViewDenied) as denied:
+        viewing.start_view(dispatcher, registry["always"], WHY, NOW)
+    assert denied.value.decision.rule == Rule.ROLE_NO_LIVE_VIEW
+    detective = people[Role.DETECTIVE]
+    accounts.lock("os:admin", "detective", NOW)
+    with pytest.raises(ViewDenied) as denied:
+        viewing.start_view(detective, registry["always"], WHY, NOW)
+    assert denied.value.decision.rule == Rule.ACCOUNT_INACTIVE
+    assert sessions(database) == []
