@@ -1,0 +1,56 @@
+"""Carries a player's callbacks (from its own threads) to the GUI thread as signals; keeps only the latest frame."""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject, Signal
+
+from console.video.player import PlayerState, StreamError, VideoFrame
+
+
+class PlayerBridge(QObject):
+    sig_state = Signal(str, str)
+    """(state value, message a person can act on or ''), queued to the GUI thread."""
+    sig_frame = Signal()
+    """A newer frame is waiting in `take_frame()`; at most one such signal is in flight, so stale frames drop."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._frame: VideoFrame | None = None
+        self._pending = False
+        self.dropped = 0  # frames replaced before the GUI painted them
+        self.generation = 0  # bumped per player, so a stopped player's late callbacks are ignored
+
+    def callbacks(self) -> dict:
+        generation = self.generation = self.generation + 1
+
+        def on_frame(frame: VideoFrame) -> None:
+            if generation != self.generation:
+                return
+            with self._lock:
+                if self._frame is not None:
+                    self.dropped += 1
+                self._frame = frame
+                if self._pending:
+                    return
+                self._pending = True
+            self.sig_frame.emit()
+
+        def on_state(state: PlayerState, error: StreamError | None) -> None:
+            if generation == self.generation:
+                self.sig_state.emit(state.value, str(error) if error else "")
+
+        return {"on_frame": on_frame, "on_state": on_state}
+
+    def forget(self) -> None:
+        """Ignore whatever the current player still sends (it is being stopped)."""
+        self.generation += 1
+        with self._lock:
+            self._frame = None
+
+    def take_frame(self) -> VideoFrame | None:
+        with self._lock:
+            frame, self._frame, self._pending = self._frame, None, False
+            return frame

@@ -1,0 +1,234 @@
+"""One video tile: plays an authorised view, paints the newest frame, shows label, state, time and time left."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Callable
+
+from PySide6.QtCore import QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtWidgets import QFrame, QSizePolicy
+
+from console.gui.video.bridge import PlayerBridge
+from console.video.factory import PlayerFactory
+from console.video.player import Player, PlayerState, StreamError
+from console.video.view import LiveView
+
+log = logging.getLogger(__name__)
+
+CAMERA_MIME = "application/x-rtic-camera-id"
+STATE_COLOURS = {"live": "#3ddc84", "connecting": "#f0c040", "reconnecting": "#f0c040", "stalled": "#ff9a3c",
+                 "error": "#ff5a5a", "ended": "#b0b0b0", "idle": "#b0b0b0"}
+EXPIRED_NOTICE = "The authorised viewing time has ended."
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class VideoTile(QFrame):
+    sig_ended = Signal(object, str)
+    """(view session id, how it ended: closed | expired | replaced | error), once per view."""
+    sig_double_clicked = Signal()
+    """The user double-clicked the tile (the wall maximises it)."""
+    sig_camera_dropped = Signal(int)
+    """A camera id was dropped on the tile (the wall asks for access and opens it)."""
+    sig_painted = Signal(int)
+    """A frame with this index was painted."""
+    sig_snapshot_saved = Signal(str, str)
+    """(PNG path, SHA-256 hex) of a snapshot, for whoever writes the audit event."""
+
+    def __init__(self, factory: PlayerFactory, parent=None, now: Callable[[], datetime] = utc_now):
+        super().__init__(parent)
+        self.factory = factory
+        self.now = now
+        self.view: LiveView | None = None
+        self.player: Player | None = None
+        self.maximised = False
+        self.state = "idle"
+        self.message = ""
+        self.notice = ""
+        self.painted = 0
+        self.last_painted_index = -1
+        self._on_ended: Callable[[object, str], None] | None = None
+        self._array = None  # keeps the numpy buffer behind self._image alive
+        self._image: QImage | None = None
+        self._old_players: list[Player] = []
+        self._bridge = PlayerBridge(self)
+        self._bridge.sig_frame.connect(self._on_frame)
+        self._bridge.sig_state.connect(self._on_state)
+        self._clock = QTimer(self)
+        self._clock.setInterval(500)
+        self._clock.timeout.connect(self._tick)
+        self.setAcceptDrops(True)
+        self.setMinimumSize(160, 120)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    # -- opening and closing a view
+    def open_view(self, view: LiveView, on_ended: Callable[[object, str], None] | None = None) -> None:
+        """Play `view` here; `on_ended(session_id, how)` is called once when it stops for any reason."""
+        if self.view is not None:
+            self.close_view("replaced")
+        self.view, self._on_ended = view, on_ended
+        self.notice, self.message = "", ""
+        self._image = self._array = None
+        self._clock.start()
+        if not self._expired():
+            self._start_player()
+        self.update()
+
+    def close_view(self, how: str = "closed") -> None:
+        """Stop the feed and end the view (the callback ends the audited session)."""
+        if self.view is None:
+            return
+        view, callback = self.view, self._on_ended
+        self._stop_player()
+        self.view, self._on_ended = None, None
+        self._clock.stop()
+        self.state = "idle" if how != "expired" else "ended"
+        if how != "expired":
+            self._image = self._array = None
+            self.notice = ""
+        self.update()
+        self.sig_ended.emit(view.session_id, how)
+        if callback is not None:
+            callback(view.session_id, how)
+
+    def set_maximised(self, maximised: bool) -> None:
+        """Maximised tiles play the main stream; small ones the sub-stream when the camera has one."""
+        if maximised == self.maximised:
+            return
+        self.maximised = maximised
+        if self.view is not None and self.view.sub is not None and self.player is not None:
+            self._start_player()
+
+    def stop_decoding(self) -> None:
+        self._stop_player()
+
+    def wait_stopped(self, timeout: float = 10.0) -> bool:
+        """Wait for stopped players to let go (tests, app exit); never called on a path the user waits for."""
+        players, self._old_players = self._old_players, []
+        return all(p.join(timeout) for p in players)
+
+    # -- players
+    def _start_player(self) -> None:
+        self._stop_player()
+        source = self.view.source_for(self.maximised)
+        size = None if self.maximised else (max(self.width(), 320), max(self.height(), 240))
+        try:
+            self.player = self.factory.create(source, **self._bridge.callbacks(), output_size=size)
+        except StreamError as exc:
+            self._on_state(PlayerState.ERROR.value, str(exc))
+            return
+        self.player.start()  # returns at once; connecting happens on the player's thread
+
+    def _stop_player(self) -> None:
+        if self.player is not None:
+            self._bridge.forget()
+            self.player.stop()  # non-blocking; the player's own thread releases the stream
+            self._old_players.append(self.player)
+            self._old_players = [p for p in self._old_players if not p.join(0)]
+            self.player = None
+
+    def _expired(self) -> bool:
+        if self.view is not None and self.view.remaining_seconds(self.now()) <= 0:
+            self.notice = EXPIRED_NOTICE
+            self.close_view("expired")
+            return True
+        return False
+
+    # -- slots
+    def _on_frame(self) -> None:
+        frame = self._bridge.take_frame()
+        if frame is None or self.view is None:
+            return
+        array = frame.image
+        h, w = array.shape[:2]
+        self._array = array
+        self._image = QImage(array.data, w, h, array.strides[0], QImage.Format.Format_RGB888)
+        self.last_painted_index = frame.index
+        self.update()
+
+    def _on_state(self, state: str, message: str) -> None:
+        self.state, self.message = state, message
+        self.update()
+
+    def _tick(self) -> None:
+        if not self._expired():
+            self.update()
+
+    # -- Qt events
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.view is not None and self.player is None and not self._expired():
+            self._start_player()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self._stop_player()  # a hidden tile decodes nothing
+        self.state = "idle" if self.view is None else "paused"
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.sig_double_clicked.emit()
+
+    @staticmethod
+    def accepts(mime) -> bool:
+        """True for a drag that carries a camera id (from the camera list or the map)."""
+        return mime.hasFormat(CAMERA_MIME)
+
+    def dragEnterEvent(self, event) -> None:
+        if self.accepts(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        try:
+            camera_id = int(bytes(event.mimeData().data(CAMERA_MIME)).decode().strip())
+        except ValueError:
+            return
+        event.acceptProposedAction()
+        self.sig_camera_dropped.emit(camera_id)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#101214"))
+        if self._image is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.maximised)
+            img = self._image
+            scale = min(self.width() / img.width(), self.height() / img.height())
+            w, h = int(img.width() * scale), int(img.height() * scale)
+            painter.drawImage(QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h), img)
+            self.painted += 1
+        self._paint_overlay(painter)
+        painter.end()
+        if self._image is not None:
+            self.sig_painted.emit(self.last_painted_index)
+
+    def _paint_overlay(self, painter: QPainter) -> None:
+        font = QFont(self.font())
+        font.setPointSize(9)
+        painter.setFont(font)
+        band = 20
+        painter.fillRect(0, 0, self.width(), band, QColor(0, 0, 0, 150))
+        painter.fillRect(0, self.height() - band, self.width(), band, QColor(0, 0, 0, 150))
+        painter.setPen(QColor("white"))
+        top, bottom = QRect(6, 0, self.width() - 12, band), QRect(6, self.height() - band, self.width() - 12, band)
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        painter.drawText(top, left, self.view.camera_label if self.view else "Drop a camera here")
+        painter.drawText(bottom, left, self.now().strftime("%H:%M:%S UTC"))
+        if self.view is not None:
+            left_s = max(0, int(self.view.remaining_seconds(self.now())))
+            painter.drawText(bottom, right, f"{left_s // 60:02d}:{left_s % 60:02d} left")
+        painter.setPen(QColor(STATE_COLOURS.get(self.state, "#b0b0b0")))
+        painter.drawText(top, right, self.state)
+        text = self.notice or (self.message if self.state in ("error", "stalled", "reconnecting") else "")
+        if text:
+            box = self.rect().adjusted(12, band + 8, -12, -band - 8)
+            painter.setPen(QColor("white"))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+
+    def current_image(self) -> QImage | None:
+        """The last frame as a detached copy (for snapshots)."""
+        return self._image.copy() if self._image is not None else None

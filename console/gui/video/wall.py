@@ -1,0 +1,169 @@
+"""The video wall: 1, 2x2, 3x3 or 4x4 tiles; drop cameras on tiles, maximise, detach, saved layouts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QGridLayout, QVBoxLayout, QWidget
+
+from console.gui.video.tile import VideoTile
+from console.video.factory import PlayerFactory
+from console.video.view import LiveView
+
+log = logging.getLogger(__name__)
+
+GRIDS = (1, 2, 3, 4)
+# Asked when a camera is dropped or a layout recalled: runs the access decision and audit, returns a view or None.
+OpenCamera = Callable[[int], "LiveView | None"]
+
+
+class TileWindow(QWidget):
+    """A tile on its own (e.g. on another monitor); closing the window puts the tile back on the wall."""
+
+    def __init__(self, wall: "VideoWall", tile: VideoTile):
+        super().__init__(None, Qt.WindowType.Window)
+        self.wall, self.tile = wall, tile
+        self.setWindowTitle(tile.view.camera_label if tile.view else "Camera")
+        QVBoxLayout(self).setContentsMargins(0, 0, 0, 0)
+        self.layout().addWidget(tile)
+        self.resize(640, 400)
+
+    def closeEvent(self, event) -> None:
+        self.wall.attach_tile(self.tile)
+        super().closeEvent(event)
+
+
+class VideoWall(QWidget):
+    sig_view_ended = Signal(object, str)
+    """(view session id, how) whenever a tile's view ends: wire it to ViewingService.end_view."""
+    sig_grid_changed = Signal(int)
+    """The wall now shows n x n tiles."""
+
+    def __init__(self, factory: PlayerFactory, open_camera: OpenCamera | None = None,
+                 layouts: dict | None = None, parent=None):
+        super().__init__(parent)
+        self.factory = factory
+        self.open_camera = open_camera
+        self.layouts = layouts if layouts is not None else {}  # slot -> {"grid": n, "cameras": [...]}; persist it
+        self.grid_size = 0
+        self.maximised: VideoTile | None = None
+        self.windows: dict[VideoTile, TileWindow] = {}
+        self.tiles: list[VideoTile] = []
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(2)
+        for _ in range(16):
+            tile = VideoTile(factory, self)
+            tile.hide()
+            tile.sig_camera_dropped.connect(lambda cid, t=tile: self.open_in(t, cid))
+            tile.sig_double_clicked.connect(lambda t=tile: self.toggle_maximised(t))
+            self.tiles.append(tile)
+        self.set_grid(2)
+
+    # -- layout
+    def visible_tiles(self) -> list[VideoTile]:
+        return self.tiles[: self.grid_size * self.grid_size]
+
+    def set_grid(self, n: int) -> None:
+        """Show n x n tiles; views on tiles that no longer fit are closed (their sessions end)."""
+        if n not in GRIDS:
+            raise ValueError(f"grid must be one of {GRIDS}")
+        self.maximised = None
+        for i, tile in enumerate(self.tiles):
+            if i >= n * n and tile.view is not None:
+                tile.close_view("closed")
+        self.grid_size = n
+        self._relayout()
+        self.sig_grid_changed.emit(n)
+
+    def _relayout(self) -> None:
+        n = self.grid_size
+        for i, tile in enumerate(self.tiles):
+            if tile in self.windows:
+                continue
+            self._grid.removeWidget(tile)
+            if i < n * n and (self.maximised is None or tile is self.maximised):
+                self._grid.addWidget(tile, 0 if self.maximised else i // n, 0 if self.maximised else i % n)
+                tile.set_maximised(tile is self.maximised or n == 1)
+                tile.show()
+            else:
+                tile.hide()  # hidden tiles stop decoding (VideoTile.hideEvent)
+
+    def toggle_maximised(self, tile: VideoTile) -> None:
+        self.maximised = None if self.maximised is tile else tile
+        self._relayout()
+
+    # -- cameras
+    def open_in(self, tile: VideoTile, camera_id: int) -> bool:
+        """Ask for access to `camera_id` and play it in `tile`; False when access was refused."""
+        view = self.open_camera(camera_id) if self.open_camera else None
+        if view is None:
+            return False
+        self.show_view(tile, view)
+        return True
+
+    def show_view(self, tile: VideoTile, view: LiveView) -> None:
+        tile.open_view(view, on_ended=self.sig_view_ended.emit)
+
+    def close_all(self, how: str = "closed") -> None:
+        for tile in self.tiles:
+            tile.close_view(how)
+
+    # -- saved layouts
+    def save_layout(self, slot: int) -> dict:
+        entry = {"grid": self.grid_size,
+                 "cameras": [t.view.camera_id if t.view else None for t in self.visible_tiles()]}
+        self.layouts[slot] = entry
+        return entry
+
+    def recall_layout(self, slot: int) -> bool:
+        entry = self.layouts.get(slot)
+        if entry is None:
+            return False
+        self.close_all("replaced")
+        self.set_grid(int(entry["grid"]))
+        for tile, camera_id in zip(self.visible_tiles(), entry["cameras"]):
+            if camera_id is not None:
+                self.open_in(tile, int(camera_id))
+        return True
+
+    # -- other monitors
+    def detach_tile(self, tile: VideoTile, screen_index: int | None = None) -> TileWindow:
+        self._grid.removeWidget(tile)
+        window = TileWindow(self, tile)
+        self.windows[tile] = window
+        _place_on_screen(window, screen_index)
+        window.show()
+        tile.show()
+        tile.set_maximised(True)
+        return window
+
+    def attach_tile(self, tile: VideoTile) -> None:
+        if self.windows.pop(tile, None) is not None:
+            tile.setParent(self)
+            self._relayout()
+
+    def detach_wall(self, screen_index: int | None = None) -> None:
+        """Move the whole wall to a window of its own (another monitor)."""
+        self.setParent(None)
+        self.setWindowFlag(Qt.WindowType.Window, True)
+        _place_on_screen(self, screen_index)
+        self.show()
+
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """End every view and wait for the players to let go (app exit, tests)."""
+        self.close_all("closed")
+        for window in list(self.windows.values()):
+            window.close()
+        return all(tile.wait_stopped(timeout) for tile in self.tiles)
+
+
+def _place_on_screen(widget: QWidget, screen_index: int | None) -> None:
+    screens = QGuiApplication.screens()
+    if screen_index is not None and 0 <= screen_index < len(screens):
+        geometry = screens[screen_index].availableGeometry()
+        widget.move(geometry.topLeft())
+        widget.resize(min(widget.width(), geometry.width()), min(widget.height(), geometry.height()))

@@ -1,0 +1,51 @@
+"""Real stream servers and a player factory for the video wall tests."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.support.rtsp_stream import RtspServer, gstreamer_missing
+
+
+@pytest.fixture(scope="module")
+def rtsp_server():
+    reason = gstreamer_missing()
+    if reason:
+        pytest.skip(reason)
+    server = RtspServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def whep_server():
+    from tests.support.whep_stream_server import WhepServer
+
+    server = WhepServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def factory():
+    from console.video.factory import PlayerFactory
+
+    f = PlayerFactory()
+    yield f
+    f.close()
+
+
+@pytest.fixture
+def make_view():
+    from console.video.source import StreamSource
+    from console.video.view import LiveView
+
+    def make(camera_id, url, seconds=600, sub_url=None, label=None):
+        return LiveView(camera_id=camera_id, camera_label=label or f"Camera {camera_id}",
+                        main=StreamSource.from_url(url), sub=StreamSource.from_url(sub_url) if sub_url else None,
+                        expires_at=datetime.now(timezone.utc) + timedelta(seconds=seconds),
+                        session_id=f"s{camera_id}", user="dispatcher7", incident="CAD-2026-0412")
+
+    return make

@@ -1,0 +1,139 @@
+"""The video wall offscreen with real RTSP and WHEP streams: painting, expiry, closing, drops, layouts, snapshots."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+from PySide6.QtCore import QByteArray, QMimeData, QPointF, Qt
+from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
+
+from console.gui.video.snapshot import snapshot_tile
+from console.gui.video.tile import CAMERA_MIME, EXPIRED_NOTICE, VideoTile
+from console.gui.video.wall import VideoWall
+
+pytestmark = pytest.mark.gui
+OUTPUT = os.path.join(os.path.dirname(__file__), "..", "..", "output")
+
+
+@pytest.fixture
+def wall(qtbot, factory):
+    views = {}
+    w = VideoWall(factory, open_camera=views.get)
+    w.views = views  # camera id -> LiveView the fake access decision grants
+    w.resize(660, 500)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    assert w.shutdown(15), "players did not stop"
+
+
+def _grab_tile_pixels(tile):
+    return tile.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+
+def test_2x2_wall_paints_live_frames_that_change(qtbot, wall, rtsp_server, whep_server, make_view):
+    ended = []
+    wall.sig_view_ended.connect(lambda sid, how: ended.append((sid, how)))
+    urls = [rtsp_server.url("cam"), whep_server.url("h264"), rtsp_server.url("cam"), whep_server.url("vp8")]
+    for i, (tile, url) in enumerate(zip(wall.visible_tiles(), urls)):
+        wall.show_view(tile, make_view(i + 1, url))
+    tiles = wall.visible_tiles()
+    assert len(tiles) == 4
+    qtbot.waitUntil(lambda: all(t.painted >= 5 and t.state == "live" for t in tiles), timeout=15000)
+    before = [_grab_tile_pixels(t) for t in tiles]
+    first_index = [t.last_painted_index for t in tiles]
+    qtbot.waitUntil(lambda: all(t.last_painted_index >= i + 10 for t, i in zip(tiles, first_index)), timeout=10000)
+    after = [_grab_tile_pixels(t) for t in tiles]
+    assert all(a != b for a, b in zip(after, before)), "a tile's picture did not change"
+    assert {t.player.backend for t in tiles} == {"ffmpeg", "webrtc"}
+    os.makedirs(OUTPUT, exist_ok=True)
+    assert wall.grab().save(os.path.join(OUTPUT, "video_wall.png"))
+    wall.close_all()
+    assert sorted(ended) == [("s1", "closed"), ("s2", "closed"), ("s3", "closed"), ("s4", "closed")]
+
+
+def test_expiry_stops_the_feed_with_a_notice(qtbot, wall, rtsp_server, make_view):
+    ended = []
+    tile = wall.visible_tiles()[0]
+    tile.open_view(make_view(7, rtsp_server.url("cam"), seconds=2), on_ended=lambda s, h: ended.append((s, h)))
+    qtbot.waitUntil(lambda: tile.painted >= 1, timeout=10000)
+    qtbot.waitUntil(lambda: ended == [("s7", "expired")], timeout=5000)
+    assert tile.player is None and tile.view is None and tile.notice == EXPIRED_NOTICE
+
+
+def test_maximise_plays_main_stream_and_hidden_tiles_stop(qtbot, wall, rtsp_server, make_view):
+    a, b = wall.visible_tiles()[:2]
+    wall.show_view(a, make_view(1, rtsp_server.url("stamp"), sub_url=rtsp_server.url("cam")))
+    wall.show_view(b, make_view(2, rtsp_server.url("cam")))
+    qtbot.waitUntil(lambda: a.painted >= 1 and b.painted >= 1, timeout=10000)
+    assert a.player.source.url.endswith("/cam")  # small tile: the sub-stream
+    a.sig_double_clicked.emit()
+    assert wall.maximised is a and a.player.source.url.endswith("/stamp")
+    assert b.isHidden() and b.player is None  # a hidden tile decodes nothing
+    a.sig_double_clicked.emit()
+    assert wall.maximised is None and a.player.source.url.endswith("/cam")
+    qtbot.waitUntil(lambda: b.player is not None and b.state == "live", timeout=10000)
+
+
+def test_drop_a_camera_and_recall_a_saved_layout(qtbot, wall, rtsp_server, make_view):
+    wall.views[42] = make_view(42, rtsp_server.url("cam"))
+    tile = wall.visible_tiles()[3]
+    mime = QMimeData()
+    mime.setData(CAMERA_MIME, QByteArray(b"42"))
+    assert tile.accepts(mime) and not tile.accepts(QMimeData())
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    tile.dropEvent(drop)  # Qt only routes a Drop after a real drag; the handler is what is under test
+    assert drop.isAccepted()
+    assert tile.view is not None and tile.view.camera_id == 42
+    assert wall.save_layout(1) == {"grid": 2, "cameras": [None, None, None, 42]}
+    wall.set_grid(3)
+    assert tile.view is not None  # still inside the 3x3
+    wall.set_grid(1)
+    assert tile.view is None
+    assert wall.recall_layout(1) and wall.grid_size == 2
+    assert wall.visible_tiles()[3].view.camera_id == 42
+    assert not wall.recall_layout(9)
+
+
+def test_refused_access_opens_nothing(wall):
+    assert wall.open_in(wall.visible_tiles()[0], 999) is False
+    assert wall.visible_tiles()[0].view is None
+
+
+def test_snapshot_png_with_caption_clipboard_and_sha256(qtbot, wall, rtsp_server, make_view, tmp_path):
+    tile = wall.visible_tiles()[0]
+    tile.open_view(make_view(5, rtsp_server.url("cam"), label="Elm St 12 driveway"))
+    qtbot.waitUntil(lambda: tile.painted >= 2, timeout=10000)
+    saved = []
+    tile.sig_snapshot_saved.connect(lambda p, h: saved.append((p, h)))
+    path, digest = snapshot_tile(tile, tmp_path)
+    assert saved == [(str(path), digest)]
+    assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    image = QImage(str(path))
+    assert image.width() == 320 and image.height() > 240  # the picture plus the caption band
+    band = image.copy(0, 240, 320, image.height() - 240)
+    assert len({band.pixel(x, y) for x in range(0, 320, 4) for y in range(band.height())}) > 1  # text is there
+    assert not QGuiApplication.clipboard().image().isNull()
+
+
+def test_detach_tile_to_its_own_window_and_back(qtbot, wall, rtsp_server, make_view):
+    tile = wall.visible_tiles()[1]
+    wall.show_view(tile, make_view(3, rtsp_server.url("cam")))
+    window = wall.detach_tile(tile, screen_index=0)
+    assert tile.window() is window and tile.maximised
+    qtbot.waitUntil(lambda: tile.painted >= 1, timeout=10000)
+    window.close()
+    assert tile.window() is wall and tile in wall.visible_tiles() and not tile.isHidden()
+
+
+def test_tile_alone_shows_drop_hint_without_view(qtbot, factory):
+    tile = VideoTile(factory)
+    qtbot.addWidget(tile)
+    tile.resize(320, 240)
+    tile.show()
+    assert tile.acceptDrops() and tile.view is None
+    image = tile.grab().toImage()
+    assert image.width() == 320
