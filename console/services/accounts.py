@@ -201,6 +201,9 @@ class AccountService:
             return actor
         if own is not None and actor.username == own:
             return actor.username
+        if actor.id is not None:  # the role and lock as stored now, not as at login
+            with self.database.engine.connect() as conn:
+                actor = repo.get_user_by_id(conn, actor.id) or actor
         if not actor.is_active or not actor.may(Permission.USER_ADMIN):
             raise UserError(f"the {actor.role.value} role cannot manage user accounts: ask an administrator")
         return actor.username

@@ -17,6 +17,7 @@ from console.services.accounts import audited_transaction, default_workstation
 from console.store import registry as registry_repo
 from console.store.audit import AuditLog
 from console.store.db import Database
+from console.store.users import get_user_by_id
 from console.store.secrets import ContactCipher, load_contact_key
 
 
@@ -57,6 +58,8 @@ class ContactService:
                camera_id: int | None = None, incident_id: int | None = None) -> OwnerContact:
         """The full contact, after the reveal is durably audited; ContactDenied (also audited) otherwise."""
         reason = (reason or "").strip()
+        with self.database.engine.connect() as conn:  # the role and lock as stored now, not as at login
+            user = (get_user_by_id(conn, user.id) if user.id is not None else None) or user
         refusal = None
         if not user.is_active:
             refusal = f"the account {user.username} is {user.state}"

@@ -79,3 +79,10 @@ def test_demo_accounts_one_per_role_with_random_passwords(database, audit, auth,
     again = create_demo_accounts(database, hasher=hasher, now=NOW + timedelta(minutes=1), audit=audit)
     assert set(again) == set(first) and not set(again.values()) & set(first.values())
     assert auth.login("demo-auditor", again["demo-auditor"], NOW, notice_acknowledged=True)
+
+
+def test_an_admin_demoted_since_login_cannot_manage_accounts(accounts, people):
+    admin = people[Role.ADMIN]
+    accounts.set_role("os:root", "admin", Role.DISPATCHER, NOW)
+    with pytest.raises(UserError, match="dispatcher role cannot manage"):
+        accounts.add_user(admin, "sneaky", Role.ADMIN, PASSWORD, NOW)

@@ -62,3 +62,10 @@ def test_contact_is_unreadable_in_the_raw_database(database, registry):
         assert rows
     for secret in SECRETS:
         assert secret.encode() not in raw
+
+
+def test_a_role_lost_since_login_cannot_reveal(database, contacts, accounts, people, registry):
+    detective = people[Role.DETECTIVE]
+    accounts.set_role("os:admin", "detective", Role.AUDITOR, NOW)
+    with pytest.raises(ContactDenied, match="auditor role"):
+        contacts.reveal(detective, registry["owner"], "request footage", NOW)
