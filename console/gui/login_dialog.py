@@ -6,6 +6,7 @@ shows the outcome. The code field appears when the service says the account need
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -72,6 +73,18 @@ class LoginDialog(QDialog):
         form.addRow("Password", self.password)
         form.addRow(self.code_label, self.code)
         self._show_code(False)
+        # After a password reset the account must choose a new password before the console opens.
+        self.new_password = QLineEdit()
+        self.new_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_password.setPlaceholderText("at least 12 characters")
+        self.repeat_password = QLineEdit()
+        self.repeat_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_label, self.repeat_label = QLabel("New password"), QLabel("New password again")
+        form.addRow(self.new_label, self.new_password)
+        form.addRow(self.repeat_label, self.repeat_password)
+        self._show_new_password(False)
+        self._pending: Session | None = None
+        self._old_password = ""
 
         self.message = QLabel()
         self.message.setObjectName("warning")
@@ -92,7 +105,7 @@ class LoginDialog(QDialog):
         layout.addWidget(self.message)
         layout.addLayout(buttons)
 
-        for field in (self.username, self.password, self.code):
+        for field in (self.username, self.password, self.code, self.new_password, self.repeat_password):
             field.textChanged.connect(self._update_button)
             field.returnPressed.connect(self.submit)
         self.acknowledge.toggled.connect(self._update_button)
@@ -107,11 +120,21 @@ class LoginDialog(QDialog):
         self.code_label.setVisible(visible)
         self.code.setVisible(visible)
 
+    def _show_new_password(self, visible: bool) -> None:
+        for widget in (self.new_label, self.new_password, self.repeat_label, self.repeat_password):
+            widget.setVisible(visible)
+
     def _update_button(self) -> None:
-        ready = self.acknowledge.isChecked() and bool(self.username.text().strip()) and bool(self.password.text())
+        if self._pending is not None:
+            ready = bool(self.new_password.text()) and bool(self.repeat_password.text())
+        else:
+            ready = self.acknowledge.isChecked() and bool(self.username.text().strip()) and bool(self.password.text())
         self.login_button.setEnabled(ready and not self._busy)
 
     def submit(self) -> None:
+        if self._pending is not None:
+            self._change_password()
+            return
         if not self.login_button.isEnabled():
             if not self.acknowledge.isChecked():
                 self.message.setText("Tick the box to acknowledge the use notice first.")
@@ -139,11 +162,50 @@ class LoginDialog(QDialog):
             self.message.setText(str(outcome).capitalize() + ".")
             self._update_button()
             return
-        self.session = outcome
+        if outcome.user.must_change_password:
+            self._pending, self._old_password = outcome, self.password.text()
+            for field in (self.username, self.password, self.code):
+                field.setEnabled(False)
+            self.acknowledge.setEnabled(False)
+            self._show_new_password(True)
+            self.login_button.setText("Set new password")
+            self.message.setText("Your password was reset: choose a new one to continue.")
+            self.new_password.setFocus()
+            self._update_button()
+            return
+        self._finish(outcome)
+
+    def _finish(self, session: Session) -> None:
+        self.session = session
         self.password.clear()
+        self._old_password = ""
         self.message.clear()
-        self.sig_logged_in.emit(outcome)
+        self.sig_logged_in.emit(session)
         self.accept()
+
+    def _change_password(self) -> None:
+        new, again = self.new_password.text(), self.repeat_password.text()
+        if new != again:
+            self.message.setText("The two new passwords differ: type them again.")
+            self.new_password.clear()
+            self.repeat_password.clear()
+            return
+        self._busy = True
+        self._update_button()
+        session, old, now = self._pending, self._old_password, self.clock()
+
+        def change():
+            self.auth.change_password(session, old, new, now)
+            return replace(session, user=replace(session.user, must_change_password=False))
+
+        self.tasks.run("password", change, self._finish, self._change_failed)
+
+    def _change_failed(self, error: str) -> None:
+        self._busy = False
+        self.new_password.clear()
+        self.repeat_password.clear()
+        self.message.setText(error[:1].upper() + error[1:] + ".")
+        self._update_button()
 
     def _failed(self, error: str) -> None:
         self._busy = False

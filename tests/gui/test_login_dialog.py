@@ -85,3 +85,29 @@ def test_second_factor_field_appears_when_needed(qtbot, dialog, services):
     with qtbot.waitSignal(dialog.sig_logged_in, timeout=10_000) as logged_in:
         dialog.submit()
     assert logged_in.args[0].user.totp_enabled
+
+
+def test_a_reset_password_must_be_changed_before_the_console_opens(qtbot, dialog, services):
+    temporary = services[0].reset_password("os:test", "dana", NOW)
+    dialog.acknowledge.setChecked(True)
+    dialog.username.setText("dana")
+    dialog.password.setText(temporary)
+    dialog.submit()
+    qtbot.waitUntil(dialog.new_password.isVisible, timeout=10_000)
+    assert dialog.session is None and "choose a new one" in dialog.message.text()
+    dialog.new_password.setText("a brand new passphrase")
+    dialog.repeat_password.setText("a different passphrase")
+    dialog.submit()
+    assert "differ" in dialog.message.text()
+    dialog.new_password.setText("short")
+    dialog.repeat_password.setText("short")
+    dialog.submit()
+    qtbot.waitUntil(lambda: "too short" in dialog.message.text(), timeout=10_000)
+    OUTPUT.mkdir(exist_ok=True)
+    assert dialog.grab().save(str(OUTPUT / "login_dialog_new_password.png"))
+    dialog.new_password.setText("a brand new passphrase")
+    dialog.repeat_password.setText("a brand new passphrase")
+    with qtbot.waitSignal(dialog.sig_logged_in, timeout=10_000) as logged_in:
+        dialog.submit()
+    assert not logged_in.args[0].user.must_change_password
+    assert services[1].login("dana", "a brand new passphrase", NOW, notice_acknowledged=True)
