@@ -260,7 +260,7 @@ class ChainWalker:
         """Check a batch; False once the chain is broken (later rows are then ignored)."""
         if self.broken is not None:
             return False
-        sha256 = hashlib.sha256
+        sha256, enc = hashlib.sha256, _encode_str  # locals: this loop runs once per stored event
         expected, prev = self.expected_seq, self.prev_hash
         for seq, at, user, ws, action, outcome, cam, inc, details, row_prev, row_hash in rows:
             if seq != expected:
@@ -270,9 +270,9 @@ class ChainWalker:
             if row_prev != prev:
                 return self._break(seq, "its previous-event hash does not match the event before it", expected, prev)
             digest = sha256(
-                f"[{seq},{_encode_str(at)},{_encode_str(user)},{_encode_str(ws)},{_encode_str(action)},"
-                f"{_encode_str(outcome)},{'null' if cam is None else cam},{'null' if inc is None else inc},"
-                f"{details},{_encode_str(row_prev)}]".encode("utf-8")
+                f"[{seq},{enc(at)},{enc(user)},{enc(ws)},{enc(action)},{enc(outcome)},"
+                f"{'null' if cam is None else cam},{'null' if inc is None else inc},{details},{enc(row_prev)}]"
+                .encode("utf-8")
             ).hexdigest()
             if digest != row_hash:
                 return self._break(seq, "its contents do not match its hash (the event was changed)", expected, prev)

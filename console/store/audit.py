@@ -8,6 +8,8 @@ Triggers from migration 0001 refuse UPDATE and DELETE (and TRUNCATE on PostgreSQ
 
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
@@ -37,6 +39,9 @@ events = AuditEventRow.__table__
 _PG_APPEND_LOCK = 0x52544943_41554454  # "RTICAUDT"
 _COLUMNS = "seq, occurred_at, username, workstation, action, outcome, camera_id, incident_id, details, prev_hash, hash"
 _LIMITS = {"username": 64, "workstation": 100, "action": 48, "outcome": 16}
+# Built once: appends are on the hot path of opening a live view.
+_HEAD = select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(1)
+_INSERT = events.insert()
 
 
 class AuditUnavailable(UserError):
@@ -95,18 +100,19 @@ class AuditLog:
 
     def _append_in(self, conn: Connection, entry: AuditEntry, details_json: str) -> AuditRecord:
         if conn.dialect.name == "postgresql":
-            # Whatever the server's default, this transaction's commit waits for the WAL flush.
-            conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_APPEND_LOCK})")
+            # One round trip: whatever the server's default, this transaction's commit waits for the WAL
+            # flush (set_config(..., true) is SET LOCAL); then wait for our turn to extend the chain.
+            conn.exec_driver_sql(
+                f"SELECT set_config('synchronous_commit', 'on', true), pg_advisory_xact_lock({_PG_APPEND_LOCK})")
         elif not conn.connection.dbapi_connection.in_transaction:
             # Take the write lock before reading the chain head, so no other writer slips in between.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-        last = conn.execute(select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(1)).first()
+        last = conn.execute(_HEAD).first()
         seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
         occurred_at = format_timestamp(self.clock())
         digest = event_hash(seq, occurred_at, entry.username, entry.workstation, entry.action, entry.outcome,
                             entry.camera_id, entry.incident_id, details_json, prev_hash)
-        conn.execute(events.insert().values(
+        conn.execute(_INSERT, dict(
             seq=seq, occurred_at=occurred_at, username=entry.username, workstation=entry.workstation,
             action=entry.action, outcome=entry.outcome, camera_id=entry.camera_id, incident_id=entry.incident_id,
             details=details_json, prev_hash=prev_hash, hash=digest,
@@ -156,14 +162,52 @@ class AuditLog:
     def verify(self, anchor: tuple[int, str] | None = None, batch: int = 20_000) -> VerifyResult:
         """Walk the whole chain; `anchor` (seq, hash) from an earlier check also catches a cut-off tail."""
         walker = ChainWalker(anchor)
+        driver_error = self.database.engine.dialect.loaded_dbapi.Error  # raw cursors raise the driver's own
         try:
             with self.database.engine.connect() as conn:
-                for rows in _raw_batches(conn, batch):
+                for rows in _prefetched(_raw_batches(conn, batch)):
                     if not walker.feed(rows):
                         break
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, driver_error) as exc:
             raise UserError(f"cannot read the audit log to verify it: {_first_line(exc)}") from None
         return walker.result()
+
+
+def _prefetched(batches: Iterator[list[tuple]]) -> Iterator[list[tuple]]:
+    """Read the next batch on a helper thread while this one hashes: the driver waits on the database (or
+    SQLite steps) without holding the GIL, so fetching and hashing overlap on two cores."""
+    ready: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    done = object()
+
+    def fetch() -> None:
+        item: object = done
+        try:
+            for rows in batches:
+                ready.put(rows)
+                if stop.is_set():
+                    break
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            item = exc
+        finally:
+            batches.close()
+        if not stop.is_set():
+            ready.put(item)
+
+    worker = threading.Thread(target=fetch, name="audit-verify-fetch", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                ready.get(timeout=0.05)
+            except queue.Empty:
+                pass
 
 
 def _raw_batches(conn: Connection, batch: int) -> Iterator[list[tuple]]:
@@ -203,6 +247,10 @@ def _checked(entry: AuditEntry) -> str:
     details_json = canonical_details(entry.details)
     if "\x00" in details_json or "\\u0000" in details_json:
         raise UserError("audit details contain a NUL character")
+    try:
+        (entry.username + entry.workstation + entry.action + entry.outcome + details_json).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UserError("the audit event holds text that cannot be stored (an unpaired surrogate character)") from None
     return details_json
 
 
@@ -213,7 +261,11 @@ def _record(row) -> AuditRecord:
 
 def _first_line(exc: Exception) -> str:
     # The driver's own message, never SQLAlchemy's (which quotes the statement's parameters).
-    text = str(getattr(exc, "orig", None) or exc.__class__.__name__).strip()
+    orig = getattr(exc, "orig", None)
+    if orig is not None:
+        text = str(orig).strip()
+    else:
+        text = exc.__class__.__name__ if isinstance(exc, SQLAlchemyError) else str(exc).strip()
     return text.splitlines()[0] if text else exc.__class__.__name__
 
 

@@ -182,3 +182,23 @@ def test_append_fails_closed_when_the_insert_is_refused(database):
     with pytest.raises(AuditUnavailable, match="disk full"):
         AuditLog(database).append(entry())
     assert AuditLog(database).query() == []
+
+
+def test_unstorable_text_is_refused(database):
+    log = AuditLog(database)
+    with pytest.raises(UserError, match="unpaired surrogate"):
+        log.append(entry(details={"note": "bad \ud800"}))
+    with pytest.raises(UserError, match="NUL"):
+        log.append(entry(details={"note": "a\x00b"}))
+    assert log.query() == []
+
+
+def test_verify_on_an_unreadable_database_says_why(sqlite_url):
+    db = open_database(sqlite_url, create=True)
+    log = AuditLog(db)
+    log.append(entry())
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP TABLE audit_events"))
+    with pytest.raises(UserError, match="cannot read the audit log to verify it: no such table"):
+        log.verify()
+    db.close()
