@@ -31,7 +31,6 @@ _CAMERA_COLUMNS = ("id", "site_id", "owner_id", "portal_id", "label", "lat", "lo
                    "consent_channel", "consent_taken_by", "consent_wording", "is_demo", "created_at", "updated_at",
                    "version")
 _STREAM_COLUMNS = ("id", "camera_id", "protocol", "role", "url", "credential_ciphertext")
-_LIVE_MODES = ((SharingMode.ALWAYS, 0.3), (SharingMode.ON_ALERT, 0.5), (SharingMode.NEVER, 0.2))
 _CAMERA_PLACES = ("Front door", "Driveway", "Porch", "Back yard", "Side yard", "Garage", "Entrance", "Parking lot",
                   "Loading dock", "Register", "Rear alley", "Street view", "Side door", "Corner")
 _CAMERAS_PER_SITE = 0.3 * 3.0 + 0.7 * 1.25  # businesses average 3 cameras, homes 1.25
@@ -62,7 +61,7 @@ def generate_demo(database: Database, cipher: ContactCipher, cameras: int = 2500
         builder.build(cameras)
         bulk.load_rows(conn, "owners", _OWNER_COLUMNS, builder.owners)
         bulk.load_rows(conn, "sites", _SITE_COLUMNS, builder.sites)
-        with bulk_loading(conn):
+        with bulk_loading(conn, rebuild_index=True):  # the registry is empty: nobody else reads it yet
             bulk.load_rows(conn, "cameras", _CAMERA_COLUMNS, builder.cameras)
         bulk.load_rows(conn, "streams", _STREAM_COLUMNS, builder.streams)
         for table in ("owners", "sites", "cameras", "streams"):
@@ -113,14 +112,16 @@ class _Builder:
             self.owners.append((owner_id, "business" if business else "resident", None,
                                 self.cipher.encrypt(contact), self.cipher.digest(phone), self.cipher.digest(email),
                                 True, created, created, 1))
-            self.sites.append((site_id, owner_id, organisation or f"{last} residence", lot.address, lot.lat, lot.lon,
+            # A home is named for what it is, never for its owner: the site name is shown unmasked.
+            self.sites.append((site_id, owner_id, organisation or "Residence", lot.address, lot.lat, lot.lon,
                                created, created, 1))
             live = rng.random() < 0.3
-            mode = _weighted(rng, _LIVE_MODES) if live else SharingMode.NEVER
+            mode = _live_mode(rng.random()) if live else SharingMode.NEVER
             if live:
                 self.live_sites.append((site_id, lot.lat, lot.lon, mode.value))
             consent_at = self.now - timedelta(days=rng.uniform(5, 3 * 365))
-            channel = rng.choices(("web", "phone", "in_person", "device"), (60, 20, 10, 10 if live else 0))[0]
+            draw = rng.random() * (100 if live else 90)  # web 60 %, phone 20 %, in person 10 %, device 10 % (live only)
+            channel = "web" if draw < 60 else "phone" if draw < 80 else "in_person" if draw < 90 else "device"
             taken_by = "registration portal" if channel in ("web", "device") else rng.choice(_STAFF)
             consent_stamp = self.stamp(consent_at)
             for n in range(count):
@@ -153,9 +154,9 @@ class _Builder:
                                  f"https://{gateway}/whep/cam{n + 1}", None))
 
 
-def _weighted(rng, choices):
-    values, weights = zip(*choices)
-    return rng.choices(values, weights)[0]
+def _live_mode(draw: float) -> SharingMode:
+    """always 30 %, on_alert 50 %, never 20 % of live-capable sites."""
+    return SharingMode.ALWAYS if draw < 0.3 else SharingMode.ON_ALERT if draw < 0.8 else SharingMode.NEVER
 
 
 def _add_incidents_and_alerts(conn, builder: _Builder, now: datetime) -> tuple[int, int]:

@@ -66,5 +66,6 @@ def timestamp_adapter(conn: Connection):
     """How an aware UTC datetime is written by `load_rows` on this backend (the same form the models use)."""
     if conn.dialect.name == "sqlite":
         # SQLAlchemy's SQLite DateTime storage format, naive UTC (see console/store/types.py).
-        return lambda value: None if value is None else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        # (isoformat is ten times faster than strftime, which matters at a million rows.)
+        return lambda value: None if value is None else value.replace(tzinfo=None).isoformat(" ", "microseconds")
     return lambda value: value

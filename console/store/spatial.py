@@ -68,15 +68,24 @@ _RTREE_INSERT_TRIGGER = (
 )
 
 
-@contextmanager
-def bulk_loading(conn: Connection):
-    """Around a bulk load of cameras: on SQLite, index the new cameras in one pass at the end.
+_PG_INDEX = "CREATE INDEX ix_cameras_point ON cameras USING gist (point(lon, lat))"  # as migration 0001
 
-    Row-by-row R*Tree inserts through the trigger cost twice the load itself at a million cameras. Runs inside
-    the caller's transaction, so a failed load leaves trigger and index as they were.
+
+@contextmanager
+def bulk_loading(conn: Connection, rebuild_index: bool = False):
+    """Around a bulk load of cameras: index the new cameras in one pass at the end instead of row by row.
+
+    SQLite: the R*Tree insert trigger is dropped for the load and the new cameras indexed at once (row-by-row R*Tree
+    inserts cost twice the load itself at a million cameras). PostgreSQL, with `rebuild_index` (an empty registry
+    only: it locks the table for the load): the GiST index is built once after the COPY, with its sorted build.
+    Runs inside the caller's transaction, so a failed load leaves trigger and index as they were.
     """
-    if conn.dialect.name != "sqlite":
+    if conn.dialect.name == "postgresql":
+        if rebuild_index:
+            conn.execute(text("DROP INDEX ix_cameras_point"))
         yield
+        if rebuild_index:
+            conn.execute(text(_PG_INDEX))
         return
     first_new = conn.execute(text("SELECT COALESCE(MAX(id), 0) + 1 FROM cameras")).scalar_one()
     conn.execute(text("DROP TRIGGER cameras_rtree_insert"))
