@@ -1,0 +1,263 @@
+"""The auditors' window on the audit trail: filter events, verify the hash chain, export for a court (CSV/PDF).
+
+Built with the AuditService it shows; every query, verification and export runs on the thread pool (Tasks),
+never on the GUI thread, and comes back through signals. Verifying and exporting are audited by the service.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.domain.audit import Action, AuditRecord, Outcome, VerifyResult
+from console.gui.workers import Tasks
+from console.services.audit_reports import AuditService, ExportResult
+from console.store.audit import AuditFilter
+
+SHOWN_LIMIT = 2000  # newest events kept in the table; exports are not limited
+_ANY = "(any)"
+_COLUMNS = ("Seq", "Time (UTC)", "User", "Workstation", "Action", "Outcome", "Camera", "Incident", "Details", "Hash")
+_ACTIONS = sorted(value for name, value in vars(Action).items() if name.isupper())
+
+
+class AuditEventsModel(QAbstractTableModel):
+    """Audit records as table rows; the event where a broken chain was found is shown in red."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.records: list[AuditRecord] = []
+        self.bad_seq: int | None = None
+
+    def set_records(self, records: list[AuditRecord]) -> None:
+        self.beginResetModel()
+        self.records = records
+        self.endResetModel()
+
+    def mark_bad(self, seq: int | None) -> None:
+        self.bad_seq = seq
+        if self.records:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.records) - 1, len(_COLUMNS) - 1))
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 (Qt's name)
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(_COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return _COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        r = self.records[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (r.seq, r.occurred_at.replace("T", " ").rstrip("Z"), r.username, r.workstation, r.action,
+                    r.outcome, "" if r.camera_id is None else r.camera_id,
+                    "" if r.incident_id is None else r.incident_id, r.details_json, r.hash[:16] + "…")[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() in (8, 9):
+            return r.details_json if index.column() == 8 else f"SHA-256 {r.hash}\nprevious {r.prev_hash}"
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if r.seq == self.bad_seq:
+                return QColor("#c62828")
+            if r.outcome in (Outcome.DENIED, Outcome.FAILED) and index.column() == 5:
+                return QColor("#ef6c00")
+        return None
+
+
+class AuditViewer(QDialog):
+    """Filter, verify and export the audit trail. `username`/`workstation` are the auditor's, for the trail."""
+
+    sig_loaded = Signal(int)
+    """Events are shown (how many)."""
+    sig_verified = Signal(object)
+    """A chain verification finished (VerifyResult)."""
+    sig_exported = Signal(object)
+    """An export was written and recorded (ExportResult)."""
+    sig_failed = Signal(str)
+    """Something could not be done; the sentence is also shown in the status line."""
+
+    def __init__(self, service: AuditService, username: str, workstation: str, tasks: Tasks | None = None,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.service, self.username, self.workstation = service, username, workstation
+        self._own_tasks = tasks is None
+        self.tasks = tasks or Tasks(self)
+        self.setWindowTitle("Audit trail")
+        self.resize(1180, 640)
+        self.model = AuditEventsModel(self)
+        self._build()
+        self.search()
+
+    # --- layout -------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        today = QDate.currentDate()
+        self.from_enabled, self.from_date = QCheckBox("From"), QDateEdit(today.addDays(-30))
+        self.to_enabled, self.to_date = QCheckBox("To"), QDateEdit(today)
+        for check, date in ((self.from_enabled, self.from_date), (self.to_enabled, self.to_date)):
+            date.setCalendarPopup(True)
+            date.setDisplayFormat("yyyy-MM-dd")
+            date.setEnabled(False)
+            check.toggled.connect(date.setEnabled)
+        self.user = QLineEdit(placeholderText="user name")
+        self.camera = QLineEdit(placeholderText="camera id")
+        self.camera.setMaximumWidth(90)
+        self.action = QComboBox()
+        self.action.addItems([_ANY, *_ACTIONS])
+        self.outcome = QComboBox()
+        self.outcome.addItems([_ANY, Outcome.OK, Outcome.DENIED, Outcome.FAILED])
+        self.search_button = QPushButton("Search")
+        self.search_button.setDefault(True)
+        self.search_button.clicked.connect(self.search)
+        self.user.returnPressed.connect(self.search)
+        self.camera.returnPressed.connect(self.search)
+
+        filters = QHBoxLayout()
+        for widget in (self.from_enabled, self.from_date, self.to_enabled, self.to_date, QLabel("User"), self.user,
+                       QLabel("Camera"), self.camera, QLabel("Action"), self.action, QLabel("Outcome"), self.outcome,
+                       self.search_button):
+            filters.addWidget(widget)
+
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(8, QHeaderView.ResizeMode.Stretch)
+
+        self.chain_status = QLabel("Chain not checked yet")
+        self.chain_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = QLabel("")
+        self.verify_button = QPushButton("Verify chain")
+        self.verify_button.clicked.connect(self.verify)
+        self.csv_button = QPushButton("Export CSV…")
+        self.csv_button.clicked.connect(lambda: self._ask_export("csv"))
+        self.pdf_button = QPushButton("Export PDF…")
+        self.pdf_button.clicked.connect(lambda: self._ask_export("pdf"))
+        actions = QHBoxLayout()
+        actions.addWidget(self.chain_status, 1)
+        for button in (self.verify_button, self.csv_button, self.pdf_button):
+            actions.addWidget(button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status)
+        layout.addLayout(actions)
+
+    # --- what the auditor asks for ------------------------------------------------------------------
+
+    def current_filter(self) -> AuditFilter | None:
+        """The filter the form describes, or None (and a sentence in the status line) when it is not valid."""
+        camera_text = self.camera.text().strip()
+        if camera_text and not camera_text.isdigit():
+            self._fail(f"camera id {camera_text!r} is not a number")
+            return None
+        since = _start_of(self.from_date.date()) if self.from_enabled.isChecked() else None
+        until = _start_of(self.to_date.date()) + timedelta(days=1) if self.to_enabled.isChecked() else None
+        if since and until and since >= until:
+            self._fail("the From date must not be after the To date")
+            return None
+        return AuditFilter(
+            since=since, until=until, username=self.user.text().strip() or None,
+            camera_id=int(camera_text) if camera_text else None,
+            actions=() if self.action.currentText() == _ANY else (self.action.currentText(),),
+            outcome=None if self.outcome.currentText() == _ANY else self.outcome.currentText(),
+        )
+
+    def search(self) -> None:
+        where = self.current_filter()
+        if where is None:
+            return
+        shown = AuditFilter(**{**where.__dict__, "limit": SHOWN_LIMIT, "newest_first": True})
+        self.status.setText("Searching…")
+        self.tasks.run("audit-search", lambda: self.service.events(shown), self._show, self._fail)
+
+    def verify(self) -> None:
+        self.verify_button.setEnabled(False)
+        self.chain_status.setText("Verifying the chain…")
+        self.tasks.run("audit-verify", lambda: self.service.verify(self.username, self.workstation),
+                       self._verified, self._verify_failed)
+
+    def export_to(self, path: str | Path, fmt: str) -> None:
+        """Export the events the filter matches (all of them, not only those shown) to `path`."""
+        where = self.current_filter()
+        if where is None:
+            return
+        self.status.setText(f"Exporting to {path}…")
+        self.tasks.run("audit-export", lambda: self.service.export(Path(path), fmt, where, self.username,
+                                                                    self.workstation),
+                       self._exported, self._fail)
+
+    def _ask_export(self, fmt: str) -> None:
+        suggested = f"audit-export-{datetime.now(timezone.utc):%Y%m%d-%H%M}.{fmt}"
+        path, _ = QFileDialog.getSaveFileName(self, f"Export audit events ({fmt.upper()})", suggested,
+                                              f"{fmt.upper()} files (*.{fmt})")
+        if path:
+            self.export_to(path, fmt)
+
+    # --- results (GUI thread) -----------------------------------------------------------------------
+
+    def _show(self, records: list[AuditRecord]) -> None:
+        self.model.set_records(records)
+        more = " (the newest shown; export to get them all)" if len(records) >= SHOWN_LIMIT else ""
+        self.status.setText(f"{len(records)} events{more}")
+        self.sig_loaded.emit(len(records))
+
+    def _verified(self, result: VerifyResult) -> None:
+        self.verify_button.setEnabled(True)
+        colour = "#2e7d32" if result.ok else "#c62828"
+        self.chain_status.setText(f'<span style="color:{colour}; font-weight:bold">{_escape(result.summary())}</span>')
+        self.model.mark_bad(result.first_bad_seq)
+        self.sig_verified.emit(result)
+        self.search()  # the check itself is now an event in the trail
+
+    def _verify_failed(self, message: str) -> None:
+        self.verify_button.setEnabled(True)
+        self.chain_status.setText("Chain not checked")
+        self._fail(message)
+
+    def _exported(self, result: ExportResult) -> None:
+        self.status.setText(f"Exported {result.events} events to {result.path} (SHA-256 {result.sha256[:16]}…)")
+        self.sig_exported.emit(result)
+        self.search()
+
+    def _fail(self, message: str) -> None:
+        self.status.setText(f'<span style="color:#c62828">{_escape(message)}</span>')
+        self.sig_failed.emit(message)
+
+    def done(self, result: int) -> None:
+        if self._own_tasks:
+            self.tasks.close()  # late results are ignored; running jobs finish before the dialog goes
+        super().done(result)
+
+
+def _start_of(day: QDate) -> datetime:
+    return datetime.combine(day.toPython(), time(), timezone.utc)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

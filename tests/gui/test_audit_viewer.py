@@ -1,0 +1,98 @@
+"""The audit viewer driven offscreen on a real SQLite audit log: filter, verify (intact, then tampered), export."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from sqlalchemy import text
+
+from console.domain.audit import Action, AuditEntry, Detail, Outcome
+from console.gui.audit_viewer import AuditViewer
+from console.services.audit_reports import AuditService
+from console.store.audit import AuditLog
+from console.store.db import open_database
+
+pytestmark = pytest.mark.gui
+OUTPUT = Path(__file__).resolve().parents[1] / "output"
+
+
+@pytest.fixture
+def service(sqlite_url):
+    database = open_database(sqlite_url, create=True)
+    moments = iter(datetime(2026, 11, 20, 14, 0, tzinfo=timezone.utc) + timedelta(seconds=37 * i) for i in range(999))
+    log = AuditLog(database, clock=lambda: next(moments))
+    log.append(AuditEntry(Action.LOGIN, "dispatcher07", "rtic-ws-03"))
+    log.append(AuditEntry(Action.SEARCH_NEAR, "dispatcher07", "rtic-ws-03", incident_id=41,
+                          details={"radius_m": 300, "found": 12}))
+    for session, camera in enumerate((1012, 1015, 1020), start=1):
+        log.append(AuditEntry(Action.VIEW_START, "dispatcher07", "rtic-ws-03", camera_id=camera, incident_id=41,
+                              details={Detail.SESSION_ID: session, Detail.STREAM_ID: camera * 10,
+                                       Detail.REASON: "armed robbery, suspect fled north", Detail.CAD_NUMBER: "C26-004117"}))
+    log.append(AuditEntry(Action.VIEW_DENIED, "detective2", "field-laptop-5", Outcome.DENIED, camera_id=1031,
+                          incident_id=41, details={Detail.RULE: "sharing_never"}))
+    log.append(AuditEntry(Action.CONTACT_REVEAL, "detective2", "field-laptop-5", camera_id=1015, incident_id=41,
+                          details={Detail.REASON: "request footage"}))
+    log.append(AuditEntry(Action.VIEW_END, "dispatcher07", "rtic-ws-03", camera_id=1012, incident_id=41,
+                          details={Detail.SESSION_ID: 1, Detail.DURATION_S: 212.4, Detail.END_REASON: "user_closed"}))
+    yield AuditService(log)
+    database.close()
+
+
+def test_filter_verify_tamper_export(qtbot, service, tmp_path):
+    viewer = AuditViewer(service, "auditor1", "audit-ws")
+    qtbot.addWidget(viewer)
+    with qtbot.waitSignal(viewer.sig_loaded, timeout=10_000) as loaded:
+        viewer.show()
+    assert loaded.args == [8] and viewer.model.rowCount() == 8
+    assert viewer.model.records[0].seq == 8  # newest first
+
+    viewer.user.setText("detective2")
+    with qtbot.waitSignal(viewer.sig_loaded, timeout=10_000) as loaded:
+        viewer.search_button.click()
+    assert loaded.args == [2] and {r.username for r in viewer.model.records} == {"detective2"}
+
+    viewer.user.setText("")
+    viewer.action.setCurrentText(Action.VIEW_START)
+    viewer.camera.setText("1015")
+    with qtbot.waitSignal(viewer.sig_loaded, timeout=10_000) as loaded:
+        viewer.search_button.click()
+    assert [r.camera_id for r in viewer.model.records] == [1015]
+
+    viewer.camera.setText("ten")
+    with qtbot.waitSignal(viewer.sig_failed, timeout=2_000) as failed:
+        viewer.search_button.click()
+    assert failed.args == ["camera id 'ten' is not a number"]
+    viewer.camera.setText("")
+    viewer.action.setCurrentText("(any)")
+
+    with qtbot.waitSignal(viewer.sig_verified, timeout=10_000) as verified:
+        viewer.verify_button.click()
+    assert verified.args[0].ok and "intact: 8 events" in viewer.chain_status.text()
+    qtbot.waitUntil(lambda: viewer.model.rowCount() == 9, timeout=10_000)  # the check is itself audited
+    assert viewer.model.records[0].action == Action.AUDIT_VERIFY
+
+    target = tmp_path / "court.pdf"
+    with qtbot.waitSignal(viewer.sig_exported, timeout=30_000) as exported:
+        viewer.export_to(target, "pdf")
+    assert exported.args[0].events == 9 and target.read_bytes().startswith(b"%PDF-")
+    qtbot.waitUntil(lambda: viewer.model.rowCount() == 10, timeout=10_000)
+
+    # An attacker with admin rights drops the guard and edits event 5; the viewer says where the chain broke.
+    with service.log.database.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER audit_events_no_update"))
+        conn.execute(text("UPDATE audit_events SET camera_id = 9999 WHERE seq = 5"))
+    with qtbot.waitSignal(viewer.sig_verified, timeout=10_000) as verified:
+        viewer.verify_button.click()
+    assert verified.args[0].first_bad_seq == 5 and "BROKEN at event 5" in viewer.chain_status.text()
+    qtbot.waitUntil(lambda: viewer.model.rowCount() == 11, timeout=10_000)
+    bad_row = next(i for i, r in enumerate(viewer.model.records) if r.seq == 5)
+    colour = viewer.model.data(viewer.model.index(bad_row, 0), role=Qt.ItemDataRole.ForegroundRole)
+    assert colour is not None and colour.name() == "#c62828"
+
+    qtbot.wait(50)  # let the table lay out before grabbing
+    OUTPUT.mkdir(exist_ok=True)
+    assert viewer.grab().save(str(OUTPUT / "audit_viewer.png"))
+    viewer.close()
