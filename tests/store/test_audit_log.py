@@ -202,3 +202,38 @@ def test_verify_on_an_unreadable_database_says_why(sqlite_url):
     with pytest.raises(UserError, match="cannot read the audit log to verify it: no such table"):
         log.verify()
     db.close()
+
+
+def test_changes_with_their_events_from_many_consoles_at_once(database):
+    # The registry/identity pattern: write something, then append its event in the same transaction.
+    threads, per_thread = 3, 15
+    failures: list[BaseException] = []
+    start = threading.Barrier(threads)
+    with database.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE probe_changes (id INTEGER PRIMARY KEY, n INTEGER)"))
+
+    def console(n):
+        db = open_database(database.url)
+        try:
+            log = AuditLog(db)
+            start.wait()
+            for i in range(per_thread):
+                with db.engine.begin() as conn:
+                    conn.execute(text("INSERT INTO probe_changes (id, n) VALUES (:id, :n)"),
+                                 {"id": n * 1000 + i, "n": n})
+                    log.append(entry(i, action=Action.REGISTRY_CHANGE, workstation=f"ws-{n}"), conn=conn)
+        except BaseException as exc:  # collected and re-raised on the test thread
+            failures.append(exc)
+        finally:
+            db.close()
+
+    workers = [threading.Thread(target=console, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert failures == []
+    result = AuditLog(database).verify()
+    assert result.ok and result.checked == threads * per_thread
+    with database.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM probe_changes")).scalar_one() == threads * per_thread
