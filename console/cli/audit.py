@@ -1,4 +1,4 @@
-"""`rtic-console audit verify|export|report|list`: check the hash chain, export for auditors, publish monthly figures.
+"""`rtic-console audit verify|export|report|list|restrict`: check the hash chain, export for auditors, publish monthly figures.
 
 `verify` exits 0 when the chain is intact and 1 (naming the first broken event) when it is not.
 `verify` and `export` are themselves audited, under the operating-system account that ran them.
@@ -16,7 +16,7 @@ from pathlib import Path
 from console.errors import UserError
 from console.services.accounts import default_workstation, operator_name
 from console.services.audit_reports import EXPORT_FORMATS, AuditService
-from console.store.audit import AuditFilter, AuditLog
+from console.store.audit import AuditFilter, AuditLog, restrict_privileges
 from console.store.db import open_database
 
 _ANCHOR = re.compile(r"^(\d+):([0-9a-fA-F]{64})$")
@@ -44,6 +44,11 @@ def register(subparsers, common) -> None:
     report.add_argument("--format", choices=("text", "json", "csv"), default="text", help="text (default), json or csv")
     report.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     report.set_defaults(func=_report)
+
+    restrict = actions.add_parser("restrict", parents=[common],
+                                  help="PostgreSQL: let the consoles' login role only read and append audit events")
+    restrict.add_argument("--role", required=True, metavar="ROLE", help="the role the consoles log in as")
+    restrict.set_defaults(func=_restrict)
 
     listing = actions.add_parser("list", parents=[common], help="print matching events, oldest first")
     _filters(listing)
@@ -175,4 +180,14 @@ def _list(args) -> int:
         else:
             print(f"{r.seq:>7} {r.occurred_at} {r.username:<16} {r.action:<16} {r.outcome:<7} "
                   f"cam={r.camera_id or '-'} inc={r.incident_id or '-'} {r.details_json}")
+    return 0
+
+
+def _restrict(args) -> int:
+    database = open_database(args.db)
+    try:
+        statements = restrict_privileges(database, args.role)
+    finally:
+        database.close()
+    print(json.dumps({"role": args.role, "statements": statements}))
     return 0

@@ -9,6 +9,7 @@ Triggers from migration 0001 refuse UPDATE and DELETE (and TRUNCATE on PostgreSQ
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -283,3 +284,36 @@ def iter_records(log: AuditLog, where: AuditFilter = AuditFilter(), page: int = 
         if len(chunk) < page:
             return
         after = chunk[-1].seq
+
+
+_ROLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def restrict_privileges(database: Database, role: str) -> list[str]:
+    """PostgreSQL: let `role` (the login the consoles use) read and append audit events, never change them.
+
+    Triggers stop UPDATE/DELETE/TRUNCATE, but a table's owner may disable triggers; a role that only holds
+    SELECT and INSERT can do neither. Returns the statements run. Needs an administrator's connection.
+    """
+    if database.dialect != "postgresql":
+        raise UserError("table privileges exist only on PostgreSQL; on SQLite the triggers guard the audit log")
+    if not _ROLE.match(role):
+        raise UserError(f"{role!r} is not a PostgreSQL role name (letters, digits and _ only)")
+    try:
+        with database.engine.begin() as conn:
+            if conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %(r)s", {"r": role}).first() is None:
+                raise UserError(f"there is no PostgreSQL role {role!r}: create it first (CREATE ROLE {role} LOGIN)")
+            owner = conn.exec_driver_sql(
+                "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'audit_events'::regclass").scalar_one()
+            if owner == role:
+                raise UserError(f"the role {role!r} owns the audit table, so it could switch the guards off: let the "
+                                "consoles log in as a role that does not own the tables")
+            statements = [
+                f'REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_events FROM PUBLIC, "{role}"',
+                f'GRANT SELECT, INSERT ON audit_events TO "{role}"',
+            ]
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+    except SQLAlchemyError as exc:
+        raise UserError(f"cannot restrict the audit table's privileges: {_first_line(exc)}") from None
+    return statements
