@@ -1,10 +1,13 @@
-"""`rtic-console demo`: create and migrate a database and fill it with the synthetic Chicopee demo registry."""
+"""`rtic-console demo`: create and migrate a database and fill it with the synthetic Chicopee demo registry.
+
+Also creates one demo account per role; their passwords are printed once, in the JSON summary's "accounts".
+"""
 
 from __future__ import annotations
 
 import json
 
-from console.services.demo import generate_demo
+from console.services.demo import create_demo
 from console.store.db import open_database
 from console.store.secrets import ContactCipher, load_contact_key
 
@@ -21,7 +24,7 @@ def register(subparsers, common) -> None:
 def run(args) -> int:
     database = open_database(args.db, create=True)
     try:
-        summary = generate_demo(database, ContactCipher(load_contact_key()), cameras=args.cameras, seed=args.seed)
+        summary = create_demo(database, ContactCipher(load_contact_key()), cameras=args.cameras, seed=args.seed)
     finally:
         database.close()
     print(json.dumps(summary))

@@ -180,3 +180,18 @@ def _add_incidents_and_alerts(conn, builder: _Builder, now: datetime) -> tuple[i
             add_grant(conn, ShareGrant(None, None, site_id, start, start + timedelta(minutes=60),
                                        rng.choice((GrantSource.APP, GrantSource.PANIC_BUTTON))), created_by="demo")
     return min(6, len(lots)), len(alerted)
+
+
+def create_demo(database: Database, cipher: ContactCipher, cameras: int = 2500, seed: int = 1,
+                hasher=None) -> dict:
+    """The whole demo: the registry, one account per role (passwords in the summary, once) and its audit event."""
+    from console.domain.audit import Action, AuditEntry
+    from console.services.accounts import create_demo_accounts, default_workstation, operator_name
+    from console.store.audit import AuditLog
+
+    summary = generate_demo(database, cipher, cameras=cameras, seed=seed)
+    audit = AuditLog(database)
+    facts = {k: v for k, v in summary.items() if k not in ("database", "seconds")}
+    audit.append(AuditEntry(Action.DEMO_CREATED, operator_name(), default_workstation(), details=facts))
+    summary["accounts"] = create_demo_accounts(database, hasher=hasher, audit=audit)
+    return summary

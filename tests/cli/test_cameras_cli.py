@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from console.domain.geo import haversine_m
+from console.domain.users import Role
 
 
 def run(*args, env=None):
@@ -18,12 +19,41 @@ def run(*args, env=None):
 
 
 @pytest.fixture
-def demo_url(db_url):
+def demo(db_url):
     done = run("demo", "--db", db_url, "--cameras", "800", "--seed", "3")
     assert done.returncode == 0, done.stderr
-    summary = json.loads(done.stdout)
+    return db_url, json.loads(done.stdout)
+
+
+@pytest.fixture
+def demo_url(demo):
+    db_url, summary = demo
     assert summary["cameras"] == 800 and summary["live_capable"] + summary["registered_only"] == 800
+    assert set(summary["accounts"]) == {f"demo-{role.value}" for role in Role}
+    assert len(set(summary["accounts"].values())) == len(Role)  # a fresh password each
     return db_url
+
+
+def test_demo_accounts_can_log_in_and_the_demo_is_audited(demo):
+    from datetime import datetime, timezone
+
+    from console.services.auth import AuthService
+    from console.store.audit import AuditLog
+    from console.store.db import open_database
+
+    db_url, summary = demo
+    done = run("audit", "verify", "--db", db_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    database = open_database(db_url)
+    try:
+        audit = AuditLog(database)
+        actions = [r.action for r in audit.query()]
+        assert actions[0] == "demo_created" and actions.count("user_change") >= len(Role)
+        session = AuthService(database, audit).login("demo-dispatcher", summary["accounts"]["demo-dispatcher"],
+                                                     datetime.now(timezone.utc), notice_acknowledged=True)
+        assert session.user.username == "demo-dispatcher"
+    finally:
+        database.close()
 
 
 def test_cameras_near_as_json_nearest_first(demo_url):
