@@ -10,7 +10,8 @@ import time
 import av
 import av.error
 
-from console.video.player import STALL_MESSAGE, ErrorKind, Player, PlayerState, StreamError, StreamInfo
+from console.video.player import (STALL_MESSAGE, ErrorKind, Player, PlayerState, StreamError, StreamInfo,
+                                  fit_size)
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,6 @@ def classify(exc: BaseException) -> StreamError:
         return StreamError(ErrorKind.UNSUPPORTED_CODEC, "The stream's data could not be read as video; "
                                                         "check that the address is a video stream.")
     return StreamError(ErrorKind.FAILED)
-
-
-def _fit(w: int, h: int, box: tuple[int, int]) -> tuple[int, int]:
-    scale = min(box[0] / w, box[1] / h, 1.0)
-    return max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2)
 
 
 class FFmpegPlayer(Player):
@@ -140,7 +136,8 @@ class FFmpegPlayer(Player):
                     self.stats.lost += 1  # a damaged picture (lost packets over UDP); the next key frame heals it
                     continue
                 for frame in frames:
-                    self._deliver(self._to_rgb(frame), frame.time, fps)
+                    if self._count_frame(frame.time, fps):
+                        self._hand_over(self._to_rgb(frame))
                     last_frame_at = time.monotonic()
                 if time.monotonic() - last_frame_at > self.stall_after:
                     raise StreamError(ErrorKind.TIMED_OUT, STALL_MESSAGE)
@@ -155,6 +152,6 @@ class FFmpegPlayer(Player):
         if not self.stats.info.width:
             self.stats.info.width, self.stats.info.height = frame.width, frame.height
         if self.output_size and (frame.width > self.output_size[0] or frame.height > self.output_size[1]):
-            w, h = _fit(frame.width, frame.height, self.output_size)
+            w, h = fit_size(frame.width, frame.height, self.output_size)
             return frame.to_ndarray(width=w, height=h, format="rgb24")
         return frame.to_ndarray(format="rgb24")

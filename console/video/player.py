@@ -10,6 +10,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
+
 from console.errors import UserError
 from console.video.source import StreamSource
 
@@ -65,6 +67,12 @@ class StreamError(UserError):
         return self.kind in FINAL_ERRORS
 
 
+def fit_size(w: int, h: int, box: tuple[int, int]) -> tuple[int, int]:
+    """(w, h) scaled down to fit `box`, keeping the aspect ratio, in even numbers (what the scalers like)."""
+    scale = min(box[0] / w, box[1] / h, 1.0)
+    return max(2, int(w * scale) // 2 * 2), max(2, int(h * scale) // 2 * 2)
+
+
 @dataclass(frozen=True)
 class VideoFrame:
     """A decoded picture as RGB (height x width x 3, uint8), with when it arrived (time.monotonic())."""
@@ -110,7 +118,8 @@ class Player(ABC):
 
     def __init__(self, source: StreamSource, *, on_state: StateCallback | None = None,
                  on_frame: FrameCallback | None = None, reconnect: bool = True, stall_after: float = 3.0,
-                 connect_timeout: float = 5.0, max_backoff: float = 8.0, output_size: tuple[int, int] | None = None):
+                 connect_timeout: float = 5.0, max_backoff: float = 8.0, output_size: tuple[int, int] | None = None,
+                 frame_wanted: Callable[[], bool] | None = None):
         self.source = source
         self.on_state = on_state
         self.on_frame = on_frame
@@ -119,6 +128,11 @@ class Player(ABC):
         self.connect_timeout = connect_timeout
         self.max_backoff = max_backoff
         self.output_size = output_size  # scale frames down to this (w, h) in the decode thread
+        # Asked before converting a decoded picture to RGB: a GUI still busy with the last one says no, and the
+        # conversion (the dearest part after decoding) is skipped. Every picture is still decoded and counted.
+        self.frame_wanted = frame_wanted
+        self.skipped = 0
+        self._last_frame_at = 0.0
         self.stats = PlayerStats()
         self.state = PlayerState.IDLE
         self.error: StreamError | None = None
@@ -157,35 +171,49 @@ class Player(ABC):
         if self.on_state:
             self.on_state(state, error)
 
-    def _deliver(self, image, pts_seconds: float | None = None, fps: float | None = None) -> None:
+    def _count_frame(self, pts_seconds: float | None = None, fps: float | None = None) -> bool:
+        """Account for one decoded picture; True when someone wants it converted and delivered."""
         now = time.monotonic()
         stats = self.stats
         if stats.frames == 0 and self._started_at is not None:
             stats.first_frame_ms = (now - self._started_at) * 1000.0
-        if pts_seconds is not None and fps and getattr(self, "_last_pts", None) is not None:
+        if pts_seconds is not None and fps and self._last_pts is not None:
             gap = (pts_seconds - self._last_pts) * fps
             if gap > 1.5:
                 stats.lost += int(round(gap)) - 1
         self._last_pts = pts_seconds
-        frame = VideoFrame(image=image, index=stats.frames, received_at=now)
+        self._last_frame_at = now
         stats.frames += 1
-        with self._lock:
-            self._latest = frame
         if self.state is not PlayerState.LIVE:
             self._set_state(PlayerState.LIVE)
+        if self.frame_wanted is None or self.frame_wanted() or stats.frames == 1:
+            return True
+        self.skipped += 1
+        return False
+
+    def _hand_over(self, image) -> None:
+        if not image.flags.c_contiguous:  # scaled PyAV frames can carry row padding
+            image = np.ascontiguousarray(image)
+        frame = VideoFrame(image=image, index=self.stats.frames - 1, received_at=self._last_frame_at)
+        with self._lock:
+            self._latest = frame
         if self.on_frame:
             self.on_frame(frame)
+
+    def _deliver(self, image, pts_seconds: float | None = None, fps: float | None = None) -> None:
+        if self._count_frame(pts_seconds, fps):
+            self._hand_over(image)
 
     def _mark_started(self) -> None:
         self._started_at = time.monotonic()
         self._last_pts = None
+        self._last_frame_at = time.monotonic()
         threading.Thread(target=self._watchdog, name=f"{self.backend}-watchdog", daemon=True).start()
 
     def _watchdog(self) -> None:
         """Report a frozen stream within `stall_after` s, whatever the backend's blocking call is doing."""
         while not self._stopping.wait(0.2):
-            frame = self.latest_frame()
-            if self.state is PlayerState.LIVE and frame and time.monotonic() - frame.received_at > self.stall_after:
+            if self.state is PlayerState.LIVE and time.monotonic() - self._last_frame_at > self.stall_after:
                 self._set_stalled()
             if self.state in (PlayerState.ENDED, PlayerState.ERROR):
                 return

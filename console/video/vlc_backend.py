@@ -18,7 +18,8 @@ import time
 import urllib.error
 import urllib.request
 
-from console.video.player import STALL_MESSAGE, ErrorKind, Player, PlayerState, StreamError, StreamInfo
+from console.video.player import (STALL_MESSAGE, ErrorKind, Player, PlayerState, StreamError, StreamInfo,
+                                  fit_size)
 
 log = logging.getLogger(__name__)
 
@@ -244,9 +245,7 @@ class VlcPlayer(Player):
         def setup(_opaque, chroma, width, height, pitches, lines):
             w, h = width[0], height[0]
             if self.output_size and (w > self.output_size[0] or h > self.output_size[1]):
-                from console.video.ffmpeg import _fit
-
-                w, h = _fit(w, h, self.output_size)  # libVLC scales for us
+                w, h = fit_size(w, h, self.output_size)  # libVLC scales for us
             ctypes.memmove(chroma, b"RV32", 4)
             width[0], height[0], pitches[0], lines[0] = w, h, w * 4, h
             self._buffer = np.zeros(h * w * 4, np.uint8)
@@ -263,7 +262,8 @@ class VlcPlayer(Player):
             self._last_frame_at = time.monotonic()
             if not self.stats.info.width:
                 self._read_info(player, player.get_media())
-            self._deliver(np.ascontiguousarray(bgra[:, :, 2::-1]))
+            if self._count_frame():
+                self._hand_over(np.ascontiguousarray(bgra[:, :, 2::-1]))
 
         self._callbacks = (_FORMAT_CB(setup), _CLEANUP_CB(lambda _o: None),
                            vlc.CallbackDecorators.VideoLockCb(lock),

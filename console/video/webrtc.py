@@ -13,7 +13,8 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSession
 from aiortc.mediastreams import MediaStreamError
 
 from console.video.aioloop import AsyncLoopThread
-from console.video.player import STALL_MESSAGE, ErrorKind, Player, PlayerState, StreamError, StreamInfo
+from console.video.player import (STALL_MESSAGE, ErrorKind, Player, PlayerState, StreamError, StreamInfo,
+                                  fit_size)
 
 log = logging.getLogger(__name__)
 
@@ -164,18 +165,17 @@ class WebRTCPlayer(Player):
             info = self.stats.info
             if not info.width:
                 info.width, info.height = frame.width, frame.height
-            if self.output_size and (frame.width > self.output_size[0] or frame.height > self.output_size[1]):
-                from console.video.ffmpeg import _fit
-
-                w, h = _fit(frame.width, frame.height, self.output_size)
-                image = frame.to_ndarray(width=w, height=h, format="rgb24")
-            else:
-                image = frame.to_ndarray(format="rgb24")
             pts = float(frame.pts * frame.time_base) if frame.pts is not None and frame.time_base else None
             if pts is not None and last_pts is not None and pts > last_pts and not info.fps:
                 info.fps = round(1.0 / (pts - last_pts), 1)
             last_pts = pts
-            self._deliver(image, pts, info.fps)
+            if not self._count_frame(pts, info.fps):
+                continue
+            if self.output_size and (frame.width > self.output_size[0] or frame.height > self.output_size[1]):
+                w, h = fit_size(frame.width, frame.height, self.output_size)
+                self._hand_over(frame.to_ndarray(width=w, height=h, format="rgb24"))
+            else:
+                self._hand_over(frame.to_ndarray(format="rgb24"))
 
     async def _delete(self, http: aiohttp.ClientSession, session_url: str) -> None:
         """End the WHEP session (RFC 9725 section 4.2); a gateway that is gone already is not an error."""

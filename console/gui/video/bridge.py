@@ -20,7 +20,7 @@ class PlayerBridge(QObject):
         self._lock = threading.Lock()
         self._frame: VideoFrame | None = None
         self._pending = False
-        self.dropped = 0  # frames replaced before the GUI painted them
+        self.dropped = 0  # converted frames replaced before the GUI painted them
         self.generation = 0  # bumped per player, so a stopped player's late callbacks are ignored
 
     def callbacks(self) -> dict:
@@ -42,7 +42,10 @@ class PlayerBridge(QObject):
             if generation == self.generation:
                 self.sig_state.emit(state.value, str(error) if error else "")
 
-        return {"on_frame": on_frame, "on_state": on_state}
+        def frame_wanted() -> bool:
+            return not self._pending  # the GUI has not painted the last one yet: skip converting this one
+
+        return {"on_frame": on_frame, "on_state": on_state, "frame_wanted": frame_wanted}
 
     def forget(self) -> None:
         """Ignore whatever the current player still sends (it is being stopped)."""

@@ -6,6 +6,8 @@ import logging
 from datetime import datetime, timezone
 from typing import Callable
 
+import numpy as np
+
 from PySide6.QtCore import QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QFrame, QSizePolicy
@@ -52,7 +54,7 @@ class VideoTile(QFrame):
         self.painted = 0
         self.last_painted_index = -1
         self._on_ended: Callable[[object, str], None] | None = None
-        self._array = None  # keeps the numpy buffer behind self._image alive
+        self._array = None  # the newest frame as delivered (RGB numpy array), for snapshots and measurements
         self._image: QImage | None = None
         self._old_players: list[Player] = []
         self._bridge = PlayerBridge(self)
@@ -146,8 +148,13 @@ class VideoTile(QFrame):
             return
         array = frame.image
         h, w = array.shape[:2]
-        self._array = array
-        self._image = QImage(array.data, w, h, array.strides[0], QImage.Format.Format_RGB888)
+        # Copy into a QImage that owns its pixels: no numpy buffer whose lifetime Qt would have to track.
+        image = self._image if self._image is not None and (self._image.width(), self._image.height()) == (w, h) \
+            else QImage(w, h, QImage.Format.Format_RGB888)
+        stride = image.bytesPerLine()
+        target = np.frombuffer(image.bits(), np.uint8, count=stride * h).reshape(h, stride)
+        target[:, : w * 3] = array.reshape(h, w * 3)
+        self._array, self._image = array, image
         self.last_painted_index = frame.index
         self.update()
 

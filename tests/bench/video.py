@@ -1,0 +1,204 @@
+"""Video benchmark on loopback, one JSON line per figure: open-to-first-paint, glass-to-glass, wall load, memory.
+
+Run: `.venv/bin/python tests/bench/video.py [--quick]`. Real servers: GStreamer RTSP (/usr/bin/python3) and the
+aiortc WHEP server, each in its own process; real VideoTile widgets offscreen. Not a test: figures, not verdicts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, ROOT)
+
+from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from console.gui.video.tile import VideoTile  # noqa: E402
+from console.gui.video.wall import VideoWall  # noqa: E402
+from console.video.factory import PlayerFactory  # noqa: E402
+from console.video.source import StreamSource  # noqa: E402
+from console.video.view import LiveView  # noqa: E402
+from tests.support.rtsp_stream import RtspServer  # noqa: E402
+from tests.support.stream_stamp import stamp_age_ms  # noqa: E402
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def emit(figure: str, value, unit: str, **extra) -> None:
+    print(json.dumps({"figure": figure, "value": value, "unit": unit, **extra}), flush=True)
+
+
+def qwait(ms: int) -> None:
+    """Run the Qt event loop for `ms`; QEventLoop.exec releases the GIL (QTest.qWait does not), as app.exec does."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def spin_until(cond, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        qwait(10)
+    return bool(cond())
+
+
+def view(url: str, camera_id: int = 1, token: str | None = None) -> LiveView:
+    return LiveView(camera_id=camera_id, camera_label=f"Bench {camera_id}", main=StreamSource(url, token=token),
+                    expires_at=datetime.now(timezone.utc) + timedelta(hours=1), session_id=camera_id)
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    with open(f"/proc/{pid or 'self'}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class WhepProcess:
+    def __init__(self, size: str):
+        script = os.path.join(ROOT, "tests", "support", "whep_stream_server.py")
+        self.proc = subprocess.Popen([sys.executable, script, "--size", size], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY"):
+            raise RuntimeError("the WHEP bench server did not start")
+        self.port = int(line.split()[1])
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/whep/{name}"
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def open_to_first_paint(factory, url: str, runs: int) -> list[float]:
+    times = []
+    for i in range(runs):
+        tile = VideoTile(factory)
+        tile.resize(640, 480)
+        tile.show()
+        began = time.monotonic()
+        tile.open_view(view(url, i))
+        if spin_until(lambda: tile.painted > 0, 10):
+            times.append((time.monotonic() - began) * 1000)
+        tile.close_view()
+        tile.wait_stopped(10)
+        tile.deleteLater()
+        qwait(50)
+    return times
+
+
+def glass_to_glass(factory, url: str, seconds: float) -> list[int]:
+    tile = VideoTile(factory)
+    tile.resize(640, 480)
+    tile.show()
+    ages: list[int] = []
+
+    def on_painted(_index):
+        if tile._array is not None:
+            age = stamp_age_ms(tile._array, int(time.time() * 1000))
+            if age < 10_000:  # a misread barcode (damaged frame) is not a latency
+                ages.append(age)
+
+    tile.sig_painted.connect(on_painted)
+    tile.open_view(view(url))
+    spin_until(lambda: tile.painted > 0, 10)
+    qwait(int(seconds * 1000))
+    tile.close_view()
+    tile.wait_stopped(10)
+    tile.deleteLater()
+    return ages
+
+
+def wall_load(factory, url: str, grid: int, seconds: float, server_pid: int) -> dict:
+    wall = VideoWall(factory)
+    wall.resize(1280, 720)
+    wall.set_grid(grid)
+    wall.show()
+    tiles = wall.visible_tiles()
+    for i, tile in enumerate(tiles):
+        wall.show_view(tile, view(url, i + 1))
+    spin_until(lambda: all(t.painted > 0 for t in tiles), 20)
+    frames0 = [t.player.stats.frames for t in tiles]
+    lost0 = [t.player.stats.lost for t in tiles]
+    cpu0, srv0, t0 = cpu_seconds(), cpu_seconds(server_pid), time.monotonic()
+    qwait(int(seconds * 1000))
+    elapsed = time.monotonic() - t0
+    cpu, srv = cpu_seconds() - cpu0, cpu_seconds(server_pid) - srv0
+    frames = sum(t.player.stats.frames for t in tiles) - sum(frames0)
+    lost = sum(t.player.stats.lost for t in tiles) - sum(lost0)
+    expected = 25 * elapsed * len(tiles)
+    result = {"tiles": len(tiles), "console_cpu_pct": round(100 * cpu / elapsed, 1),
+              "server_cpu_pct": round(100 * srv / elapsed, 1), "frames": frames,
+              "lost_pct": round(100 * max(lost, expected - frames) / expected, 2),
+              "stale_dropped": sum(t._bridge.dropped for t in tiles)}
+    wall.shutdown(15)
+    wall.deleteLater()
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer runs and shorter loads")
+    args = ap.parse_args()
+    runs, secs = (5, 5.0) if args.quick else (10, 15.0)
+    app = QApplication.instance() or QApplication([])
+    factory = PlayerFactory()
+    rtsp = RtspServer("--size", "640x480").start()
+    whep = WhepProcess("640x480")
+    try:
+        # Latency first, while the servers carry nothing else.
+        ages = glass_to_glass(factory, rtsp.url("stamp"), 5)
+        emit("rtsp_glass_to_glass_p50", statistics.median(ages), "ms", samples=len(ages), target=250)
+        ages = glass_to_glass(factory, whep.url("stamp-h264"), 5)
+        emit("whep_glass_to_glass_p50", statistics.median(ages), "ms", samples=len(ages), target=150)
+        t = open_to_first_paint(factory, rtsp.url("cam"), runs)
+        emit("rtsp_open_to_first_paint_p50", round(statistics.median(t), 1), "ms", runs=len(t), target=400)
+        t = open_to_first_paint(factory, whep.url("h264"), runs)
+        emit("whep_open_to_first_paint_p50", round(statistics.median(t), 1), "ms", runs=len(t), target=300)
+        emit("servers_cpu_after_opens", {"rtsp": round(cpu_seconds(rtsp.proc.pid), 1),
+                                         "whep": round(cpu_seconds(whep.proc.pid), 1)}, "s")
+        four = VideoWall(factory)
+        four.resize(1280, 720)
+        four.show()
+        for i, tile in enumerate(four.visible_tiles()):
+            four.show_view(tile, view(rtsp.url("cam"), i + 1))
+        spin_until(lambda: all(t.painted > 0 for t in four.visible_tiles()), 20)
+        qwait(3000)
+        emit("console_rss_4_live_tiles", round(rss_mb(), 1), "MB")
+        four.shutdown(15)
+        four.deleteLater()
+    finally:
+        whep.stop()
+        rtsp.stop()
+    for size, grid in (("1280x720", 3), ("640x360", 4)):
+        server = RtspServer("--size", size, "--shared", "--kbps", "2000" if grid == 3 else "800").start()
+        try:
+            load = wall_load(factory, server.url("cam"), grid, secs, server.proc.pid)
+            emit(f"wall_{grid * grid}x{size.split('x')[1]}p_lost", load.pop("lost_pct"), "%", target=1.0, **load)
+        finally:
+            server.stop()
+    factory.close()
+    app.processEvents()
+
+
+if __name__ == "__main__":
+    main()
