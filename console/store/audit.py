@@ -11,6 +11,7 @@ from __future__ import annotations
 import queue
 import re
 import threading
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
@@ -166,9 +167,11 @@ class AuditLog:
         driver_error = self.database.engine.dialect.loaded_dbapi.Error  # raw cursors raise the driver's own
         try:
             with self.database.engine.connect() as conn:
-                for rows in _prefetched(_raw_batches(conn, batch)):
-                    if not walker.feed(rows):
-                        break
+                # closing(): stop and join the fetch thread before the connection goes back to the pool.
+                with closing(_prefetched(_raw_batches(conn, batch))) as batches:
+                    for rows in batches:
+                        if not walker.feed(rows):
+                            break
         except (SQLAlchemyError, driver_error) as exc:
             raise UserError(f"cannot read the audit log to verify it: {_first_line(exc)}") from None
         return walker.result()
