@@ -6,6 +6,7 @@ import threading
 
 from PySide6.QtCore import QObject, Signal
 
+from console.gui.video.signals import emit
 from console.video.player import PlayerState, StreamError, VideoFrame
 
 
@@ -36,11 +37,11 @@ class PlayerBridge(QObject):
                 if self._pending:
                     return
                 self._pending = True
-            self.sig_frame.emit()
+            emit(self.sig_frame)
 
         def on_state(state: PlayerState, error: StreamError | None) -> None:
             if generation == self.generation:
-                self.sig_state.emit(state.value, str(error) if error else "")
+                emit(self.sig_state, state.value, str(error) if error else "")
 
         def frame_wanted() -> bool:
             return not self._pending  # the GUI has not painted the last one yet: skip converting this one

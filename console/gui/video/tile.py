@@ -12,6 +12,7 @@ from PySide6.QtCore import QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QFrame, QSizePolicy
 
+from console.gui.video.signals import emit
 from console.gui.video.bridge import PlayerBridge
 from console.video.factory import PlayerFactory
 from console.video.player import Player, PlayerState, StreamError
@@ -94,7 +95,7 @@ class VideoTile(QFrame):
             self._image = self._array = None
             self.notice = ""
         self.update()
-        self.sig_ended.emit(view.session_id, how)
+        emit(self.sig_ended, view.session_id, how)
         if callback is not None:
             callback(view.session_id, how)
 
@@ -178,7 +179,7 @@ class VideoTile(QFrame):
         self.state = "idle" if self.view is None else "paused"
 
     def mouseDoubleClickEvent(self, event) -> None:
-        self.sig_double_clicked.emit()
+        emit(self.sig_double_clicked)
 
     @staticmethod
     def accepts(mime) -> bool:
@@ -195,7 +196,7 @@ class VideoTile(QFrame):
         except ValueError:
             return
         event.acceptProposedAction()
-        self.sig_camera_dropped.emit(camera_id)
+        emit(self.sig_camera_dropped, camera_id)
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
@@ -210,7 +211,7 @@ class VideoTile(QFrame):
         self._paint_overlay(painter)
         painter.end()
         if self._image is not None:
-            self.sig_painted.emit(self.last_painted_index)
+            emit(self.sig_painted, self.last_painted_index)
 
     def _paint_overlay(self, painter: QPainter) -> None:
         font = QFont(self.font())

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QGridLayout, QVBoxLayout, QWidget
 
+from console.gui.video.signals import emit
 from console.gui.video.tile import VideoTile
 from console.video.factory import PlayerFactory
 from console.video.view import LiveView
@@ -77,7 +78,7 @@ class VideoWall(QWidget):
                 tile.close_view("closed")
         self.grid_size = n
         self._relayout()
-        self.sig_grid_changed.emit(n)
+        emit(self.sig_grid_changed, n)
 
     def _relayout(self) -> None:
         n = self.grid_size
@@ -106,7 +107,7 @@ class VideoWall(QWidget):
         return True
 
     def show_view(self, tile: VideoTile, view: LiveView) -> None:
-        tile.open_view(view, on_ended=self.sig_view_ended.emit)
+        tile.open_view(view, on_ended=lambda session, how: emit(self.sig_view_ended, session, how))
 
     def close_all(self, how: str = "closed") -> None:
         for tile in self.tiles:
