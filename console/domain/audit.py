@@ -122,6 +122,11 @@ class VerifyResult:
     last_seq: int | None = None
     last_hash: str | None = None
 
+    @property
+    def anchor(self) -> str | None:
+        """"SEQ:HASH" of the newest event checked, for `audit verify --anchor` later (None when none was)."""
+        return f"{self.last_seq}:{self.last_hash}" if self.last_seq is not None and self.last_hash else None
+
     def summary(self) -> str:
         if self.ok:
             head = f"; head {self.last_seq} {self.last_hash}" if self.last_seq is not None else ""

@@ -83,6 +83,10 @@ def pdf_bytes(records: list[AuditRecord], meta: dict) -> bytes:
     pdf.multi_cell(0, 6, shown("Chain verification of the whole audit log: " + verification.summary()),
                    new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0, 0, 0)
+    if verification.anchor:
+        pdf.set_font(pdf.body_font, "", 8)
+        pdf.multi_cell(0, 5, f"Anchor for later checks (rtic-console audit verify --anchor): {verification.anchor}",
+                       new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(pdf.body_font, "", 7)
     pdf.multi_cell(0, 4, "Each event's hash is the SHA-256 of its canonical form, the compact JSON array "
                          "[seq, occurred_at, username, workstation, action, outcome, camera_id, incident_id, details, "

@@ -222,6 +222,8 @@ def _csv_bytes(records: list[AuditRecord], meta: dict) -> bytes:
     out.write(f"# generated_at: {meta['generated_at']} by {meta['generated_by']} on {meta['workstation']}\n")
     out.write(f"# filters: {json.dumps(meta['filters'], sort_keys=True)}\n")
     out.write(f"# chain verification: {verification.summary()}\n")
+    if verification.anchor:
+        out.write(f"# anchor for later checks (rtic-console audit verify --anchor): {verification.anchor}\n")
     out.write("# each event's hash is SHA-256 of its canonical form: the compact JSON array "
               "[seq,occurred_at,username,workstation,action,outcome,camera_id,incident_id,details,prev_hash]\n")
     out.write(f"# events: {len(records)}\n")

@@ -74,6 +74,8 @@ def test_export_csv_filters_and_records_itself(filled, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     lines = target.read_text(encoding="utf-8").splitlines()
     assert any(line.startswith("# chain verification: audit chain intact: 30 events checked") for line in lines)
+    head = AuditLog(filled).query(limit=1, newest_first=True, actions=(Action.VIEW_START,))[0]
+    assert f"# anchor for later checks (rtic-console audit verify --anchor): {head.seq}:{head.hash}" in lines
     rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
     log = AuditLog(filled)
     expected = [r for r in log.query(username="alice", camera_id=2) if r.occurred_at >= "2026-11-01"]
