@@ -123,3 +123,24 @@ def test_chain_walker_names_the_first_bad_event():
     assert not walker.feed(rows)
     assert (walker.result().first_bad_seq, walker.result().checked) == (3, 2)
     assert not walker.feed(_chain(1))  # stays broken
+
+
+@given(n=st.integers(1, 12), data=st.data())
+def test_any_change_to_any_stored_field_is_found_at_that_event(n, data):
+    rows = _chain(n)
+    index = data.draw(st.integers(0, n - 1))
+    column = data.draw(st.integers(1, 10))  # every column but seq (a changed seq is a gap or a reorder)
+    row = list(rows[index])
+    old = row[column]
+    if isinstance(old, int):
+        row[column] = old + data.draw(st.integers(1, 5))
+    elif old is None:
+        row[column] = data.draw(st.integers(0, 9))
+    else:
+        position = data.draw(st.integers(0, len(old) - 1))
+        replacement = data.draw(st.characters(codec="utf-8").filter(lambda c: c != old[position]))
+        row[column] = old[:position] + replacement + old[position + 1:]
+    rows[index] = tuple(row)
+    walker = ChainWalker()
+    walker.feed(rows)
+    assert walker.result().first_bad_seq == index + 1
