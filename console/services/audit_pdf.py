@@ -80,7 +80,7 @@ def pdf_bytes(records: list[AuditRecord], meta: dict) -> bytes:
         pdf.multi_cell(0, 5, shown(line), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(pdf.body_font, "B", 10)
     pdf.set_text_color(0, 100, 0) if verification.ok else pdf.set_text_color(180, 0, 0)
-    pdf.multi_cell(0, 6, shown("Chain verification of the whole audit log: " + verification.summary()),
+    pdf.multi_cell(0, 6, shown("Chain verification of the whole audit log: " + verification.summary()), align="L",
                    new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0, 0, 0)
     if verification.anchor:
