@@ -138,6 +138,7 @@ def wall_load(factory, url: str, grid: int, seconds: float, server_pid: int) -> 
         wall.show_view(tile, view(url, i + 1))
     spin_until(lambda: all(t.painted > 0 for t in tiles), 20)
     frames0 = [t.player.stats.frames for t in tiles]
+    painted0 = sum(t.painted for t in tiles)
     lost0 = [t.player.stats.lost for t in tiles]
     cpu0, srv0, t0 = cpu_seconds(), cpu_seconds(server_pid), time.monotonic()
     qwait(int(seconds * 1000))
@@ -149,7 +150,9 @@ def wall_load(factory, url: str, grid: int, seconds: float, server_pid: int) -> 
     result = {"tiles": len(tiles), "console_cpu_pct": round(100 * cpu / elapsed, 1),
               "server_cpu_pct": round(100 * srv / elapsed, 1), "frames": frames,
               "lost_pct": round(100 * max(lost, expected - frames) / expected, 2),
-              "stale_dropped": sum(t._bridge.dropped for t in tiles)}
+              "painted_fps_per_tile": round((sum(t.painted for t in tiles) - painted0) / elapsed / len(tiles), 1),
+              "conversions_skipped": sum(t.player.skipped for t in tiles),
+              "stale_dropped": sum(t._bridge.dropped for t in tiles), "load_avg_1m": os.getloadavg()[0]}
     wall.shutdown(15)
     wall.deleteLater()
     return result

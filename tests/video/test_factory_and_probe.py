@@ -81,3 +81,12 @@ def test_cli_and_video_never_import_qt():
             "console.video.webrtc, console.video.vlc_backend; "
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'console.gui'))]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_probe_process_output_never_holds_the_password(rtsp_auth_server):
+    for password in (PASSWORD, "bad-Zq9-pass"):
+        run = subprocess.run([sys.executable, "-m", "console", "stream", "probe",
+                              rtsp_auth_server.url("cam", USER, password), "--seconds", "0.5"],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == (0 if password == PASSWORD else 1)
+        assert password not in run.stdout + run.stderr and "Traceback" not in run.stderr
