@@ -38,7 +38,9 @@ def qt_application():
     from PySide6.QtWidgets import QApplication
 
     from console.gui.map.schemes import register_schemes
+    from console.gui.refcount_guard import guard_singletons
 
+    guard_singletons()  # PySide6 6.12 on Python 3.11 would otherwise abort after a long session
     register_schemes()
     app = QApplication.instance()
     if app is None:
@@ -97,21 +99,34 @@ def build_console(db_url: str | None, settings: Settings | None = None, *, remem
     """Open the registry and build the window (not shown). The QApplication must exist."""
     from PySide6.QtCore import QSettings
 
-    from console.geo.geocoder import Geocoder
     from console.geo.mbtiles import MBTiles
-    from console.gui.main_window import MainWindow, WindowParts
-    from console.services.incident_view import IncidentView
-    from console.services.registry import RegistryService
-    from console.store.secrets import ContactCipher, load_contact_key
+    from console.gui.map.view import DEFAULT_CENTER, MapView
 
     settings = settings or load_settings()
-    cipher = ContactCipher(load_contact_key())
-    database = _open_registry(db_url, cipher)
+    cache_dir = Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR))
+    mbtiles = MBTiles(settings.mbtiles_path) if settings.mbtiles_path else None
+    # The page starts loading now (QtWebEngine works in its own processes) while Python imports the store
+    # and opens the database: the two overlap instead of adding up at start-up.
+    map_view = MapView(resources_dir(), center=DEFAULT_CENTER, theme=settings.theme, tile_url=settings.tile_url,
+                       tile_attribution=settings.tile_attribution, mbtiles=mbtiles, user_agent=settings.user_agent,
+                       cache_dir=cache_dir)
     try:
-        mbtiles = MBTiles(settings.mbtiles_path) if settings.mbtiles_path else None
+        from console.gui.main_window import MainWindow, WindowParts
+        from console.services.incident_view import IncidentView
+        from console.services.registry import RegistryService
+        from console.store.secrets import ContactCipher, load_contact_key
+
+        cipher = ContactCipher(load_contact_key())
+        database = _open_registry(db_url, cipher)
+    except BaseException:
+        map_view.close_page()
+        raise
+    try:
         geocoder = None
         if settings.geocoder_url or settings.geocoder_kind in ("arcgis", "census"):
-            cache = Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR)) / "geocoder.sqlite"
+            from console.geo.geocoder import Geocoder  # geopy and requests: loaded only when used
+
+            cache = cache_dir / "geocoder.sqlite"
             geocoder = Geocoder(settings.geocoder_kind, settings.geocoder_url, settings.user_agent,
                                 api_key=settings.geocoder_api_key, timeout_s=settings.geocoder_timeout_s,
                                 min_interval_s=settings.geocoder_min_interval_s, cache_path=cache)
@@ -123,9 +138,11 @@ def build_console(db_url: str | None, settings: Settings | None = None, *, remem
             incident_view=IncidentView(RegistryService(database), cipher), settings=settings,
             resources=resources_dir(), ui_dir=ui_dir(), database_label=database.display_url,
             sync_label="shared (PostgreSQL)" if database.dialect == "postgresql" else "this computer only",
-            user_name=user_name, geocoder=geocoder, mbtiles=mbtiles, window_state=window_state)
+            user_name=user_name, geocoder=geocoder, mbtiles=mbtiles, window_state=window_state,
+            cache_dir=cache_dir, map_view=map_view)
         window = MainWindow(parts)
     except BaseException:
+        map_view.close_page()
         database.close()
         raise
     return Console(database, window, settings)
@@ -163,7 +180,7 @@ def render_screenshot(out: Path | str, db_url: str | None = None, incident: tupl
                       radius: float | None = None, theme: str | None = None,
                       size: tuple[int, int] = (1600, 950), settings: Settings | None = None) -> None:
     """Render the real main window on the registry (offscreen where there is no display) and save it as an image."""
-    from console.gui.main_window import DEFAULT_CENTER
+    from console.gui.map.view import DEFAULT_CENTER
     from console.gui.theme import apply_theme
 
     out = Path(out)
@@ -192,7 +209,7 @@ def render_screenshot(out: Path | str, db_url: str | None = None, incident: tupl
         else:
             label = f"{incident[0]:.5f}, {incident[1]:.5f}"
         with _waiting(app, "finding nearby cameras", 30) as flag:
-            window.controller.sig_nearby_shown.connect(lambda _a: flag.update(done=True))
+            window.controller.sig_context_shown.connect(lambda _n: flag.update(done=True))
             window.controller.set_incident(incident[0], incident[1], label)
         ids = window.nearby_panel.nearest_live_ids() or window.nearby_panel.camera_ids()
         if ids:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import warnings
 
-from geopy.point import Point
-
 from console.domain.geo import validate_point
 from console.errors import UserError
 
@@ -31,6 +29,8 @@ def parse_coordinates(text: str) -> tuple[float, float]:
         match = link or pair
         lat, lon = float(match.group(1)), float(match.group(2))
     elif _DMS.search(text):
+        from geopy.point import Point  # only here: importing geopy costs start-up time
+
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # geopy warns about normalising; the range check below decides

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
-from console.geo.geocoder import Candidate
 from console.gui.forms import load_form
+
+if TYPE_CHECKING:
+    from console.geo.geocoder import Candidate
 
 
 class CandidatesDialog(QDialog):

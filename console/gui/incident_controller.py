@@ -10,18 +10,21 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from console.domain.sharing import SharingState
-from console.geo.geocoder import Candidate, Geocoder
 from console.gui.dialogs import CandidatesDialog
 from console.gui.map.view import MapView
 from console.gui.panels.camera_detail import CameraDetailPanel
 from console.gui.panels.incident_panel import IncidentPanel
 from console.gui.panels.nearby_panel import NearbyPanel
 from console.gui.workers import Tasks
-from console.services.incident_view import IncidentView, NearbyAnswer
+from console.services.incident_view import IncidentView, NearbyAnswer, ShownCamera
+
+if TYPE_CHECKING:  # type hints only: geopy loads only when a geocoder is configured
+    from console.geo.geocoder import Candidate, Geocoder
 
 log = logging.getLogger(__name__)
 _STATE_CODE = {SharingState.REGISTERED: 0, SharingState.LIVE_NOT_NOW: 1, SharingState.LIVE_NOW: 2}
@@ -34,10 +37,10 @@ class IncidentPoint:
     label: str
 
 
-def map_rows(answer: NearbyAnswer) -> list[list]:
-    """The compact rows the page's setCameras() takes (see console_map.js)."""
+def map_rows(cameras: list[ShownCamera]) -> list[list]:
+    """The compact rows the page's setCameras()/setContext() take (see console_map.js)."""
     rows = []
-    for shown in answer.cameras:
+    for shown in cameras:
         cam, fov = shown.camera, shown.camera.field_of_view
         rows.append([cam.id, round(cam.lat, 7), round(cam.lon, 7), _STATE_CODE[shown.state], int(shown.inside),
                      cam.label, round(cam.distance_m, 1), fov.bearing_deg if fov else None,
@@ -48,6 +51,8 @@ def map_rows(answer: NearbyAnswer) -> list[list]:
 class IncidentController(QObject):
     sig_nearby_shown = Signal(object)
     """The list is filled and the map has painted the markers for this NearbyAnswer."""
+    sig_context_shown = Signal(int)
+    """The cameras around the radius are on the map too (how many), after sig_nearby_shown."""
     sig_camera_shown = Signal(int)
     """The detail panel shows this camera."""
     sig_status = Signal(str)
@@ -63,6 +68,7 @@ class IncidentController(QObject):
         self.point: IncidentPoint | None = None
         self.answer: NearbyAnswer | None = None
         self.selected: int | None = None
+        self.context: dict[int, ShownCamera] = {}
         self.last_timing: dict[str, float] = {}
 
         incident.sig_point_entered.connect(lambda lat, lon, label: self.set_incident(lat, lon, label))
@@ -117,14 +123,29 @@ class IncidentController(QObject):
             inside = len(answer.inside)
             self.sig_status.emit(f"{inside} cameras within {answer.radius_m:.0f} m")
             self.sig_nearby_shown.emit(answer)
+            self._load_context(answer)
 
-        self.map.set_cameras(map_rows(answer), painted)
+        self.map.set_cameras(map_rows(answer.cameras), painted)
         if self.selected is not None:
             if self.nearby.select_camera(self.selected) or any(c.camera.id == self.selected for c in answer.cameras):
                 self.map.select(self.selected)
             else:
                 self.selected = None
                 self.detail.clear()
+
+    def _load_context(self, answer: NearbyAnswer) -> None:
+        """Second step, after the list and the highlighted markers: the cameras around them, for the clusters."""
+        def shown(context: list[ShownCamera]) -> None:
+            if self.answer is answer:
+                self.context = {c.camera.id: c for c in context}
+                self.map.set_context(map_rows(context), lambda count: self._context_painted(answer, count))
+
+        self.tasks.run("context", lambda: self.view.context(answer.lat, answer.lon, answer.radius_m), shown,
+                       self._failed)
+
+    def _context_painted(self, answer: NearbyAnswer, count) -> None:
+        if self.answer is answer:
+            self.sig_context_shown.emit(int(count or 0))
 
     def _failed(self, message: str) -> None:
         self.incident_panel.show_message(message[:1].upper() + message[1:] + ("" if message.endswith(".") else "."))
@@ -173,7 +194,8 @@ class IncidentController(QObject):
         self.selected = camera_id
         self.nearby.select_camera(camera_id)
         self.map.select(camera_id)
-        shown = next((c for c in (self.answer.cameras if self.answer else []) if c.camera.id == camera_id), None)
+        shown = next((c for c in (self.answer.cameras if self.answer else []) if c.camera.id == camera_id),
+                     self.context.get(camera_id))
         distance = (shown.camera.distance_m, shown.camera.bearing_deg) if shown else (None, None)
         self.tasks.run("detail", lambda: self.view.detail(camera_id),
                        lambda detail: self._detail(detail, *distance), self._failed)

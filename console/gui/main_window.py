@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -15,10 +16,8 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QW
 
 from console.domain.cameras import SharingMode
 from console.domain.sharing import SharingState
-from console.geo.geocoder import Geocoder
-from console.geo.mbtiles import MBTiles
 from console.gui.incident_controller import IncidentController
-from console.gui.map.view import MapView
+from console.gui.map.view import DEFAULT_CENTER, MapView
 from console.gui.panels.camera_detail import CameraDetailPanel
 from console.gui.panels.incident_panel import IncidentPanel
 from console.gui.panels.nearby_panel import NearbyPanel
@@ -27,7 +26,10 @@ from console.gui.workers import Tasks
 from console.services.incident_view import IncidentView
 from console.settings import Settings
 
-DEFAULT_CENTER = (42.1487, -72.6079)
+if TYPE_CHECKING:  # imported for type hints only: geopy and requests load only when a geocoder is configured
+    from console.geo.geocoder import Geocoder
+    from console.geo.mbtiles import MBTiles
+
 LAYOUT_VERSION = 1  # bump when the docks change, so an old saved layout is not forced onto new panels
 
 
@@ -59,7 +61,15 @@ class WindowParts:
     geocoder: Geocoder | None = None
     mbtiles: MBTiles | None = None
     window_state: QSettings | None = None
+    cache_dir: Path | None = None
+    map_view: MapView | None = None  # made early by the composition root so the page loads while the DB opens
     extra: dict = field(default_factory=dict)
+
+
+def make_map_view(settings: Settings, resources: Path, mbtiles: "MBTiles | None", cache_dir: Path | None) -> MapView:
+    return MapView(resources, center=DEFAULT_CENTER, theme=settings.theme, tile_url=settings.tile_url,
+                   tile_attribution=settings.tile_attribution, mbtiles=mbtiles, user_agent=settings.user_agent,
+                   cache_dir=cache_dir)
 
 
 class MainWindow(QMainWindow):
@@ -83,9 +93,7 @@ class MainWindow(QMainWindow):
         self.tasks = Tasks(self)
         self.actions_by_id: dict[str, QAction] = {}
 
-        self.map = MapView(parts.resources, center=DEFAULT_CENTER, theme=self.theme,
-                           tile_url=parts.settings.tile_url, tile_attribution=parts.settings.tile_attribution,
-                           mbtiles=parts.mbtiles, user_agent=parts.settings.user_agent)
+        self.map = parts.map_view or make_map_view(parts.settings, parts.resources, parts.mbtiles, parts.cache_dir)
         self.setCentralWidget(self.map)
         self.incident_panel = IncidentPanel(parts.settings.search_radius_m)
         self.nearby_panel = NearbyPanel(self.icons, parts.settings.nearest_live_n)

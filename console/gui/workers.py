@@ -18,8 +18,11 @@ log = logging.getLogger(__name__)
 
 
 class _Relay(QObject):
-    sig_finished = Signal(str, int, object, object)
-    """(channel, ticket, result, error message or None), emitted from the worker, received on the GUI thread."""
+    sig_finished = Signal(str, int, object)
+    """(channel, ticket, (result, error message or None)), from the worker to the GUI thread.
+
+    One tuple, never a bare None: PySide6 mis-counts references to None passed through a queued `object`
+    argument, and Python then aborts at exit ("none_dealloc")."""
 
 
 class _Job(QRunnable):
@@ -35,7 +38,7 @@ class _Job(QRunnable):
         except Exception:  # never a traceback to the user: log it, say something actionable
             log.exception("background task %s failed", self.channel)
             result, error = None, "something went wrong in the background; the details are in the console's log file"
-        self.relay.sig_finished.emit(self.channel, self.ticket, result, error)
+        self.relay.sig_finished.emit(self.channel, self.ticket, (result, error))
 
 
 class Tasks(QObject):
@@ -71,7 +74,8 @@ class Tasks(QObject):
         self._closed = True
         self.pool.waitForDone(10_000)
 
-    def _finished(self, channel: str, ticket: int, result: Any, error: str | None) -> None:
+    def _finished(self, channel: str, ticket: int, outcome: tuple[Any, str | None]) -> None:
+        result, error = outcome
         on_done, on_error = self._callbacks.pop(ticket, (None, None))
         if not self._callbacks:
             self.sig_busy_changed.emit(False)

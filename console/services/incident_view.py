@@ -17,7 +17,7 @@ from console.store.secrets import ContactCipher
 
 # Cameras around the radius are shown (clustered) for context, out to this multiple of the radius.
 CONTEXT_FACTOR = 4.0
-CONTEXT_MIN_M = 2_000.0
+CONTEXT_MIN_M = 1_500.0
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class NearbyAnswer:
     lat: float
     lon: float
     radius_m: float
-    cameras: list[ShownCamera]  # nearest first; the inside ones come first
+    cameras: list[ShownCamera]  # within the radius, nearest first
 
     @property
     def inside(self) -> list[ShownCamera]:
@@ -56,21 +56,30 @@ class IncidentView:
         self.registry = registry
         self.cipher = cipher
 
-    def nearby(self, lat: float, lon: float, radius_m: float, now: datetime | None = None,
-               context: bool = True) -> NearbyAnswer:
-        """Cameras within the radius (listed) and, with `context`, those around it (clustered on the map)."""
+    def nearby(self, lat: float, lon: float, radius_m: float, now: datetime | None = None) -> NearbyAnswer:
+        """Cameras within the radius, nearest first, with their sharing state and masked owner."""
         check_search(lat, lon, radius_m)
         now = now or datetime.now(timezone.utc)
-        reach = min(max(radius_m * CONTEXT_FACTOR, CONTEXT_MIN_M), MAX_RADIUS_M) if context else radius_m
-        found = self.registry.nearby(lat, lon, max(reach, radius_m))
+        found = self.registry.nearby(lat, lon, radius_m)
+        return NearbyAnswer(lat, lon, radius_m, self._shown(found, radius_m, now, with_owners=True))
+
+    def context(self, lat: float, lon: float, radius_m: float, now: datetime | None = None) -> list[ShownCamera]:
+        """Cameras beyond the radius but near enough to matter on the map (clustered there), nearest first."""
+        check_search(lat, lon, radius_m)
+        now = now or datetime.now(timezone.utc)
+        reach = min(max(radius_m * CONTEXT_FACTOR, CONTEXT_MIN_M), MAX_RADIUS_M)
+        found = [c for c in self.registry.nearby(lat, lon, max(reach, radius_m)) if c.distance_m > radius_m]
+        return self._shown(found, radius_m, now, with_owners=False)
+
+    def _shown(self, found: list[NearbyCamera], radius_m: float, now: datetime,
+               with_owners: bool) -> list[ShownCamera]:
         grants = self.registry.grants([c.id for c in found if c.is_live_capable], now)
-        owners = self.masked_owners({c.owner_id for c in found if c.distance_m <= radius_m})
-        shown = [
+        owners = self.masked_owners({c.owner_id for c in found}) if with_owners else {}
+        return [
             ShownCamera(c, sharing_state(c.capability, c.status, c.sharing_mode, c.id, c.site_id, grants, now),
                         c.distance_m <= radius_m, owners.get(c.owner_id, ""))
             for c in found
         ]
-        return NearbyAnswer(lat, lon, radius_m, shown)
 
     def detail(self, camera_id: int, now: datetime | None = None) -> CameraDetail:
         now = now or datetime.now(timezone.utc)

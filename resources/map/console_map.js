@@ -45,33 +45,47 @@
     }
   }
 
+  function dropGroup(inside) {
+    for (var id in cameras) {
+      if (cameras[id].inside === inside) { delete cameras[id]; delete markers[id]; }
+    }
+  }
+
+  // Replace the highlighted cameras (inside) or the context cameras (clusters); the other group stays.
+  function replace(rows, inside) {
+    dropGroup(inside);
+    if (inside) { insideLayer.clearLayers(); fovLayer.clearLayers(); } else { cluster.clearLayers(); }
+    var batch = [];
+    for (var i = 0; i < rows.length; i++) {
+      var r = rows[i];
+      if (!inside && cameras[r[0]]) continue;  // already shown highlighted
+      var c = {id: r[0], lat: r[1], lon: r[2], s: r[3], inside: inside, label: r[5], d: r[6],
+               fb: r[7], fa: r[8], fr: r[9]};
+      cameras[c.id] = c;
+      var m = L.marker([c.lat, c.lon], {icon: makeIcon(c.s, inside, c.id === selectedId),
+                                         keyboard: false, riseOnHover: true});
+      m.camId = c.id;
+      m.on("click", onMarkerClick);
+      m.on("mouseover", onMarkerOver);
+      markers[c.id] = m;
+      batch.push(m);
+      if (inside && c.fr !== null && c.fr > 0) fovLayer.addLayer(fovCone(c));
+    }
+    if (inside) {
+      for (var j = 0; j < batch.length; j++) insideLayer.addLayer(batch[j]);
+      // A camera now highlighted leaves the clusters.
+      cluster.eachLayer(function (m) { if (cameras[m.camId] && cameras[m.camId].inside) cluster.removeLayer(m); });
+    } else {
+      cluster.addLayers(batch);
+    }
+    return batch.length;
+  }
+
   var rtic = window.rtic = {
-    // rows: [id, lat, lon, state 0..2, inside 0/1, label, distance m, fov bearing, fov angle, fov range]
-    setCameras: function (rows) {
-      cluster.clearLayers(); insideLayer.clearLayers(); fovLayer.clearLayers();
-      markers = {}; cameras = {};
-      var outside = [];
-      for (var i = 0; i < rows.length; i++) {
-        var r = rows[i];
-        var c = {id: r[0], lat: r[1], lon: r[2], s: r[3], inside: !!r[4], label: r[5], d: r[6],
-                 fb: r[7], fa: r[8], fr: r[9]};
-        cameras[c.id] = c;
-        var m = L.marker([c.lat, c.lon], {icon: makeIcon(c.s, c.inside, c.id === selectedId),
-                                           keyboard: false, riseOnHover: true});
-        m.camId = c.id;
-        m.on("click", onMarkerClick);
-        m.on("mouseover", onMarkerOver);
-        markers[c.id] = m;
-        if (c.inside) {
-          insideLayer.addLayer(m);
-          if (c.fr !== null && c.fr > 0) fovLayer.addLayer(fovCone(c));
-        } else {
-          outside.push(m);
-        }
-      }
-      cluster.addLayers(outside);
-      return rows.length;
-    },
+    // rows: [id, lat, lon, state 0..2, inside 0/1, label, distance m, fov bearing, fov angle, fov range].
+    // Inside rows (within the radius) are drawn highlighted, with view cones; the others go into the clusters.
+    setCameras: function (rows) { return replace(rows, true); },
+    setContext: function (rows) { return replace(rows, false); },
     setIncident: function (lat, lon, radius, label, fit) {
       incidentLayer.clearLayers();
       incident = {lat: lat, lon: lon, radius: radius, label: label || ""};
@@ -168,6 +182,7 @@
   // Called from the folium page once Leaflet (loaded after this file) has made the map.
   window.rticInit = function (leafletMap) {
     map = leafletMap;
+    if (window.rticStart) map.setView([rticStart.lat, rticStart.lon], rticStart.zoom, {animate: false});
     var Grid = makeGrid();
     gridLayer = new Grid({zIndex: 0}).addTo(map);
     fovLayer = L.featureGroup().addTo(map);

@@ -20,10 +20,14 @@ INSIDE_300 = ["always_50m", "never_80m", "alert_100m", "registered_120m", "no_al
 def enter_incident(qtbot, window, text: str):
     """Type the location into the search box and press Enter, as a dispatcher would."""
     window.incident_panel.search.clear()
-    with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000) as blocker:
+    answers = []
+    window.controller.sig_nearby_shown.connect(answers.append)
+    with qtbot.waitSignals([window.controller.sig_nearby_shown, window.controller.sig_context_shown],
+                           timeout=20_000, order="strict"):
         qtbot.keyClicks(window.incident_panel.search, text)
         qtbot.keyClick(window.incident_panel.search, Qt.Key.Key_Return)
-    return blocker.args[0]
+    window.controller.sig_nearby_shown.disconnect(answers.append)
+    return answers[-1]
 
 
 def test_coordinates_typed_fill_the_list_and_the_map(qtbot, make_console, known_registry):
@@ -117,9 +121,10 @@ def test_marker_clicked_in_the_page_reaches_python_through_the_bridge(qtbot, mak
 def test_changing_the_radius_moves_the_ring_and_the_list(qtbot, make_console, known_registry):
     window = make_console(known_registry.url).window
     enter_incident(qtbot, window, f"{CENTRE[0]}, {CENTRE[1]}")
-    with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000) as blocker:
+    with qtbot.waitSignals([window.controller.sig_nearby_shown, window.controller.sig_context_shown],
+                           timeout=20_000, order="strict"):
         window.incident_panel.radius.setValue(500)
-    assert blocker.args[0].radius_m == 500
+    assert window.controller.answer.radius_m == 500
     assert known_registry.ids["always_450m"] in window.nearby_panel.camera_ids()
     assert len(window.nearby_panel.camera_ids()) == 6
     state = js_state(qtbot, window)

@@ -1,11 +1,18 @@
-"""Builds the map page once with folium, pointing every asset at the shipped copies (no CDN, works offline)."""
+"""Builds the map page once with folium, pointing every asset at the shipped copies (no CDN, works offline).
+
+The folium page is kept in the user's cache folder (keyed by folium's version and this file), so later starts
+skip importing folium (over a second on a busy workstation); the start view is injected as a small script.
+"""
 
 from __future__ import annotations
 
-import folium
-from branca.element import Element, JavascriptLink, CssLink, MacroElement
-from folium.plugins import MarkerCluster
-from jinja2 import Template
+import hashlib
+import json
+import logging
+from importlib.metadata import version
+from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 ASSET_BASE = "app://local/map/"
 _VENDOR = ASSET_BASE + "vendor/"
@@ -13,19 +20,45 @@ _VENDOR = ASSET_BASE + "vendor/"
 QWEBCHANNEL_JS = "qrc:///qtwebchannel/qwebchannel.js"
 
 
-class _InitHook(MacroElement):
-    """Hands the folium map object to console_map.js once Leaflet has created it."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        window.rticInit({{ this._parent.get_name() }});
-        {% endmacro %}
-    """)
-
-
-def build_map_html(lat: float, lon: float, zoom: int = 15, theme: str = "dark") -> str:
+def build_map_html(lat: float, lon: float, zoom: int = 15, theme: str = "dark", cache_dir: Path | None = None) -> str:
     """The whole page as HTML text. Markers, incident and tiles come later through window.rtic."""
-    fmap = folium.Map(location=[lat, lon], zoom_start=zoom, tiles=None, control_scale=False,
+    start = json.dumps({"lat": lat, "lon": lon, "zoom": zoom})
+    html = _folium_page(cache_dir)
+    html = html.replace("</head>", f"<script>window.rticStart = {start};</script>\n</head>", 1)
+    return html.replace("<body>", f'<body class="theme-{theme} no-tiles">', 1)
+
+
+def _folium_page(cache_dir: Path | None) -> str:
+    key = hashlib.sha256(Path(__file__).read_bytes() + version("folium").encode()).hexdigest()[:16]
+    cached = cache_dir / f"map-page-{key}.html" if cache_dir else None
+    if cached is not None and cached.is_file():
+        return cached.read_text(encoding="utf-8")
+    html = _render_with_folium()
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            cached.write_text(html, encoding="utf-8")
+        except OSError as exc:  # a read-only cache only costs start-up time
+            log.warning("cannot keep the map page in %s: %s", cached, exc)
+    return html
+
+
+def _render_with_folium() -> str:
+    import folium
+    from branca.element import CssLink, JavascriptLink, MacroElement
+    from folium.plugins import MarkerCluster
+    from jinja2 import Template
+
+    class InitHook(MacroElement):
+        """Hands the folium map object to console_map.js once Leaflet has created it."""
+
+        _template = Template("""
+            {% macro script(this, kwargs) %}
+            window.rticInit({{ this._parent.get_name() }});
+            {% endmacro %}
+        """)
+
+    fmap = folium.Map(location=[0, 0], zoom_start=2, tiles=None, control_scale=False,
                       prefer_canvas=False, zoom_control=True, maxZoom=20, minZoom=2)
     # Instance attributes, not folium's class defaults: nothing global is changed.
     fmap.default_js = [("leaflet", _VENDOR + "leaflet/leaflet.js")]
@@ -40,6 +73,5 @@ def build_map_html(lat: float, lon: float, zoom: int = 15, theme: str = "dark") 
     root.header.add_child(JavascriptLink(QWEBCHANNEL_JS), name="qwebchannel")
     root.header.add_child(CssLink(ASSET_BASE + "console_map.css"), name="console_css")
     root.header.add_child(JavascriptLink(ASSET_BASE + "console_map.js"), name="console_js")
-    fmap.add_child(_InitHook())
-    html = root.render()
-    return html.replace("<body>", f'<body class="theme-{theme} no-tiles">', 1)
+    fmap.add_child(InitHook())
+    return root.render()

@@ -76,8 +76,8 @@ class AppSchemeHandler(QWebEngineUrlSchemeHandler):
 
 
 class _TileRelay(QObject):
-    sig_tile = Signal(object, object, bytes)
-    """(job, tile bytes or None, mime): from the reading thread to the GUI thread."""
+    sig_tile = Signal(object, object)
+    """(job, (tile bytes or None, mime)): from the reading thread to the GUI thread (no bare None: see workers)."""
 
 
 class _TileRead(QRunnable):
@@ -91,7 +91,7 @@ class _TileRead(QRunnable):
         except Exception:  # a damaged file must not take the map down: the tile stays empty
             log.exception("reading tile %s from %s failed", self.zxy, self.tiles.path)
             data = None
-        self.relay.sig_tile.emit(self.job, data, f"image/{self.tiles.image_format}".encode())
+        self.relay.sig_tile.emit(self.job, (data, f"image/{self.tiles.image_format}".encode()))
 
 
 class TileSchemeHandler(QWebEngineUrlSchemeHandler):
@@ -114,7 +114,8 @@ class TileSchemeHandler(QWebEngineUrlSchemeHandler):
         z, x, y = (int(g) for g in match.groups())
         self.pool.start(_TileRead(self._relay, self.tiles, job, z, x, y))
 
-    def _answer(self, job, data: bytes | None, mime: bytes) -> None:
+    def _answer(self, job, reply: tuple[bytes | None, bytes]) -> None:
+        data, mime = reply
         if not shiboken6.isValid(job):
             return  # the page cancelled the request (scrolled away, closed) while the tile was read
         if data is None:

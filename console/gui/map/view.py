@@ -23,6 +23,7 @@ from console.gui.map.schemes import APP_SCHEME, TILE_SCHEME, TILE_URL, AppScheme
 
 log = logging.getLogger(__name__)
 PAGE_URL = "app://local/index.html"
+DEFAULT_CENTER = (42.1487, -72.6079)  # where the map opens before any incident (the demo town)
 
 
 class _Bridge(QObject):
@@ -65,7 +66,7 @@ class MapView(QWidget):
 
     def __init__(self, resources: Path, *, center: tuple[float, float], theme: str = "dark",
                  tile_url: str = "", tile_attribution: str = "", mbtiles: MBTiles | None = None,
-                 user_agent: str = "", parent: QWidget | None = None):
+                 user_agent: str = "", cache_dir: Path | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.ready = False
         self._queue: list[tuple[str, Callable[[Any], None] | None]] = []
@@ -75,7 +76,7 @@ class MapView(QWidget):
         self.profile = QWebEngineProfile(self)
         if user_agent:
             self.profile.setHttpUserAgent(user_agent)  # tile servers' usage policies want an identifying agent
-        html = build_map_html(center[0], center[1], theme=theme)
+        html = build_map_html(center[0], center[1], theme=theme, cache_dir=cache_dir)
         self.app_handler = AppSchemeHandler(resources, html, self)
         self.tile_handler = TileSchemeHandler(mbtiles, self)
         self.profile.installUrlSchemeHandler(APP_SCHEME, self.app_handler)
@@ -128,6 +129,10 @@ class MapView(QWidget):
     def set_cameras(self, rows: list[list], callback: Callable[[Any], None] | None = None) -> None:
         """rows: [id, lat, lon, state 0..2, inside 0/1, label, distance m, fov bearing, angle, range]."""
         self._call("setCameras", rows, callback=callback)
+
+    def set_context(self, rows: list[list], callback: Callable[[Any], None] | None = None) -> None:
+        """The cameras around the radius, clustered; same row layout as set_cameras."""
+        self._call("setContext", rows, callback=callback)
 
     def set_incident(self, lat: float, lon: float, radius_m: float, label: str = "", fit: bool = True) -> None:
         self._call("setIncident", lat, lon, radius_m, label, fit)
