@@ -5,9 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QGridLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QMenu, QMessageBox, QVBoxLayout, QWidget
+
+from console.errors import UserError
+from console.gui.video.snapshot import snapshot_tile
 
 from console.gui.video.signals import emit
 from console.gui.video.tile import VideoTile
@@ -17,6 +22,18 @@ from console.video.view import LiveView
 log = logging.getLogger(__name__)
 
 GRIDS = (1, 2, 3, 4)
+
+
+class WallActions:
+    """Action ids of the tile menu (one place, as the rest of the console names its actions)."""
+
+    SNAPSHOT = "video.snapshot"
+    OWN_WINDOW = "video.own_window"
+    CLOSE_FEED = "video.close_feed"
+    GRID = "video.grid.{n}"
+    SAVE_LAYOUT = "video.layout.save.{n}"
+    RECALL_LAYOUT = "video.layout.recall.{n}"
+
 # Asked when a camera is dropped or a layout recalled: runs the access decision and audit, returns a view or None.
 OpenCamera = Callable[[int], "LiveView | None"]
 
@@ -42,10 +59,13 @@ class VideoWall(QWidget):
     """(view session id, how) whenever a tile's view ends: wire it to ViewingService.end_view."""
     sig_grid_changed = Signal(int)
     """The wall now shows n x n tiles."""
+    sig_snapshot_saved = Signal(object, str, str)
+    """(view session id, PNG path, SHA-256) of a snapshot taken on any tile: write the audit event from it."""
 
     def __init__(self, factory: PlayerFactory, open_camera: OpenCamera | None = None,
-                 layouts: dict | None = None, parent=None):
+                 layouts: dict | None = None, snapshot_folder: Path | None = None, parent=None):
         super().__init__(parent)
+        self.snapshot_folder = Path(snapshot_folder) if snapshot_folder else Path.home() / "RTIC snapshots"
         self.factory = factory
         self.open_camera = open_camera
         self.layouts = layouts if layouts is not None else {}  # slot -> {"grid": n, "cameras": [...]}; persist it
@@ -61,6 +81,11 @@ class VideoWall(QWidget):
             tile.hide()
             tile.sig_camera_dropped.connect(lambda cid, t=tile: self.open_in(t, cid))
             tile.sig_double_clicked.connect(lambda t=tile: self.toggle_maximised(t))
+            tile.sig_snapshot_saved.connect(
+                lambda path, digest, t=tile: emit(self.sig_snapshot_saved, t.view.session_id if t.view else None,
+                                                  path, digest))
+            tile.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            tile.customContextMenuRequested.connect(lambda pos, t=tile: self.tile_menu(t).exec(t.mapToGlobal(pos)))
             self.tiles.append(tile)
         self.set_grid(2)
 
@@ -112,6 +137,39 @@ class VideoWall(QWidget):
     def close_all(self, how: str = "closed") -> None:
         for tile in self.tiles:
             tile.close_view(how)
+
+    # -- the tile menu
+    def tile_menu(self, tile: VideoTile) -> QMenu:
+        menu = QMenu(tile)
+
+        def add(text, action_id, slot, enabled=True):
+            action = menu.addAction(text)
+            action.setObjectName(action_id)
+            action.setEnabled(enabled)
+            action.triggered.connect(slot)
+
+        live = tile.view is not None
+        add("Snapshot", WallActions.SNAPSHOT, lambda: self.snapshot(tile), live and tile.current_image() is not None)
+        add("Open in its own window", WallActions.OWN_WINDOW, lambda: self.detach_tile(tile),
+            live and tile not in self.windows)
+        add("Close feed", WallActions.CLOSE_FEED, lambda: tile.close_view("closed"), live)
+        menu.addSeparator()
+        for n in GRIDS:
+            add(f"{n} x {n}", WallActions.GRID.format(n=n), lambda _=False, n=n: self.set_grid(n))
+        menu.addSeparator()
+        for n in (1, 2, 3):
+            add(f"Save layout {n}", WallActions.SAVE_LAYOUT.format(n=n), lambda _=False, n=n: self.save_layout(n))
+            add(f"Recall layout {n}", WallActions.RECALL_LAYOUT.format(n=n), lambda _=False, n=n: self.recall_layout(n),
+                n in self.layouts)
+        return menu
+
+    def snapshot(self, tile: VideoTile):
+        """Save a captioned PNG of the tile; says why in one sentence when it cannot."""
+        try:
+            return snapshot_tile(tile, self.snapshot_folder)
+        except UserError as exc:
+            QMessageBox.warning(self, "Snapshot", str(exc))
+            return None
 
     # -- saved layouts
     def save_layout(self, slot: int) -> dict:

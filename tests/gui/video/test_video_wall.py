@@ -137,3 +137,22 @@ def test_tile_alone_shows_drop_hint_without_view(qtbot, factory):
     assert tile.acceptDrops() and tile.view is None
     image = tile.grab().toImage()
     assert image.width() == 320
+
+
+def test_tile_menu_snapshot_action_reports_path_and_hash(qtbot, wall, rtsp_server, make_view, tmp_path):
+    from console.gui.video.wall import WallActions
+
+    wall.snapshot_folder = tmp_path
+    tile = wall.visible_tiles()[2]
+    menu = wall.tile_menu(tile)
+    assert not menu.findChild(type(menu.actions()[0]), WallActions.SNAPSHOT).isEnabled()  # nothing to take yet
+    wall.show_view(tile, make_view(8, rtsp_server.url("cam")))
+    qtbot.waitUntil(lambda: tile.painted >= 1, timeout=10000)
+    saved = []
+    wall.sig_snapshot_saved.connect(lambda session, path, digest: saved.append((session, path, digest)))
+    menu = wall.tile_menu(tile)
+    action = next(a for a in menu.actions() if a.objectName() == WallActions.SNAPSHOT)
+    action.trigger()
+    assert len(saved) == 1 and saved[0][0] == "s8" and os.path.exists(saved[0][1]) and len(saved[0][2]) == 64
+    next(a for a in menu.actions() if a.objectName() == WallActions.GRID.format(n=3)).trigger()
+    assert wall.grid_size == 3
