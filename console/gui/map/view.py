@@ -99,6 +99,9 @@ class MapView(QWidget):
             self.set_tiles(TILE_URL, mbtiles.metadata.get("attribution", ""), mbtiles.max_zoom)
         elif tile_url:
             self.tiles_source = "url"
+            if not tile_attribution and "openstreetmap.org" in tile_url:
+                # OSM's tile usage policy: public tiles only with visible attribution.
+                tile_attribution = "© OpenStreetMap contributors"
             self.set_tiles(tile_url, tile_attribution)
         else:
             self.tiles_source = "grid"
