@@ -38,11 +38,13 @@ class LiveView:
         password = getattr(creds, "password", None) if creds is not None else None
         token = getattr(creds, "token", None) if creds is not None else None
         url = getattr(auth, "stream_url", None) or getattr(auth, "url")
-        main = StreamSource.from_url(url, **{k: v for k, v in (("username", username), ("password", password),
-                                                                 ("token", token)) if v})
+        protocol = getattr(getattr(auth, "stream", None), "protocol", None)  # WHEP URLs need not say "whep"
+        main = StreamSource.from_url(url, protocol=protocol, **{
+            k: v for k, v in (("username", username), ("password", password), ("token", token)) if v})
         sub = None
         if sub_url:
-            sub = StreamSource.from_url(sub_url, username=main.username, password=main.password, token=main.token)
+            sub = StreamSource.from_url(sub_url, username=main.username, password=main.password, token=main.token,
+                                        protocol=protocol)
         return cls(camera_id=camera_id, camera_label=camera_label, main=main, sub=sub,
                    expires_at=auth.expires_at, session_id=getattr(auth, "session_id", None), user=user,
                    incident=incident)

@@ -178,6 +178,12 @@ class VideoTile(QFrame):
         self._stop_player()  # a hidden tile decodes nothing
         self.state = "idle" if self.view is None else "paused"
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.player is not None and not self.maximised:
+            # Players read this per frame: decode threads scale to what the tile can show, no more.
+            self.player.output_size = (max(self.width(), 320), max(self.height(), 240))
+
     def mouseDoubleClickEvent(self, event) -> None:
         emit(self.sig_double_clicked)
 
