@@ -156,3 +156,25 @@ def test_tile_menu_snapshot_action_reports_path_and_hash(qtbot, wall, rtsp_serve
     assert len(saved) == 1 and saved[0][0] == "s8" and os.path.exists(saved[0][1]) and len(saved[0][2]) == 64
     next(a for a in menu.actions() if a.objectName() == WallActions.GRID.format(n=3)).trigger()
     assert wall.grid_size == 3
+
+
+def test_opening_a_hanging_camera_never_blocks_the_gui(qtbot, wall, make_view):
+    import threading
+    import time
+
+    from tests.support.rtsp_stream import SilentServer
+
+    silent = SilentServer()
+    try:
+        tile = wall.visible_tiles()[0]
+        began = time.monotonic()
+        tile.open_view(make_view(9, f"rtsp://127.0.0.1:{silent.port}/cam"))
+        assert time.monotonic() - began < 1.0  # the 5 s connect timeout runs on the player's thread
+        assert tile.state in ("idle", "connecting")
+        began = time.monotonic()
+        tile.close_view()
+        assert time.monotonic() - began < 1.0
+        assert tile.wait_stopped(15)
+        assert not [t for t in threading.enumerate() if t.name == "ffmpeg-player"]
+    finally:
+        silent.close()
