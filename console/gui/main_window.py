@@ -6,7 +6,7 @@ is saved with the window's geometry in the user's config folder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,7 +63,6 @@ class WindowParts:
     window_state: QSettings | None = None
     cache_dir: Path | None = None
     map_view: MapView | None = None  # made early by the composition root so the page loads while the DB opens
-    extra: dict = field(default_factory=dict)
 
 
 def make_map_view(settings: Settings, resources: Path, mbtiles: "MBTiles | None", cache_dir: Path | None) -> MapView:
@@ -92,6 +91,7 @@ class MainWindow(QMainWindow):
         self.icons = Icons(parts.resources)
         self.tasks = Tasks(self)
         self.actions_by_id: dict[str, QAction] = {}
+        self.docks: dict[str, QDockWidget] = {}
 
         self.map = parts.map_view or make_map_view(parts.settings, parts.resources, parts.mbtiles, parts.cache_dir)
         self.setCentralWidget(self.map)
@@ -121,8 +121,6 @@ class MainWindow(QMainWindow):
     def add_panel(self, key: str, title: str, widget: QWidget,
                   area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
         """Dock a panel; its place and size are saved with the layout under `key` (keep keys stable)."""
-        if not hasattr(self, "docks"):
-            self.docks: dict[str, QDockWidget] = {}
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{key}")  # saveState() finds docks by object name
         dock.setWidget(widget)
@@ -136,6 +134,7 @@ class MainWindow(QMainWindow):
         return dock
 
     def add_action(self, action_id: str, text: str, shortcut: str | None, slot, menu=None) -> QAction:
+        """A window action with an id (see ActionId), an optional shortcut, in a menu (default: Incident)."""
         action = QAction(text, self)
         action.setObjectName(action_id)
         if shortcut:
