@@ -6,6 +6,7 @@ import os
 import select
 import socket
 import subprocess
+import sys
 import time
 from urllib.parse import quote
 
@@ -22,6 +23,17 @@ def gstreamer_missing() -> str | None:
     return None if check.returncode == 0 else "GStreamer's RTSP server bindings are not installed"
 
 
+def _die_with_parent() -> None:
+    """Linux: the server is killed when the test process dies, even by a crash that skips teardown."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 class RtspServer:
     def __init__(self, *args: str, user: str | None = None, password: str | None = None):
         self.args = list(args)
@@ -33,7 +45,8 @@ class RtspServer:
         cmd = [SYSTEM_PYTHON, SERVER, "--port", str(self.port), *self.args]
         if self.user:
             cmd += ["--user", self.user, "--password", self.password or ""]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                     preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         deadline = time.monotonic() + timeout
         line = ""
         while time.monotonic() < deadline and not line.startswith("READY"):
