@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 class Capability(str, enum.Enum):
@@ -48,8 +49,7 @@ class StreamRole(str, enum.Enum):
     SUB = "sub"
 
 
-@dataclass(frozen=True)
-class FieldOfView:
+class FieldOfView(NamedTuple):
     """Where the camera looks: compass bearing of the centre line, opening angle, useful range."""
 
     bearing_deg: float
@@ -100,9 +100,11 @@ class Camera:
         return self.capability is Capability.LIVE
 
 
-@dataclass(frozen=True)
-class NearbyCamera:
-    """A camera found near a point: what the nearby list and the map need, without streams or contact."""
+class NearbyCamera(NamedTuple):
+    """A camera found near a point: what the nearby list and the map need, without streams or contact.
+
+    A NamedTuple, not a dataclass: a search builds hundreds of these and must answer in a few milliseconds.
+    """
 
     id: int
     site_id: int

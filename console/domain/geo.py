@@ -18,11 +18,21 @@ _EDGE_SLACK_DEG = 1e-7
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp = p2 - p1
-    dl = math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    return distance_from(lat1, lon1)(lat2, lon2)
+
+
+def distance_from(lat: float, lon: float):
+    """haversine_m from a fixed point, with the point's share of the work done once (a search runs it per camera)."""
+    radians, sin, cos, asin, sqrt = math.radians, math.sin, math.cos, math.asin, math.sqrt
+    p1 = radians(lat)
+    cos_p1 = cos(p1)
+
+    def distance(lat2: float, lon2: float) -> float:
+        p2 = radians(lat2)
+        h = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos(p2) * sin(radians(lon2 - lon) / 2) ** 2
+        return 2 * EARTH_RADIUS_M * asin(min(1.0, sqrt(h)))
+
+    return distance
 
 
 def initial_bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

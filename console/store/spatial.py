@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
 
-from sqlalchemy import Column, Float, Integer, MetaData, Table, and_, or_, select, text
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, and_, bindparam, or_, select, text, type_coerce
 from sqlalchemy.engine import Connection
 
 from console.domain.cameras import (
@@ -26,7 +28,7 @@ from console.domain.cameras import (
     NearbyCamera,
     SharingMode,
 )
-from console.domain.geo import bounding_boxes, haversine_m, initial_bearing_deg
+from console.domain.geo import bounding_boxes, distance_from, initial_bearing_deg
 from console.store.models import CameraRow, SiteRow
 
 # The R*Tree is a virtual table that Alembic must not manage; it lives in its own metadata.
@@ -57,7 +59,9 @@ _COLUMNS = (
     _cameras.c.fov_bearing_deg,
     _cameras.c.fov_angle_deg,
     _cameras.c.fov_range_m,
-    _cameras.c.consent_at,
+    # Read raw and converted only for the cameras inside the circle (see _as_utc): parsing every candidate's
+    # timestamp cost a third of the query.
+    type_coerce(_cameras.c.consent_at, String).label("consent_at"),
 )
 
 
@@ -115,37 +119,11 @@ def nearby_cameras(
 ) -> list[NearbyCamera]:
     """Cameras within `radius_m` metres of (lat, lon), nearest first."""
     boxes = bounding_boxes(lat, lon, radius_m)
-    query = select(*_COLUMNS).select_from(_cameras.join(_sites, _sites.c.id == _cameras.c.site_id))
-    if conn.dialect.name == "sqlite":
-        query = query.join(camera_rtree, camera_rtree.c.id == _cameras.c.id).where(
-            or_(*(
-                and_(
-                    camera_rtree.c.min_lat <= box.max_lat,
-                    camera_rtree.c.max_lat >= box.min_lat,
-                    camera_rtree.c.min_lon <= box.max_lon,
-                    camera_rtree.c.max_lon >= box.min_lon,
-                )
-                for box in boxes
-            ))
-        )
-    else:
-        query = query.where(or_(*(
-            text(f"point(cameras.lon, cameras.lat) <@ box(point(:w{i}, :s{i}), point(:e{i}, :n{i}))").bindparams(
-                **{f"w{i}": box.min_lon, f"s{i}": box.min_lat, f"e{i}": box.max_lon, f"n{i}": box.max_lat}
-            )
-            for i, box in enumerate(boxes)
-        )))
-    query = _filtered(query, where)
-
-    found = []
-    for row in conn.execute(query):
-        distance = haversine_m(lat, lon, row.lat, row.lon)
-        if distance <= radius_m:
-            found.append((distance, row))
-    found.sort(key=lambda item: (item[0], item[1].id))
-    if limit is not None:
-        found = found[:limit]
-    return [_nearby(row, distance, lat, lon) for distance, row in found]
+    params = {}
+    for i, box in enumerate(boxes):
+        params.update({f"w{i}": box.min_lon, f"s{i}": box.min_lat, f"e{i}": box.max_lon, f"n{i}": box.max_lat})
+    rows = conn.execute(_box_query(conn.dialect.name, len(boxes), where), params).fetchall()
+    return _nearest(rows, lat, lon, radius_m, limit)
 
 
 def scan_cameras(
@@ -155,13 +133,42 @@ def scan_cameras(
     query = _filtered(
         select(*_COLUMNS).select_from(_cameras.join(_sites, _sites.c.id == _cameras.c.site_id)), where
     )
+    return _nearest(conn.execute(query).fetchall(), lat, lon, radius_m, None)
+
+
+@lru_cache(maxsize=64)
+def _box_query(dialect: str, boxes: int, where: NearbyFilter):
+    """The candidate query for one or two boxes, built once per shape and reused (bounds are parameters)."""
+    query = select(*_COLUMNS).select_from(_cameras.join(_sites, _sites.c.id == _cameras.c.site_id))
+    if dialect == "sqlite":
+        query = query.join(camera_rtree, camera_rtree.c.id == _cameras.c.id).where(or_(*(
+            and_(
+                camera_rtree.c.min_lat <= bindparam(f"n{i}"),
+                camera_rtree.c.max_lat >= bindparam(f"s{i}"),
+                camera_rtree.c.min_lon <= bindparam(f"e{i}"),
+                camera_rtree.c.max_lon >= bindparam(f"w{i}"),
+            )
+            for i in range(boxes)
+        )))
+    else:
+        query = query.where(or_(*(
+            text(f"point(cameras.lon, cameras.lat) <@ box(point(:w{i}, :s{i}), point(:e{i}, :n{i}))")
+            for i in range(boxes)
+        )))
+    return _filtered(query, where)
+
+
+def _nearest(rows, lat: float, lon: float, radius_m: float, limit: int | None) -> list[NearbyCamera]:
     found = []
-    for row in conn.execute(query):
-        distance = haversine_m(lat, lon, row.lat, row.lon)
+    distance_to = distance_from(lat, lon)
+    for row in rows:  # the exact test on plain tuples first: a box holds ~27 % more than its circle
+        distance = distance_to(row[4], row[5])
         if distance <= radius_m:
-            found.append((distance, row))
-    found.sort(key=lambda item: (item[0], item[1].id))
-    return [_nearby(row, distance, lat, lon) for distance, row in found]
+            found.append((distance, row[0], row))
+    found.sort(key=lambda item: (item[0], item[1]))
+    if limit is not None:
+        found = found[:limit]
+    return [_nearby(row, distance, lat, lon) for distance, _, row in found]
 
 
 def _filtered(query, where: NearbyFilter):
@@ -174,24 +181,28 @@ def _filtered(query, where: NearbyFilter):
     return query
 
 
+_CAPABILITY = {c.value: c for c in Capability}
+_SHARING = {m.value: m for m in SharingMode}
+_STATUS = {s.value: s for s in CameraStatus}
+
+
 def _nearby(row, distance: float, lat: float, lon: float) -> NearbyCamera:
+    (camera_id, site_id, owner_id, label, cam_lat, cam_lon, address, capability, sharing, status, fov_bearing,
+     fov_angle, fov_range, consent_at) = row
     fov = None
-    if row.fov_bearing_deg is not None and row.fov_angle_deg is not None and row.fov_range_m is not None:
-        fov = FieldOfView(row.fov_bearing_deg, row.fov_angle_deg, row.fov_range_m)
-    consent_at = row.consent_at
+    if fov_bearing is not None and fov_angle is not None and fov_range is not None:
+        fov = FieldOfView(fov_bearing, fov_angle, fov_range)
     return NearbyCamera(
-        id=row.id,
-        site_id=row.site_id,
-        owner_id=row.owner_id,
-        label=row.label,
-        lat=row.lat,
-        lon=row.lon,
-        address=row.address,
-        capability=Capability(row.capability),
-        sharing_mode=SharingMode(row.sharing_mode),
-        status=CameraStatus(row.status),
-        field_of_view=fov,
-        consent_at=consent_at,
-        distance_m=distance,
-        bearing_deg=initial_bearing_deg(lat, lon, row.lat, row.lon) if distance > 0 else 0.0,
+        camera_id, site_id, owner_id, label, cam_lat, cam_lon, address, _CAPABILITY[capability], _SHARING[sharing],
+        _STATUS[status], fov, _as_utc(consent_at), distance,
+        initial_bearing_deg(lat, lon, cam_lat, cam_lon) if distance > 0 else 0.0,
     )
+
+
+def _as_utc(value) -> datetime | None:
+    """consent_at as the models give it: SQLite hands back its stored text, PostgreSQL an aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
