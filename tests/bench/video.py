@@ -27,7 +27,7 @@ from console.gui.video.wall import VideoWall  # noqa: E402
 from console.video.factory import PlayerFactory  # noqa: E402
 from console.video.source import StreamSource  # noqa: E402
 from console.video.view import LiveView  # noqa: E402
-from tests.support.rtsp_stream import RtspServer  # noqa: E402
+from tests.support.rtsp_stream import RtspServer, _die_with_parent  # noqa: E402
 from tests.support.stream_stamp import stamp_age_ms  # noqa: E402
 
 CLK = os.sysconf("SC_CLK_TCK")
@@ -75,7 +75,8 @@ def rss_mb() -> float:
 class WhepProcess:
     def __init__(self, size: str):
         script = os.path.join(ROOT, "tests", "support", "whep_stream_server.py")
-        self.proc = subprocess.Popen([sys.executable, script, "--size", size], stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen([sys.executable, script, "--size", size], stdout=subprocess.PIPE, text=True,
+                                     preexec_fn=_die_with_parent)
         line = self.proc.stdout.readline()
         if not line.startswith("READY"):
             raise RuntimeError("the WHEP bench server did not start")

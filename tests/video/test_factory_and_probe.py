@@ -90,3 +90,9 @@ def test_probe_process_output_never_holds_the_password(rtsp_auth_server):
                              capture_output=True, text=True, timeout=60)
         assert run.returncode == (0 if password == PASSWORD else 1)
         assert password not in run.stdout + run.stderr and "Traceback" not in run.stderr
+
+
+def test_probe_live_hls_uses_libvlc(hls_stream, capsys):
+    status = main(["stream", "probe", hls_stream.url, "--seconds", "1", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert status == 0 and result["backend"] == "vlc" and result["codec"] == "h264" and result["frames"] > 0
