@@ -107,6 +107,7 @@ class FFmpegPlayer(Player):
         self._set_state(PlayerState.ENDED)
 
     def _play_once(self) -> None:
+        self._new_session()
         began = time.monotonic()
         try:
             container = av.open(self.source.url_with_credentials(), options=self._options(),

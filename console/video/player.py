@@ -133,6 +133,7 @@ class Player(ABC):
         self.frame_wanted = frame_wanted
         self.skipped = 0
         self._last_frame_at = 0.0
+        self._last_pts: float | None = None
         self.stats = PlayerStats()
         self.state = PlayerState.IDLE
         self.error: StreamError | None = None
@@ -179,7 +180,7 @@ class Player(ABC):
             stats.first_frame_ms = (now - self._started_at) * 1000.0
         if pts_seconds is not None and fps and self._last_pts is not None:
             gap = (pts_seconds - self._last_pts) * fps
-            if gap > 1.5:
+            if 1.5 < gap < 10 * fps:  # longer jumps are timestamp discontinuities, not lost pictures
                 stats.lost += int(round(gap)) - 1
         self._last_pts = pts_seconds
         self._last_frame_at = now
@@ -190,6 +191,10 @@ class Player(ABC):
             return True
         self.skipped += 1
         return False
+
+    def _new_session(self) -> None:
+        """A (re)connection starts: its timestamps have nothing to do with the last session's."""
+        self._last_pts = None
 
     def _hand_over(self, image) -> None:
         if not image.flags.c_contiguous:  # scaled PyAV frames can carry row padding

@@ -153,6 +153,7 @@ class WebRTCPlayer(Player):
             await pc.close()
 
     async def _receive(self, track) -> None:
+        self._new_session()
         last_pts = None
         while not self._stopping.is_set():
             try:
