@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,9 +33,24 @@ def _prepare_environment() -> None:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
 
+def _preload_store() -> threading.Thread:
+    """Import the store layer (SQLAlchemy, Alembic, cryptography: about a second) on a thread while the main
+    thread starts Qt and the map page; the two overlap instead of adding up at start-up."""
+
+    def load() -> None:
+        import console.services.incident_view  # noqa: F401
+        import console.store.db  # noqa: F401
+        import console.store.secrets  # noqa: F401
+
+    thread = threading.Thread(target=load, name="preload-store", daemon=True)
+    thread.start()
+    return thread
+
+
 def qt_application():
     """The QApplication, created once, with the map's URL schemes registered before it (QtWebEngine's rule)."""
     _prepare_environment()
+    _preload_store()
     from PySide6.QtWidgets import QApplication
 
     from console.gui.map.schemes import register_schemes
