@@ -219,7 +219,18 @@ class VideoTile(QFrame):
         if self._image is not None:
             emit(self.sig_painted, self.last_painted_index)
 
+    def overlay(self) -> dict[str, str]:
+        """What the tile writes over the picture: camera, state, UTC time, time left, and any notice."""
+        texts = {"label": self.view.camera_label if self.view else "Drop a camera here", "state": self.state,
+                 "time": self.now().strftime("%H:%M:%S UTC"), "left": "",
+                 "notice": self.notice or (self.message if self.state in ("error", "stalled", "reconnecting") else "")}
+        if self.view is not None:
+            left_s = max(0, int(self.view.remaining_seconds(self.now())))
+            texts["left"] = f"{left_s // 60:02d}:{left_s % 60:02d} left"
+        return texts
+
     def _paint_overlay(self, painter: QPainter) -> None:
+        texts = self.overlay()
         font = QFont(self.font())
         font.setPointSize(9)
         painter.setFont(font)
@@ -230,18 +241,15 @@ class VideoTile(QFrame):
         top, bottom = QRect(6, 0, self.width() - 12, band), QRect(6, self.height() - band, self.width() - 12, band)
         left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        painter.drawText(top, left, self.view.camera_label if self.view else "Drop a camera here")
-        painter.drawText(bottom, left, self.now().strftime("%H:%M:%S UTC"))
-        if self.view is not None:
-            left_s = max(0, int(self.view.remaining_seconds(self.now())))
-            painter.drawText(bottom, right, f"{left_s // 60:02d}:{left_s % 60:02d} left")
+        painter.drawText(top, left, texts["label"])
+        painter.drawText(bottom, left, texts["time"])
+        painter.drawText(bottom, right, texts["left"])
         painter.setPen(QColor(STATE_COLOURS.get(self.state, "#b0b0b0")))
-        painter.drawText(top, right, self.state)
-        text = self.notice or (self.message if self.state in ("error", "stalled", "reconnecting") else "")
-        if text:
+        painter.drawText(top, right, texts["state"])
+        if texts["notice"]:
             box = self.rect().adjusted(12, band + 8, -12, -band - 8)
             painter.setPen(QColor("white"))
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, texts["notice"])
 
     def current_image(self) -> QImage | None:
         """The last frame as a detached copy (for snapshots)."""

@@ -178,3 +178,38 @@ def test_opening_a_hanging_camera_never_blocks_the_gui(qtbot, wall, make_view):
         assert not [t for t in threading.enumerate() if t.name == "ffmpeg-player"]
     finally:
         silent.close()
+
+
+def test_tile_overlay_and_error_sentence_without_secrets(qtbot, wall, rtsp_server, make_view):
+    from datetime import datetime, timezone
+
+    tile = wall.visible_tiles()[0]
+    fixed = datetime.now(timezone.utc).replace(microsecond=0)
+    tile.now = lambda: fixed
+    view = make_view(4, rtsp_server.url("cam"), label="Maple Rd 9 garage")
+    tile.open_view(view)
+    qtbot.waitUntil(lambda: tile.state == "live", timeout=10000)
+    texts = tile.overlay()
+    assert texts["label"] == "Maple Rd 9 garage" and texts["state"] == "live" and texts["time"] == fixed.strftime("%H:%M:%S UTC")
+    left = int(view.remaining_seconds(fixed))
+    assert texts["left"] == f"{left // 60:02d}:{left % 60:02d} left"
+    other = wall.visible_tiles()[1]
+    other.open_view(make_view(6, rtsp_server.url("missing-mount").replace("rtsp://", "rtsp://cam:pw-42@")))
+    qtbot.waitUntil(lambda: other.state == "error", timeout=10000)
+    assert "stream path" in other.overlay()["notice"] and "pw-42" not in other.overlay()["notice"]
+
+
+def test_the_whole_wall_moves_to_its_own_window(qtbot, factory):
+    from PySide6.QtWidgets import QMainWindow
+
+    host = QMainWindow()
+    qtbot.addWidget(host)
+    wall = VideoWall(factory)
+    host.setCentralWidget(wall)
+    host.show()
+    assert not wall.isWindow()
+    wall.setParent(None)  # the host gives it up, as the main window's "own window" action does
+    wall.detach_wall(screen_index=0)
+    qtbot.addWidget(wall)
+    assert wall.isWindow() and wall.isVisible() and len(wall.visible_tiles()) == 4
+    assert wall.shutdown(5)
