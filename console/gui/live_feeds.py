@@ -1,0 +1,173 @@
+"""Opening live feeds from the window: ask why (once per incident), authorise and audit off the GUI thread, play.
+
+Every open goes through ViewingService.start_view (the access decision, then the durable view-start event); only
+its authorization reaches the video wall. Every end (tile closed, expiry, window closed) goes to end_view.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from console.domain.access import Purpose
+from console.domain.cameras import StreamRole
+from console.domain.incidents import Incident
+from console.gui.video.wall import VideoWall
+from console.gui.workers import Tasks
+from console.services.registry import RegistryService
+from console.services.viewing import ViewingService
+from console.video.view import LiveView
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class IncidentContext:
+    """The incident the window is working on: a console incident from the database, or a point with a label."""
+
+    label: str
+    incident: Incident | None = None
+
+    @property
+    def key(self) -> str:
+        return f"incident:{self.incident.id}" if self.incident and self.incident.id else f"point:{self.label}"
+
+
+class PurposeDialog(QDialog):
+    """Why this live view: the CAD number (when the incident is not a console incident) and a reason."""
+
+    def __init__(self, context: IncidentContext | None, camera_count: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Reason for live view")
+        self.setMinimumWidth(520)
+        layout = QVBoxLayout(self)
+        what = "this camera" if camera_count == 1 else f"these {camera_count} cameras"
+        intro = QLabel(f"Live video of {what} is recorded in the audit trail with your name, the incident and your "
+                       "reason. Give the call for service it is for.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.cad = QLineEdit()
+        self.cad.setPlaceholderText("CAD number, e.g. CHI-2026-123456")
+        incident = context.incident if context else None
+        if incident is not None:
+            form.addRow("Incident", QLabel(f"{incident.cad_number or 'console incident'} — {incident.type}, "
+                                           f"{incident.address}"))
+        else:
+            form.addRow("CAD number", self.cad)
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("e.g. suspect fled north on foot, checking the street")
+        form.addRow("Reason", self.reason)
+        layout.addLayout(form)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Open live view")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self._incident = incident
+
+    def purpose(self) -> Purpose:
+        if self._incident is not None:
+            return Purpose(reason=self.reason.text().strip(), incident=self._incident)
+        return Purpose(reason=self.reason.text().strip(), cad_number=self.cad.text().strip() or None)
+
+
+class LiveFeedController(QObject):
+    sig_message = Signal(str)
+    """A sentence for the status bar: why a feed did not open, or that it did."""
+    sig_opened = Signal(int)
+    """A feed for this camera id is playing on the wall (its view-start event is stored)."""
+
+    def __init__(self, viewing: ViewingService, registry: RegistryService, user: Callable[[], object],
+                 wall: VideoWall, tasks: Tasks, incident: Callable[[], IncidentContext | None],
+                 parent_widget: QWidget, ask_purpose: Callable[[IncidentContext | None, int], Purpose | None] | None
+                 = None, clock: Callable[[], datetime] = _utcnow):
+        super().__init__(parent_widget)
+        self.viewing, self.registry, self.user, self.wall, self.tasks = viewing, registry, user, wall, tasks
+        self.incident, self.parent_widget, self.clock = incident, parent_widget, clock
+        self.ask_purpose = ask_purpose or self._ask
+        self._purposes: dict[str, Purpose] = {}  # asked once per incident
+        self._closing = False
+        wall.sig_view_ended.connect(self._ended)
+
+    def _ask(self, context: IncidentContext | None, count: int) -> Purpose | None:
+        dialog = PurposeDialog(context, count, self.parent_widget)
+        return dialog.purpose() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+    def purpose(self, count: int) -> Purpose | None:
+        context = self.incident()
+        key = context.key if context else "no-incident"
+        if key not in self._purposes:
+            chosen = self.ask_purpose(context, count)
+            if chosen is None:
+                return None
+            self._purposes[key] = chosen
+        return self._purposes[key]
+
+    def forget_purpose(self) -> None:
+        """A renewal, or a new incident: the next open asks again."""
+        self._purposes.clear()
+
+    def open_feeds(self, camera_ids: list[int]) -> None:
+        """Open each camera on a free tile (the wall grows to fit); each open is decided and audited on its own."""
+        if not camera_ids:
+            return
+        purpose = self.purpose(len(camera_ids))
+        if purpose is None:
+            self.sig_message.emit("Live view cancelled: no reason given")
+            return
+        needed = len(camera_ids) + sum(1 for t in self.wall.visible_tiles() if t.view is not None)
+        grid = next((n for n in (1, 2, 3, 4) if n * n >= needed), 4)
+        if grid > self.wall.grid_size:
+            self.wall.set_grid(grid)
+        user = self.user()
+        for camera_id in camera_ids:
+            self.tasks.run(f"view-{camera_id}", lambda cid=camera_id: self._authorise(user, cid, purpose),
+                           self._play, lambda error, cid=camera_id: self._refused(cid, error))
+
+    def _authorise(self, user, camera_id: int, purpose: Purpose):
+        """Worker thread: the decision and the durable view-start event, then what the tile needs."""
+        camera = self.registry.camera(camera_id)
+        authorization = self.viewing.start_view(user, camera_id, purpose, self.clock(), stream_role=StreamRole.MAIN)
+        # Small tiles play the camera's sub-stream (same gateway, same credentials); maximised ones the main.
+        sub = next((s.url for s in camera.streams if s.role is StreamRole.SUB), None)
+        return LiveView.from_authorization(authorization, camera_id, camera.label, user.username,
+                                           purpose.incident_label or "", sub_url=sub)
+
+    def _play(self, view: LiveView) -> None:
+        tile = next((t for t in self.wall.visible_tiles() if t.view is None), None)
+        if tile is None:  # every tile busy: the oldest view gives way (its session ends as "replaced")
+            tile = self.wall.visible_tiles()[0]
+        self.wall.show_view(tile, view)
+        self.sig_message.emit(f"Live: {view.camera_label} until {view.expires_at:%H:%M} UTC")
+        self.sig_opened.emit(view.camera_id)
+
+    def _refused(self, camera_id: int, error: str) -> None:
+        self.sig_message.emit(f"Camera {camera_id} not opened: {error}")
+
+    def _ended(self, session_id, how: str) -> None:
+        if session_id is None:
+            return
+        now = self.clock()
+        if self._closing:  # the console is going away: record the end now, before the process exits
+            try:
+                self.viewing.end_view(int(session_id), how, now)
+            except Exception:  # noqa: BLE001 - the session stays open in the trail; the report counts it
+                log.exception("could not record the end of view session %s", session_id)
+            return
+        self.tasks.run(f"end-{session_id}", lambda: self.viewing.end_view(int(session_id), how, now),
+                       lambda _duration: None, lambda error: self.sig_message.emit(f"View end not recorded: {error}"))
+
+    def close_all(self) -> None:
+        """Closing the console ends every view (each writes its view-end event before the window goes)."""
+        self._closing = True
+        self.wall.close_all("console_closed")

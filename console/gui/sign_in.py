@@ -1,0 +1,105 @@
+"""Before the window opens: the first administrator of a new installation, the demo accounts, the login dialog."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.errors import UserError
+from console.gui.login_dialog import LoginDialog
+from console.services.accounts import AccountService
+from console.services.auth import AuthService, Session
+
+
+class FirstAdminDialog(QDialog):
+    """A new installation has no accounts: whoever installs it creates the first administrator."""
+
+    def __init__(self, accounts: AccountService, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.accounts = accounts
+        self.setWindowTitle("Community Connect Console — first administrator")
+        self.setMinimumWidth(480)
+        layout = QVBoxLayout(self)
+        intro = QLabel("This registry has no accounts yet. Create the administrator account; the administrator then "
+                       "adds the dispatchers, detectives and other users.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.username = QLineEdit("admin")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.repeat = QLineEdit()
+        self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow("User name", self.username)
+        form.addRow("Password", self.password)
+        form.addRow("Repeat password", self.repeat)
+        layout.addLayout(form)
+        self.message = QLabel()
+        self.message.setObjectName("warning")
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.create)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def create(self) -> None:
+        if self.password.text() != self.repeat.text():
+            self.message.setText("The two passwords differ: type the same password twice.")
+            return
+        try:
+            self.accounts.create_first_admin(self.username.text().strip(), self.password.text(),
+                                             datetime.now(timezone.utc))
+        except UserError as exc:
+            self.message.setText(str(exc)[:1].upper() + str(exc)[1:] + ".")
+            return
+        self.accept()
+
+
+class DemoAccountsDialog(QDialog):
+    """Shown once, right after the demo registry was made: the demo accounts and their passwords."""
+
+    def __init__(self, accounts: dict[str, str], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Demo registry created")
+        self.setMinimumSize(520, 360)
+        layout = QVBoxLayout(self)
+        intro = QLabel("A synthetic demo registry around Chicopee, MA was created for training, with one account per "
+                       "role. Note a password now: it is shown only this once (an administrator can reset it).")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        table = QTableWidget(len(accounts), 2)
+        table.setHorizontalHeaderLabels(["User name", "Password"])
+        for row, (name, password) in enumerate(accounts.items()):
+            for column, text in enumerate((name, password)):
+                item = QTableWidgetItem(text)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                table.setItem(row, column, item)
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
+        buttons.accepted.connect(self.accept)
+        layout.addWidget(buttons)
+
+
+def sign_in(accounts: AccountService, auth: AuthService, demo_accounts: dict[str, str] | None = None) -> Session | None:
+    """Run the start-up dialogs; the Session of the user who logged in, or None when they gave up."""
+    if demo_accounts:
+        DemoAccountsDialog(demo_accounts).exec()
+    if accounts.needs_first_admin() and FirstAdminDialog(accounts).exec() != QDialog.DialogCode.Accepted:
+        return None
+    login = LoginDialog(auth)
+    return login.session if login.exec() == QDialog.DialogCode.Accepted else None
