@@ -72,7 +72,9 @@ class FFmpegPlayer(Player):
         timeout_us = str(int(self.connect_timeout * 1_000_000))
         if self.source.url.lower().startswith(("rtsp://", "rtsps://")):
             # analyzeduration=0 means "the 5 s default" to FFmpeg; 1 µs and a tiny probe give ~0.1 s to open.
-            return {"rtsp_transport": self.source.transport, "analyzeduration": "1", "probesize": "32",
+            # RTSPS is TCP only (FFmpeg refuses UDP with TLS).
+            transport = "tcp" if self.source.url.lower().startswith("rtsps://") else self.source.transport
+            return {"rtsp_transport": transport, "analyzeduration": "1", "probesize": "32",
                     "fflags": "nobuffer", "flags": "low_delay", "timeout": timeout_us,
                     "allowed_media_types": "video", "max_delay": "300000", "reorder_queue_size": "64"}
         return {"rw_timeout": timeout_us, "fflags": "nobuffer", "flags": "low_delay"}

@@ -17,7 +17,7 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstRtsp", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 gi.require_version("GstVideo", "1.0")
-from gi.repository import GLib, Gst, GstRtsp, GstRtspServer, GstVideo  # noqa: E402
+from gi.repository import Gio, GLib, Gst, GstRtsp, GstRtspServer, GstVideo  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stream_stamp import stamp_frame_i420  # noqa: E402
@@ -63,6 +63,8 @@ def main():
     ap.add_argument("--auth", choices=["basic", "digest"], default="basic")
     ap.add_argument("--transport", choices=["tcp", "udp", "both"], default="both")
     ap.add_argument("--shared", action="store_true", help="one encoder for all clients of a mount")
+    ap.add_argument("--tls-cert", help="PEM certificate: serve RTSPS (needs --user)")
+    ap.add_argument("--tls-key", help="PEM key for --tls-cert")
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
     gop = args.fps  # a key frame every second keeps first-frame time short
@@ -104,6 +106,8 @@ def main():
             auth.add_digest(args.user, args.password, token)
         else:
             auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password), token)
+        if args.tls_cert:
+            auth.set_tls_certificate(Gio.TlsCertificate.new_from_files(args.tls_cert, args.tls_key))
         server.set_auth(auth)
 
     def key_frame_now(media):

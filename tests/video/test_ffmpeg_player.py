@@ -159,3 +159,23 @@ def test_frozen_stream_is_detected_within_three_seconds(rtsp_own_server):
     finally:
         os.kill(proc.pid, signal.SIGCONT)
         _stop(player)
+
+
+def test_rtsps_with_basic_auth_plays(_gstreamer, tmp_path):
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make the test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    server = RtspServer("--tls-cert", str(cert), "--tls-key", str(key), user=USER, password=PASSWORD).start()
+    rec = Recorder()
+    try:
+        player = _play(server.url("cam", USER, PASSWORD).replace("rtsp://", "rtsps://"), rec, transport="udp")
+        assert wait_until(lambda: player.stats.frames >= 3, 10), player.error
+        assert player.stats.info.codec == "h264"
+        _stop(player)
+    finally:
+        server.stop()
