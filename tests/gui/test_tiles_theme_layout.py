@@ -65,3 +65,19 @@ def test_every_common_action_has_a_shortcut(qtbot, make_console, known_registry)
         assert not window.actions_by_id[action_id].shortcut().isEmpty(), action_id
     window.actions_by_id["focus_search"].trigger()
     qtbot.waitUntil(lambda: window.incident_panel.search.hasFocus(), timeout=5_000)
+
+
+def test_tiles_from_the_agency_tile_server_come_through_python_with_the_user_agent(qtbot, make_console,
+                                                                                    known_registry, console_settings):
+    from tests.geo.tile_server import TileServer
+
+    with TileServer() as server:
+        settings = console_settings.replaced(tile_url=server.template, tile_attribution="County GIS")
+        window = make_console(known_registry.url, settings).window
+        assert window.map.tiles_source == "url"
+        enter_incident(qtbot, window, f"{CENTRE[0]}, {CENTRE[1]}")
+        qtbot.waitUntil(lambda: js_eval(qtbot, window, "document.querySelectorAll('img.leaflet-tile-loaded').length")
+                        >= 4, timeout=15_000)
+    assert len(server.requests) >= 4
+    assert {agent for _path, agent in server.requests} == {settings.user_agent}
+    assert "County GIS" in js_eval(qtbot, window, "document.querySelector('.leaflet-control-attribution').textContent")

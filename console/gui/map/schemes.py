@@ -1,7 +1,7 @@
 """The custom URL schemes the map page is served from: app://local/ (page and assets), tiles://local/{z}/{x}/{y}.png.
 
 `register_schemes()` must run before the QApplication exists (QtWebEngine's rule). Tiles are read from the
-MBTiles file on a small thread pool and answered on the GUI thread; a request the page has cancelled meanwhile
+MBTiles file (or fetched from the tile server) on a small thread pool and answered on the GUI thread; a request the page has cancelled meanwhile
 is simply dropped.
 """
 
@@ -95,7 +95,7 @@ class _TileRead(QRunnable):
 
 
 class TileSchemeHandler(QWebEngineUrlSchemeHandler):
-    """Answers tiles://local/{z}/{x}/{y}.png from an MBTiles file, read off the GUI thread."""
+    """Answers tiles://local/{z}/{x}/{y}.png from an MBTiles file or the tile server, off the GUI thread."""
 
     def __init__(self, tiles: MBTiles | None, parent: QObject | None = None):
         super().__init__(parent)

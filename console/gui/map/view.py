@@ -18,6 +18,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from console.geo.mbtiles import MBTiles
+from console.geo.tile_source import UrlTiles
 from console.gui.map.page import build_map_html
 from console.gui.map.schemes import APP_SCHEME, TILE_SCHEME, TILE_URL, AppSchemeHandler, TileSchemeHandler
 
@@ -55,7 +56,7 @@ class _Page(QWebEnginePage):
 
 
 class MapView(QWidget):
-    """The centre of the window. Tiles: an MBTiles file (offline), else a URL template, else a grid."""
+    """The centre of the window. Tiles: an MBTiles file (offline), else the tile server's URL template, else a grid."""
 
     sig_ready = Signal()
     """The page is loaded and accepts commands (queued ones have been sent)."""
@@ -78,7 +79,12 @@ class MapView(QWidget):
             self.profile.setHttpUserAgent(user_agent)  # tile servers' usage policies want an identifying agent
         html = build_map_html(center[0], center[1], theme=theme, cache_dir=cache_dir)
         self.app_handler = AppSchemeHandler(resources, html, self)
-        self.tile_handler = TileSchemeHandler(mbtiles, self)
+        tiles = mbtiles
+        if tiles is None and tile_url:
+            # The page asks tiles://, Python fetches from the server: one place sets the User-Agent, and the
+            # page (a secure app:// origin) never mixes in plain-http content.
+            tiles = UrlTiles(tile_url, user_agent or "CommunityConnectConsole")
+        self.tile_handler = TileSchemeHandler(tiles, self)
         self.profile.installUrlSchemeHandler(APP_SCHEME, self.app_handler)
         self.profile.installUrlSchemeHandler(TILE_SCHEME, self.tile_handler)
         self.page = _Page(self.profile, self)
@@ -102,7 +108,7 @@ class MapView(QWidget):
             if not tile_attribution and "openstreetmap.org" in tile_url:
                 # OSM's tile usage policy: public tiles only with visible attribution.
                 tile_attribution = "© OpenStreetMap contributors"
-            self.set_tiles(tile_url, tile_attribution)
+            self.set_tiles(TILE_URL, tile_attribution)
         else:
             self.tiles_source = "grid"
         self.page.load(QUrl(PAGE_URL))
