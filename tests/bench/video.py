@@ -151,6 +151,7 @@ def wall_load(factory, url: str, grid: int, seconds: float, server_pid: int) -> 
     result = {"tiles": len(tiles), "console_cpu_pct": round(100 * cpu / elapsed, 1),
               "server_cpu_pct": round(100 * srv / elapsed, 1), "frames": frames,
               "lost_pct": round(100 * max(lost, expected - frames) / expected, 2),
+              "decoded_fps_per_tile": round(frames / elapsed / len(tiles), 1),
               "painted_fps_per_tile": round((sum(t.painted for t in tiles) - painted0) / elapsed / len(tiles), 1),
               "conversions_skipped": sum(t.player.skipped for t in tiles),
               "stale_dropped": sum(t._bridge.dropped for t in tiles), "load_avg_1m": os.getloadavg()[0]}

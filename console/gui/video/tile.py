@@ -119,13 +119,17 @@ class VideoTile(QFrame):
     def _start_player(self) -> None:
         self._stop_player()
         source = self.view.source_for(self.maximised)
-        size = None if self.maximised else (max(self.width(), 320), max(self.height(), 240))
+        size = None if self.maximised else self._decode_size()
         try:
             self.player = self.factory.create(source, **self._bridge.callbacks(), output_size=size)
         except StreamError as exc:
             self._on_state(PlayerState.ERROR.value, str(exc))
             return
         self.player.start()  # returns at once; connecting happens on the player's thread
+
+    def _decode_size(self) -> tuple[int, int]:
+        # Frames come scaled to the tile so painting is a plain copy, not a second scale on the GUI thread.
+        return max(self.width(), 160), max(self.height(), 120)
 
     def _stop_player(self) -> None:
         if self.player is not None:
@@ -182,7 +186,7 @@ class VideoTile(QFrame):
         super().resizeEvent(event)
         if self.player is not None and not self.maximised:
             # Players read this per frame: decode threads scale to what the tile can show, no more.
-            self.player.output_size = (max(self.width(), 320), max(self.height(), 240))
+            self.player.output_size = self._decode_size()
 
     def mouseDoubleClickEvent(self, event) -> None:
         emit(self.sig_double_clicked)
@@ -211,6 +215,8 @@ class VideoTile(QFrame):
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.maximised)
             img = self._image
             scale = min(self.width() / img.width(), self.height() / img.height())
+            if 0.95 < scale < 1.05:
+                scale = 1.0  # a 1:1 copy is far cheaper than a scale, and the tile was sized for it
             w, h = int(img.width() * scale), int(img.height() * scale)
             painter.drawImage(QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h), img)
             self.painted += 1
