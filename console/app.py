@@ -54,9 +54,7 @@ def qt_application():
     from PySide6.QtWidgets import QApplication
 
     from console.gui.map.schemes import register_schemes
-    from console.gui.refcount_guard import guard_singletons
 
-    guard_singletons()  # PySide6 6.12 on Python 3.11 would otherwise abort after a long session
     register_schemes()
     app = QApplication.instance()
     if app is None:

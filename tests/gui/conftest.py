@@ -15,9 +15,7 @@ import pytest
 from PySide6 import QtWebEngineWidgets  # noqa: F401  (sets the shared-GL attribute before the app exists)
 
 from console.gui.map.schemes import register_schemes
-from console.gui.refcount_guard import guard_singletons
 
-guard_singletons()  # PySide6 6.12 drops references to None/True: see console/gui/refcount_guard.py
 register_schemes()
 
 CENTRE = (42.1487, -72.6079)
