@@ -154,7 +154,8 @@ def wall_load(factory, url: str, grid: int, seconds: float, server_pid: int) -> 
               "decoded_fps_per_tile": round(frames / elapsed / len(tiles), 1),
               "painted_fps_per_tile": round((sum(t.painted for t in tiles) - painted0) / elapsed / len(tiles), 1),
               "conversions_skipped": sum(t.player.skipped for t in tiles),
-              "stale_dropped": sum(t._bridge.dropped for t in tiles), "load_avg_1m": os.getloadavg()[0]}
+              "stale_dropped": sum(t._bridge.dropped for t in tiles), "load_avg_1m": round(os.getloadavg()[0], 2),
+              "states": sorted({t.state for t in tiles}), "errors": sorted({t.message for t in tiles if t.message})}
     wall.shutdown(15)
     wall.deleteLater()
     return result
@@ -163,10 +164,19 @@ def wall_load(factory, url: str, grid: int, seconds: float, server_pid: int) -> 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer runs and shorter loads")
+    ap.add_argument("--walls-only", action="store_true", help="only the 9 x 720p and 16 x 360p wall loads")
     args = ap.parse_args()
     runs, secs = (5, 5.0) if args.quick else (10, 15.0)
     app = QApplication.instance() or QApplication([])
     factory = PlayerFactory()
+    if not args.walls_only:
+        latency_and_memory(factory, runs)
+    walls(factory, secs)
+    factory.close()
+    app.processEvents()
+
+
+def latency_and_memory(factory, runs: int) -> None:
     rtsp = RtspServer("--size", "640x480").start()
     whep = WhepProcess("640x480")
     try:
@@ -194,6 +204,9 @@ def main() -> None:
     finally:
         whep.stop()
         rtsp.stop()
+
+
+def walls(factory, secs: float) -> None:
     for size, grid in (("1280x720", 3), ("640x360", 4)):
         server = RtspServer("--size", size, "--shared", "--kbps", "2000" if grid == 3 else "800").start()
         try:
@@ -201,8 +214,6 @@ def main() -> None:
             emit(f"wall_{grid * grid}x{size.split('x')[1]}p_lost", load.pop("lost_pct"), "%", target=1.0, **load)
         finally:
             server.stop()
-    factory.close()
-    app.processEvents()
 
 
 if __name__ == "__main__":

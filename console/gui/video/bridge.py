@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
 
 from console.gui.video.signals import emit
 from console.video.player import PlayerState, StreamError, VideoFrame
+
+
+def to_qimage(array) -> QImage:
+    """An RGB888 QImage owning a copy of `array` (h x w x 3); QImage may be built on any thread."""
+    h, w = array.shape[:2]
+    image = QImage(w, h, QImage.Format.Format_RGB888)
+    stride = image.bytesPerLine()
+    np.frombuffer(image.bits(), np.uint8, count=stride * h).reshape(h, stride)[:, : w * 3] = array.reshape(h, w * 3)
+    return image
 
 
 class PlayerBridge(QObject):
@@ -19,7 +30,7 @@ class PlayerBridge(QObject):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._lock = threading.Lock()
-        self._frame: VideoFrame | None = None
+        self._frame: tuple[VideoFrame, QImage] | None = None
         self._pending = False
         self.dropped = 0  # converted frames replaced before the GUI painted them
         self.generation = 0  # bumped per player, so a stopped player's late callbacks are ignored
@@ -30,10 +41,11 @@ class PlayerBridge(QObject):
         def on_frame(frame: VideoFrame) -> None:
             if generation != self.generation:
                 return
+            image = to_qimage(frame.image)  # here, on the decode thread, not on the GUI thread
             with self._lock:
                 if self._frame is not None:
                     self.dropped += 1
-                self._frame = frame
+                self._frame = (frame, image)
                 if self._pending:
                     return
                 self._pending = True
@@ -54,7 +66,7 @@ class PlayerBridge(QObject):
         with self._lock:
             self._frame = None
 
-    def take_frame(self) -> VideoFrame | None:
+    def take_frame(self) -> tuple[VideoFrame, QImage] | None:
         with self._lock:
             frame, self._frame, self._pending = self._frame, None, False
             return frame

@@ -6,7 +6,6 @@ import logging
 from datetime import datetime, timezone
 from typing import Callable
 
-import numpy as np
 
 from PySide6.QtCore import QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
@@ -58,6 +57,8 @@ class VideoTile(QFrame):
         self._array = None  # the newest frame as delivered (RGB numpy array), for snapshots and measurements
         self._image: QImage | None = None
         self._old_players: list[Player] = []
+        self._overlay: QImage | None = None
+        self._overlay_key: tuple | None = None
         self._bridge = PlayerBridge(self)
         self._bridge.sig_frame.connect(self._on_frame)
         self._bridge.sig_state.connect(self._on_state)
@@ -148,18 +149,11 @@ class VideoTile(QFrame):
 
     # -- slots
     def _on_frame(self) -> None:
-        frame = self._bridge.take_frame()
-        if frame is None or self.view is None:
+        taken = self._bridge.take_frame()
+        if taken is None or self.view is None:
             return
-        array = frame.image
-        h, w = array.shape[:2]
-        # Copy into a QImage that owns its pixels: no numpy buffer whose lifetime Qt would have to track.
-        image = self._image if self._image is not None and (self._image.width(), self._image.height()) == (w, h) \
-            else QImage(w, h, QImage.Format.Format_RGB888)
-        stride = image.bytesPerLine()
-        target = np.frombuffer(image.bits(), np.uint8, count=stride * h).reshape(h, stride)
-        target[:, : w * 3] = array.reshape(h, w * 3)
-        self._array, self._image = array, image
+        frame, self._image = taken
+        self._array = frame.image
         self.last_painted_index = frame.index
         self.update()
 
@@ -235,8 +229,21 @@ class VideoTile(QFrame):
             texts["left"] = f"{left_s // 60:02d}:{left_s % 60:02d} left"
         return texts
 
-    def _paint_overlay(self, painter: QPainter) -> None:
+    def _paint_overlay(self, target: QPainter) -> None:
+        # Text layout is the dearest part of a paint; redraw the overlay only when its words or size change
+        # (about once a second), and blend the cached image at frame rate.
         texts = self.overlay()
+        key = (tuple(texts.values()), self.width(), self.height())
+        if key != self._overlay_key:
+            self._overlay_key = key
+            self._overlay = QImage(self.size(), QImage.Format.Format_ARGB32_Premultiplied)
+            self._overlay.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(self._overlay)
+            self._draw_overlay(painter, texts)
+            painter.end()
+        target.drawImage(0, 0, self._overlay)
+
+    def _draw_overlay(self, painter: QPainter, texts: dict[str, str]) -> None:
         font = QFont(self.font())
         font.setPointSize(9)
         painter.setFont(font)
