@@ -93,23 +93,27 @@ def _drain(app, seconds: float = 0.2) -> None:
 
 
 def _open_registry(db_url: str | None, cipher):
-    """Open the database; an empty one (first start) is filled with the demo registry so the console shows something."""
+    """Open the database; an empty one (first start) gets the demo registry and its accounts (returned, or None)."""
     from console.store.db import open_database
     from console.store.registry import count_cameras
 
     database = open_database(db_url, create=True)
     with database.engine.connect() as conn:
         empty = count_cameras(conn) == 0
-    if empty:
-        from console.services.demo import generate_demo
+    if not empty:
+        return database, None
+    from console.services.demo import create_demo
 
-        log.info("empty registry at %s: generating the demo registry", database.display_url)
-        generate_demo(database, cipher)
-    return database
+    log.info("empty registry at %s: creating the demo registry", database.display_url)
+    try:
+        return database, create_demo(database, cipher)["accounts"]
+    except BaseException:
+        database.close()
+        raise
 
 
 def build_console(db_url: str | None, settings: Settings | None = None, *, remember_layout: bool = True,
-                  user_name: str = "not signed in") -> Console:
+                  user_name: str = "not signed in", database=None) -> Console:
     """Open the registry and build the window (not shown). The QApplication must exist."""
     from PySide6.QtCore import QSettings
 
@@ -131,7 +135,8 @@ def build_console(db_url: str | None, settings: Settings | None = None, *, remem
         from console.store.secrets import ContactCipher, load_contact_key
 
         cipher = ContactCipher(load_contact_key())
-        database = _open_registry(db_url, cipher)
+        if database is None:
+            database, _ = _open_registry(db_url, cipher)
     except BaseException:
         map_view.close_page()
         raise
@@ -163,17 +168,47 @@ def build_console(db_url: str | None, settings: Settings | None = None, *, remem
 
 
 def run_console(db_url: str | None = None) -> int:
-    """Open the console window on the registry and run until the user quits."""
+    """Sign in, open the console window on the registry and run until the user quits."""
+    from datetime import timedelta
+
+    from console.domain.users import IdlePolicy
+    from console.gui.session import SessionServices, SignedInConsole
+    from console.gui.sign_in import sign_in
     from console.gui.theme import apply_theme
+    from console.services.accounts import AccountService
+    from console.services.auth import AuthService
+    from console.services.contacts import ContactService
+    from console.services.registry import RegistryService
+    from console.services.viewing import ViewingService
+    from console.store.audit import AuditLog
+    from console.store.secrets import ContactCipher, load_contact_key
+    from console.video.factory import PlayerFactory
 
     app = qt_application()
     settings = load_settings()
     apply_theme(app, resources_dir(), settings.theme)
-    console = build_console(db_url, settings)
+    cipher = ContactCipher(load_contact_key())
+    database, demo_accounts = _open_registry(db_url, cipher)
+    audit = AuditLog(database)
+    idle = IdlePolicy(settings.idle_lock_minutes)
+    services = SessionServices(
+        auth=AuthService(database, audit, cipher, idle_policy=idle),
+        viewing=ViewingService(database, audit, cipher, max_session=timedelta(minutes=settings.live_view_max_minutes)),
+        contacts=ContactService(database, audit, cipher), registry=RegistryService(database), audit=audit)
+    session = sign_in(AccountService(database, audit, cipher), services.auth, demo_accounts)
+    if session is None:
+        database.close()
+        return 0
+    console = build_console(db_url, settings, database=database, user_name=session.user.username)
+    players = PlayerFactory()
+    signed_in = SignedInConsole(app, console.window, session, services, players, idle,
+                                Path(platformdirs.user_pictures_dir()) / "RTIC snapshots")
     console.window.show()
     try:
         return int(app.exec())
     finally:
+        signed_in.close()
+        players.close()
         console.close(app)
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from console.domain.incidents import Incident
 from console.domain.sharing import SharingState
 from console.gui.dialogs import CandidatesDialog
 from console.gui.map.view import MapView
@@ -35,6 +36,7 @@ class IncidentPoint:
     lat: float
     lon: float
     label: str
+    incident: Incident | None = None  # the console incident, when picked from the open incidents
 
 
 def map_rows(cameras: list[ShownCamera]) -> list[list]:
@@ -74,7 +76,8 @@ class IncidentController(QObject):
         incident.sig_point_entered.connect(lambda lat, lon, label: self.set_incident(lat, lon, label))
         incident.sig_address_search.connect(self.look_up)
         incident.sig_incident_picked.connect(
-            lambda inc: self.set_incident(inc.lat, inc.lon, f"{inc.cad_number or ''} {inc.type}, {inc.address}".strip()))
+            lambda inc: self.set_incident(inc.lat, inc.lon, f"{inc.cad_number or ''} {inc.type}, {inc.address}".strip(),
+                                          inc))
         incident.sig_radius_changed.connect(self.set_radius)
         nearby.sig_camera_selected.connect(self.select)
         map_view.sig_marker_clicked.connect(self.select)
@@ -83,8 +86,8 @@ class IncidentController(QObject):
 
     # --- the incident --------------------------------------------------------------------------
 
-    def set_incident(self, lat: float, lon: float, label: str) -> None:
-        self.point = IncidentPoint(lat, lon, label)
+    def set_incident(self, lat: float, lon: float, label: str, incident: Incident | None = None) -> None:
+        self.point = IncidentPoint(lat, lon, label, incident)
         self.incident_panel.show_incident(label, lat, lon)
         self.map.set_incident(lat, lon, self.incident_panel.radius_m(), label, True)
         self.refresh(fit=True)

@@ -7,12 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from console.domain.audit import Action, AuditEntry
 from console.domain.cameras import Camera, NearbyCamera
 from console.domain.grants import ShareGrant
 from console.domain.owners import OwnerContact
 from console.domain.sharing import SharingState, current_grant, sharing_state
 from console.services.registry import MAX_RADIUS_M, RegistryService, check_search
 from console.store import registry as repo
+from console.store.audit import AuditLog
 from console.store.secrets import ContactCipher
 
 # Cameras around the radius are shown (clustered) for context, out to this multiple of the radius.
@@ -55,13 +57,25 @@ class IncidentView:
     def __init__(self, registry: RegistryService, cipher: ContactCipher | None):
         self.registry = registry
         self.cipher = cipher
+        self._searches: tuple[AuditLog, str, str] | None = None
+
+    def record_searches(self, audit: AuditLog, username: str, workstation: str) -> None:
+        """From now on every search is an audit event of this user (set when someone signs in)."""
+        self._searches = (audit, username, workstation)
 
     def nearby(self, lat: float, lon: float, radius_m: float, now: datetime | None = None) -> NearbyAnswer:
         """Cameras within the radius, nearest first, with their sharing state and masked owner."""
         check_search(lat, lon, radius_m)
         now = now or datetime.now(timezone.utc)
         found = self.registry.nearby(lat, lon, radius_m)
-        return NearbyAnswer(lat, lon, radius_m, self._shown(found, radius_m, now, with_owners=True))
+        answer = NearbyAnswer(lat, lon, radius_m, self._shown(found, radius_m, now, with_owners=True))
+        if self._searches is not None:  # recorded before the answer is shown (AuditUnavailable otherwise)
+            audit, username, workstation = self._searches
+            live_now = sum(1 for c in answer.cameras if c.state is SharingState.LIVE_NOW)
+            audit.append(AuditEntry(Action.SEARCH_NEAR, username, workstation, details={
+                "lat": round(lat, 6), "lon": round(lon, 6), "radius_m": radius_m, "found": len(found),
+                "live_now": live_now}))
+        return answer
 
     def context(self, lat: float, lon: float, radius_m: float, now: datetime | None = None) -> list[ShownCamera]:
         """Cameras beyond the radius but near enough to matter on the map (clustered there), nearest first."""

@@ -1,0 +1,112 @@
+"""A signed-in console: one user's live feeds, contact reveals, audited searches and idle lock, on one window.
+
+Built by the composition root after the login dialog; the window itself knows nothing of who is signed in beyond
+the name in its status bar.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QApplication
+
+from console.domain.audit import Action, AuditEntry
+from console.domain.users import IdlePolicy
+from console.gui.contact_reveal import ContactRevealController
+from console.gui.live_feeds import IncidentContext, LiveFeedController
+from console.gui.lock_screen import IdleWatcher, LockScreen
+from console.gui.main_window import MainWindow
+from console.gui.video.wall import VideoWall
+from console.services.auth import AuthService, Session
+from console.services.contacts import ContactService
+from console.services.registry import RegistryService
+from console.services.viewing import ViewingService
+from console.store.audit import AuditLog
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class SessionServices:
+    """The services a signed-in console uses, built by the composition root."""
+
+    auth: AuthService
+    viewing: ViewingService
+    contacts: ContactService
+    registry: RegistryService
+    audit: AuditLog
+
+
+class SignedInConsole(QObject):
+    def __init__(self, app: QApplication, window: MainWindow, session: Session, services: SessionServices,
+                 player_factory, idle_policy: IdlePolicy, snapshot_folder: Path):
+        super().__init__(window)
+        self.app, self.window, self.session, self.services = app, window, session, services
+        self.lock_screen: LockScreen | None = None
+        user = session.user
+        window.user_label.setText(f"User: {user.display_name or user.username} ({user.role.value})")
+        window.parts.incident_view.record_searches(services.audit, user.username, session.workstation)
+
+        self.wall = VideoWall(player_factory, snapshot_folder=snapshot_folder)
+        window.add_panel("video", "Live video", self.wall, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.feeds = LiveFeedController(services.viewing, services.registry, lambda: self.session.user, self.wall,
+                                        window.tasks, self._incident, window)
+        window.sig_open_feed.connect(lambda camera_id: self.feeds.open_feeds([camera_id]))
+        window.sig_open_nearest_live.connect(self.feeds.open_feeds)
+        self.wall.sig_snapshot_saved.connect(self._snapshot_saved)
+        self.contacts = ContactRevealController(services.contacts, lambda: self.session.user, window.tasks, window)
+        window.sig_reveal_contact.connect(self.contacts.reveal)
+        for source in (self.feeds, self.contacts):
+            source.sig_message.connect(lambda text: window.statusBar().showMessage(text, 10000))
+
+        self.idle = IdleWatcher(idle_policy, self)
+        self.idle.sig_idle.connect(self.lock)
+        self.idle.start(app)
+
+    def _incident(self) -> IncidentContext | None:
+        point = self.window.controller.point
+        return None if point is None else IncidentContext(point.label, point.incident)
+
+    def _snapshot_saved(self, session_id, path: str, sha256: str) -> None:
+        entry = AuditEntry(Action.SNAPSHOT, self.session.user.username, self.session.workstation,
+                           details={"session_id": session_id, "file": Path(path).name, "sha256": sha256})
+        self.window.tasks.run(f"snapshot-{sha256}", lambda: self.services.audit.append(entry), lambda _r: None,
+                              lambda error: self.window.statusBar().showMessage(f"Snapshot not audited: {error}"))
+
+    def lock(self, last_activity: datetime) -> None:
+        """Idle too long: record it, hide everything, ask for the password again (feeds keep their time limits)."""
+        now = _utcnow()
+        self.window.tasks.run("idle-lock", lambda: self.services.auth.idle_lock(self.session, last_activity, now),
+                              lambda _r: None, lambda error: log.warning("idle lock not audited: %s", error))
+        self.window.hide()
+        self.lock_screen = LockScreen(self.services.auth, self.session, last_activity)
+        self.lock_screen.sig_unlocked.connect(self._unlocked)
+        self.lock_screen.sig_logout.connect(self.app.quit)
+        self.lock_screen.showMaximized()
+
+    def _unlocked(self, session: Session) -> None:
+        self.session = session
+        if self.lock_screen is not None:
+            self.lock_screen.close()
+            self.lock_screen.deleteLater()
+            self.lock_screen = None
+        self.idle.touch()
+        self.window.show()
+
+    def close(self) -> None:
+        """End every view and log out (both audited) before the window goes."""
+        self.idle.stop(self.app)
+        self.feeds.close_all()
+        self.wall.shutdown()
+        try:
+            self.services.auth.logout(self.session, _utcnow())
+        except Exception:  # noqa: BLE001 - the console is closing; the trail shows the session without its logout
+            log.exception("logout not recorded")

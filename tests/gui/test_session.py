@@ -1,0 +1,111 @@
+"""A signed-in console end to end: audited searches, 'open nearest live' onto the wall, reveal, sign-out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from PySide6.QtWidgets import QApplication
+
+from console.domain.access import Purpose
+from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol
+from console.domain.incidents import Incident
+from console.domain.owners import OwnerContact, OwnerKind
+from console.domain.users import IdlePolicy, Role
+from console.gui.main_window import ActionId
+from console.gui.session import SessionServices, SignedInConsole
+from console.services.accounts import AccountService
+from console.services.auth import AuthService
+from console.services.contacts import ContactService
+from console.services.registry import RegistryService
+from console.services.viewing import ViewingService
+from console.store import registry as repo
+from console.store.audit import AuditLog
+from console.store.db import open_database
+from console.store.secrets import ContactCipher, load_contact_key
+from tests.gui.conftest import CENTRE
+from tests.support.geometry import destination
+from tests.support.rtsp_stream import RtspServer, gstreamer_missing
+
+pytestmark = pytest.mark.gui
+OUTPUT = Path(__file__).resolve().parents[1] / "output"
+HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="module")
+def gateway():
+    reason = gstreamer_missing()
+    if reason:
+        pytest.skip(reason)
+    server = RtspServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def registry(sqlite_url, gateway):
+    """Two live-now cameras near an open incident (their gateway is the local RTSP server), one registered only."""
+    cipher = ContactCipher(load_contact_key())
+    database = open_database(sqlite_url, create=True)
+    ids = {}
+    with database.engine.begin() as conn:
+        for name, bearing, distance, capability in (("door", 0, 40, Capability.LIVE), ("yard", 90, 90, Capability.LIVE),
+                                                    ("porch", 180, 60, Capability.REGISTERED)):
+            lat, lon = destination(*CENTRE, bearing, distance)
+            owner = repo.add_owner(conn, cipher, OwnerKind.RESIDENT, OwnerContact("Ana Rivera", phone="413-555-0177"))
+            site = repo.add_site(conn, owner, "Residence", f"{distance} Test St", lat, lon)
+            live = capability is Capability.LIVE
+            streams = (Stream(StreamProtocol.RTSP, gateway.url("cam")),) if live else ()
+            ids[name] = repo.add_camera(conn, cipher, Camera(None, site, name, lat, lon, "", capability,
+                                                             SharingMode.ALWAYS if live else SharingMode.NEVER,
+                                                             streams=streams), owner)
+        incident_id = repo.add_incident(conn, Incident(None, "CHI-2026-555001", "Shots fired", 1, "1 Test St",
+                                                       *CENTRE, datetime.now(timezone.utc) - timedelta(minutes=4)))
+        incident = repo.get_incident(conn, incident_id)
+    database.close()
+    return sqlite_url, ids, incident
+
+
+def test_a_dispatchers_shift_in_one_window(qtbot, make_console, registry, tmp_path):
+    from console.video.factory import PlayerFactory
+
+    url, ids, incident = registry
+    console = make_console(url)
+    window, database = console.window, console.database
+    cipher = ContactCipher(load_contact_key())
+    audit = AuditLog(database)
+    AccountService(database, audit, cipher, HASHER).add_user("os:test", "disp7", Role.DISPATCHER,
+                                                             "a long enough password", datetime.now(timezone.utc))
+    auth = AuthService(database, audit, cipher, HASHER)
+    session = auth.login("disp7", "a long enough password", datetime.now(timezone.utc), notice_acknowledged=True)
+    services = SessionServices(auth, ViewingService(database, audit, cipher), ContactService(database, audit, cipher),
+                               RegistryService(database), audit)
+    players = PlayerFactory()
+    signed = SignedInConsole(QApplication.instance(), window, session, services, players, IdlePolicy(0), tmp_path)
+    asked = []
+    signed.feeds.ask_purpose = lambda context, count: asked.append(context) or Purpose("shots fired, looking for "
+                                                                                       "the shooter", incident=context.incident)
+
+    with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000):
+        window.controller.set_incident(incident.lat, incident.lon, "CHI-2026-555001 Shots fired", incident)
+    qtbot.waitUntil(lambda: len(audit.query(actions=("search_near",))) == 1, timeout=10_000)
+    assert "User: disp7" in window.user_label.text()
+
+    window.actions_by_id[ActionId.OPEN_NEAREST_LIVE].trigger()
+    qtbot.waitUntil(lambda: sum(t.view is not None for t in signed.wall.visible_tiles()) == 2, timeout=20_000)
+    qtbot.waitUntil(lambda: all(t.state == "live" for t in signed.wall.visible_tiles() if t.view), timeout=20_000)
+    assert asked and asked[0].incident == incident
+    started = audit.query(actions=("view_start",))
+    assert sorted(e.camera_id for e in started) == sorted([ids["door"], ids["yard"]])
+    assert all(e.incident_id == incident.id for e in started)
+    qtbot.waitUntil(lambda: all(t.painted >= 10 for t in signed.wall.visible_tiles() if t.view), timeout=20_000)
+    OUTPUT.mkdir(exist_ok=True)
+    assert window.grab().save(str(OUTPUT / "console-live.png"))
+
+    signed.close()
+    players.close()
+    assert sorted(e.camera_id for e in audit.query(actions=("view_end",))) == sorted([ids["door"], ids["yard"]])
+    assert [e.username for e in audit.query(actions=("logout",))] == ["disp7"]
+    assert audit.verify().ok

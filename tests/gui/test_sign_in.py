@@ -1,0 +1,51 @@
+"""The start-up dialogs: the first administrator of a new installation, and the demo accounts notice."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+from PySide6.QtWidgets import QDialog, QTableWidget
+
+from console.gui.sign_in import DemoAccountsDialog, FirstAdminDialog
+from console.services.accounts import AccountService
+from console.store.audit import AuditLog
+from console.store.db import open_database
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def accounts(sqlite_url):
+    database = open_database(sqlite_url, create=True)
+    yield AccountService(database, AuditLog(database), hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    database.close()
+
+
+def test_first_admin_is_created_once_with_matching_passwords(qtbot, accounts):
+    assert accounts.needs_first_admin()
+    dialog = FirstAdminDialog(accounts)
+    qtbot.addWidget(dialog)
+    dialog.username.setText("chief.admin")
+    dialog.password.setText("a long enough password")
+    dialog.repeat.setText("a long enough passwort")
+    dialog.create()
+    assert "differ" in dialog.message.text() and accounts.needs_first_admin()
+    dialog.repeat.setText("a long enough password")
+    dialog.create()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert [(u.username, u.role.value) for u in accounts.list_users()] == [("chief.admin", "admin")]
+    second = FirstAdminDialog(accounts)
+    qtbot.addWidget(second)
+    second.password.setText("another long password")
+    second.repeat.setText("another long password")
+    second.create()
+    assert "exists already" in second.message.text()
+
+
+def test_demo_accounts_are_listed_once_read_only(qtbot):
+    dialog = DemoAccountsDialog({"demo-dispatcher": "pw-1", "demo-auditor": "pw-2"})
+    qtbot.addWidget(dialog)
+    table = dialog.findChild(QTableWidget)
+    rows = [(table.item(r, 0).text(), table.item(r, 1).text()) for r in range(table.rowCount())]
+    assert rows == [("demo-dispatcher", "pw-1"), ("demo-auditor", "pw-2")]
+    assert not table.item(0, 1).flags() & table.item(0, 1).flags().ItemIsEditable
