@@ -43,3 +43,13 @@ class Recorder:
 
     def kw(self) -> dict:
         return {"on_state": self.on_state, "on_frame": self.on_frame}
+
+
+PLAYER_THREADS = ("ffmpeg-player", "vlc-player", "whep-player")
+
+
+def leftover_player_threads(timeout: float = 10.0) -> list[str]:
+    """Names of player threads still alive after `timeout` (a test that forgot to stop a player)."""
+    alive = lambda: [t.name for t in threading.enumerate() if t.name in PLAYER_THREADS and t.is_alive()]  # noqa: E731
+    wait_until(lambda: not alive(), timeout, 0.05)
+    return alive()

@@ -63,3 +63,12 @@ def hls_stream(tmp_path_factory):
     stream = HlsStream(tmp_path_factory.mktemp("hls")).start()
     yield stream
     stream.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_player_left_running():
+    """Every test stops the players it starts: none may outlive it."""
+    from tests.support.stream_waits import leftover_player_threads
+
+    yield
+    assert not leftover_player_threads(), "a player was left running"

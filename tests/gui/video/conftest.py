@@ -49,3 +49,12 @@ def make_view():
                         session_id=f"s{camera_id}", user="dispatcher7", incident="CAD-2026-0412")
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _no_player_left_running():
+    """Every test stops the players it starts: none may outlive it."""
+    from tests.support.stream_waits import leftover_player_threads
+
+    yield
+    assert not leftover_player_threads(), "a player was left running"
