@@ -33,7 +33,10 @@ def _prepare_environment() -> None:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
 
-def _preload_store() -> threading.Thread:
+_preloading: list[threading.Thread] = []
+
+
+def _preload_store() -> None:
     """Import the store layer (SQLAlchemy, Alembic, cryptography: about a second) on a thread while the main
     thread starts Qt and the map page; the two overlap instead of adding up at start-up."""
 
@@ -42,19 +45,31 @@ def _preload_store() -> threading.Thread:
         import console.store.db  # noqa: F401
         import console.store.secrets  # noqa: F401
 
-    thread = threading.Thread(target=load, name="preload-store", daemon=True)
-    thread.start()
-    return thread
+    if not _preloading:
+        thread = threading.Thread(target=load, name="preload-store", daemon=True)
+        thread.start()
+        _preloading.append(thread)
+
+
+def _store_loaded() -> None:
+    """Wait for the preload before the main thread imports any of it: two threads importing one package at once
+    can see it half-initialised (seen here: "cannot import name ... partially initialized module")."""
+    for thread in _preloading:
+        thread.join()
 
 
 def qt_application():
     """The QApplication, created once, with the map's URL schemes registered before it (QtWebEngine's rule)."""
     _prepare_environment()
     _preload_store()
+    from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtWidgets import QApplication
 
     from console.gui.map.schemes import register_schemes
 
+    # QtWebEngine shares OpenGL contexts with the widgets; without this set before the application exists, a map
+    # created after any other window has been shown (the login dialog) crashes the process on some GL stacks.
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     register_schemes()
     app = QApplication.instance()
     if app is None:
@@ -94,6 +109,7 @@ def _drain(app, seconds: float = 0.2) -> None:
 
 def _open_registry(db_url: str | None, cipher):
     """Open the database; an empty one (first start) gets the demo registry and its accounts (returned, or None)."""
+    _store_loaded()
     from console.store.db import open_database
     from console.store.registry import count_cameras
 
@@ -129,6 +145,7 @@ def build_console(db_url: str | None, settings: Settings | None = None, *, remem
                        tile_attribution=settings.tile_attribution, mbtiles=mbtiles, user_agent=settings.user_agent,
                        cache_dir=cache_dir)
     try:
+        _store_loaded()
         from console.gui.main_window import MainWindow, WindowParts
         from console.services.incident_view import IncidentView
         from console.services.registry import RegistryService
@@ -201,9 +218,9 @@ def run_console(db_url: str | None = None) -> int:
         return 0
     console = build_console(db_url, settings, database=database, user_name=session.user.username)
     players = PlayerFactory()
+    console.window.show()
     signed_in = SignedInConsole(app, console.window, session, services, players, idle,
                                 Path(platformdirs.user_pictures_dir()) / "RTIC snapshots")
-    console.window.show()
     try:
         return int(app.exec())
     finally:

@@ -37,17 +37,36 @@ class IdleWatcher(QObject):
         self.clock = clock
         self.last_activity = clock()
         self._fired = False
+        self._watched: list = []
         self.timer = QTimer(self)
         self.timer.setInterval(check_ms)
         self.timer.timeout.connect(self.check)
 
     def start(self, app: QApplication) -> None:
         if self.policy.enabled:
-            app.installEventFilter(self)
+            self.watch_windows()
             self.timer.start()
 
+    def watch_windows(self) -> None:
+        """Watch the input of every shown top-level window (new ones are picked up at each check).
+
+        Not an application-wide event filter: with QtWebEngine in the window, PySide recurses while wrapping
+        QtQuick's internal objects for such a filter and the process crashes (seen with PySide6 6.11); and every
+        event of the application would pass through Python. Real input reaches a window's QWindow first.
+        """
+        for widget in QApplication.topLevelWidgets():
+            handle = widget.windowHandle() if widget.isVisible() else None
+            if handle is not None and handle not in self._watched:
+                handle.installEventFilter(self)
+                self._watched.append(handle)
+
     def stop(self, app: QApplication) -> None:
-        app.removeEventFilter(self)
+        for handle in self._watched:
+            try:
+                handle.removeEventFilter(self)
+            except RuntimeError:  # the window is gone already
+                pass
+        self._watched.clear()
         self.timer.stop()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
@@ -61,6 +80,7 @@ class IdleWatcher(QObject):
         self._fired = False
 
     def check(self) -> None:
+        self.watch_windows()
         if not self._fired and self.policy.lock_due(self.last_activity, self.clock()):
             self._fired = True
             self.sig_idle.emit(self.last_activity)

@@ -56,7 +56,9 @@ class SignedInConsole(QObject):
         window.parts.incident_view.record_searches(services.audit, user.username, session.workstation)
 
         self.wall = VideoWall(player_factory, snapshot_folder=snapshot_folder)
-        window.add_panel("video", "Live video", self.wall, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.wall.set_grid(1)  # grows as feeds open (LiveFeedController.open_feeds)
+        dock = window.add_panel("video", "Live video", self.wall, Qt.DockWidgetArea.BottomDockWidgetArea)
+        window.resizeDocks([dock], [260], Qt.Orientation.Vertical)
         self.feeds = LiveFeedController(services.viewing, services.registry, lambda: self.session.user, self.wall,
                                         window.tasks, self._incident, window)
         window.sig_open_feed.connect(lambda camera_id: self.feeds.open_feeds([camera_id]))

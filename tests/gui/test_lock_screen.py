@@ -68,13 +68,14 @@ def test_watcher_counts_real_input_and_zero_minutes_is_off(qtbot):
     clock = Clock()
     watcher = IdleWatcher(IdlePolicy(30), clock=clock)
     app = QApplication.instance()
+    field = QLineEdit()
+    qtbot.addWidget(field)
+    field.show()
+    qtbot.waitExposed(field)
     watcher.start(app)
     try:
-        field = QLineEdit()
-        qtbot.addWidget(field)
-        field.show()
         clock.now = NOW + timedelta(minutes=20)
-        qtbot.keyClick(field, Qt.Key.Key_A)
+        qtbot.keyClick(field.windowHandle(), Qt.Key.Key_A)  # through the window, as a real key press comes
         assert watcher.last_activity == NOW + timedelta(minutes=20)
     finally:
         watcher.stop(app)

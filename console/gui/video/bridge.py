@@ -8,7 +8,6 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from console.gui.video.signals import emit
 from console.video.player import PlayerState, StreamError, VideoFrame
 
 
@@ -49,11 +48,11 @@ class PlayerBridge(QObject):
                 if self._pending:
                     return
                 self._pending = True
-            emit(self.sig_frame)
+            self.sig_frame.emit()
 
         def on_state(state: PlayerState, error: StreamError | None) -> None:
             if generation == self.generation:
-                emit(self.sig_state, state.value, str(error) if error else "")
+                self.sig_state.emit(state.value, str(error) if error else "")
 
         def frame_wanted() -> bool:
             return not self._pending  # the GUI has not painted the last one yet: skip converting this one

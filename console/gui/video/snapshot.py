@@ -10,7 +10,6 @@ from pathlib import Path
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter
 
-from console.gui.video.signals import emit
 from console.errors import UserError
 
 
@@ -63,5 +62,5 @@ def snapshot_tile(tile, folder: Path, user: str = "", incident: str = "", now: d
     view = tile.view
     caption = caption_for(view.camera_label, user or view.user, incident or view.incident, at)
     path, digest = save_snapshot(image, caption, folder, f"{view.camera_label}-{at:%Y%m%dT%H%M%SZ}")
-    emit(tile.sig_snapshot_saved, str(path), digest)
+    tile.sig_snapshot_saved.emit(str(path), digest)
     return path, digest

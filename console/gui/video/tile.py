@@ -11,7 +11,6 @@ from PySide6.QtCore import QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QFrame, QSizePolicy
 
-from console.gui.video.signals import emit
 from console.gui.video.bridge import PlayerBridge
 from console.video.factory import PlayerFactory
 from console.video.player import Player, PlayerState, StreamError
@@ -96,7 +95,7 @@ class VideoTile(QFrame):
             self._image = self._array = None
             self.notice = ""
         self.update()
-        emit(self.sig_ended, view.session_id, how)
+        self.sig_ended.emit(view.session_id, how)
         if callback is not None:
             callback(view.session_id, how)
 
@@ -183,7 +182,7 @@ class VideoTile(QFrame):
             self.player.output_size = self._decode_size()
 
     def mouseDoubleClickEvent(self, event) -> None:
-        emit(self.sig_double_clicked)
+        self.sig_double_clicked.emit()
 
     @staticmethod
     def accepts(mime) -> bool:
@@ -200,7 +199,7 @@ class VideoTile(QFrame):
         except ValueError:
             return
         event.acceptProposedAction()
-        emit(self.sig_camera_dropped, camera_id)
+        self.sig_camera_dropped.emit(camera_id)
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
@@ -217,7 +216,7 @@ class VideoTile(QFrame):
         self._paint_overlay(painter)
         painter.end()
         if self._image is not None:
-            emit(self.sig_painted, self.last_painted_index)
+            self.sig_painted.emit(self.last_painted_index)
 
     def overlay(self) -> dict[str, str]:
         """What the tile writes over the picture: camera, state, UTC time, time left, and any notice."""

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QGridLayout, QMenu, QMessageBox, QVBoxLayout, QWid
 from console.errors import UserError
 from console.gui.video.snapshot import snapshot_tile
 
-from console.gui.video.signals import emit
 from console.gui.video.tile import VideoTile
 from console.video.factory import PlayerFactory
 from console.video.view import LiveView
@@ -82,8 +81,8 @@ class VideoWall(QWidget):
             tile.sig_camera_dropped.connect(lambda cid, t=tile: self.open_in(t, cid))
             tile.sig_double_clicked.connect(lambda t=tile: self.toggle_maximised(t))
             tile.sig_snapshot_saved.connect(
-                lambda path, digest, t=tile: emit(self.sig_snapshot_saved, t.view.session_id if t.view else None,
-                                                  path, digest))
+                lambda path, digest, t=tile: self.sig_snapshot_saved.emit(
+                    t.view.session_id if t.view else None, path, digest))
             tile.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             tile.customContextMenuRequested.connect(lambda pos, t=tile: self.tile_menu(t).exec(t.mapToGlobal(pos)))
             self.tiles.append(tile)
@@ -103,7 +102,7 @@ class VideoWall(QWidget):
                 tile.close_view("closed")
         self.grid_size = n
         self._relayout()
-        emit(self.sig_grid_changed, n)
+        self.sig_grid_changed.emit(n)
 
     def _relayout(self) -> None:
         n = self.grid_size
@@ -132,7 +131,7 @@ class VideoWall(QWidget):
         return True
 
     def show_view(self, tile: VideoTile, view: LiveView) -> None:
-        tile.open_view(view, on_ended=lambda session, how: emit(self.sig_view_ended, session, how))
+        tile.open_view(view, on_ended=lambda session, how: self.sig_view_ended.emit(session, how))
 
     def close_all(self, how: str = "closed") -> None:
         for tile in self.tiles:
