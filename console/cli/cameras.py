@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 
+from console.cli.args import number
 from console.domain.cameras import CameraStatus, SharingMode
 from console.domain.geo import compass_point
 from console.errors import UserError
@@ -18,9 +17,9 @@ def register(subparsers, common) -> None:
     parser = subparsers.add_parser("cameras", parents=[common], help="find registered cameras")
     actions = parser.add_subparsers(dest="cameras_action", metavar="ACTION", required=True)
     near = actions.add_parser("near", parents=[common], help="cameras within a radius of a point, nearest first")
-    near.add_argument("lat", type=_number("latitude"), help="latitude in decimal degrees (-90..90)")
-    near.add_argument("lon", type=_number("longitude"), help="longitude in decimal degrees (-180..180)")
-    near.add_argument("--radius", type=_number("radius"), required=True, metavar="METRES", help="search radius in metres")
+    near.add_argument("lat", type=number("latitude"), help="latitude in decimal degrees (-90..90)")
+    near.add_argument("lon", type=number("longitude"), help="longitude in decimal degrees (-180..180)")
+    near.add_argument("--radius", type=number("radius"), required=True, metavar="METRES", help="search radius in metres")
     near.add_argument("--live-only", action="store_true", help="only live-capable cameras")
     near.add_argument("--mode", action="append", choices=[m.value for m in SharingMode], metavar="MODE",
                       help="only this sharing mode (never, on_alert, always); repeatable")
@@ -28,19 +27,6 @@ def register(subparsers, common) -> None:
     near.add_argument("--limit", type=int, metavar="N", help="at most N cameras")
     near.add_argument("--json", action="store_true", help="one JSON array instead of a table")
     near.set_defaults(func=_near)
-
-
-def _number(what: str):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} {text!r} is not a number") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"{what} {text!r} is not a finite number")
-        return value
-
-    return parse
 
 
 def _near(args) -> int:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 from pathlib import Path
+
+from console.cli.args import number
 
 
 def register(subparsers, common) -> None:
@@ -14,7 +15,7 @@ def register(subparsers, common) -> None:
         "screenshot", parents=[common],
         help="render the console window (offscreen where there is no display) and save it as an image")
     parser.add_argument("out", type=Path, metavar="OUT.png", help="image file to write (.png or .jpg)")
-    parser.add_argument("--incident", nargs=2, type=_number, metavar=("LAT", "LON"),
+    parser.add_argument("--incident", nargs=2, type=number("coordinate"), metavar=("LAT", "LON"),
                         help="incident location (default: the most urgent open incident)")
     parser.add_argument("--radius", type=_radius, metavar="M", help="search radius in metres (default: settings)")
     parser.add_argument("--theme", choices=("dark", "light"), help="colour theme (default: settings)")
@@ -23,18 +24,8 @@ def register(subparsers, common) -> None:
     parser.set_defaults(func=_screenshot)
 
 
-def _number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
 def _radius(text: str) -> float:
-    value = _number(text)
+    value = number("radius")(text)
     if not 10 <= value <= 100_000:
         raise argparse.ArgumentTypeError(f"radius {text} m is out of range: give 10 to 100000 metres")
     return value

@@ -44,6 +44,7 @@ class ActionId:
     OPEN_NEAREST_LIVE = "open_nearest_live"
     ZOOM_TO_INCIDENT = "zoom_to_incident"
     TOGGLE_THEME = "toggle_theme"
+    AUDIT_TRAIL = "audit_trail"
     QUIT = "quit"
 
 

@@ -15,12 +15,14 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication
 
 from console.domain.audit import Action, AuditEntry
-from console.domain.users import IdlePolicy
+from console.domain.users import IdlePolicy, Permission
+from console.gui.audit_viewer import AuditViewer
 from console.gui.contact_reveal import ContactRevealController
 from console.gui.live_feeds import IncidentContext, LiveFeedController
 from console.gui.lock_screen import IdleWatcher, LockScreen
-from console.gui.main_window import MainWindow
+from console.gui.main_window import ActionId, MainWindow
 from console.gui.video.wall import VideoWall
+from console.services.audit_reports import AuditService
 from console.services.auth import AuthService, Session
 from console.services.contacts import ContactService
 from console.services.registry import RegistryService
@@ -69,9 +71,22 @@ class SignedInConsole(QObject):
         for source in (self.feeds, self.contacts):
             source.sig_message.connect(lambda text: window.statusBar().showMessage(text, 10000))
 
+        if user.may(Permission.AUDIT_VIEW):  # supervisors, auditors, administrators
+            window.add_action(ActionId.AUDIT_TRAIL, "Audit trail…", "Ctrl+Shift+A", self.open_audit_trail,
+                              window.view_menu)
+        self.audit_viewer: AuditViewer | None = None
+
         self.idle = IdleWatcher(idle_policy, self)
         self.idle.sig_idle.connect(self.lock)
         self.idle.start(app)
+
+    def open_audit_trail(self) -> None:
+        """The audit viewer (filter, verify, export) for roles that may read the trail."""
+        if self.audit_viewer is None:
+            self.audit_viewer = AuditViewer(AuditService(self.services.audit), self.session.user.username,
+                                            self.session.workstation, parent=self.window)
+        self.audit_viewer.show()
+        self.audit_viewer.raise_()
 
     def _incident(self) -> IncidentContext | None:
         point = self.window.controller.point

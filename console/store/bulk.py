@@ -34,7 +34,7 @@ def load_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterab
     if chunk:
         cursor.executemany(sql, chunk)
         count += len(chunk)
-    cursor.execute("PRAGMA cache_size = -2000")
+    cursor.execute("PRAGMA cache_size = -65536")  # back to what every connection has (console/store/db.py)
     cursor.close()
     return count
 

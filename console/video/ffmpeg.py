@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import errno
 import logging
-import threading
 import time
 
 import av
 import av.error
 
-from console.video.player import (STALL_MESSAGE, ErrorKind, Player, PlayerState, StreamError, StreamInfo,
+from console.video.player import (STALL_MESSAGE, ErrorKind, PlayerState, StreamError, StreamInfo, ThreadedPlayer,
                                   fit_size)
 
 log = logging.getLogger(__name__)
@@ -45,28 +44,8 @@ def classify(exc: BaseException) -> StreamError:
     return StreamError(ErrorKind.FAILED)
 
 
-class FFmpegPlayer(Player):
+class FFmpegPlayer(ThreadedPlayer):
     backend = "ffmpeg"
-
-    def __init__(self, source, **kwargs):
-        super().__init__(source, **kwargs)
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._stopping.clear()
-        self._mark_started()
-        self._thread = threading.Thread(target=self._run, name="ffmpeg-player", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        # The blocking read returns within stall_after at worst (PyAV's interrupt timeout), then the thread exits.
-        self._stopping.set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
 
     def _options(self) -> dict[str, str]:
         timeout_us = str(int(self.connect_timeout * 1_000_000))

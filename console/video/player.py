@@ -231,3 +231,31 @@ class Player(ABC):
         """Sleep before reconnect `attempt` (0.5 s doubling up to max_backoff); False if stopped meanwhile."""
         delay = min(self.max_backoff, 0.5 * (2 ** attempt))
         return not self._stopping.wait(delay)
+
+
+class ThreadedPlayer(Player):
+    """A backend whose whole life (connect, decode, reconnect) runs in `_run` on one thread of its own."""
+
+    def __init__(self, source: StreamSource, **kwargs):
+        super().__init__(source, **kwargs)
+        self._thread: threading.Thread | None = None
+
+    @abstractmethod
+    def _run(self) -> None:
+        """Play until `_stopping` is set; runs on the player's thread."""
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._mark_started()
+        self._thread = threading.Thread(target=self._run, name=f"{self.backend}-player", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        # Returns at once: the thread's blocking read gives up within its timeout, then the thread exits.
+        self._stopping.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True

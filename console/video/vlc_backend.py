@@ -13,12 +13,11 @@ import logging
 import os
 import struct
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 
-from console.video.player import (STALL_MESSAGE, ErrorKind, Player, PlayerState, StreamError, StreamInfo,
+from console.video.player import (STALL_MESSAGE, ErrorKind, PlayerState, StreamError, StreamInfo, ThreadedPlayer,
                                   fit_size)
 
 log = logging.getLogger(__name__)
@@ -97,32 +96,16 @@ def _precheck_http(url: str, timeout: float) -> None:
         raise StreamError(ErrorKind.UNREACHABLE) from None
 
 
-class VlcPlayer(Player):
+class VlcPlayer(ThreadedPlayer):
     backend = "vlc"
 
     def __init__(self, source, *, window_handle: int | None = None, **kwargs):
         super().__init__(source, **kwargs)
         self.window_handle = window_handle
-        self._thread: threading.Thread | None = None
         self._last_frame_at = 0.0
         self._buffer = None
         self._size = (0, 0, 0)  # width, height, pitch
         self._callbacks = ()
-
-    def start(self) -> None:
-        self._stopping.clear()
-        self._mark_started()
-        self._thread = threading.Thread(target=self._run, name="vlc-player", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout)
-            return not self._thread.is_alive()
-        return True
 
     def _run(self) -> None:
         self._set_state(PlayerState.CONNECTING)

@@ -10,7 +10,13 @@ from argon2 import PasswordHasher
 from PySide6.QtWidgets import QApplication
 
 from console.domain.access import Purpose
-from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol
+from console.domain.cameras import (
+    Camera,
+    Capability,
+    SharingMode,
+    Stream,
+    StreamProtocol,
+)
 from console.domain.incidents import Incident
 from console.domain.owners import OwnerContact, OwnerKind
 from console.domain.users import IdlePolicy, Role
@@ -68,22 +74,38 @@ def registry(sqlite_url, gateway):
     return sqlite_url, ids, incident
 
 
-def test_a_dispatchers_shift_in_one_window(qtbot, make_console, registry, tmp_path):
+@pytest.fixture
+def sign_in(make_console, registry, tmp_path):
+    """A console window on the registry, signed in as a new account of the given role."""
     from console.video.factory import PlayerFactory
 
-    url, ids, incident = registry
-    console = make_console(url)
-    window, database = console.window, console.database
-    cipher = ContactCipher(load_contact_key())
-    audit = AuditLog(database)
-    AccountService(database, audit, cipher, HASHER).add_user("os:test", "disp7", Role.DISPATCHER,
-                                                             "a long enough password", datetime.now(timezone.utc))
-    auth = AuthService(database, audit, cipher, HASHER)
-    session = auth.login("disp7", "a long enough password", datetime.now(timezone.utc), notice_acknowledged=True)
-    services = SessionServices(auth, ViewingService(database, audit, cipher), ContactService(database, audit, cipher),
-                               RegistryService(database), audit)
-    players = PlayerFactory()
-    signed = SignedInConsole(QApplication.instance(), window, session, services, players, IdlePolicy(0), tmp_path)
+    made = []
+
+    def sign_in_as(username: str, role: Role) -> SignedInConsole:
+        console = make_console(registry[0])
+        database = console.database
+        cipher = ContactCipher(load_contact_key())
+        audit = AuditLog(database)
+        AccountService(database, audit, cipher, HASHER).add_user("os:test", username, role, "a long enough password",
+                                                                 datetime.now(timezone.utc))
+        auth = AuthService(database, audit, cipher, HASHER)
+        session = auth.login(username, "a long enough password", datetime.now(timezone.utc), notice_acknowledged=True)
+        services = SessionServices(auth, ViewingService(database, audit, cipher),
+                                   ContactService(database, audit, cipher), RegistryService(database), audit)
+        players = PlayerFactory()
+        made.append(players)
+        return SignedInConsole(QApplication.instance(), console.window, session, services, players, IdlePolicy(0),
+                               tmp_path)
+
+    yield sign_in_as
+    for players in made:
+        players.close()
+
+
+def test_a_dispatchers_shift_in_one_window(qtbot, registry, sign_in):
+    _, ids, incident = registry
+    signed = sign_in("disp7", Role.DISPATCHER)
+    window, audit = signed.window, signed.services.audit
     asked = []
     signed.feeds.ask_purpose = lambda context, count: asked.append(context) or Purpose("shots fired, looking for "
                                                                                        "the shooter", incident=context.incident)
@@ -92,6 +114,7 @@ def test_a_dispatchers_shift_in_one_window(qtbot, make_console, registry, tmp_pa
         window.controller.set_incident(incident.lat, incident.lon, "CHI-2026-555001 Shots fired", incident)
     qtbot.waitUntil(lambda: len(audit.query(actions=("search_near",))) == 1, timeout=10_000)
     assert "User: disp7" in window.user_label.text()
+    assert ActionId.AUDIT_TRAIL not in window.actions_by_id  # dispatchers do not read the audit trail
 
     window.actions_by_id[ActionId.OPEN_NEAREST_LIVE].trigger()
     qtbot.waitUntil(lambda: sum(t.view is not None for t in signed.wall.visible_tiles()) == 2, timeout=20_000)
@@ -105,7 +128,14 @@ def test_a_dispatchers_shift_in_one_window(qtbot, make_console, registry, tmp_pa
     assert window.grab().save(str(OUTPUT / "console-live.png"))
 
     signed.close()
-    players.close()
     assert sorted(e.camera_id for e in audit.query(actions=("view_end",))) == sorted([ids["door"], ids["yard"]])
     assert [e.username for e in audit.query(actions=("logout",))] == ["disp7"]
     assert audit.verify().ok
+
+
+def test_a_supervisor_opens_the_audit_trail_from_the_window(qtbot, sign_in):
+    signed = sign_in("sup1", Role.SUPERVISOR)
+    signed.window.actions_by_id[ActionId.AUDIT_TRAIL].trigger()
+    viewer = signed.audit_viewer
+    qtbot.waitUntil(lambda: viewer.isVisible() and viewer.model.rowCount() >= 2, timeout=10_000)
+    signed.close()
