@@ -8,6 +8,8 @@ from setuptools import find_packages, setup
 setup(
     packages=find_packages(include=["console", "console.*"]) + ["console.ui", "console.resources"],
     package_dir={"console.ui": "ui", "console.resources": "resources"},
+    # The README's pictures stay in the repository; an installed console does not need them.
+    exclude_package_data={"console.resources": ["screenshots/*"]},
     package_data={
         "console.ui": ["*.ui"],
         "console.resources": ["**/*"],
