@@ -10,9 +10,12 @@ import argparse
 import importlib
 import logging
 import sys
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 
 from console import __version__
 from console.errors import UserError
+from console.paths import user_data_dir
 
 # Subcommand modules, in the order `--help` lists them. Each defines register(subparsers, common).
 _COMMANDS = (
@@ -62,10 +65,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_log_file: list[Path] = []
+
+
+def log_to_file() -> Path:
+    """Send the console's log to a rotating file in the user's data folder (once per process); its path."""
+    if not _log_file:
+        folder = user_data_dir() / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(folder / "console.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per migration check is noise
+        _log_file.append(folder / "console.log")
+    return _log_file[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.db = getattr(args, "db", None)
+    log_file = log_to_file()
     try:
         if args.command is None:
             from console.app import run_console
@@ -79,3 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug, not bad input: the details go to the log file, never a traceback to users
+        log.exception("unexpected error in %s", args.command or "the console")
+        print(f"rtic-console: something went wrong ({exc.__class__.__name__}); the details are in {log_file}",
+              file=sys.stderr)
+        return 1
