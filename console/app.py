@@ -220,7 +220,8 @@ def run_console(db_url: str | None = None) -> int:
     players = PlayerFactory()
     console.window.show()
     signed_in = SignedInConsole(app, console.window, session, services, players, idle,
-                                Path(platformdirs.user_pictures_dir()) / "RTIC snapshots")
+                                Path(platformdirs.user_pictures_dir()) / "RTIC snapshots",
+                                Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)) / "wall_layouts.json")
     try:
         return int(app.exec())
     finally:

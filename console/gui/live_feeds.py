@@ -98,6 +98,7 @@ class LiveFeedController(QObject):
         self._purposes: dict[str, Purpose] = {}  # asked once per incident
         self._closing = False
         wall.sig_view_ended.connect(self._ended)
+        wall.request_camera = lambda camera_id, tile: self.open_feeds([camera_id], tile)  # drops, recalled layouts
 
     def _ask(self, context: IncidentContext | None, count: int) -> Purpose | None:
         dialog = PurposeDialog(context, count, self.parent_widget)
@@ -117,22 +118,26 @@ class LiveFeedController(QObject):
         """A renewal, or a new incident: the next open asks again."""
         self._purposes.clear()
 
-    def open_feeds(self, camera_ids: list[int]) -> None:
-        """Open each camera on a free tile (the wall grows to fit); each open is decided and audited on its own."""
+    def open_feeds(self, camera_ids: list[int], tile=None) -> None:
+        """Open each camera on a free tile (the wall grows to fit), or the one camera on `tile` (a drop).
+
+        Each open is decided and audited on its own, off the GUI thread.
+        """
         if not camera_ids:
             return
         purpose = self.purpose(len(camera_ids))
         if purpose is None:
             self.sig_message.emit("Live view cancelled: no reason given")
             return
-        needed = len(camera_ids) + sum(1 for t in self.wall.visible_tiles() if t.view is not None)
-        grid = next((n for n in (1, 2, 3, 4) if n * n >= needed), 4)
-        if grid > self.wall.grid_size:
-            self.wall.set_grid(grid)
+        if tile is None:
+            needed = len(camera_ids) + sum(1 for t in self.wall.visible_tiles() if t.view is not None)
+            grid = next((n for n in (1, 2, 3, 4) if n * n >= needed), 4)
+            if grid > self.wall.grid_size:
+                self.wall.set_grid(grid)
         user = self.user()
         for camera_id in camera_ids:
             self.tasks.run(f"view-{camera_id}", lambda cid=camera_id: self._authorise(user, cid, purpose),
-                           self._play, lambda error, cid=camera_id: self._refused(cid, error))
+                           lambda view: self._play(view, tile), lambda error, cid=camera_id: self._refused(cid, error))
 
     def _authorise(self, user, camera_id: int, purpose: Purpose):
         """Worker thread: the decision and the durable view-start event, then what the tile needs."""
@@ -143,8 +148,8 @@ class LiveFeedController(QObject):
         return LiveView.from_authorization(authorization, camera_id, camera.label, user.username,
                                            purpose.incident_label or "", sub_url=sub)
 
-    def _play(self, view: LiveView) -> None:
-        tile = next((t for t in self.wall.visible_tiles() if t.view is None), None)
+    def _play(self, view: LiveView, tile=None) -> None:
+        tile = tile or next((t for t in self.wall.visible_tiles() if t.view is None), None)
         if tile is None:  # every tile busy: the oldest view gives way (its session ends as "replaced")
             tile = self.wall.visible_tiles()[0]
         self.wall.show_view(tile, view)

@@ -6,6 +6,7 @@ the name in its status bar.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -36,6 +37,17 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _read_layouts(path: Path | None) -> dict:
+    """The wall layouts saved by number (slot -> grid and camera ids); none when the file is missing or unreadable."""
+    if path is None or not path.exists():
+        return {}
+    try:
+        return {int(slot): entry for slot, entry in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        log.warning("ignoring unreadable wall layouts in %s", path)
+        return {}
+
+
 @dataclass
 class SessionServices:
     """The services a signed-in console uses, built by the composition root."""
@@ -49,7 +61,7 @@ class SessionServices:
 
 class SignedInConsole(QObject):
     def __init__(self, app: QApplication, window: MainWindow, session: Session, services: SessionServices,
-                 player_factory, idle_policy: IdlePolicy, snapshot_folder: Path):
+                 player_factory, idle_policy: IdlePolicy, snapshot_folder: Path, layouts_file: Path | None = None):
         super().__init__(window)
         self.app, self.window, self.session, self.services = app, window, session, services
         self.lock_screen: LockScreen | None = None
@@ -57,7 +69,8 @@ class SignedInConsole(QObject):
         window.user_label.setText(f"User: {user.display_name or user.username} ({user.role.value})")
         window.parts.incident_view.record_searches(services.audit, user.username, session.workstation)
 
-        self.wall = VideoWall(player_factory, snapshot_folder=snapshot_folder)
+        self.layouts_file = layouts_file
+        self.wall = VideoWall(player_factory, layouts=_read_layouts(layouts_file), snapshot_folder=snapshot_folder)
         self.wall.set_grid(1)  # grows as feeds open (LiveFeedController.open_feeds)
         dock = window.add_panel("video", "Live video", self.wall, Qt.DockWidgetArea.BottomDockWidgetArea)
         window.resizeDocks([dock], [260], Qt.Orientation.Vertical)
@@ -119,8 +132,14 @@ class SignedInConsole(QObject):
         self.window.show()
 
     def close(self) -> None:
-        """End every view and log out (both audited) before the window goes."""
+        """End every view and log out (both audited) before the window goes; keep the saved wall layouts."""
         self.idle.stop(self.app)
+        if self.layouts_file is not None:
+            try:
+                self.layouts_file.parent.mkdir(parents=True, exist_ok=True)
+                self.layouts_file.write_text(json.dumps({str(k): v for k, v in self.wall.layouts.items()}))
+            except OSError:
+                log.exception("wall layouts not saved to %s", self.layouts_file)
         self.feeds.close_all()
         self.wall.shutdown()
         try:

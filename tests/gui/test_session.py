@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from console.domain.owners import OwnerContact, OwnerKind
 from console.domain.users import IdlePolicy, Role
 from console.gui.main_window import ActionId
 from console.gui.session import SessionServices, SignedInConsole
+from console.gui.video.tile import CAMERA_MIME
 from console.services.accounts import AccountService
 from console.services.auth import AuthService
 from console.services.contacts import ContactService
@@ -95,7 +97,7 @@ def sign_in(make_console, registry, tmp_path):
         players = PlayerFactory()
         made.append(players)
         return SignedInConsole(QApplication.instance(), console.window, session, services, players, IdlePolicy(0),
-                               tmp_path)
+                               tmp_path, tmp_path / f"{username}-layouts.json")
 
     yield sign_in_as
     for players in made:
@@ -127,8 +129,20 @@ def test_a_dispatchers_shift_in_one_window(qtbot, registry, sign_in):
     OUTPUT.mkdir(exist_ok=True)
     assert window.grab().save(str(OUTPUT / "console-live.png"))
 
+    # A row dragged from the nearby list onto a free tile: the drop carries the camera id, the tile plays it.
+    model = window.nearby_panel.model
+    row = next(r for r in range(model.rowCount()) if model.rows[r].camera.id == ids["door"])
+    mime = model.mimeData([model.index(row, 0)])
+    assert bytes(mime.data(CAMERA_MIME)).decode() == str(ids["door"])
+    free = next(t for t in signed.wall.visible_tiles() if t.view is None)
+    assert signed.wall.open_in(free, int(bytes(mime.data(CAMERA_MIME)).decode()))
+    qtbot.waitUntil(lambda: free.view is not None and free.view.camera_id == ids["door"], timeout=20_000)
+    layout = signed.wall.save_layout(1)
+
     signed.close()
-    assert sorted(e.camera_id for e in audit.query(actions=("view_end",))) == sorted([ids["door"], ids["yard"]])
+    assert sorted(e.camera_id for e in audit.query(actions=("view_end",))) == sorted([ids["door"], ids["door"],
+                                                                                       ids["yard"]])
+    assert json.loads(signed.layouts_file.read_text()) == {"1": layout}  # saved layouts outlive the session
     assert [e.username for e in audit.query(actions=("logout",))] == ["disp7"]
     assert audit.verify().ok
 

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QByteArray,
+    QItemSelectionModel,
+    QMimeData,
+    QModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from console.domain.cameras import SharingMode
 from console.domain.geo import compass_point
 from console.domain.sharing import SharingState
 from console.gui.theme import Icons
+from console.gui.video.tile import CAMERA_MIME
 from console.services.incident_view import NearbyAnswer, ShownCamera
 
 STATE_TEXT = {
@@ -74,6 +91,21 @@ class NearbyModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
+    # A row dragged onto a video tile carries its camera id (the wall's drop format).
+    def flags(self, index: QModelIndex):
+        flags = super().flags(index)
+        return flags | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else flags
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802 (Qt's name)
+        return [CAMERA_MIME]
+
+    def mimeData(self, indexes) -> QMimeData:  # noqa: N802 (Qt's name)
+        data = QMimeData()
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        if rows:
+            data.setData(CAMERA_MIME, QByteArray(str(self.rows[rows[0]].camera.id).encode()))
+        return data
+
 
 class NearbyPanel(QWidget):
     sig_camera_selected = Signal(int)
@@ -90,6 +122,8 @@ class NearbyPanel(QWidget):
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setDragEnabled(True)
+        self.table.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
         self.table.setShowGrid(False)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable
-
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -13,7 +12,6 @@ from PySide6.QtWidgets import QGridLayout, QMenu, QMessageBox, QVBoxLayout, QWid
 
 from console.errors import UserError
 from console.gui.video.snapshot import snapshot_tile
-
 from console.gui.video.tile import VideoTile
 from console.video.factory import PlayerFactory
 from console.video.view import LiveView
@@ -67,6 +65,7 @@ class VideoWall(QWidget):
         self.snapshot_folder = Path(snapshot_folder) if snapshot_folder else Path.home() / "RTIC snapshots"
         self.factory = factory
         self.open_camera = open_camera
+        self.request_camera: Callable[[int, VideoTile], None] | None = None
         self.layouts = layouts if layouts is not None else {}  # slot -> {"grid": n, "cameras": [...]}; persist it
         self.grid_size = 0
         self.maximised: VideoTile | None = None
@@ -123,7 +122,15 @@ class VideoWall(QWidget):
 
     # -- cameras
     def open_in(self, tile: VideoTile, camera_id: int) -> bool:
-        """Ask for access to `camera_id` and play it in `tile`; False when access was refused."""
+        """Ask for access to `camera_id` for `tile` (a drop, a recalled layout).
+
+        With `request_camera` set (the console), the request is asynchronous: access is decided and audited off
+        the GUI thread and the view arrives later through `show_view`. Otherwise `open_camera` answers at once
+        with a LiveView, or None when access was refused.
+        """
+        if self.request_camera is not None:
+            self.request_camera(camera_id, tile)
+            return True
         view = self.open_camera(camera_id) if self.open_camera else None
         if view is None:
             return False
