@@ -15,6 +15,7 @@ import pytest
 from PySide6 import QtWebEngineWidgets  # noqa: F401  (sets the shared-GL attribute before the app exists)
 
 from console.gui.map.schemes import register_schemes
+from tests.support.rtsp_stream import RtspServer, gstreamer_missing
 
 register_schemes()
 
@@ -41,7 +42,15 @@ def console_settings(tmp_path, monkeypatch):
 @pytest.fixture
 def known_registry(sqlite_url) -> KnownRegistry:
     """Seven cameras at known distances from CENTRE, one of each sharing situation, and one open incident."""
-    from console.domain.cameras import Camera, CameraStatus, Capability, FieldOfView, SharingMode, Stream, StreamProtocol
+    from console.domain.cameras import (
+        Camera,
+        CameraStatus,
+        Capability,
+        FieldOfView,
+        SharingMode,
+        Stream,
+        StreamProtocol,
+    )
     from console.domain.grants import GrantSource, ShareGrant
     from console.domain.incidents import Incident
     from console.domain.owners import OwnerContact, OwnerKind
@@ -111,3 +120,25 @@ def make_console(qtbot, console_settings):
     yield make
     for console in made:
         close_console(console, qtbot)
+
+
+# -- live video: a real RTSP server (GStreamer) and the player factory, for the wall and the signed-in console --
+
+
+@pytest.fixture(scope="module")
+def rtsp_server():
+    reason = gstreamer_missing()
+    if reason:
+        pytest.skip(reason)
+    server = RtspServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def factory():
+    from console.video.factory import PlayerFactory
+
+    f = PlayerFactory()
+    yield f
+    f.close()

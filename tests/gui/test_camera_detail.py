@@ -6,7 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol, StreamRole
+from console.domain.cameras import (
+    Camera,
+    Capability,
+    SharingMode,
+    Stream,
+    StreamProtocol,
+    StreamRole,
+)
 from console.domain.grants import GrantSource, ShareGrant
 from console.domain.sharing import SharingState
 from console.gui.panels.camera_detail import CameraDetailPanel, format_countdown

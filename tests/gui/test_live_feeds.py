@@ -8,7 +8,14 @@ import pytest
 from argon2 import PasswordHasher
 
 from console.domain.access import Purpose
-from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol, StreamRole
+from console.domain.cameras import (
+    Camera,
+    Capability,
+    SharingMode,
+    Stream,
+    StreamProtocol,
+    StreamRole,
+)
 from console.domain.owners import OwnerContact, OwnerKind
 from console.domain.users import Role
 from console.gui.live_feeds import IncidentContext, LiveFeedController
@@ -35,15 +42,6 @@ def camera_server():
     server = RtspServer(user="viewer", password="gw-Secret-77").start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def factory():
-    from console.video.factory import PlayerFactory
-
-    players = PlayerFactory()
-    yield players
-    players.close()
 
 
 @pytest.fixture

@@ -35,25 +35,14 @@ from console.store.db import open_database
 from console.store.secrets import ContactCipher, load_contact_key
 from tests.gui.conftest import CENTRE
 from tests.support.geometry import destination
-from tests.support.rtsp_stream import RtspServer, gstreamer_missing
 
 pytestmark = pytest.mark.gui
 OUTPUT = Path(__file__).resolve().parents[1] / "output"
 HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
-@pytest.fixture(scope="module")
-def gateway():
-    reason = gstreamer_missing()
-    if reason:
-        pytest.skip(reason)
-    server = RtspServer().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def registry(sqlite_url, gateway):
+def registry(sqlite_url, rtsp_server):
     """Two live-now cameras near an open incident (their gateway is the local RTSP server), one registered only."""
     cipher = ContactCipher(load_contact_key())
     database = open_database(sqlite_url, create=True)
@@ -65,7 +54,7 @@ def registry(sqlite_url, gateway):
             owner = repo.add_owner(conn, cipher, OwnerKind.RESIDENT, OwnerContact("Ana Rivera", phone="413-555-0177"))
             site = repo.add_site(conn, owner, "Residence", f"{distance} Test St", lat, lon)
             live = capability is Capability.LIVE
-            streams = (Stream(StreamProtocol.RTSP, gateway.url("cam")),) if live else ()
+            streams = (Stream(StreamProtocol.RTSP, rtsp_server.url("cam")),) if live else ()
             ids[name] = repo.add_camera(conn, cipher, Camera(None, site, name, lat, lon, "", capability,
                                                              SharingMode.ALWAYS if live else SharingMode.NEVER,
                                                              streams=streams), owner)

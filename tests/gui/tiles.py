@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 
 from console.geo.mbtiles import write_mbtiles

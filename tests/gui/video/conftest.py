@@ -1,22 +1,10 @@
-"""Real stream servers and a player factory for the video wall tests."""
+"""The WHEP server and views for the video wall tests (the RTSP server and player factory: tests/gui/conftest.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
-from tests.support.rtsp_stream import RtspServer, gstreamer_missing
-
-
-@pytest.fixture(scope="module")
-def rtsp_server():
-    reason = gstreamer_missing()
-    if reason:
-        pytest.skip(reason)
-    server = RtspServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -26,15 +14,6 @@ def whep_server():
     server = WhepServer().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def factory():
-    from console.video.factory import PlayerFactory
-
-    f = PlayerFactory()
-    yield f
-    f.close()
 
 
 @pytest.fixture
