@@ -59,8 +59,9 @@ DECLARED: tuple[Setting, ...] = (
             minimum=1),
     Setting("theme", "Theme", "dark", "Colour theme: dark for a dim control room, light for daylight.",
             choices=("dark", "light")),
-    Setting("idle_lock_minutes", "Idle lock (minutes)", 30, "Lock the console after this long with no input.",
-            minimum=1),
+    Setting("idle_lock_minutes", "Idle lock (minutes)", 30,
+            "Lock the console after this long with no input; 0 turns the lock off (a dispatch position in a secure "
+            "room).", minimum=0),
     Setting("live_view_max_minutes", "Live view limit (minutes)", 15, "A live view stops after this long.",
             minimum=1),
 )
