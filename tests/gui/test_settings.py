@@ -54,3 +54,12 @@ def test_unknown_keys_are_ignored_with_a_warning(tmp_path, caplog):
     user.write_text("colour = 3\ntheme = 'light'\n")
     assert load_settings(tmp_path / "none.toml", user).theme == "light"
     assert "unknown setting 'colour'" in caplog.text
+
+
+def test_a_secure_dispatch_room_turns_the_idle_lock_off(tmp_path):
+    machine = tmp_path / "machine.toml"
+    machine.write_text("idle_lock_minutes = 0\n")
+    assert load_settings(machine, tmp_path / "none.toml").idle_lock_minutes == 0
+    machine.write_text("idle_lock_minutes = -5\n")
+    with pytest.raises(UserError, match="idle_lock_minutes"):
+        load_settings(machine, tmp_path / "none.toml")
