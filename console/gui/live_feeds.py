@@ -160,6 +160,8 @@ class LiveFeedController(QObject):
         self.sig_message.emit(f"Camera {camera_id} not opened: {error}")
 
     def _ended(self, session_id, how: str) -> None:
+        if how == "expired":  # the authorised time is up: watching on needs a new reason (a renewal)
+            self.forget_purpose()
         if session_id is None:
             return
         now = self.clock()

@@ -127,3 +127,29 @@ def test_contact_reveal_asks_why_audits_and_refuses_roles_without_it(qtbot, setu
     reveals = audit.query(actions=("contact_reveal",))
     assert [(e.username, e.outcome) for e in reveals] == [("disp1", "ok"), ("aud1", "denied")]
     assert all("413-555" not in e.details_json and "Shop Owner" not in e.details_json for e in reveals)
+
+
+def test_when_the_authorised_time_is_up_the_feed_stops_and_a_renewal_asks_again(qtbot, setup, factory):
+    from datetime import timedelta
+
+    database, audit, cipher, user, live, _ = setup
+    wall = VideoWall(factory)
+    qtbot.addWidget(wall)
+    wall.show()
+    asked = []
+    controller = LiveFeedController(
+        ViewingService(database, audit, cipher, max_session=timedelta(seconds=3)), RegistryService(database),
+        lambda: user, wall, Tasks(wall), lambda: IncidentContext("CHI-2026-000413"), wall,
+        ask_purpose=lambda context, count: asked.append(count) or Purpose(f"reason {len(asked)}",
+                                                                          cad_number="CHI-2026-000413"))
+    controller.open_feeds([live])
+    qtbot.waitUntil(lambda: len(audit.query(actions=("view_end",))) == 1, timeout=20_000)
+    tile = wall.visible_tiles()[0]
+    assert tile.view is None and tile.notice, "the expired feed leaves a visible notice"
+    assert audit.query(actions=("view_end",))[0].details["end_reason"] == "expired"
+    controller.open_feeds([live])
+    qtbot.waitUntil(lambda: len(audit.query(actions=("view_start",))) == 2, timeout=20_000)
+    assert asked == [1, 1]
+    assert [e.details["reason"] for e in audit.query(actions=("view_start",))] == ["reason 1", "reason 2"]
+    controller.close_all()
+    assert wall.shutdown(15)
