@@ -94,6 +94,7 @@ case "$mode" in
     postgres_server
     export QT_QPA_PLATFORM=offscreen QTWEBENGINE_DISABLE_SANDBOX=1
     .venv/bin/lint-imports --no-cache
+    .venv/bin/ruff check --quiet --select F console tests  # unused and undefined names
     exec .venv/bin/python -m pytest "$@"
     ;;
   *)

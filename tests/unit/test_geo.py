@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from console.domain.geo import (
-    EARTH_RADIUS_M,
     bounding_boxes,
     compass_point,
     haversine_m,
