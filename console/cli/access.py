@@ -49,13 +49,10 @@ def _explain(args) -> int:
     now = parse_time(args.at)
     if args.max_session <= 0:
         raise UserError(f"--max-session {args.max_session} is not valid: give a number of minutes above 0")
-    database = open_database(args.db)
-    try:
+    with open_database(args.db) as database:
         service = ViewingService(database, AuditLog(database), max_session=timedelta(minutes=args.max_session))
         decision = service.explain(operator_name(), args.user, args.camera_id,
                                    Purpose(reason=args.reason or "", cad_number=args.incident), now)
-    finally:
-        database.close()
     if args.json:
         print(json.dumps({"camera_id": args.camera_id, "user": args.user, "at": now.isoformat(),
                           **decision.as_dict()}))

@@ -10,6 +10,8 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
@@ -103,9 +105,10 @@ def _where(args) -> AuditFilter:
                        incident_id=args.incident, actions=tuple(args.action or ()))
 
 
-def _service(args) -> tuple[AuditService, object]:
-    database = open_database(args.db)
-    return AuditService(AuditLog(database)), database
+@contextmanager
+def _service(args) -> Iterator[AuditService]:
+    with open_database(args.db) as database:
+        yield AuditService(AuditLog(database))
 
 
 def _verify(args) -> int:
@@ -115,11 +118,8 @@ def _verify(args) -> int:
         if not match:
             raise UserError(f"--anchor {args.anchor!r} is not SEQ:HASH (a number, a colon, 64 hex digits)")
         anchor = (int(match.group(1)), match.group(2).lower())
-    service, database = _service(args)
-    try:
+    with _service(args) as service:
         result = service.verify(operator_name(), default_workstation(), anchor)
-    finally:
-        database.close()
     if args.json:
         print(json.dumps({"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq,
                           "reason": result.reason, "last_seq": result.last_seq, "last_hash": result.last_hash}))
@@ -135,11 +135,8 @@ def _verify(args) -> int:
 def _export(args) -> int:
     where = _where(args)
     output = args.output or f"audit-export-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.{args.format}"
-    service, database = _service(args)
-    try:
+    with _service(args) as service:
         result = service.export(Path(output), args.format, where, operator_name(), default_workstation())
-    finally:
-        database.close()
     print(json.dumps({"file": str(result.path), "format": result.format, "events": result.events,
                       "sha256": result.sha256, "chain_ok": result.verification.ok}))
     if not result.verification.ok:
@@ -148,11 +145,8 @@ def _export(args) -> int:
 
 
 def _report(args) -> int:
-    service, database = _service(args)
-    try:
+    with _service(args) as service:
         report = service.monthly_report(args.month)
-    finally:
-        database.close()
     text = {"text": report.to_text, "json": lambda: report.to_json() + "\n", "csv": report.to_csv}[args.format]()
     if args.output:
         target = Path(args.output)
@@ -166,11 +160,8 @@ def _report(args) -> int:
 
 def _list(args) -> int:
     where = _where(args)
-    service, database = _service(args)
-    try:
+    with _service(args) as service:
         records = service.events(AuditFilter(**{**where.__dict__, "limit": args.limit}))
-    finally:
-        database.close()
     for r in records:
         if args.json:
             print(json.dumps({"seq": r.seq, "occurred_at": r.occurred_at, "username": r.username,
@@ -184,10 +175,7 @@ def _list(args) -> int:
 
 
 def _restrict(args) -> int:
-    database = open_database(args.db)
-    try:
+    with open_database(args.db) as database:
         statements = restrict_privileges(database, args.role)
-    finally:
-        database.close()
     print(json.dumps({"role": args.role, "statements": statements}))
     return 0

@@ -41,11 +41,8 @@ def _near(args) -> int:
     from console.services.registry import check_search
 
     check_search(args.lat, args.lon, args.radius)  # before touching the database
-    database = open_database(args.db)
-    try:
+    with open_database(args.db) as database:
         found = RegistryService(database).nearby(args.lat, args.lon, args.radius, where, args.limit)
-    finally:
-        database.close()
     if args.json:
         print(json.dumps([_as_json(c) for c in found], indent=None))
         return 0

@@ -17,19 +17,13 @@ def register(subparsers, common) -> None:
 
 
 def _upgrade(args) -> int:
-    database = store_db.open_database(args.db, create=True)
-    try:
+    with store_db.open_database(args.db, create=True) as database:
         print(json.dumps({"database": database.display_url, "revision": store_db.current_revision(database)}))
-    finally:
-        database.close()
     return 0
 
 
 def _status(args) -> int:
-    database = store_db.open_database(args.db)
-    try:
+    with store_db.open_database(args.db) as database:
         print(json.dumps({"database": database.display_url, "revision": store_db.current_revision(database),
                           "head": store_db.head_revision()}))
-    finally:
-        database.close()
     return 0

@@ -22,10 +22,7 @@ def register(subparsers, common) -> None:
 
 
 def run(args) -> int:
-    database = open_database(args.db, create=True)
-    try:
+    with open_database(args.db, create=True) as database:
         summary = create_demo(database, ContactCipher(load_contact_key()), cameras=args.cameras, seed=args.seed)
-    finally:
-        database.close()
     print(json.dumps(summary))
     return 0

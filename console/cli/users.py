@@ -10,6 +10,8 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from argon2 import PasswordHasher
@@ -68,9 +70,10 @@ def register(subparsers, common) -> None:
     totp.set_defaults(func=_totp)
 
 
-def _service(args) -> tuple[AccountService, object]:
-    database = open_database(args.db)
-    return AccountService(database, AuditLog(database), hasher=password_hasher()), database
+@contextmanager
+def _service(args) -> Iterator[AccountService]:
+    with open_database(args.db) as database:
+        yield AccountService(database, AuditLog(database), hasher=password_hasher())
 
 
 def _now() -> datetime:
@@ -98,8 +101,7 @@ def _role_of(text: str) -> Role:
 
 
 def _add(args) -> int:
-    service, database = _service(args)
-    try:
+    with _service(args) as service:
         first = service.needs_first_admin()
         role = _role_of(args.role) if args.role else None
         if first and role not in (None, Role.ADMIN):
@@ -111,18 +113,13 @@ def _add(args) -> int:
             user = service.create_first_admin(args.name, password, _now(), args.display_name)
         else:
             user = service.add_user(operator_name(), args.name, role, password, _now(), args.display_name)
-    finally:
-        database.close()
     print(f"added {user.username} ({user.role.value}){' as the first administrator' if first else ''}")
     return 0
 
 
 def _list(args) -> int:
-    service, database = _service(args)
-    try:
+    with _service(args) as service:
         users = service.list_users()
-    finally:
-        database.close()
     rows = [{"name": u.username, "display_name": u.display_name, "role": u.role.value, "state": u.state,
              "second_factor": u.totp_enabled,
              "last_login": u.last_login_at.isoformat() if u.last_login_at else None} for u in users]
@@ -138,11 +135,8 @@ def _list(args) -> int:
 
 
 def _simple(args, verb: str, call) -> int:
-    service, database = _service(args)
-    try:
+    with _service(args) as service:
         user = call(service)
-    finally:
-        database.close()
     print(f"{verb} {user.username}: now {user.state}")
     return 0
 
@@ -156,12 +150,9 @@ def _unlock(args) -> int:
 
 
 def _reset(args) -> int:
-    service, database = _service(args)
-    try:
+    with _service(args) as service:
         given = read_password("New password") if args.password_stdin else None
         password = service.reset_password(operator_name(), args.name, _now(), given)
-    finally:
-        database.close()
     if given is None:
         print(f"new password for {args.name} (to be changed at the next login): {password}")
     else:
@@ -171,34 +162,25 @@ def _reset(args) -> int:
 
 def _role(args) -> int:
     role = _role_of(args.role)
-    service, database = _service(args)
-    try:
+    with _service(args) as service:
         user = service.set_role(operator_name(), args.name, role, _now())
-    finally:
-        database.close()
     print(f"{user.username} is now {user.role.value}")
     return 0
 
 
 def _totp(args) -> int:
-    service, database = _service(args)
-    try:
+    with _service(args) as service:
         if args.state == "on":
             uri = service.enable_totp(operator_name(), args.name, _now())
             print(f"second factor on for {args.name}: add this to the authenticator app (shown once):\n{uri}")
         else:
             service.disable_totp(operator_name(), args.name, _now())
             print(f"second factor off for {args.name}")
-    finally:
-        database.close()
     return 0
 
 
 def _disable_unused(args) -> int:
-    service, database = _service(args)
-    try:
+    with _service(args) as service:
         names = service.disable_disused(_now(), actor=operator_name())
-    finally:
-        database.close()
     print(f"disabled (unused for 90 days): {', '.join(names)}" if names else "no account has gone unused for 90 days")
     return 0
