@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.errors import UserError
 from console.gui.login_dialog import LoginDialog
+from console.gui.workers import Tasks
 from console.services.accounts import AccountService
 from console.services.auth import AuthService, Session
 
@@ -29,6 +29,7 @@ class FirstAdminDialog(QDialog):
     def __init__(self, accounts: AccountService, parent: QWidget | None = None):
         super().__init__(parent)
         self.accounts = accounts
+        self.tasks = Tasks(self)
         self.setWindowTitle("Community Connect Console — first administrator")
         self.setMinimumWidth(480)
         layout = QVBoxLayout(self)
@@ -50,22 +51,29 @@ class FirstAdminDialog(QDialog):
         self.message.setObjectName("warning")
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.create)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.create)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
 
     def create(self) -> None:
+        """Create the account off the GUI thread (hashing the password takes about half a second)."""
         if self.password.text() != self.repeat.text():
             self.message.setText("The two passwords differ: type the same password twice.")
             return
-        try:
-            self.accounts.create_first_admin(self.username.text().strip(), self.password.text(),
-                                             datetime.now(timezone.utc))
-        except UserError as exc:
-            self.message.setText(str(exc)[:1].upper() + str(exc)[1:] + ".")
-            return
-        self.accept()
+        name, password, now = self.username.text().strip(), self.password.text(), datetime.now(timezone.utc)
+        self.buttons.setEnabled(False)
+        self.message.setText("Creating the account…")
+        self.tasks.run("first-admin", lambda: self.accounts.create_first_admin(name, password, now),
+                       lambda _user: self.accept(), self._refused)
+
+    def _refused(self, error: str) -> None:
+        self.buttons.setEnabled(True)
+        self.message.setText(error[:1].upper() + error[1:] + ".")
+
+    def done(self, result: int) -> None:
+        self.tasks.close()  # wait for a creation still running, and drop its late result
+        super().done(result)
 
 
 class DemoAccountsDialog(QDialog):

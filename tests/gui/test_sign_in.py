@@ -32,14 +32,14 @@ def test_first_admin_is_created_once_with_matching_passwords(qtbot, accounts):
     assert "differ" in dialog.message.text() and accounts.needs_first_admin()
     dialog.repeat.setText("a long enough password")
     dialog.create()
-    assert dialog.result() == QDialog.DialogCode.Accepted
+    qtbot.waitUntil(lambda: dialog.result() == QDialog.DialogCode.Accepted, timeout=10_000)
     assert [(u.username, u.role.value) for u in accounts.list_users()] == [("chief.admin", "admin")]
     second = FirstAdminDialog(accounts)
     qtbot.addWidget(second)
     second.password.setText("another long password")
     second.repeat.setText("another long password")
     second.create()
-    assert "exists already" in second.message.text()
+    qtbot.waitUntil(lambda: "exists already" in second.message.text(), timeout=10_000)
 
 
 def test_demo_accounts_are_listed_once_read_only(qtbot):
