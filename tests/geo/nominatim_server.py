@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.local_http import LocalHttpServer, QuietHandler
 
 
 def place(display_name: str, lat: float, lon: float, place_id: int = 1) -> dict:
@@ -18,13 +18,13 @@ def place(display_name: str, lat: float, lon: float, place_id: int = 1) -> dict:
     }
 
 
-class NominatimServer:
+class NominatimServer(LocalHttpServer):
     def __init__(self, places: dict[str, list[dict]]):
         self.places = {k.lower(): v for k, v in places.items()}
         self.requests: list[dict] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -34,28 +34,10 @@ class NominatimServer:
                     self.send_error(400, "Nominatim: unsupported request")
                     return
                 found = server.places.get(query.get("q", "").lower(), [])[: int(query.get("limit", 10))]
-                body = json.dumps(found).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply("application/json; charset=utf-8", json.dumps(found).encode())
 
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> "NominatimServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
+        super().__init__(Handler)
+        self.url = self.base_url
 
 
 def closed_port_url() -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.support.local_http import LocalHttpServer, QuietHandler
 
 # The smallest valid PNG (1x1, grey): enough for the browser to count the tile as loaded.
 PNG = bytes.fromhex(
@@ -12,35 +12,18 @@ PNG = bytes.fromhex(
     "0000000a49444154789c63680000008200815d3b2e5b0000000049454e44ae426082")
 
 
-class TileServer:
+class TileServer(LocalHttpServer):
     def __init__(self):
         self.requests: list[tuple[str, str]] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802
                 server.requests.append((self.path, self.headers.get("User-Agent", "")))
                 if not re.fullmatch(r"/\d+/\d+/\d+\.png", self.path):
                     self.send_error(404)
                     return
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(PNG)))
-                self.end_headers()
-                self.wfile.write(PNG)
+                self.reply("image/png", PNG)
 
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.template = f"http://127.0.0.1:{self.httpd.server_address[1]}/{{z}}/{{x}}/{{y}}.png"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> "TileServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
+        super().__init__(Handler)
+        self.template = f"{self.base_url}/{{z}}/{{x}}/{{y}}.png"
