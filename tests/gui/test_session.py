@@ -23,7 +23,9 @@ from console.domain.owners import OwnerContact, OwnerKind
 from console.domain.users import IdlePolicy, Role
 from console.gui.main_window import ActionId
 from console.gui.session import SessionServices, SignedInConsole
+from console.gui.theme import apply_theme
 from console.gui.video.tile import CAMERA_MIME
+from console.paths import resources_dir
 from console.services.accounts import AccountService
 from console.services.auth import AuthService
 from console.services.contacts import ContactService
@@ -71,6 +73,7 @@ def sign_in(make_console, registry, tmp_path):
     from console.video.factory import PlayerFactory
 
     made = []
+    apply_theme(QApplication.instance(), resources_dir(), "dark")  # before the window, as run_console does
 
     def sign_in_as(username: str, role: Role) -> SignedInConsole:
         console = make_console(registry[0])
@@ -91,6 +94,7 @@ def sign_in(make_console, registry, tmp_path):
     yield sign_in_as
     for players in made:
         players.close()
+    QApplication.instance().setStyleSheet("")
 
 
 def test_a_dispatchers_shift_in_one_window(qtbot, registry, sign_in):
