@@ -128,6 +128,31 @@ def _open_registry(db_url: str | None, cipher):
         raise
 
 
+def _with_notice(text: str, work):
+    """Run `work` on a worker thread while a small window says what is happening; its result, or a UserError."""
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QLabel
+
+    from console.gui.workers import Tasks
+
+    notice = QLabel(text)
+    notice.setWindowTitle("Community Connect Console")
+    notice.setMargin(24)
+    notice.show()
+    loop, outcome = QEventLoop(), {}
+    tasks = Tasks()
+    tasks.run("start", work, lambda result: (outcome.update(result=result), loop.quit()),
+              lambda error: (outcome.update(error=error), loop.quit()))
+    if not outcome:
+        loop.exec()
+    tasks.close()
+    notice.close()
+    notice.deleteLater()
+    if "error" in outcome:
+        raise UserError(outcome["error"])
+    return outcome["result"]
+
+
 def build_console(db_url: str | None, settings: Settings | None = None, *, remember_layout: bool = True,
                   user_name: str = "not signed in", database=None) -> Console:
     """Open the registry and build the window (not shown). The QApplication must exist."""
@@ -205,7 +230,9 @@ def run_console(db_url: str | None = None) -> int:
     settings = load_settings()
     apply_theme(app, resources_dir(), settings.theme)
     cipher = ContactCipher(load_contact_key())
-    database, demo_accounts = _open_registry(db_url, cipher)
+    database, demo_accounts = _with_notice(
+        "Opening the camera registry…\n(a first start creates the demo registry and its accounts: a few seconds)",
+        lambda: _open_registry(db_url, cipher))
     audit = AuditLog(database)
     idle = IdlePolicy(settings.idle_lock_minutes)
     services = SessionServices(
