@@ -112,6 +112,8 @@ class ShareGrantRow(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(100))
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The alert's id at the registry portal (feed), so the same alert received twice makes one grant.
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
 
 
 class IncidentRow(Base):
@@ -128,6 +130,9 @@ class IncidentRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     source: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The CAD system's own status word (dispatched, on scene, ...) and when CAD last changed the incident.
+    cad_status: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class UserRow(Base):
@@ -199,3 +204,129 @@ class AuditEventRow(Base):
 
 Index("ix_audit_events_occurred_at", AuditEventRow.occurred_at)
 Index("ix_incidents_open", IncidentRow.closed_at, IncidentRow.opened_at)
+
+
+# --- 0002: many workstations, registry operations ---------------------------------------------------
+
+
+class ChangeRow(Base):
+    """One committed change to the shared registry, in commit order; what other consoles follow.
+
+    Written in the same transaction as the change itself (console/store/changes.py), so a change and its
+    notice commit or roll back together. PostgreSQL consoles also get a NOTIFY on commit.
+    """
+
+    __tablename__ = "changes"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))  # camera | owner | site | grant | incident | footage | registry
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    workstation: Mapped[str] = mapped_column(String(100))
+
+
+class RegistryHistoryRow(Base):
+    """Who changed what on an owner, site or camera, and when: old and new value of each field.
+
+    Contact fields are recorded as changed without their values (the values are personal data and an
+    erased owner's contact must be gone, not kept in a history).
+    """
+
+    __tablename__ = "registry_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    username: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(16))  # owner | site | camera
+    entity_id: Mapped[int] = mapped_column(Integer)
+    field: Mapped[str] = mapped_column(String(48))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+
+
+class OutreachCallRow(Base):
+    """A community-outreach call to a business or resident: who was called, when, and what came of it."""
+
+    __tablename__ = "outreach_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    # The number called, AES-256-GCM like every contact; the digest finds an owner with the same phone.
+    phone_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    called_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    staff: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))  # registered | declined | call_back | no_answer
+    call_back_on: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"))
+
+
+class FootageRequestRow(Base):
+    """A request to one owner for recorded footage of some of their cameras, for an incident and time window."""
+
+    __tablename__ = "footage_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id"), index=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # open | agreed | declined | no_answer | overwritten | received
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class FootageRequestCameraRow(Base):
+    __tablename__ = "footage_request_cameras"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("footage_requests.id"), primary_key=True)
+    camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id"), primary_key=True)
+
+
+class FootageContactRow(Base):
+    """One attempt to reach the owner about a footage request, and its outcome."""
+
+    __tablename__ = "footage_contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("footage_requests.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    username: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))  # phone | email | in_person | portal
+    outcome: Mapped[str] = mapped_column(String(16))  # agreed | declined | no_answer | overwritten | left_message
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class EvidenceFileRow(Base):
+    """A footage file received from an owner: hashed on arrival, kept where the agency's evidence store is."""
+
+    __tablename__ = "evidence_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("footage_requests.id"), index=True)
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id"))
+    file_name: Mapped[str] = mapped_column(String(300))
+    stored_path: Mapped[str] = mapped_column(String(1000))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    received_by: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FeedCursorRow(Base):
+    """Where a registry feed or CAD source left off: its cursor and ETag, so a restart resumes."""
+
+    __tablename__ = "feed_cursors"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(String(300))
+    etag: Mapped[str | None] = mapped_column(String(300))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+Index("ix_sites_lat_lon", SiteRow.lat, SiteRow.lon)
+Index("ix_registry_history_entity", RegistryHistoryRow.entity, RegistryHistoryRow.entity_id)
