@@ -32,6 +32,7 @@ class Setting:
     description: str
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+    secret: bool = False  # shown masked (`config show`)
 
 
 DECLARED: tuple[Setting, ...] = (
@@ -47,7 +48,8 @@ DECLARED: tuple[Setting, ...] = (
     Setting("geocoder_url", "Geocoder URL", "",
             "Base URL of the agency's geocoder (e.g. https://nominatim.example.gov). Empty: addresses cannot be "
             "looked up, coordinates and map clicks still work."),
-    Setting("geocoder_api_key", "Geocoder API key", "", "API key for Pelias or ArcGIS, when the service needs one."),
+    Setting("geocoder_api_key", "Geocoder API key", "", "API key for Pelias or ArcGIS, when the service needs one.",
+            secret=True),
     Setting("geocoder_min_interval_s", "Geocoder request spacing (s)", 1.0,
             "At least this many seconds between two geocoder requests (Nominatim usage policy: 1).", minimum=0.0),
     Setting("geocoder_timeout_s", "Geocoder timeout (s)", 5.0, "Give up on a geocoder answer after this long.",
@@ -105,10 +107,19 @@ class Settings:
 
 def load_settings(machine_file: Path | None = None, user_file: Path | None = None) -> Settings:
     """Defaults, then the machine file, then the user's file. A broken file is a UserError naming it."""
+    return load_settings_with_sources(machine_file, user_file)[0]
+
+
+def load_settings_with_sources(machine_file: Path | None = None,
+                               user_file: Path | None = None) -> tuple[Settings, dict[str, str]]:
+    """The settings and, for each key, where its value came from: "default" or the path of the file that set it."""
     values: dict[str, Any] = {}
+    sources = {s.key: "default" for s in DECLARED}
     for path in (machine_file or machine_settings_path(), user_file or user_settings_path()):
-        values.update(_read(path))
-    return Settings(values)
+        found = _read(path)
+        values.update(found)
+        sources.update({key: str(path) for key in found})
+    return Settings(values), sources
 
 
 def _read(path: Path) -> dict[str, Any]:

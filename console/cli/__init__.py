@@ -27,6 +27,8 @@ _COMMANDS = (
     "console.cli.audit",
     "console.cli.stream",
     "console.cli.screenshot",
+    "console.cli.config",
+    "console.cli.selftest",
 )
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,63 @@
+"""`rtic-console self-test`: check this installation end to end (Qt, a demo registry, the map, video) for support staff."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from console import __version__
+
+
+def register(subparsers, common) -> None:
+    parser = subparsers.add_parser(
+        "self-test", parents=[common],
+        help="check this installation: settings, Qt and QtWebEngine, a temporary demo registry, the window with "
+             "its map, video decoding; exit status 0 when all pass")
+    parser.add_argument("--json", action="store_true", help="after the lines, print a one-line JSON summary")
+    parser.add_argument("--offscreen", action="store_true",
+                        help="draw nothing on the screen (the default where there is no display)")
+    parser.add_argument("--cameras", type=_cameras, default=200, metavar="N",
+                        help="cameras in the temporary demo registry (default 200)")
+    parser.add_argument("--clip", type=Path, metavar="FILE", help="video file to play (default: the shipped clip)")
+    parser.add_argument("--timeout", type=_seconds, default=60.0, metavar="S",
+                        help="give each check this long (default 60 s)")
+    parser.set_defaults(func=_self_test)
+
+
+def _cameras(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+        raise argparse.ArgumentTypeError(f"cameras {text!r} is not a whole number from 1 to 100000")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 1 <= value <= 600:
+        raise argparse.ArgumentTypeError(f"timeout {text!r} is not a number of seconds from 1 to 600")
+    return value
+
+
+def _self_test(args) -> int:
+    from console.app import run_self_test
+
+    if args.offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    started = time.monotonic()
+
+    def line(check) -> None:
+        print(f"{check.name:<9} {'ok' if check.ok else 'FAILED'}  {check.detail} ({check.seconds:.2f} s)", flush=True)
+
+    results = run_self_test(args.clip, cameras=args.cameras, timeout=args.timeout, report=line)
+    ok = all(check.ok for check in results)
+    seconds = round(time.monotonic() - started, 2)
+    print(f"self-test {'passed' if ok else 'FAILED'} in {seconds:.1f} s", flush=True)
+    if args.json:
+        print(json.dumps({"ok": ok, "version": __version__, "seconds": seconds,
+                          "checks": [vars(check) for check in results]}))
+    return 0 if ok else 1
