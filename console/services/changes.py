@@ -1,0 +1,133 @@
+"""Follow the shared registry's change feed so every console shows other consoles' changes within seconds.
+
+PostgreSQL: a dedicated connection LISTENs on the change channel; a NOTIFY (sent when a writer commits) wakes the
+follower at once, and it then reads every change after the last one it saw. SQLite: the follower polls the newest
+change number (one index lookup) every `poll_interval` seconds. Either way the follower hands batches of changes,
+in commit order, to `on_changes`, and reports whether the database answers through `on_state` — on its own
+thread, never the caller's: a GUI forwards both to its own thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from console.domain.changes import Change
+from console.store import changes as store
+from console.store.db import Database
+
+log = logging.getLogger(__name__)
+
+ChangesCallback = Callable[[list[Change]], None]
+StateCallback = Callable[[bool, str], None]  # (online, why)
+
+
+class ChangeFollower:
+    """A thread that follows the change feed from the newest change at start; `stop()` ends it."""
+
+    def __init__(self, database: Database, on_changes: ChangesCallback, on_state: StateCallback | None = None,
+                 poll_interval: float = 1.0, max_backoff: float = 30.0):
+        self.database = database
+        self.on_changes = on_changes
+        self.on_state = on_state or (lambda online, why: None)
+        self.poll_interval = poll_interval
+        self.max_backoff = max_backoff
+        self.last_seq: int | None = None
+        self.online: bool | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listener = None  # the psycopg connection LISTENing (PostgreSQL)
+
+    def start(self) -> "ChangeFollower":
+        self._thread = threading.Thread(target=self._run, name="change-follower", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._close_listener()
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = self.poll_interval
+        while not self._stop.is_set():
+            try:
+                self._catch_up()
+                self._set_state(True, "")
+                backoff = self.poll_interval
+                self._wait()
+            except (SQLAlchemyError, OSError, _driver_errors()) as exc:
+                self._close_listener()
+                self._set_state(False, _first_line(exc))
+                self._stop.wait(backoff)
+                backoff = min(self.max_backoff, backoff * 2)
+            except Exception:  # noqa: BLE001 - a bug in a callback must not end the feed for this console
+                log.exception("change feed callback failed")
+                self._stop.wait(self.poll_interval)
+
+    def _catch_up(self) -> None:
+        with self.database.reader.connect() as conn:
+            if self.last_seq is None:
+                self.last_seq = store.latest_seq(conn)
+                return
+            while True:
+                batch = store.changes_since(conn, self.last_seq)
+                if not batch:
+                    return
+                self.last_seq = batch[-1].seq
+                self.on_changes(batch)
+
+    def _wait(self) -> None:
+        """Until a change may have committed (PostgreSQL: a NOTIFY; SQLite: a newer change number) or stop."""
+        if self.database.dialect == "postgresql":
+            listener = self._listen()
+            # A short timeout: stop() is noticed quickly and a missed NOTIFY costs at most this long.
+            for _notice in listener.notifies(timeout=self.poll_interval, stop_after=1):
+                pass
+            return
+        while not self._stop.wait(self.poll_interval):
+            with self.database.reader.connect() as conn:
+                if store.latest_seq(conn) > (self.last_seq or 0):
+                    return
+
+    def _listen(self):
+        if self._listener is None:
+            raw = self.database.engine.raw_connection()
+            raw.detach()  # ours for as long as we listen, never handed back to the pool
+            connection = raw.dbapi_connection
+            connection.autocommit = True
+            connection.execute(f"LISTEN {store.CHANNEL}")
+            self._listener = connection
+        return self._listener
+
+    def _close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            try:
+                listener.close()
+            except Exception:  # noqa: BLE001 - already broken; nothing more to do
+                pass
+
+    def _set_state(self, online: bool, why: str) -> None:
+        if online != self.online:
+            self.online = online
+            self.on_state(online, why)
+
+
+def _driver_errors() -> type[BaseException]:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return OSError
+    return psycopg.Error
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
