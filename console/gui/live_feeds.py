@@ -84,6 +84,8 @@ class PurposeDialog(QDialog):
 class LiveFeedController(QObject):
     sig_message = Signal(str)
     """A sentence for the status bar: why a feed did not open, or that it did."""
+    sig_notice = Signal(str)
+    """Something the dispatcher must not miss: a view taken off the wall by a change made elsewhere."""
     sig_opened = Signal(int)
     """A feed for this camera id is playing on the wall (its view-start event is stored)."""
 
@@ -97,6 +99,7 @@ class LiveFeedController(QObject):
         self.ask_purpose = ask_purpose or self._ask
         self._purposes: dict[str, Purpose] = {}  # asked once per incident
         self._closing = False
+        self._ended_elsewhere: set[int] = set()  # sessions already closed in the database (CAD close, ...)
         wall.sig_view_ended.connect(self._ended)
         wall.request_camera = lambda camera_id, tile: self.open_feeds([camera_id], tile)  # drops, recalled layouts
 
@@ -162,7 +165,7 @@ class LiveFeedController(QObject):
     def _ended(self, session_id, how: str) -> None:
         if how == "expired":  # the authorised time is up: watching on needs a new reason (a renewal)
             self.forget_purpose()
-        if session_id is None:
+        if session_id is None or int(session_id) in self._ended_elsewhere:
             return
         now = self.clock()
         if self._closing:  # the console is going away: record the end now, before the process exits
@@ -173,6 +176,22 @@ class LiveFeedController(QObject):
             return
         self.tasks.run(f"end-{session_id}", lambda: self.viewing.end_view(int(session_id), how, now),
                        lambda _duration: None, lambda error: self.sig_message.emit(f"View end not recorded: {error}"))
+
+    def check_sessions(self) -> None:
+        """Take off the wall every view whose session was ended elsewhere (its incident closed in CAD, say)."""
+        open_ids = [int(t.view.session_id) for t in self.wall.tiles if t.view is not None and t.view.session_id]
+        if open_ids:
+            self.tasks.run("check-sessions", lambda: self.viewing.ended_sessions(open_ids), self._close_ended,
+                           lambda error: log.warning("could not check view sessions: %s", error))
+
+    def _close_ended(self, ended: dict[int, str]) -> None:
+        for tile in self.wall.tiles:
+            session = tile.view.session_id if tile.view is not None else None
+            if session is not None and int(session) in ended:
+                self._ended_elsewhere.add(int(session))
+                label = tile.view.camera_label
+                tile.close_view(ended[int(session)])
+                self.sig_notice.emit(f"Live view of {label} ended: {ended[int(session)].replace('_', ' ')}")
 
     def close_all(self) -> None:
         """Closing the console ends every view (each writes its view-end event before the window goes)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QWidget
 
@@ -175,9 +175,21 @@ class MainWindow(QMainWindow):
         self.sync_label = QLabel(f"Sync: {self.parts.sync_label}")
         self.alerts_label = QLabel("Owner alerts: —")
         self.busy_label = QLabel("")
+        self.notice_label = QLabel("")  # owner alerts and other news from other consoles: seen, then it fades
+        self.notice_label.setObjectName("noticeLabel")
+        self._notice_timer = QTimer(self, singleShot=True, interval=90_000)
+        self._notice_timer.timeout.connect(lambda: self.notice_label.setText(""))
+        bar.addPermanentWidget(self.notice_label)  # permanent: a passing status message must not hide it
         for label in (self.busy_label, self.alerts_label, self.sync_label, self.database_label, self.user_label):
             bar.addPermanentWidget(label)
         self.tasks.sig_busy_changed.connect(lambda busy: self.busy_label.setText("Working…" if busy else ""))
+
+    def show_notice(self, text: str, urgent: bool = True) -> None:
+        """A notice in the status bar that stays for 90 s (an owner alert raised on another console, say)."""
+        self.notice_label.setText(text)
+        self.notice_label.setStyleSheet("color: #111; background: #ffb020; font-weight: bold; padding: 2px 8px;"
+                                        if urgent else "font-weight: bold; padding: 2px 8px;")
+        self._notice_timer.start()
 
     def _update_alerts(self, answer) -> None:
         alerts = sum(1 for c in answer.inside

@@ -20,6 +20,7 @@ from console.domain.users import IdlePolicy, Permission
 from console.gui.audit_viewer import AuditViewer
 from console.gui.contact_reveal import ContactRevealController
 from console.gui.live_feeds import IncidentContext, LiveFeedController
+from console.gui.live_updates import LiveUpdates
 from console.gui.lock_screen import IdleWatcher, LockScreen
 from console.gui.main_window import ActionId, MainWindow
 from console.gui.video.wall import VideoWall
@@ -89,6 +90,11 @@ class SignedInConsole(QObject):
                               window.view_menu)
         self.audit_viewer: AuditViewer | None = None
 
+        self.feeds.sig_notice.connect(window.show_notice)
+        self.updates = LiveUpdates(services.registry.database, window, self.feeds.check_sessions)
+        self.updates.sig_owner_alerts.connect(self._owner_alerts)
+        self.updates.start()
+
         self.idle = IdleWatcher(idle_policy, self)
         self.idle.sig_idle.connect(self.lock)
         self.idle.start(app)
@@ -100,6 +106,22 @@ class SignedInConsole(QObject):
                                             self.session.workstation, parent=self.window)
         self.audit_viewer.show()
         self.audit_viewer.raise_()
+
+    def _owner_alerts(self, changes) -> None:
+        """An owner raised (or ended) an alert: the map and list are searched again; the notice says which camera."""
+        ids = sorted({change.record_id for change in changes if change.record_id is not None})
+        now = _utcnow()
+        self.window.tasks.run("alert-notices", lambda: self.services.registry.alert_notices(ids, now),
+                              self._show_alerts, lambda error: log.warning("owner alert not shown: %s", error))
+
+    def _show_alerts(self, notices) -> None:
+        raised = [n for n in notices if n.in_force]
+        if raised:
+            text = "; ".join(f"{n.where} until {n.expires_at.astimezone():%H:%M}" for n in raised[:3])
+            more = f" (+{len(raised) - 3} more)" if len(raised) > 3 else ""
+            self.window.show_notice(f"OWNER ALERT: live view allowed — {text}{more}")
+        elif notices:
+            self.window.show_notice(f"Owner alert ended: {', '.join(n.where for n in notices[:3])}", urgent=False)
 
     def _incident(self) -> IncidentContext | None:
         point = self.window.controller.point
@@ -134,6 +156,7 @@ class SignedInConsole(QObject):
     def close(self) -> None:
         """End every view and log out (both audited) before the window goes; keep the saved wall layouts."""
         self.idle.stop(self.app)
+        self.updates.stop()
         if self.layouts_file is not None:
             try:
                 self.layouts_file.parent.mkdir(parents=True, exist_ok=True)

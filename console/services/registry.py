@@ -5,7 +5,10 @@ Qt-free and synchronous: the GUI calls these from a worker thread, never from th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy import select
 
 from console.domain.cameras import Camera, NearbyCamera
 from console.domain.geo import validate_point
@@ -17,6 +20,16 @@ from console.store.db import Database
 from console.store.spatial import NearbyFilter, nearby_cameras
 
 MAX_RADIUS_M = 100_000.0
+
+
+@dataclass(frozen=True)
+class AlertNotice:
+    grant_id: int
+    where: str  # the camera's label, or the site's name for a whole-site alert
+    camera_id: int | None
+    expires_at: datetime
+    in_force: bool
+    source: str
 
 
 class RegistryService:
@@ -40,6 +53,22 @@ class RegistryService:
     def grants(self, camera_ids: list[int], now: datetime) -> list[ShareGrant]:
         with self.database.reader.connect() as conn:
             return repo.grants_for_cameras(conn, camera_ids, now)
+
+    def alert_notices(self, grant_ids: list[int], now: datetime) -> list[AlertNotice]:
+        """What to tell a dispatcher about these owner alerts (grants): which camera or site, until when."""
+        if not grant_ids:
+            return []
+        grants, cameras, sites = repo.grants, repo.cameras, repo.sites
+        query = (select(grants.c.id, grants.c.expires_at, grants.c.revoked_at, grants.c.source, grants.c.camera_id,
+                        cameras.c.label, sites.c.name)
+                 .select_from(grants.outerjoin(cameras, cameras.c.id == grants.c.camera_id)
+                              .outerjoin(sites, sites.c.id == grants.c.site_id))
+                 .where(grants.c.id.in_(grant_ids)).order_by(grants.c.id))
+        with self.database.reader.connect() as conn:
+            rows = conn.execute(query).all()
+        return [AlertNotice(row.id, row.label or row.name or "a site", row.camera_id, row.expires_at,
+                            (row.revoked_at is None or row.revoked_at > now) and row.expires_at > now, row.source)
+                for row in rows]
 
     def open_incidents(self) -> list[Incident]:
         with self.database.reader.connect() as conn:

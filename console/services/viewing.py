@@ -209,6 +209,16 @@ class ViewingService:
                  Detail.DURATION_S: round(duration, 3), Detail.END_REASON: how_ended}), conn=conn)
         return duration
 
+    def ended_sessions(self, session_ids: list[int]) -> dict[int, str]:
+        """Of these view sessions, the ones that have ended (elsewhere: a CAD close, another console), with why."""
+        if not session_ids:
+            return {}
+        with self.database.reader.connect() as conn:
+            rows = conn.execute(select(view_sessions.c.id, view_sessions.c.end_reason)
+                                .where(view_sessions.c.id.in_(session_ids))
+                                .where(view_sessions.c.ended_at.is_not(None)))
+            return {row.id: row.end_reason or "ended" for row in rows}
+
     def _session(self, session_id: int):
         with self.database.engine.connect() as conn:
             row = conn.execute(select(view_sessions, users.c.username)

@@ -142,3 +142,31 @@ def factory():
     f = PlayerFactory()
     yield f
     f.close()
+
+
+def signed_in(console, username: str, role, folder, players):
+    """Sign a new account of `role` in on a built console window: the whole signed-in console, as run_console does."""
+    from argon2 import PasswordHasher
+    from PySide6.QtWidgets import QApplication
+
+    from console.domain.users import IdlePolicy
+    from console.gui.session import SessionServices, SignedInConsole
+    from console.services.accounts import AccountService
+    from console.services.auth import AuthService
+    from console.services.contacts import ContactService
+    from console.services.registry import RegistryService
+    from console.services.viewing import ViewingService
+    from console.store.audit import AuditLog
+    from console.store.secrets import ContactCipher, load_contact_key
+
+    hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # cheap: tests only
+    database, cipher = console.database, ContactCipher(load_contact_key())
+    audit = AuditLog(database)
+    now = datetime.now(timezone.utc)
+    AccountService(database, audit, cipher, hasher).add_user("os:test", username, role, "a long enough password", now)
+    auth = AuthService(database, audit, cipher, hasher)
+    session = auth.login(username, "a long enough password", now, notice_acknowledged=True)
+    services = SessionServices(auth, ViewingService(database, audit, cipher), ContactService(database, audit, cipher),
+                               RegistryService(database), audit)
+    return SignedInConsole(QApplication.instance(), console.window, session, services, players, IdlePolicy(0),
+                           folder, folder / f"{username}-layouts.json")

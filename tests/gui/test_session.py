@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from PySide6.QtWidgets import QApplication
 
 from console.domain.access import Purpose
@@ -20,27 +19,20 @@ from console.domain.cameras import (
 )
 from console.domain.incidents import Incident
 from console.domain.owners import OwnerContact, OwnerKind
-from console.domain.users import IdlePolicy, Role
+from console.domain.users import Role
 from console.gui.main_window import ActionId
-from console.gui.session import SessionServices, SignedInConsole
+from console.gui.session import SignedInConsole
 from console.gui.theme import apply_theme
 from console.gui.video.tile import CAMERA_MIME
 from console.paths import resources_dir
-from console.services.accounts import AccountService
-from console.services.auth import AuthService
-from console.services.contacts import ContactService
-from console.services.registry import RegistryService
-from console.services.viewing import ViewingService
 from console.store import registry as repo
-from console.store.audit import AuditLog
 from console.store.db import open_database
 from console.store.secrets import ContactCipher, load_contact_key
-from tests.gui.conftest import CENTRE
+from tests.gui.conftest import CENTRE, signed_in
 from tests.support.geometry import destination
 
 pytestmark = pytest.mark.gui
 OUTPUT = Path(__file__).resolve().parents[1] / "output"
-HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 @pytest.fixture
@@ -76,20 +68,9 @@ def sign_in(make_console, registry, tmp_path):
     apply_theme(QApplication.instance(), resources_dir(), "dark")  # before the window, as run_console does
 
     def sign_in_as(username: str, role: Role) -> SignedInConsole:
-        console = make_console(registry[0])
-        database = console.database
-        cipher = ContactCipher(load_contact_key())
-        audit = AuditLog(database)
-        AccountService(database, audit, cipher, HASHER).add_user("os:test", username, role, "a long enough password",
-                                                                 datetime.now(timezone.utc))
-        auth = AuthService(database, audit, cipher, HASHER)
-        session = auth.login(username, "a long enough password", datetime.now(timezone.utc), notice_acknowledged=True)
-        services = SessionServices(auth, ViewingService(database, audit, cipher),
-                                   ContactService(database, audit, cipher), RegistryService(database), audit)
         players = PlayerFactory()
         made.append(players)
-        return SignedInConsole(QApplication.instance(), console.window, session, services, players, IdlePolicy(0),
-                               tmp_path, tmp_path / f"{username}-layouts.json")
+        return signed_in(make_console(registry[0]), username, role, tmp_path, players)
 
     yield sign_in_as
     for players in made:
@@ -146,3 +127,31 @@ def test_a_supervisor_opens_the_audit_trail_from_the_window(qtbot, sign_in):
     viewer = signed.audit_viewer
     qtbot.waitUntil(lambda: viewer.isVisible() and viewer.model.rowCount() >= 2, timeout=10_000)
     signed.close()
+
+
+def test_views_ended_elsewhere_leave_the_wall_without_a_second_end_event(qtbot, registry, sign_in):
+    from console.domain.changes import ChangeKind
+    from console.store import changes as feed
+
+    _, ids, incident = registry
+    signed = sign_in("disp8", Role.DISPATCHER)
+    window, audit = signed.window, signed.services.audit
+    signed.feeds.ask_purpose = lambda context, count: Purpose("robbery, suspect on foot", incident=context.incident)
+    with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000):
+        window.controller.set_incident(incident.lat, incident.lon, "CHI-2026-555001 Shots fired", incident)
+    window.actions_by_id[ActionId.OPEN_NEAREST_LIVE].trigger()
+    qtbot.waitUntil(lambda: sum(t.view is not None for t in signed.wall.visible_tiles()) == 2, timeout=20_000)
+
+    # CAD closes the incident on another workstation: its views end there, and the change is announced.
+    now = datetime.now(timezone.utc)
+    for event in audit.query(actions=("view_start",)):
+        signed.services.viewing.end_view(int(event.details["session_id"]), "incident_closed", now)
+    with signed.services.registry.database.engine.begin() as conn:
+        feed.record_change(conn, ChangeKind.INCIDENT, incident.id, "cad-gateway")
+
+    qtbot.waitUntil(lambda: all(t.view is None for t in signed.wall.visible_tiles()), timeout=10_000)
+    assert "ended: incident closed" in window.notice_label.text()
+    signed.close()
+    ends = audit.query(actions=("view_end",))
+    assert sorted(e.camera_id for e in ends) == sorted([ids["door"], ids["yard"]])  # one end each, not two
+    assert audit.verify().ok

@@ -1,0 +1,94 @@
+"""Other consoles' changes, shown within seconds: the change feed followed on a thread, applied on the GUI thread.
+
+New or changed incidents refresh the open-incidents list; camera, consent, owner-alert and registry changes
+search again around the current incident (markers, list, detail); a live view whose session was ended elsewhere
+(the incident closed in CAD, a supervisor) leaves the wall. The status bar says whether updates are live or the
+database is away, and since when.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Callable
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from console.domain.changes import Change, ChangeKind
+from console.services.changes import ChangeFollower
+from console.store.db import Database
+
+log = logging.getLogger(__name__)
+
+_REGISTRY_KINDS = {ChangeKind.CAMERA, ChangeKind.SITE, ChangeKind.OWNER, ChangeKind.GRANT, ChangeKind.REGISTRY}
+
+
+class LiveUpdates(QObject):
+    sig_changes = Signal(object)
+    """A batch of committed changes (list[Change]), delivered on the GUI thread."""
+    sig_state = Signal(bool, str)
+    """(online, why): whether the database answers."""
+    sig_owner_alerts = Signal(object)
+    """Grant (owner alert) changes in a batch: list[Change]."""
+
+    def __init__(self, database: Database, window, check_sessions: Callable[[], None] | None = None,
+                 poll_interval: float = 1.0, debounce_ms: int = 250):
+        super().__init__(window)
+        self.window = window
+        self.check_sessions = check_sessions
+        self.how = "live (LISTEN/NOTIFY)" if database.dialect == "postgresql" else f"polling every {poll_interval:g} s"
+        self.last_ok: datetime | None = None
+        self._refresh = QTimer(self, singleShot=True, interval=debounce_ms)
+        self._refresh.timeout.connect(self._refresh_now)
+        self._incidents_changed = False
+        self._registry_changed = False
+        self.sig_changes.connect(self._apply)
+        self.sig_state.connect(self._show_state)
+        self.follower = ChangeFollower(database, self.sig_changes.emit, self.sig_state.emit, poll_interval)
+
+    def start(self) -> "LiveUpdates":
+        self.follower.start()
+        return self
+
+    def stop(self) -> None:
+        self.follower.stop()
+
+    def _apply(self, batch: list[Change]) -> None:
+        self.last_ok = datetime.now(timezone.utc)
+        kinds = {change.kind for change in batch}
+        point = self.window.controller.point
+        current = point.incident.id if point is not None and point.incident is not None else None
+        if ChangeKind.INCIDENT in kinds:
+            self._incidents_changed = True
+            if current is not None and any(c.kind is ChangeKind.INCIDENT and c.record_id == current for c in batch):
+                self._registry_changed = True
+        if kinds & _REGISTRY_KINDS:
+            self._registry_changed = True
+        grants = [change for change in batch if change.kind is ChangeKind.GRANT]
+        if grants:
+            self.sig_owner_alerts.emit(grants)
+        self._refresh.start()  # many changes in a burst (an import, a feed page): one refresh
+
+    def _refresh_now(self) -> None:
+        if self._incidents_changed:
+            self._incidents_changed = False
+            self.window.load_open_incidents()
+        if self._registry_changed:
+            self._registry_changed = False
+            self.window.controller.refresh()
+            if self.check_sessions is not None:
+                self.check_sessions()
+
+    def _show_state(self, online: bool, why: str) -> None:
+        if online:
+            self.last_ok = datetime.now(timezone.utc)
+            self.window.sync_label.setText(f"Sync: {self.how}")
+            self.window.sync_label.setStyleSheet("")
+            self.window.sync_label.setToolTip("Changes made on other consoles appear here within seconds.")
+            return
+        since = datetime.now().astimezone()
+        shown = self.last_ok.astimezone().strftime("%H:%M") if self.last_ok else "start"
+        self.window.sync_label.setText(f"OFFLINE since {since:%H:%M}: registry as of {shown}")
+        self.window.sync_label.setStyleSheet("color: #ffb020; font-weight: bold;")
+        self.window.sync_label.setToolTip(f"The database does not answer: {why}. Live feeds already open keep "
+                                          "playing until their authorised time ends.")

@@ -1,0 +1,82 @@
+"""Two consoles on one PostgreSQL registry: each sees the other's changes without reloading (LISTEN/NOTIFY)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol
+from console.domain.changes import ChangeKind
+from console.domain.grants import GrantSource, ShareGrant
+from console.domain.incidents import Incident
+from console.domain.owners import OwnerContact, OwnerKind
+from console.domain.sharing import SharingState
+from console.domain.users import Role
+from console.store import changes as feed
+from console.store import registry as repo
+from console.store.db import open_database
+from console.store.secrets import ContactCipher, load_contact_key
+from console.video.factory import PlayerFactory
+from tests.gui.conftest import CENTRE, signed_in
+from tests.support.geometry import destination
+
+pytestmark = [pytest.mark.gui, pytest.mark.postgres]
+
+
+@pytest.fixture
+def shared_registry(pg_url):
+    """One alert-only camera 60 m from an open incident, on the real PostgreSQL server."""
+    cipher = ContactCipher(load_contact_key())
+    with open_database(pg_url, create=True) as database, database.engine.begin() as conn:
+        lat, lon = destination(*CENTRE, 45, 60)
+        owner = repo.add_owner(conn, cipher, OwnerKind.BUSINESS, OwnerContact("Corner Deli", phone="413-555-0100"))
+        site = repo.add_site(conn, owner, "Corner Deli", "60 Test St", lat, lon)
+        camera = repo.add_camera(conn, cipher, Camera(None, site, "deli door", lat, lon, "60 Test St", Capability.LIVE,
+                                                      SharingMode.ON_ALERT,
+                                                      streams=(Stream(StreamProtocol.RTSP, "rtsp://10.0.0.9/main"),)),
+                                 owner)
+        incident_id = repo.add_incident(conn, Incident(None, "CAD-100", "Robbery", 1, "1 Test St", *CENTRE,
+                                                       datetime.now(timezone.utc)))
+        incident = repo.get_incident(conn, incident_id)
+    return pg_url, camera, incident
+
+
+def state_of(window, camera_id: int):
+    rows = window.nearby_panel.model.rows
+    return next((row.state for row in rows if row.camera.id == camera_id), None)
+
+
+def test_each_console_sees_the_others_changes_without_reloading(qtbot, make_console, shared_registry, tmp_path):
+    url, camera_id, incident = shared_registry
+    players = PlayerFactory()
+    try:
+        first = signed_in(make_console(url), "disp1", Role.DISPATCHER, tmp_path, players)
+        second = signed_in(make_console(url), "disp2", Role.DISPATCHER, tmp_path, players)
+        window = second.window
+        assert window.sync_label.text() != ""
+        qtbot.waitUntil(lambda: "LISTEN/NOTIFY" in window.sync_label.text(), timeout=10_000)
+        with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000):
+            window.controller.set_incident(incident.lat, incident.lon, "CAD-100 Robbery", incident)
+        assert state_of(window, camera_id) is SharingState.LIVE_NOT_NOW
+
+        # The owner calls the first console's dispatcher, who enters the alert: the second console shows it live.
+        now = datetime.now(timezone.utc)
+        with first.services.registry.database.engine.begin() as conn:
+            grant = repo.add_grant(conn, ShareGrant(None, camera_id, None, now, now + timedelta(minutes=30),
+                                                    GrantSource.STAFF), created_by="disp1")
+            feed.record_change(conn, ChangeKind.GRANT, grant, "ws-1")
+        qtbot.waitUntil(lambda: state_of(window, camera_id) is SharingState.LIVE_NOW, timeout=10_000)
+        qtbot.waitUntil(lambda: "OWNER ALERT" in window.notice_label.text() and "deli door" in window.notice_label.text(),
+                        timeout=10_000)
+
+        # A new incident on the first console appears in the second console's open-incidents list.
+        with first.services.registry.database.engine.begin() as conn:
+            new = repo.add_incident(conn, Incident(None, "CAD-101", "Shots fired", 1, "9 Test St", *CENTRE, now))
+            feed.record_change(conn, ChangeKind.INCIDENT, new, "ws-1")
+        combo = window.incident_panel.open_incidents
+        qtbot.waitUntil(lambda: any("CAD-101" in combo.itemText(i) for i in range(combo.count())), timeout=10_000)
+        first.close()
+        second.close()
+    finally:
+        players.close()
