@@ -1,0 +1,152 @@
+"""Owner alerts: a window of live access the owner opens (app, panic button, or staff on the owner's call).
+
+An alert is a share grant with a start and an expiry. Raising, changing and ending one is a consent change:
+the grant, its CONSENT_CHANGE audit event and a GRANT change (so every open console shows it within seconds)
+are written in one transaction, or none of them is. The access decision (`may_view`) reads the grants; nothing
+here decides who may watch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Connection
+
+from console.domain.audit import Action, AuditEntry, Detail, Outcome
+from console.domain.changes import ChangeKind
+from console.domain.grants import GrantSource, ShareGrant
+from console.errors import UserError
+from console.services.accounts import audited_transaction, default_workstation
+from console.store import alerts as store
+from console.store.audit import AuditLog
+from console.store.changes import record_change
+from console.store.db import Database
+
+DEFAULT_MINUTES = 60
+MAX_MINUTES = 12 * 60  # an owner's alert is for an event in progress, not standing consent
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An alert in force, as the notifications list and the map show it."""
+
+    grant_id: int
+    camera_id: int | None
+    camera_label: str | None
+    site_id: int
+    site_name: str
+    address: str
+    lat: float
+    lon: float
+    starts_at: datetime
+    expires_at: datetime
+    source: GrantSource
+
+    @property
+    def what(self) -> str:
+        return f"camera {self.camera_label}" if self.camera_id is not None else f"every camera at {self.site_name}"
+
+    def as_dict(self) -> dict:
+        return {"grant_id": self.grant_id, "camera_id": self.camera_id, "camera_label": self.camera_label,
+                "site_id": self.site_id, "site_name": self.site_name, "address": self.address,
+                "lat": self.lat, "lon": self.lon, "starts_at": self.starts_at.isoformat(),
+                "expires_at": self.expires_at.isoformat(), "source": self.source.value}
+
+
+def check_window(starts_at: datetime, expires_at: datetime, max_minutes: int = MAX_MINUTES) -> None:
+    """UserError unless the alert ends after it starts and lasts at most `max_minutes`."""
+    if starts_at.tzinfo is None or expires_at.tzinfo is None:
+        raise UserError("alert times must carry a time zone (e.g. 2026-11-24T01:00:00Z)")
+    if expires_at <= starts_at:
+        raise UserError(f"the alert ends ({expires_at.isoformat()}) before it starts ({starts_at.isoformat()})")
+    if expires_at - starts_at > timedelta(minutes=max_minutes):
+        raise UserError(f"an alert lasts at most {max_minutes} minutes; this one lasts "
+                        f"{(expires_at - starts_at).total_seconds() / 60:.0f}")
+
+
+class OwnerAlertService:
+    def __init__(self, database: Database, audit: AuditLog, workstation: str | None = None,
+                 max_minutes: int = MAX_MINUTES):
+        self.database = database
+        self.audit = audit
+        self.workstation = workstation or default_workstation()
+        self.max_minutes = max_minutes
+
+    def raise_alert(self, actor: str, now: datetime, *, camera_id: int | None = None, site_id: int | None = None,
+                    minutes: int = DEFAULT_MINUTES, source: GrantSource = GrantSource.STAFF) -> ShareGrant:
+        """Open live access to one camera or a whole site from `now` for `minutes`; the grant created."""
+        if (camera_id is None) == (site_id is None):
+            raise UserError("an alert is for one camera or one site: give exactly one of them")
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
+            raise UserError(f"an alert lasts 1 to {self.max_minutes} minutes, not {minutes!r}")
+        grant = ShareGrant(None, camera_id, site_id, now, now + timedelta(minutes=minutes), GrantSource(source))
+        check_window(grant.starts_at, grant.expires_at, self.max_minutes)
+        with audited_transaction(self.database) as conn:
+            _check_target(conn, camera_id, site_id)
+            grant_id = self.store_new(conn, grant, actor, now)
+            record_change(conn, ChangeKind.GRANT, grant_id, self.workstation)
+        return replace(grant, id=grant_id)
+
+    def end_alert(self, actor: str, grant_id: int, now: datetime) -> ShareGrant:
+        """End an alert early (the owner called to cancel it, or staff entered it by mistake)."""
+        with audited_transaction(self.database) as conn:
+            stored = store.get_grant(conn, grant_id)
+            if stored is None:
+                raise UserError(f"there is no alert {grant_id}: `rtic-console alerts list` shows those in force")
+            self.store_end(conn, stored, actor, now)
+            record_change(conn, ChangeKind.GRANT, grant_id, self.workstation)
+        return replace(stored.grant, revoked_at=now)
+
+    def active_alerts(self, now: datetime) -> list[Alert]:
+        """Alerts in force now, newest first: what the notifications list shows."""
+        with self.database.engine.connect() as conn:
+            rows = store.alerts_in_force(conn, now)
+        return [Alert(r.grant.id, r.grant.camera_id, r.camera_label, r.site_id, r.site_name, r.address, r.lat, r.lon,
+                      r.grant.starts_at, r.grant.expires_at, r.grant.source) for r in rows]
+
+    # --- steps inside a caller's transaction (the registry feed applies alerts with a page) ------------
+
+    def store_new(self, conn: Connection, grant: ShareGrant, actor: str, now: datetime,
+                  external_id: str | None = None) -> int:
+        """Insert the grant and its audit event; the caller records the GRANT change and commits."""
+        grant_id = store.insert_grant(conn, grant, actor, now, external_id)
+        details = {Detail.FIELD: "alert", Detail.OLD: None, Detail.NEW: "raised", "grant_id": grant_id,
+                   "site_id": grant.site_id, "source": grant.source.value, "starts_at": grant.starts_at.isoformat(),
+                   "expires_at": grant.expires_at.isoformat()}
+        if external_id is not None:
+            details["portal_alert_id"] = external_id
+        self.audit.append(AuditEntry(Action.CONSENT_CHANGE, actor[:64], self.workstation, Outcome.OK,
+                                     grant.camera_id, None, details), conn=conn)
+        return grant_id
+
+    def store_end(self, conn: Connection, stored: store.StoredGrant, actor: str, now: datetime) -> None:
+        grant = stored.grant
+        if grant.revoked_at is not None:
+            raise UserError(f"alert {grant.id} was already ended at {grant.revoked_at.isoformat()}")
+        if grant.expires_at <= now:
+            raise UserError(f"alert {grant.id} already expired at {grant.expires_at.isoformat()}")
+        store.revoke_grant(conn, grant.id, now, actor)
+        self.audit.append(AuditEntry(
+            Action.CONSENT_CHANGE, actor[:64], self.workstation, Outcome.OK, grant.camera_id, None,
+            {Detail.FIELD: "alert", Detail.OLD: "in force", Detail.NEW: "ended", "grant_id": grant.id,
+             "site_id": grant.site_id, "ended_at": now.isoformat(), "expires_at": grant.expires_at.isoformat()}),
+            conn=conn)
+
+    def store_window(self, conn: Connection, stored: store.StoredGrant, starts_at: datetime, expires_at: datetime,
+                     actor: str) -> None:
+        """The owner moved the alert's start or end (the portal re-sent it with new times)."""
+        grant = stored.grant
+        store.set_grant_window(conn, grant.id, starts_at, expires_at)
+        self.audit.append(AuditEntry(
+            Action.CONSENT_CHANGE, actor[:64], self.workstation, Outcome.OK, grant.camera_id, None,
+            {Detail.FIELD: "alert_window", "grant_id": grant.id, "site_id": grant.site_id,
+             Detail.OLD: [grant.starts_at.isoformat(), grant.expires_at.isoformat()],
+             Detail.NEW: [starts_at.isoformat(), expires_at.isoformat()]}), conn=conn)
+
+
+def _check_target(conn: Connection, camera_id: int | None, site_id: int | None) -> None:
+    if camera_id is not None and store.camera_site(conn, camera_id) is None:
+        raise UserError(f"there is no camera {camera_id} in the registry")
+    if site_id is not None and not store.site_exists(conn, site_id):
+        raise UserError(f"there is no site {site_id} in the registry")

@@ -1,0 +1,138 @@
+"""Owner alerts as stored: share grants with who raised or ended them and the portal's alert id, and feed cursors.
+
+`console/store/registry.py` adds and reads grants for the access decision; this module adds what raising,
+ending and listing alerts needs. Functions take a Connection inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from console.domain.grants import GrantSource, ShareGrant
+from console.store.models import CameraRow, FeedCursorRow, ShareGrantRow, SiteRow
+
+grants = ShareGrantRow.__table__
+cameras = CameraRow.__table__
+sites = SiteRow.__table__
+feed_cursors = FeedCursorRow.__table__
+
+
+@dataclass(frozen=True)
+class StoredGrant:
+    """A grant with its bookkeeping: who created it, who ended it, the portal's alert id."""
+
+    grant: ShareGrant
+    created_by: str | None
+    revoked_by: str | None
+    external_id: str | None
+
+    @property
+    def id(self) -> int:
+        return self.grant.id
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """An alert for the notifications list: the grant, and the camera or site it opens, by name."""
+
+    grant: ShareGrant
+    camera_label: str | None
+    site_id: int
+    site_name: str
+    address: str
+    lat: float
+    lon: float
+
+
+def _grant(row) -> ShareGrant:
+    return ShareGrant(id=row.id, camera_id=row.camera_id, site_id=row.site_id, starts_at=row.starts_at,
+                      expires_at=row.expires_at, source=GrantSource(row.source), revoked_at=row.revoked_at)
+
+
+def _stored(row) -> StoredGrant:
+    return StoredGrant(_grant(row), row.created_by, row.revoked_by, row.external_id)
+
+
+def insert_grant(conn: Connection, grant: ShareGrant, created_by: str, created_at: datetime,
+                 external_id: str | None = None) -> int:
+    return conn.execute(
+        insert(grants).values(camera_id=grant.camera_id, site_id=grant.site_id, starts_at=grant.starts_at,
+                              expires_at=grant.expires_at, source=grant.source.value, revoked_at=grant.revoked_at,
+                              created_by=created_by[:100], created_at=created_at, external_id=external_id)
+        .returning(grants.c.id)
+    ).scalar_one()
+
+
+def get_grant(conn: Connection, grant_id: int) -> StoredGrant | None:
+    row = conn.execute(select(grants).where(grants.c.id == grant_id)).first()
+    return None if row is None else _stored(row)
+
+
+def grant_by_external_id(conn: Connection, external_id: str) -> StoredGrant | None:
+    row = conn.execute(select(grants).where(grants.c.external_id == external_id)).first()
+    return None if row is None else _stored(row)
+
+
+def revoke_grant(conn: Connection, grant_id: int, at: datetime, by: str) -> None:
+    conn.execute(update(grants).where(grants.c.id == grant_id).values(revoked_at=at, revoked_by=by[:100]))
+
+
+def set_grant_window(conn: Connection, grant_id: int, starts_at: datetime, expires_at: datetime) -> None:
+    conn.execute(update(grants).where(grants.c.id == grant_id).values(starts_at=starts_at, expires_at=expires_at))
+
+
+def alerts_in_force(conn: Connection, now: datetime) -> list[AlertRow]:
+    """Grants in force at `now` (started, not expired, not revoked), newest first, with camera and site names.
+
+    A site-wide grant joins its own site; a camera grant its camera's site (coalesce picks whichever is set)."""
+    rows = conn.execute(
+        select(grants, cameras.c.label.label("camera_label"), sites.c.id.label("at_site"),
+               sites.c.name.label("site_name"), sites.c.address.label("site_address"),
+               sites.c.lat.label("site_lat"), sites.c.lon.label("site_lon"),
+               cameras.c.lat.label("camera_lat"), cameras.c.lon.label("camera_lon"))
+        .select_from(grants.outerjoin(cameras, cameras.c.id == grants.c.camera_id)
+                     .join(sites, sites.c.id == func.coalesce(grants.c.site_id, cameras.c.site_id)))
+        .where(grants.c.starts_at <= now, grants.c.expires_at > now)
+        .where(grants.c.revoked_at.is_(None) | (grants.c.revoked_at > now))
+        .order_by(grants.c.starts_at.desc(), grants.c.id.desc())
+    )
+    out = []
+    for r in rows:
+        on_camera = r.camera_id is not None
+        out.append(AlertRow(_grant(r), r.camera_label, r.at_site, r.site_name, r.site_address,
+                            r.camera_lat if on_camera else r.site_lat, r.camera_lon if on_camera else r.site_lon))
+    return out
+
+
+def camera_by_portal_id(conn: Connection, portal_id: str) -> tuple[int, int] | None:
+    """(camera id, site id) of the camera the portal calls `portal_id`, or None."""
+    row = conn.execute(select(cameras.c.id, cameras.c.site_id).where(cameras.c.portal_id == portal_id)).first()
+    return None if row is None else (row.id, row.site_id)
+
+
+def camera_site(conn: Connection, camera_id: int) -> int | None:
+    return conn.execute(select(cameras.c.site_id).where(cameras.c.id == camera_id)).scalar_one_or_none()
+
+
+def site_exists(conn: Connection, site_id: int) -> bool:
+    return conn.execute(select(sites.c.id).where(sites.c.id == site_id)).first() is not None
+
+
+# --- feed cursors ---------------------------------------------------------------------------------
+
+
+def read_cursor(conn: Connection, name: str) -> tuple[str | None, str | None]:
+    """(cursor, etag) where the feed `name` left off; (None, None) before its first page."""
+    row = conn.execute(select(feed_cursors).where(feed_cursors.c.name == name)).first()
+    return (None, None) if row is None else (row.cursor, row.etag)
+
+
+def save_cursor(conn: Connection, name: str, cursor: str | None, etag: str | None, at: datetime) -> None:
+    values = {"cursor": cursor, "etag": etag, "updated_at": at}
+    done = conn.execute(update(feed_cursors).where(feed_cursors.c.name == name).values(**values)).rowcount
+    if not done:
+        conn.execute(insert(feed_cursors).values(name=name, **values))
