@@ -29,6 +29,7 @@ _COMMANDS = (
     "console.cli.screenshot",
     "console.cli.config",
     "console.cli.selftest",
+    "console.cli.alerts",
 )
 
 log = logging.getLogger(__name__)
