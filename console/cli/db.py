@@ -1,10 +1,11 @@
-"""`rtic-console db upgrade|status`: schema migrations for administrators."""
+"""`rtic-console db upgrade|status|grant`: schema migrations and the consoles' privileges, for administrators."""
 
 from __future__ import annotations
 
 import json
 
 from console.store import db as store_db
+from console.store.privileges import grant_console_privileges
 
 
 def register(subparsers, common) -> None:
@@ -14,6 +15,11 @@ def register(subparsers, common) -> None:
     upgrade.set_defaults(func=_upgrade)
     status = actions.add_parser("status", help="print the schema revision", parents=[common])
     status.set_defaults(func=_status)
+    grant = actions.add_parser(
+        "grant", parents=[common],
+        help="PostgreSQL: give the consoles' login role the least privileges it needs (run as the tables' owner)")
+    grant.add_argument("--role", required=True, metavar="ROLE", help="the role the consoles log in as")
+    grant.set_defaults(func=_grant)
 
 
 def _upgrade(args) -> int:
@@ -26,4 +32,11 @@ def _status(args) -> int:
     with store_db.open_database(args.db) as database:
         print(json.dumps({"database": database.display_url, "revision": store_db.current_revision(database),
                           "head": store_db.head_revision()}))
+    return 0
+
+
+def _grant(args) -> int:
+    with store_db.open_database(args.db) as database:
+        statements = grant_console_privileges(database, args.role)
+    print(json.dumps({"role": args.role, "statements": statements}))
     return 0

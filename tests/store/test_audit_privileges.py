@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -72,3 +73,42 @@ def test_restrict_refuses_bad_roles(console_role, sqlite_url):
     with pytest.raises(UserError, match="only on PostgreSQL"):
         restrict_privileges(sqlite, "anyone")
     sqlite.close()
+
+
+def test_a_console_role_with_granted_privileges_does_its_work_and_nothing_more(console_role, capsys):
+    from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol
+    from console.domain.changes import ChangeKind
+    from console.domain.owners import OwnerContact, OwnerKind
+    from console.store import changes as feed
+    from console.store import registry as repo
+    from console.store.secrets import ContactCipher, load_contact_key
+    from console.store.spatial import nearby_cameras
+
+    admin, console, role = console_role
+    cipher = ContactCipher(load_contact_key())
+    assert main(["db", "grant", "--db", admin.url, "--role", role]) == 0
+    assert f'GRANT SELECT, INSERT ON "audit_events" TO "{role}"' in json.loads(capsys.readouterr().out)["statements"]
+
+    # What a console does: open the registry (schema check), add and find a camera, announce it, audit it.
+    with console.engine.begin() as conn:
+        owner = repo.add_owner(conn, cipher, OwnerKind.RESIDENT, OwnerContact("Ana Rivera", phone="413-555-0101"))
+        site = repo.add_site(conn, owner, "Residence", "5 Elm St", 42.15, -72.6)
+        camera = repo.add_camera(conn, cipher, Camera(None, site, "porch", 42.15, -72.6, "5 Elm St", Capability.LIVE,
+                                                      SharingMode.ALWAYS,
+                                                      streams=(Stream(StreamProtocol.RTSP, "rtsp://10.0.0.2/a"),)),
+                                 owner)
+        feed.record_change(conn, ChangeKind.CAMERA, camera, "ws-1")
+    with console.engine.connect() as conn:
+        assert [c.id for c in nearby_cameras(conn, 42.15, -72.6, 50)] == [camera]
+        assert feed.changes_since(conn, 0)[-1].record_id == camera
+    AuditLog(console).append(AuditEntry(Action.REGISTRY_CHANGE, "alice", "ws-1", camera_id=camera))
+    as_console = make_url(admin.url).set(username=role, password=None).render_as_string(hide_password=False)
+    with open_database(as_console) as opened:  # the schema check a console makes at start reads alembic_version
+        assert opened.dialect == "postgresql"
+
+    # What it may not do: delete registry rows, rewrite the change feed or the trail, change the schema.
+    _refused(console, f"DELETE FROM cameras WHERE id = {camera}", "permission denied")
+    _refused(console, "UPDATE changes SET kind = 'x'", "permission denied")
+    _refused(console, "UPDATE audit_events SET username = 'mallory'", "permission denied")
+    _refused(console, "CREATE TABLE stash (x int)", "permission denied")
+    _refused(console, "UPDATE alembic_version SET version_num = '9999'", "permission denied")

@@ -1,0 +1,63 @@
+"""PostgreSQL: the least privileges the consoles' login role needs, and nothing more.
+
+Registry tables: read, add and change (never DELETE: removals and erasures are updates that keep history); the audit
+trail and the change feed: read and append only; the schema version: read only; no DDL (migrations run as the
+owner with `rtic-console db upgrade`). Login failures are the one table consoles delete from (a successful login
+clears its user's failures), and the cameras of a footage request can be taken off the request.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
+
+from console.errors import UserError
+from console.store.db import Database
+
+_ROLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+APPEND_ONLY = ("audit_events", "changes")
+READ_ONLY = ("alembic_version",)
+MAY_DELETE = ("login_failures", "footage_request_cameras")
+
+
+def grant_console_privileges(database: Database, role: str) -> list[str]:
+    """Give `role` exactly what a console needs on every table of the schema; return the statements run.
+
+    Run it as the tables' owner after each `db upgrade` (new tables get no privileges until then).
+    """
+    if database.dialect != "postgresql":
+        raise UserError("database roles exist only on PostgreSQL; a SQLite registry is one user's file")
+    if not _ROLE.match(role):
+        raise UserError(f"{role!r} is not a PostgreSQL role name (letters, digits and _ only)")
+    try:
+        with database.engine.begin() as conn:
+            if conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %(r)s", {"r": role}).first() is None:
+                raise UserError(f"there is no PostgreSQL role {role!r}: create it first (CREATE ROLE {role} LOGIN "
+                                "PASSWORD '...')")
+            owner = conn.exec_driver_sql(
+                "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'audit_events'::regclass").scalar_one()
+            if owner == role:
+                raise UserError(f"the role {role!r} owns the tables, so it could switch the audit guards off: let the "
+                                "consoles log in as a role that does not own them")
+            tables = sorted(inspect(conn).get_table_names())
+            statements = [f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC, "{role}"',
+                          f'GRANT USAGE ON SCHEMA public TO "{role}"',
+                          f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"']
+            for table in tables:
+                if table in APPEND_ONLY:
+                    verbs = "SELECT, INSERT"
+                elif table in READ_ONLY:
+                    verbs = "SELECT"
+                elif table in MAY_DELETE:
+                    verbs = "SELECT, INSERT, UPDATE, DELETE"
+                else:
+                    verbs = "SELECT, INSERT, UPDATE"
+                statements.append(f'GRANT {verbs} ON "{table}" TO "{role}"')
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+    except SQLAlchemyError as exc:
+        text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise UserError(f"cannot grant the console's privileges: {text[0] if text else exc}") from None
+    return statements
