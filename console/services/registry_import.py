@@ -1,0 +1,418 @@
+"""Putting portal camera records into the registry: `upsert_records`, shared by `rtic-console import` and the feed.
+
+Idempotent by the portal's camera id: a record whose camera is already registered with the same values changes
+nothing; a changed one updates the camera (its version goes up, the old and new values go to the registry
+history); a new one adds the camera, and its owner and site when they are new. Large batches take a bulk path
+(COPY on PostgreSQL, the spatial index built once), small ones the same code without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from typing import Callable, Sequence
+
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.engine import Connection
+
+from console.domain.audit import AuditEntry
+from console.domain.changes import ChangeKind
+from console.domain.owners import OwnerKind
+from console.domain.portal_records import PortalRecord, stream_protocol
+from console.errors import UserError
+from console.store import bulk
+from console.store.audit import AuditLog
+from console.store.changes import record_change
+from console.store.models import RegistryHistoryRow
+from console.store.registry import cameras, owners, sites, split_credentials, streams
+from console.store.secrets import ContactCipher
+from console.store.spatial import bulk_loading
+
+BULK_THRESHOLD = 1000  # new cameras from which the spatial index is built once instead of row by row
+_CHUNK = 5000  # ids per IN (...) look-up
+_PORTAL_TAKER = "registration portal"
+_history = RegistryHistoryRow.__table__
+
+Progress = Callable[[int, int], None]
+"""progress(records done, records in all); may raise (ImportCancelled) to abandon the whole transaction."""
+
+_CAMERA_FIELDS = ("site_id", "owner_id", "label", "lat", "lon", "capability", "sharing_mode", "fov_bearing_deg",
+                  "fov_angle_deg", "fov_range_m", "consent_at", "consent_channel")
+_OWNER_COLUMNS = ("id", "kind", "portal_id", "contact_ciphertext", "phone_digest", "email_digest", "is_demo",
+                  "created_at", "updated_at", "version")
+_SITE_COLUMNS = ("id", "owner_id", "name", "address", "lat", "lon", "created_at", "updated_at", "version")
+_CAMERA_COLUMNS = ("id", "site_id", "owner_id", "portal_id", "label", "lat", "lon", "capability", "sharing_mode",
+                   "status", "placement", "fov_bearing_deg", "fov_angle_deg", "fov_range_m", "consent_at",
+                   "consent_channel", "consent_taken_by", "consent_wording", "is_demo", "created_at", "updated_at",
+                   "version")
+_STREAM_COLUMNS = ("id", "camera_id", "protocol", "role", "url", "credential_ciphertext")
+
+
+class ImportCancelled(UserError):
+    """The person running the import cancelled it before it was committed: nothing was written."""
+
+
+@dataclass
+class ImportCounts:
+    """What an upsert did. `changed` is False when the registry is exactly as it was."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    owners_added: int = 0
+    owners_updated: int = 0
+    sites_added: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.owners_added or self.owners_updated or self.sites_added)
+
+    def as_details(self) -> dict:
+        """For audit details and summaries: counts only, never contact details."""
+        return asdict(self)
+
+
+def upsert_records(conn: Connection, cipher: ContactCipher, records: Sequence[PortalRecord], workstation: str, *,
+                   username: str = "import", audit: AuditLog | None = None, event: AuditEntry | None = None,
+                   progress: Progress | None = None) -> ImportCounts:
+    """Add or update the cameras of `records` (already validated) inside the caller's transaction.
+
+    For the registry feed as for file imports, a handful of records or 100k:
+
+    - a camera is found by `portal_id`; unchanged ones are skipped, changed ones updated (version + 1, each
+      changed field written to registry_history under `username`);
+    - records of one owner (same phone or e-mail, by their keyed digests; else the same name and address) make
+      one owner, matched to an existing owner by those digests or by the owner of an already registered camera
+      of the group; a changed contact is re-encrypted (version + 1);
+    - a site is one owner's address (new sites take the first camera's position);
+    - credentials in `stream_url` are split off and stored encrypted; a URL without credentials keeps the
+      stored ones when the address is the same, and a blank `stream_url` leaves the camera's streams alone.
+
+    Statement order inside the transaction: the writes, then `event` (when given, with the counts added to its
+    details) appended to `audit` in the same transaction, then, only when something changed, ONE
+    `ChangeKind.REGISTRY` change as the last statement. Call it as the last thing before commit; a feed client
+    passing several batches in one transaction should pass `event` only with the last. Nothing is committed
+    here: an exception (a `progress` callback may raise `ImportCancelled`) leaves the registry as it was once
+    the caller's transaction rolls back. Portal ids in `records` must be unique.
+    """
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock before reading what is there: ids stay ours
+    counts = ImportCounts()
+    plan = _Plan(conn, cipher, records, username)
+    plan.match(progress)
+    plan.write(counts)
+    if event is not None and audit is not None:
+        entry = AuditEntry(event.action, event.username, event.workstation, event.outcome, event.camera_id,
+                           event.incident_id, {**event.details, **counts.as_details()})
+        audit.append(entry, conn)
+    if counts.changed:
+        record_change(conn, ChangeKind.REGISTRY, None, workstation)
+    return counts
+
+
+def _chunks(values: Sequence, size: int = _CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _Plan:
+    """Matches records to what is registered, then writes the difference."""
+
+    def __init__(self, conn: Connection, cipher: ContactCipher, records: Sequence[PortalRecord], username: str):
+        self.conn, self.cipher, self.records, self.username = conn, cipher, records, username[:64]
+        self.now = _utcnow()
+        self.new_owners: list[dict] = []  # {"key", "contact", "kind", digests}
+        self.owner_updates: list[dict] = []
+        self.new_sites: dict[tuple, dict] = {}
+        self.new_cameras: list[tuple[PortalRecord, tuple, tuple]] = []  # record, owner ref, site ref
+        self.camera_updates: list[tuple[PortalRecord, object, tuple, tuple]] = []
+        self.unchanged = 0
+
+    # --- matching ---------------------------------------------------------------------------------
+
+    def match(self, progress: Progress | None) -> None:
+        records = self.records
+        existing = self._existing_cameras([r.portal_id for r in records])
+        stream_rows = self._main_streams([row.id for row in existing.values()])
+        groups = self._owner_groups()
+        owner_of = self._owners(groups, existing)
+        site_ids = self._existing_sites([o for o in owner_of.values() if isinstance(o, int)])
+        total = len(records)
+        for done, record in enumerate(records, 1):
+            owner_ref = owner_of[self.group_of[done - 1]]
+            address_key = record.address.casefold()
+            site_ref = site_ids.get((owner_ref, address_key)) if isinstance(owner_ref, int) else None
+            if site_ref is None:
+                key = (owner_ref, address_key)
+                site_ref = ("new-site", key)
+                if key not in self.new_sites:
+                    self.new_sites[key] = {"owner": owner_ref, "name": record.organisation or "Residence",
+                                           "address": record.address, "lat": record.lat, "lon": record.lon}
+            row = existing.get(record.portal_id)
+            if row is None:
+                self.new_cameras.append((record, owner_ref, site_ref))
+            else:
+                stream_change = self._stream_change(record, stream_rows.get(row.id))
+                if stream_change is not None or self._camera_values(record, owner_ref, site_ref) != tuple(
+                        getattr(row, f) for f in _CAMERA_FIELDS):
+                    self.camera_updates.append((record, row, (owner_ref, site_ref), stream_change))
+                else:
+                    self.unchanged += 1
+            if progress is not None and (done % 2000 == 0 or done == total):
+                progress(done, total)
+
+    def _existing_cameras(self, portal_ids: list[str]) -> dict:
+        found = {}
+        columns = (cameras.c.id, cameras.c.portal_id, cameras.c.version) + tuple(cameras.c[f] for f in _CAMERA_FIELDS)
+        for chunk in _chunks(portal_ids):
+            for row in self.conn.execute(select(*columns).where(cameras.c.portal_id.in_(chunk))):
+                found[row.portal_id] = row
+        return found
+
+    def _main_streams(self, camera_ids: list[int]) -> dict:
+        found = {}
+        query = select(streams.c.id, streams.c.camera_id, streams.c.url, streams.c.credential_ciphertext)
+        for chunk in _chunks(camera_ids):
+            for row in self.conn.execute(query.where(streams.c.camera_id.in_(chunk)).where(streams.c.role == "main")
+                                         .order_by(streams.c.id)):
+                found.setdefault(row.camera_id, row)
+        return found
+
+    def _owner_groups(self) -> list[dict]:
+        """Records grouped by owner: a shared phone or e-mail digest, else the same name and address."""
+        digest = _memo(self.cipher.digest)
+        by_key: dict[tuple, int] = {}
+        groups: list[dict] = []
+        self.group_of: list[int] = []
+        for record in self.records:
+            phone, email = digest(record.phone), digest(record.email)
+            keys = [k for k in (("phone", phone), ("email", email)) if k[1]] or [
+                ("name", record.owner_name.casefold(), record.address.casefold())]
+            group = next((by_key[k] for k in keys if k in by_key), None)
+            if group is None:
+                group = len(groups)
+                groups.append({"record": record, "phone": phone, "email": email, "portal_ids": []})
+            for k in keys:
+                by_key.setdefault(k, group)
+            groups[group]["portal_ids"].append(record.portal_id)
+            self.group_of.append(group)
+        return groups
+
+    def _owners(self, groups: list[dict], existing: dict) -> dict[int, object]:
+        """Group number -> an existing owner's id, or ("new-owner", group) for an owner to add."""
+        digests = sorted({g[k] for g in groups for k in ("phone", "email") if g[k]})
+        by_digest: dict[str, int] = {}
+        for chunk in _chunks(digests):
+            query = (select(owners.c.id, owners.c.phone_digest, owners.c.email_digest)
+                     .where(owners.c.erased_at.is_(None))
+                     .where(owners.c.phone_digest.in_(chunk) | owners.c.email_digest.in_(chunk)).order_by(owners.c.id))
+            for row in self.conn.execute(query):
+                for value in (row.phone_digest, row.email_digest):
+                    if value:
+                        by_digest.setdefault(value, row.id)
+        owner_of: dict[int, object] = {}
+        for number, group in enumerate(groups):
+            owner_id = by_digest.get(group["phone"]) or by_digest.get(group["email"])
+            if owner_id is None:
+                owner_id = next((existing[p].owner_id for p in group["portal_ids"] if p in existing), None)
+            owner_of[number] = owner_id if owner_id is not None else ("new-owner", number)
+            if owner_id is None:
+                self.new_owners.append({"group": number, **self._owner_values(group)})
+        self._owner_changes(groups, owner_of)
+        return owner_of
+
+    def _owner_values(self, group: dict) -> dict:
+        record: PortalRecord = group["record"]
+        contact = {"name": record.owner_name, "organisation": record.organisation, "phone": record.phone,
+                   "email": record.email, "address": record.address}
+        return {"contact": contact, "kind": (OwnerKind.BUSINESS if record.organisation else OwnerKind.RESIDENT).value,
+                "phone_digest": group["phone"], "email_digest": group["email"]}
+
+    def _owner_changes(self, groups: list[dict], owner_of: dict) -> None:
+        matched = {owner_of[n]: groups[n] for n in owner_of if isinstance(owner_of[n], int)}
+        ids = sorted(matched)
+        for chunk in _chunks(ids):
+            query = select(owners.c.id, owners.c.kind, owners.c.contact_ciphertext).where(owners.c.id.in_(chunk))
+            for row in self.conn.execute(query):
+                values = self._owner_values(matched[row.id])
+                stored = self.cipher.decrypt(row.contact_ciphertext) if row.contact_ciphertext else None
+                if stored != values["contact"] or row.kind != values["kind"]:
+                    self.owner_updates.append({"b_id": row.id, **values})
+
+    def _existing_sites(self, owner_ids: list[int]) -> dict[tuple, int]:
+        found: dict[tuple, int] = {}
+        for chunk in _chunks(sorted(set(owner_ids))):
+            query = select(sites.c.id, sites.c.owner_id, sites.c.address).where(sites.c.owner_id.in_(chunk))
+            for row in self.conn.execute(query.order_by(sites.c.id)):
+                found.setdefault((row.owner_id, row.address.casefold()), row.id)
+        return found
+
+    @staticmethod
+    def _camera_values(record: PortalRecord, owner_ref, site_ref) -> tuple:
+        return (site_ref, owner_ref, record.camera_label, record.lat, record.lon, record.capability.value,
+                record.sharing_mode.value, record.bearing_deg, record.fov_deg, record.range_m, record.consent_at,
+                record.consent_channel.value if record.consent_channel else None)
+
+    def _stream_change(self, record: PortalRecord, stored) -> tuple | None:
+        """None when the stored main stream already matches the record; else (url, user, password)."""
+        if not record.stream_url:
+            return None
+        url, user, password = split_credentials(record.stream_url)
+        if stored is not None and stored.url == url:
+            if user is None and password is None:
+                return None
+            if stored.credential_ciphertext and self.cipher.decrypt(stored.credential_ciphertext, b"stream") == {
+                    "username": user, "password": password}:
+                return None
+        return url, user, password
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    def write(self, counts: ImportCounts) -> None:
+        conn, now = self.conn, self.now
+        stamp = bulk.timestamp_adapter(conn)
+        owner_ids = dict(zip((o["group"] for o in self.new_owners), _reserve_ids(conn, "owners", len(self.new_owners))))
+        bulk.load_rows(conn, "owners", _OWNER_COLUMNS, (
+            (owner_ids[o["group"]], o["kind"], None, self.cipher.encrypt(o["contact"]), o["phone_digest"],
+             o["email_digest"], False, stamp(now), stamp(now), 1) for o in self.new_owners))
+
+        def owner(ref) -> int:
+            return owner_ids[ref[1]] if isinstance(ref, tuple) else ref
+
+        site_ids = dict(zip(self.new_sites, _reserve_ids(conn, "sites", len(self.new_sites))))
+        bulk.load_rows(conn, "sites", _SITE_COLUMNS, (
+            (site_ids[key], owner(s["owner"]), s["name"][:200], s["address"], s["lat"], s["lon"], stamp(now),
+             stamp(now), 1) for key, s in self.new_sites.items()))
+
+        def site(ref) -> int:
+            return site_ids[ref[1]] if isinstance(ref, tuple) else ref
+
+        self._add_cameras(owner, site, stamp)
+        self._update_owners()
+        self._update_cameras(owner, site)
+        counts.added, counts.updated, counts.unchanged = len(self.new_cameras), len(self.camera_updates), self.unchanged
+        counts.owners_added, counts.owners_updated = len(self.new_owners), len(self.owner_updates)
+        counts.sites_added = len(self.new_sites)
+
+    def _add_cameras(self, owner, site, stamp) -> None:
+        if not self.new_cameras:
+            return
+        conn, now = self.conn, stamp(self.now)
+        camera_ids = _reserve_ids(conn, "cameras", len(self.new_cameras))
+        rows, stream_rows = [], []
+        for camera_id, (record, owner_ref, site_ref) in zip(camera_ids, self.new_cameras):
+            rows.append((camera_id, site(site_ref), owner(owner_ref), record.portal_id, record.camera_label,
+                         record.lat, record.lon, record.capability.value, record.sharing_mode.value, "active",
+                         "outside", record.bearing_deg, record.fov_deg, record.range_m, stamp(record.consent_at),
+                         record.consent_channel.value if record.consent_channel else None,
+                         _PORTAL_TAKER if record.consent_at else None, None, False, now, now, 1))
+            if record.stream_url:
+                stream_rows.append((camera_id, record.stream_url))
+        many = len(rows) >= BULK_THRESHOLD
+        empty = many and conn.execute(select(func.count()).select_from(cameras)).scalar_one() == 0
+        if many:
+            with bulk_loading(conn, rebuild_index=empty):
+                bulk.load_rows(conn, "cameras", _CAMERA_COLUMNS, rows)
+        else:
+            bulk.load_rows(conn, "cameras", _CAMERA_COLUMNS, rows)
+        stream_ids = _reserve_ids(conn, "streams", len(stream_rows))
+        bulk.load_rows(conn, "streams", _STREAM_COLUMNS, (
+            (stream_id, camera_id, *self._stream_values(url)) for stream_id, (camera_id, url) in
+            zip(stream_ids, stream_rows)))
+
+    def _stream_values(self, raw_url: str) -> tuple:
+        url, user, password = split_credentials(raw_url)
+        secret = self.cipher.encrypt({"username": user, "password": password}, b"stream") if user or password else None
+        return stream_protocol(url).value, "main", url, secret
+
+    def _update_owners(self) -> None:
+        if not self.owner_updates:
+            return
+        self.conn.execute(
+            update(owners).where(owners.c.id == bindparam("b_id")).values(
+                kind=bindparam("b_kind"), contact_ciphertext=bindparam("b_contact"),
+                phone_digest=bindparam("b_phone"), email_digest=bindparam("b_email"), updated_at=self.now,
+                version=owners.c.version + 1),
+            [{"b_id": o["b_id"], "b_kind": o["kind"], "b_contact": self.cipher.encrypt(o["contact"]),
+              "b_phone": o["phone_digest"], "b_email": o["email_digest"]} for o in self.owner_updates])
+        # Contact fields are recorded as changed, never with their values (see RegistryHistoryRow).
+        self.conn.execute(insert(_history), [
+            {"at": self.now, "username": self.username, "entity": "owner", "entity_id": o["b_id"], "field": "contact",
+             "old_value": None, "new_value": None} for o in self.owner_updates])
+
+    def _update_cameras(self, owner, site) -> None:
+        if not self.camera_updates:
+            return
+        params, history, new_streams, stream_updates = [], [], [], []
+        for record, row, (owner_ref, site_ref), stream_change in self.camera_updates:
+            values = dict(zip(_CAMERA_FIELDS, self._camera_values(record, owner(owner_ref), site(site_ref))))
+            for field in _CAMERA_FIELDS:
+                old, new = getattr(row, field), values[field]
+                if old != new:
+                    history.append({"at": self.now, "username": self.username, "entity": "camera",
+                                    "entity_id": row.id, "field": field, "old_value": _history_text(old),
+                                    "new_value": _history_text(new)})
+            values["consent_taken_by"] = _PORTAL_TAKER if record.consent_at else None
+            params.append({f"b_{k}": v for k, v in values.items()} | {"b_id": row.id})
+            if stream_change is not None:
+                history.append({"at": self.now, "username": self.username, "entity": "camera", "entity_id": row.id,
+                                "field": "stream", "old_value": None, "new_value": None})
+                stream_updates.append((row.id, record.stream_url))
+        fields = _CAMERA_FIELDS + ("consent_taken_by",)
+        self.conn.execute(
+            update(cameras).where(cameras.c.id == bindparam("b_id")).values(
+                **{f: bindparam(f"b_{f}") for f in fields}, updated_at=self.now, version=cameras.c.version + 1),
+            params)
+        if history:
+            self.conn.execute(insert(_history), history)
+        stored = self._main_streams([camera_id for camera_id, _ in stream_updates])
+        for camera_id, raw_url in stream_updates:
+            protocol, role, url, secret = self._stream_values(raw_url)
+            if camera_id in stored:
+                values = {"url": url, "protocol": protocol}
+                if secret is not None:
+                    values["credential_ciphertext"] = secret
+                elif stored[camera_id].url != url:
+                    values["credential_ciphertext"] = None  # another address: the old credentials are not its own
+                self.conn.execute(update(streams).where(streams.c.id == stored[camera_id].id).values(**values))
+            else:
+                new_streams.append({"camera_id": camera_id, "protocol": protocol, "role": role, "url": url,
+                                    "credential_ciphertext": secret})
+        if new_streams:
+            self.conn.execute(insert(streams), new_streams)
+
+
+def _reserve_ids(conn: Connection, table: str, count: int) -> list[int]:
+    """`count` fresh ids for `table`: from its sequence on PostgreSQL (safe beside other writers); on SQLite the
+    caller holds the write lock, so the ids after the largest are free."""
+    if count == 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        return list(conn.execute(text(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"), {"n": count}
+        ).scalars())
+    first = bulk.next_id(conn, table)
+    return list(range(first, first + count))
+
+
+def _history_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _memo(fn):
+    cache: dict = {}
+
+    def call(value):
+        if value not in cache:
+            cache[value] = fn(value)
+        return cache[value]
+
+    return call
