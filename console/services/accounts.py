@@ -32,7 +32,7 @@ from console.domain.users import (
 )
 from console.errors import UserError
 from console.store import users as repo
-from console.store.audit import AuditLog, AuditUnavailable
+from console.store.audit import AuditLog, AuditUnavailable, connection_lost
 from console.store.db import Database
 from console.store.secrets import ContactCipher, load_contact_key
 
@@ -60,7 +60,7 @@ def audited_transaction(database: Database) -> Iterator[Connection]:
     except SQLAlchemyError as exc:
         text = str(getattr(exc, "orig", None) or exc.__class__.__name__).strip().splitlines()
         raise AuditUnavailable("this was not done because it could not be recorded in the audit log: "
-                               f"{text[0] if text else exc.__class__.__name__}") from None
+                               f"{text[0] if text else exc.__class__.__name__}", connection_lost(exc)) from None
 
 
 def generate_password() -> str:

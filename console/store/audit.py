@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
 
 from console.domain.audit import (
     GENESIS_HASH,
@@ -47,7 +47,15 @@ _INSERT = events.insert()
 
 
 class AuditUnavailable(UserError):
-    """The event was not durably written, so whatever it records must not happen. The message says why."""
+    """The event was not durably written, so whatever it records must not happen. The message says why.
+
+    `connection_lost` is True when the database could not be reached or the connection broke (the event may
+    then go to the local journal, console/store/journal.py), False when the store itself refused it.
+    """
+
+    def __init__(self, message: str, connection_lost: bool = False):
+        super().__init__(message)
+        self.connection_lost = connection_lost
 
 
 @dataclass(frozen=True)
@@ -79,28 +87,33 @@ class AuditLog:
 
     # --- append -----------------------------------------------------------------------------------
 
-    def append(self, entry: AuditEntry, conn: Connection | None = None) -> AuditRecord:
+    def append(self, entry: AuditEntry, conn: Connection | None = None,
+               occurred_at: datetime | None = None) -> AuditRecord:
         """Write one event. Without `conn`, committed durably before returning; with `conn`, inside the
-        caller's transaction (the event is written only if the caller's commit succeeds).
+        caller's transaction (the event is written only if the caller's commit succeeds). `occurred_at`
+        (aware) is when it happened, for an event recorded late from the local journal; default: now.
 
         Raises AuditUnavailable when the event could not be written, UserError for an unsafe or
         malformed entry (nothing is written either way).
         """
         details_json = _checked(entry)
+        if occurred_at is not None and occurred_at.tzinfo is None:
+            raise UserError("an audit event's time must be timezone-aware")
         if conn is not None:
             try:
-                return self._append_in(conn, entry, details_json)
+                return self._append_in(conn, entry, details_json, occurred_at)
             except SQLAlchemyError as exc:
-                raise AuditUnavailable(_why(exc)) from None
+                raise AuditUnavailable(_why(exc), connection_lost(exc)) from None
         try:
             with self.database.engine.connect() as own:
-                record = self._append_in(own, entry, details_json)
+                record = self._append_in(own, entry, details_json, occurred_at)
                 own.commit()
         except SQLAlchemyError as exc:
-            raise AuditUnavailable(_why(exc)) from None
+            raise AuditUnavailable(_why(exc), connection_lost(exc)) from None
         return record
 
-    def _append_in(self, conn: Connection, entry: AuditEntry, details_json: str) -> AuditRecord:
+    def _append_in(self, conn: Connection, entry: AuditEntry, details_json: str,
+                   occurred: datetime | None = None) -> AuditRecord:
         if conn.dialect.name == "postgresql":
             # One round trip: whatever the server's default, this transaction's commit waits for the WAL
             # flush (set_config(..., true) is SET LOCAL); then wait for our turn to extend the chain.
@@ -111,7 +124,9 @@ class AuditLog:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         last = conn.execute(_HEAD).first()
         seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS_HASH)
-        occurred_at = format_timestamp(self.clock())
+        # The chain orders events by seq, not by time (ChainWalker never compares times), so an event from the
+        # journal keeps the time it happened even though newer events may already precede it.
+        occurred_at = format_timestamp(occurred or self.clock())
         digest = event_hash(seq, occurred_at, entry.username, entry.workstation, entry.action, entry.outcome,
                             entry.camera_id, entry.incident_id, details_json, prev_hash)
         conn.execute(_INSERT, dict(
@@ -271,6 +286,21 @@ def _first_line(exc: Exception) -> str:
     else:
         text = exc.__class__.__name__ if isinstance(exc, SQLAlchemyError) else str(exc).strip()
     return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether a driver error means the database is away (unreachable, connection cut), not a refusal."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, (DisconnectionError, InterfaceError)):
+        return True
+    if isinstance(exc, OperationalError):
+        # PostgreSQL: any OperationalError is the connection's (server gone, network cut, admin shutdown).
+        # SQLite: only a file that cannot be opened or read, never "locked" or a constraint.
+        text = _first_line(exc).lower()
+        return exc.orig is None or "sqlite" not in type(exc.orig).__module__ or "unable to open" in text \
+            or "disk i/o" in text
+    return False
 
 
 def _why(exc: SQLAlchemyError) -> str:
