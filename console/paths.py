@@ -1,16 +1,21 @@
 """Where the console finds the files it ships (ui/ forms, resources/) and keeps its own data.
 
 Installed from a wheel, ui/ and resources/ live inside the package (console/ui, console/resources);
-in a source checkout they are the top-level folders beside console/.
+in a source checkout they are the top-level folders beside console/. In the packaged one-folder app
+(PyInstaller, installer/rtic-console.spec) they are console/ui and console/resources under its _internal folder.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import platformdirs
 
-_PACKAGE = Path(__file__).resolve().parent
+if getattr(sys, "frozen", False) and hasattr(sys, "_MEIPASS"):
+    _PACKAGE = Path(sys._MEIPASS) / "console"
+else:
+    _PACKAGE = Path(__file__).resolve().parent
 
 APP_NAME = "rtic-console"
 APP_AUTHOR = "CommunityConnect"

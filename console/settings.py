@@ -6,6 +6,7 @@ Each path can be moved with an environment variable so tests and kiosks get sett
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tomllib
@@ -66,6 +67,22 @@ DECLARED: tuple[Setting, ...] = (
             "room).", minimum=0),
     Setting("live_view_max_minutes", "Live view limit (minutes)", 15, "A live view stops after this long.",
             minimum=1),
+    Setting("evidence_dir", "Evidence folder", "",
+            "Where footage received from owners is copied and hashed (the agency's evidence store). Empty: the "
+            "'evidence' folder in the user's data folder."),
+    Setting("footage_max_window_hours", "Footage request window (hours)", 2.0,
+            "The longest time window one footage request may ask an owner for.", minimum=0.25),
+    Setting("cad_watch_folder", "CAD drop folder", "",
+            "A folder CAD writes NENA EIDO or CSV/JSON export files into; taken files move to processed/ or "
+            "rejected/. Empty: no folder is watched."),
+    Setting("cad_poll_url", "CAD endpoint URL", "",
+            "An HTTP(S) URL answering one EIDO or a JSON list of EIDOs, polled with ETag/Last-Modified. Empty: none."),
+    Setting("cad_poll_interval_s", "CAD polling interval (s)", 5.0, "How often the CAD folder and endpoint are read.",
+            minimum=1.0),
+    Setting("cad_auto_offer", "Offer cameras for urgent CAD incidents", True,
+            "When an urgent incident arrives from CAD, put it on the map and offer its nearest live cameras at once."),
+    Setting("cad_auto_offer_priority", "Urgent CAD priority", 1,
+            "CAD incidents of this priority or more urgent (1 is the most urgent) are offered at once.", minimum=1),
 )
 
 _BY_KEY = {s.key: s for s in DECLARED}
@@ -157,3 +174,48 @@ def _checked(key: str, value: Any, where: str) -> Any:
     if setting.minimum is not None and value < setting.minimum:
         raise UserError(f"{where}: {key} must be at least {setting.minimum:g}, not {value!r}")
     return value
+
+
+def parse_value(key: str, text: str) -> Any:
+    """A setting's value from text (a command line, an installer property), checked; UserError when it does not fit."""
+    setting = _BY_KEY.get(key)
+    if setting is None:
+        raise UserError(f"there is no setting called {key!r} (see `rtic-console config show`)")
+    value: Any = text
+    if isinstance(setting.default, (int, float)) and not isinstance(setting.default, bool):
+        try:
+            value = int(text) if isinstance(setting.default, int) else float(text)
+        except ValueError:
+            raise UserError(f"{key} must be a {type(setting.default).__name__} like {setting.default!r}, "
+                            f"not {text!r}") from None
+    return _checked(key, value, "the given value")
+
+
+def write_settings(path: Path, changes: dict[str, Any]) -> None:
+    """Set some values in a settings file, keeping the others it holds (created with its folder when missing)."""
+    values = {**_read(path), **{key: _checked(key, value, str(path)) for key, value in changes.items()}}
+    lines = ["# Community Connect Console settings (see `rtic-console config show`)."]
+    lines += [f"{s.key} = {_toml(values[s.key])}" for s in DECLARED if s.key in values]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write the settings file {path} ({exc.strerror or exc})") from None
+
+
+def settings_template() -> str:
+    """A settings file with every setting commented out at its default, each with its description."""
+    lines = ["# Community Connect Console: machine settings (an administrator's).",
+             "# Uncomment and change what this workstation needs; each user's own file can override them.",
+             "# `rtic-console config show` lists the values in force and where each came from."]
+    for s in DECLARED:
+        lines += ["", f"# {s.title}: {s.description}"]
+        if s.choices:
+            lines.append(f"# One of: {', '.join(s.choices)}.")
+        lines.append(f"# {s.key} = {_toml(s.default)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value: Any) -> str:
+    """A TOML literal for a setting's value (JSON's string escapes are valid TOML basic strings)."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)

@@ -1,10 +1,15 @@
-"""`rtic-console config show`: every setting, its value in force and where it came from (default, machine or user file)."""
+"""`rtic-console config show|set|template`: the settings in force and where each came from; writing a settings file.
+
+`config set --machine` is what the Windows installer runs to write the machine file from its MSI properties.
+"""
 
 from __future__ import annotations
 
 import json
 
-from console.settings import DECLARED, load_settings_with_sources, machine_settings_path, user_settings_path
+from console.errors import UserError
+from console.settings import (DECLARED, load_settings_with_sources, machine_settings_path, parse_value,
+                              settings_template, user_settings_path, write_settings)
 
 MASK = "********"
 
@@ -17,6 +22,17 @@ def register(subparsers, common) -> None:
                               help="every setting with its value and its source (default, machine file, user file)")
     show.add_argument("--json", action="store_true", help="print one JSON object")
     show.set_defaults(func=_show)
+    change = actions.add_parser("set", parents=[common],
+                                help="set values in your settings file (or the machine's with --machine), keeping "
+                                     "the other values it holds (comments are not kept)")
+    change.add_argument("pairs", nargs="+", metavar="KEY=VALUE", help="for example idle_lock_minutes=15")
+    change.add_argument("--machine", action="store_true", help="write the machine file (administrators)")
+    change.add_argument("--skip-empty", action="store_true",
+                        help="ignore KEY= with nothing after it (an installer property left unset)")
+    change.set_defaults(func=_set)
+    template = actions.add_parser("template", parents=[common],
+                                  help="print a settings file with every setting commented out at its default")
+    template.set_defaults(func=lambda _args: print(settings_template(), end="") or 0)
 
 
 def settings_report() -> dict:
@@ -50,4 +66,20 @@ def _show(args) -> int:
     for row in report["settings"]:
         where = f"{row['source']} file {row['file']}" if row["file"] else "default"
         print(f"{row['key']:<{width}}  {json.dumps(row['value'], ensure_ascii=False):<40}  {where}")
+    return 0
+
+
+def _set(args) -> int:
+    changes = {}
+    for pair in args.pairs:
+        key, sep, text = pair.partition("=")
+        if not sep:
+            raise UserError(f"{pair!r} is not KEY=VALUE, for example idle_lock_minutes=15")
+        if text == "" and args.skip_empty:
+            continue
+        changes[key.strip()] = parse_value(key.strip(), text)
+    path = machine_settings_path() if args.machine else user_settings_path()
+    if changes:
+        write_settings(path, changes)
+    print(json.dumps({"file": str(path), "set": sorted(changes)}))
     return 0
