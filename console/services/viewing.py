@@ -115,7 +115,11 @@ class ViewingService:
         # Grants that ended in the last day come too, so a denial can say "the alert ended at 14:05"
         # rather than "there is no alert"; may_view itself decides what is in force at `now`.
         grants = registry_repo.grants_for_cameras(conn, [camera_id], now - RECENT_GRANTS)
+        self._read(camera, grants, current, purpose, now)
         return camera, purpose, may_view(camera, grants, current, purpose, now, self.max_session)
+
+    def _read(self, camera: Camera, grants: list, user: User, purpose: Purpose, now: datetime) -> None:
+        """What a decision was made on, as read from the store (console/services/offline.py keeps it)."""
 
     def explain(self, asked_by: str, username: str, camera_id: int, purpose: Purpose, now: datetime) -> Decision:
         """The decision for `username` without opening anything, recorded as ACCESS_EXPLAIN by whoever asked."""
