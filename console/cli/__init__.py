@@ -30,6 +30,8 @@ _COMMANDS = (
     "console.cli.config",
     "console.cli.selftest",
     "console.cli.alerts",
+    "console.cli.footage",
+    "console.cli.evidence",
 )
 
 log = logging.getLogger(__name__)

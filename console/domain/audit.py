@@ -41,6 +41,10 @@ class Action:
     AUDIT_VERIFY = "audit_verify"
     AUDIT_EXPORT = "audit_export"
     DEMO_CREATED = "demo_created"
+    FOOTAGE_REQUEST = "footage_request"  # a request to an owner created (ids, window)
+    FOOTAGE_CONTACT = "footage_contact"  # an attempt to reach the owner and its outcome (never the note)
+    EVIDENCE_ATTACH = "evidence_attach"  # files received, hashed and stored
+    EVIDENCE_EXPORT = "evidence_export"  # an evidence package written
 
 
 class Outcome:

@@ -2,14 +2,14 @@
 
 Who may do what (one table; `ROLE_PERMISSIONS` below is this table, and a test keeps them equal):
 
-| role       | live view | contact reveal | audit view | audit export | user admin | registry edit |
-|------------|-----------|----------------|------------|--------------|------------|---------------|
-| dispatcher | yes       | yes            |            |              |            |               |
-| detective  | yes       | yes            |            |              |            |               |
-| supervisor | yes       | yes            | yes        |              |            |               |
-| auditor    |           |                | yes        | yes          |            |               |
-| admin      |           |                | yes        |              | yes        | yes           |
-| outreach   |           | yes            |            |              |            | yes           |
+| role       | live view | contact reveal | audit view | audit export | user admin | registry edit | footage request |
+|------------|-----------|----------------|------------|--------------|------------|---------------|-----------------|
+| dispatcher | yes       | yes            |            |              |            |               | yes             |
+| detective  | yes       | yes            |            |              |            |               | yes             |
+| supervisor | yes       | yes            | yes        |              |            |               | yes             |
+| auditor    |           |                | yes        | yes          |            |               |                 |
+| admin      |           |                | yes        |              | yes        | yes           |                 |
+| outreach   |           | yes            |            |              |            | yes           |                 |
 
 Why: dispatchers and detectives work incidents, so they watch feeds and call owners for footage.
 Supervisors do the same and review their team's audit trail. Auditors are independent: they read and
@@ -42,13 +42,14 @@ class Permission(str, enum.Enum):
     AUDIT_EXPORT = "audit export"
     USER_ADMIN = "user admin"
     REGISTRY_EDIT = "registry edit"
+    FOOTAGE_REQUEST = "footage request"  # ask owners for recorded footage, attach and export the files
 
 
 _P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.DISPATCHER: frozenset({_P.LIVE_VIEW, _P.CONTACT_REVEAL}),
-    Role.DETECTIVE: frozenset({_P.LIVE_VIEW, _P.CONTACT_REVEAL}),
-    Role.SUPERVISOR: frozenset({_P.LIVE_VIEW, _P.CONTACT_REVEAL, _P.AUDIT_VIEW}),
+    Role.DISPATCHER: frozenset({_P.LIVE_VIEW, _P.CONTACT_REVEAL, _P.FOOTAGE_REQUEST}),
+    Role.DETECTIVE: frozenset({_P.LIVE_VIEW, _P.CONTACT_REVEAL, _P.FOOTAGE_REQUEST}),
+    Role.SUPERVISOR: frozenset({_P.LIVE_VIEW, _P.CONTACT_REVEAL, _P.AUDIT_VIEW, _P.FOOTAGE_REQUEST}),
     Role.AUDITOR: frozenset({_P.AUDIT_VIEW, _P.AUDIT_EXPORT}),
     Role.ADMIN: frozenset({_P.AUDIT_VIEW, _P.USER_ADMIN, _P.REGISTRY_EDIT}),
     Role.OUTREACH: frozenset({_P.CONTACT_REVEAL, _P.REGISTRY_EDIT}),
