@@ -32,6 +32,7 @@ _COMMANDS = (
     "console.cli.alerts",
     "console.cli.footage",
     "console.cli.evidence",
+    "console.cli.portal",
 )
 
 log = logging.getLogger(__name__)

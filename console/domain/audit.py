@@ -45,6 +45,7 @@ class Action:
     FOOTAGE_CONTACT = "footage_contact"  # an attempt to reach the owner and its outcome (never the note)
     EVIDENCE_ATTACH = "evidence_attach"  # files received, hashed and stored
     EVIDENCE_EXPORT = "evidence_export"  # an evidence package written
+    REGISTRY_IMPORT = "registry_import"  # a portal export imported: file name, SHA-256, counts (never contacts)
 
 
 class Outcome:

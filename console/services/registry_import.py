@@ -8,21 +8,26 @@ history); a new one adds the camera, and its owner and site when they are new. L
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Callable, Sequence
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
-from console.domain.audit import AuditEntry
+from console.domain.audit import Action, AuditEntry
 from console.domain.changes import ChangeKind
 from console.domain.owners import OwnerKind
-from console.domain.portal_records import PortalRecord, stream_protocol
+from console.domain.portal_records import PortalRecord, Problem, stream_protocol, validate_rows
 from console.errors import UserError
+from console.services.accounts import audited_transaction
+from console.services.portal_files import PortalFile, read_portal_file, write_rejects
 from console.store import bulk
 from console.store.audit import AuditLog
 from console.store.changes import record_change
+from console.store.db import Database
 from console.store.models import RegistryHistoryRow
 from console.store.registry import cameras, owners, sites, split_credentials, streams
 from console.store.secrets import ContactCipher
@@ -313,9 +318,8 @@ class _Plan:
             if record.stream_url:
                 stream_rows.append((camera_id, record.stream_url))
         many = len(rows) >= BULK_THRESHOLD
-        empty = many and conn.execute(select(func.count()).select_from(cameras)).scalar_one() == 0
         if many:
-            with bulk_loading(conn, rebuild_index=empty):
+            with bulk_loading(conn, rebuild_index=_may_rebuild_index(conn)):
                 bulk.load_rows(conn, "cameras", _CAMERA_COLUMNS, rows)
         else:
             bulk.load_rows(conn, "cameras", _CAMERA_COLUMNS, rows)
@@ -399,6 +403,17 @@ def _reserve_ids(conn: Connection, table: str, count: int) -> list[int]:
     return list(range(first, first + count))
 
 
+def _may_rebuild_index(conn: Connection) -> bool:
+    """PostgreSQL: build the spatial index once after the load only into an empty registry (dropping it locks the
+    table) and only as the table's owner (the consoles' least-privileged role may not drop indexes)."""
+    if conn.dialect.name != "postgresql":
+        return True  # SQLite's R*Tree is filled in one pass anyway (see bulk_loading)
+    if conn.execute(select(func.count()).select_from(cameras)).scalar_one():
+        return False
+    return bool(conn.execute(text(
+        "SELECT pg_get_userbyid(relowner) = current_user FROM pg_class WHERE oid = 'cameras'::regclass")).scalar_one())
+
+
 def _history_text(value) -> str | None:
     if value is None:
         return None
@@ -416,3 +431,81 @@ def _memo(fn):
         return cache[value]
 
     return call
+
+
+# --- importing a file -------------------------------------------------------------------------------
+
+
+class ImportRejected(UserError):
+    """Bad rows and no --partial: nothing was imported. `problems` is the full report."""
+
+    def __init__(self, problems: list[Problem], rows: int, name: str):
+        bad = len({p.row for p in problems})
+        super().__init__(f"{name}: {bad:,} of {rows:,} rows are bad, so nothing was imported; fix them, or use "
+                         "--partial to import the good rows and write the bad ones to a file")
+        self.problems = problems
+
+
+def import_file(database: Database, cipher: ContactCipher, path: str | Path, *, username: str, workstation: str,
+                mapping: dict[str, str] | None = None, partial: bool = False, dry_run: bool = False,
+                rejects: Path | None = None, progress: Progress | None = None) -> dict:
+    """Import a portal export in one audited transaction; a summary (counts, never contacts).
+
+    All or nothing: any bad row raises ImportRejected (the report in it) unless `partial`, which imports the
+    good rows and writes the bad ones to `rejects` (default: FILE.rejected.csv beside the file). `dry_run`
+    validates, works out what would be added, updated and left, and rolls back: it writes nothing.
+    """
+    started = time.perf_counter()
+    source = read_portal_file(path, mapping)
+    total = len(source.rows)
+    steps = 2 * total + len(source.problems)
+    if progress is not None:
+        progress(0, steps)
+    records, problems = validate_rows(_counted(source.rows, progress, steps), _centre(database, source))
+    problems = sorted(problems + source.problems, key=lambda p: p.row)
+    rows = total + len({p.row for p in source.problems})
+    summary = {"file": source.path.name, "format": source.format, "sha256": source.sha256, "rows": rows,
+               "valid": len(records), "rejected": len({p.row for p in problems}), "dry_run": dry_run}
+    if problems and not partial and not dry_run:
+        raise ImportRejected(problems, rows, source.path.name)
+    if problems and partial and not dry_run:
+        rejects = rejects or source.path.with_name(source.path.name + ".rejected.csv")
+        write_rejects(rejects, source, problems)
+        summary["rejects_file"] = str(rejects)
+
+    def upsert_progress(done: int, _total: int) -> None:
+        if progress is not None:
+            progress(total + done, steps)
+
+    event = AuditEntry(Action.REGISTRY_IMPORT, username, workstation, details={
+        "file": source.path.name, "sha256": source.sha256, "format": source.format, "rows": rows,
+        "rejected": summary["rejected"], "partial": partial})
+    if dry_run:
+        with database.engine.connect() as conn:
+            counts = upsert_records(conn, cipher, records, workstation, username=username, progress=upsert_progress)
+            conn.rollback()
+    else:
+        with audited_transaction(database) as conn:
+            counts = upsert_records(conn, cipher, records, workstation, username=username, audit=AuditLog(database),
+                                    event=event, progress=upsert_progress)
+    if progress is not None:
+        progress(steps, steps)
+    summary.update(counts.as_details())
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    return {"problems": problems, **summary} if dry_run else summary
+
+
+def _counted(rows, progress: Progress | None, steps: int):
+    for done, row in enumerate(rows, 1):
+        if progress is not None and done % 2000 == 0:
+            progress(done, steps)
+        yield row
+
+
+def _centre(database: Database, source: PortalFile) -> tuple[float, float] | None:
+    """Where the registry's cameras are, for the swapped-coordinates check of a file too small to tell."""
+    if len(source.rows) >= 3:
+        return None
+    with database.engine.connect() as conn:
+        lat, lon = conn.execute(select(func.avg(cameras.c.lat), func.avg(cameras.c.lon))).one()
+    return None if lat is None else (float(lat), float(lon))

@@ -1,0 +1,112 @@
+"""Writing the registry as a portal export (CSV or GeoJSON in the import's columns), so export -> import round-trips.
+
+Contact details (owner name, phone, e-mail) are left out unless asked for with a reason; every export is audited
+(Action.EXPORT: format, count, whether contacts were included and why). Stream URLs never carry credentials.
+Cameras the owner removed are not exported.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from console.domain.audit import Action, AuditEntry, Detail
+from console.domain.portal_records import FIELDS
+from console.errors import UserError
+from console.store.audit import AuditLog
+from console.store.db import Database
+from console.store.registry import cameras, owners, sites, streams
+from console.store.secrets import ContactCipher
+
+FORMATS = ("csv", "geojson")
+_CONTACT = ("owner_name", "phone", "email")
+
+
+def export_registry(database: Database, cipher: ContactCipher, out: str | Path, *, fmt: str = "csv",
+                    with_contacts: bool = False, reason: str = "", username: str, workstation: str) -> dict:
+    """Write every camera not removed to `out`; a summary. Contacts only `with_contacts`, which needs a reason."""
+    if fmt not in FORMATS:
+        raise UserError(f"unknown export format {fmt!r}: use {' or '.join(FORMATS)}")
+    reason = reason.strip()
+    if with_contacts and len(reason) < 5:
+        raise UserError("exporting contact details needs --reason: why they are needed (it goes to the audit trail)")
+    out = Path(out)
+    if out.is_dir():
+        raise UserError(f"{out} is a folder: give the file to write")
+    if not out.parent.is_dir():
+        raise UserError(f"cannot write {out}: the folder {out.parent} does not exist")
+    started = time.perf_counter()
+    audit = AuditLog(database)
+    details = {"format": fmt, "with_contacts": with_contacts, "file": out.name}
+    if with_contacts:
+        details[Detail.REASON] = reason
+    with database.engine.connect() as conn:
+        rows = _rows(conn, cipher, with_contacts)
+    # Contacts leave the registry only once the export is on record (fail closed).
+    audit.append(AuditEntry(Action.EXPORT, username, workstation, details={**details, "cameras": len(rows)}))
+    temporary = out.with_name(f".{out.name}.part")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if with_contacts else 0o644)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            (_write_geojson if fmt == "geojson" else _write_csv)(handle, rows)
+        os.replace(temporary, out)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return {"file": str(out), "format": fmt, "cameras": len(rows), "with_contacts": with_contacts,
+            "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _rows(conn, cipher: ContactCipher, with_contacts: bool) -> list[dict]:
+    main = {}
+    for row in conn.execute(select(streams.c.camera_id, streams.c.url).where(streams.c.role == "main")
+                            .order_by(streams.c.id)):
+        main.setdefault(row.camera_id, row.url)
+    contacts: dict[int, dict] = {}
+
+    def contact(owner_id: int, blob) -> dict:
+        if owner_id not in contacts:
+            contacts[owner_id] = cipher.decrypt(blob) if blob else {}
+        return contacts[owner_id]
+
+    query = (select(cameras, sites.c.address, owners.c.contact_ciphertext)
+             .join(sites, sites.c.id == cameras.c.site_id).join(owners, owners.c.id == cameras.c.owner_id)
+             .where(cameras.c.status != "removed").order_by(cameras.c.id))
+    rows = []
+    for c in conn.execute(query):
+        person = contact(c.owner_id, c.contact_ciphertext)
+        row = {
+            "portal_id": c.portal_id or f"rtic-{c.id}", "owner_name": person.get("name", ""),
+            "organisation": person.get("organisation", ""), "phone": person.get("phone", ""),
+            "email": person.get("email", ""), "address": c.address, "lat": c.lat, "lon": c.lon,
+            "camera_label": c.label, "capability": c.capability, "sharing_mode": c.sharing_mode,
+            "stream_url": main.get(c.id, ""), "bearing_deg": c.fov_bearing_deg, "fov_deg": c.fov_angle_deg,
+            "range_m": c.fov_range_m, "consent_date": c.consent_at.isoformat() if c.consent_at else "",
+            "consent_channel": c.consent_channel or "",
+        }
+        if not with_contacts:
+            row.update(dict.fromkeys(_CONTACT, ""))
+        rows.append(row)
+    return rows
+
+
+def _write_csv(handle, rows: list[dict]) -> None:
+    writer = csv.DictWriter(handle, FIELDS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else repr(v) if isinstance(v, float) else v for k, v in row.items()})
+
+
+def _write_geojson(handle, rows: list[dict]) -> None:
+    handle.write('{"type": "FeatureCollection", "features": [\n')
+    for n, row in enumerate(rows):
+        properties = {k: v for k, v in row.items() if k not in ("lat", "lon")}
+        feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+                   "properties": properties}
+        handle.write(("," if n else "") + json.dumps(feature, ensure_ascii=False) + "\n")
+    handle.write("]}\n")
