@@ -6,6 +6,8 @@
 #   installer/dev.sh test [PYTEST ARGS...]
 #                                    also the test tools (GStreamer RTSP server, ffmpeg, Xvfb, PostgreSQL server),
 #                                    then the whole test suite
+#   installer/dev.sh package         the Linux package: build the .deb (PyInstaller one-folder app), install it into a
+#                                    clean root and run the installed console's self-test there (installer/README.md)
 #   installer/dev.sh setup           only the set-up of `run`
 #
 # Idempotent: a second run installs nothing new. Needs root or sudo for apt-get, and the package registries.
@@ -97,8 +99,16 @@ case "$mode" in
     .venv/bin/ruff check --quiet --select F console tests  # unused and undefined names
     exec .venv/bin/python -m pytest "$@"
     ;;
+  package)
+    apt_install "${RUN_PACKAGES[@]}"
+    python_env ".[package]"
+    started=$(date +%s)
+    installer/linux/build-deb.sh build/package
+    installer/linux/check-deb.sh "$(ls -t build/package/*.deb | head -1)"
+    echo "package: built and checked in $(( $(date +%s) - started )) s"
+    ;;
   *)
-    echo "usage: installer/dev.sh run [ARGS...] | test [PYTEST ARGS...] | setup" >&2
+    echo "usage: installer/dev.sh run [ARGS...] | test [PYTEST ARGS...] | package | setup" >&2
     exit 2
     ;;
 esac

@@ -50,14 +50,33 @@ def _self_test(args) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     started = time.monotonic()
 
+    window_s: list[float] = []
+
     def line(check) -> None:
         print(f"{check.name:<9} {'ok' if check.ok else 'FAILED'}  {check.detail} ({check.seconds:.2f} s)", flush=True)
+        age = _process_age()
+        if check.name == "map" and check.ok and age is not None:
+            window_s.append(round(age, 2))
 
     results = run_self_test(args.clip, cameras=args.cameras, timeout=args.timeout, report=line)
     ok = all(check.ok for check in results)
     seconds = round(time.monotonic() - started, 2)
-    print(f"self-test {'passed' if ok else 'FAILED'} in {seconds:.1f} s", flush=True)
+    started_in = f"; the window with its map was ready {window_s[0]:.1f} s after the program started" if window_s else ""
+    print(f"self-test {'passed' if ok else 'FAILED'} in {seconds:.1f} s{started_in}", flush=True)
     if args.json:
         print(json.dumps({"ok": ok, "version": __version__, "seconds": seconds,
+                          "window_ready_s": window_s[0] if window_s else None,
                           "checks": [vars(check) for check in results]}))
     return 0 if ok else 1
+
+
+def _process_age() -> float | None:
+    """Seconds since this process started (Linux: from /proc), or None where that cannot be read."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat:
+            started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as uptime:
+            up = float(uptime.read().split()[0])
+        return up - started_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None

@@ -53,3 +53,41 @@ def test_a_broken_file_is_one_line(tmp_path):
     done = run(env={"RTIC_MACHINE_SETTINGS": str(machine)})
     assert done.returncode == 2 and str(machine) in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_config_set_writes_the_machine_file_and_show_reports_it(tmp_path):
+    machine, user = tmp_path / "etc" / "settings.toml", tmp_path / "user.toml"
+    env = {"RTIC_MACHINE_SETTINGS": str(machine), "RTIC_USER_SETTINGS": str(user)}
+    done = subprocess.run([sys.executable, "-m", "console", "config", "set", "--machine", "idle_lock_minutes=0",
+                           "theme=light"], capture_output=True, text=True, timeout=60, env={**os.environ, **env})
+    assert done.returncode == 0, done.stderr
+    rows = {row["key"]: row for row in json.loads(run("--json", env=env).stdout)["settings"]}
+    assert (rows["idle_lock_minutes"]["value"], rows["idle_lock_minutes"]["source"]) == (0, "machine")
+    assert rows["theme"]["value"] == "light" and not user.exists()
+
+
+def test_config_set_refuses_bad_values_and_writes_nothing(tmp_path):
+    machine = tmp_path / "settings.toml"
+    for pair in ("theme=blue", "nearest_live_n=many", "no_such_setting=1", "theme"):
+        done = subprocess.run([sys.executable, "-m", "console", "config", "set", "--machine", pair],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "RTIC_MACHINE_SETTINGS": str(machine)})
+        assert done.returncode == 2, pair
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert not machine.exists()
+
+
+def test_the_template_is_a_valid_file_that_changes_nothing(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "console", "config", "template"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    template = tmp_path / "settings.toml"
+    template.write_text(done.stdout)
+    for setting in DECLARED:
+        assert f"# {setting.key} = " in done.stdout
+    from console.settings import Settings, load_settings
+
+    assert load_settings(template, tmp_path / "none.toml").as_dict() == Settings().as_dict()
+    # Uncommenting a line gives a valid setting.
+    template.write_text(done.stdout.replace("# idle_lock_minutes = 30", "idle_lock_minutes = 30"))
+    assert load_settings(template, tmp_path / "none.toml").idle_lock_minutes == 30
