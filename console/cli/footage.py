@@ -6,7 +6,6 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from console.cli.access import parse_time
 from console.cli.args import number
 from console.domain.footage import Circle, ContactChannel, ContactOutcome, Polygon, parse_choice
 from console.errors import UserError
@@ -48,6 +47,14 @@ def register(subparsers, common) -> None:
     attach.add_argument("files", metavar="FILE", type=Path, nargs="+")
     attach.add_argument("--camera", metavar="CAMERA_ID", type=int, help="which camera the files are from")
     attach.set_defaults(func=_attach)
+
+
+def _time(option: str, text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UserError(f"{option} {text!r} is not a time: write it like 2026-11-23T21:00:00Z") from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def _service(database) -> FootageService:
@@ -95,7 +102,7 @@ def _create(args) -> int:
     if args.circle and args.polygon:
         raise UserError("give --circle or --polygon, not both")
     area = Circle(*args.circle) if args.circle else _polygon(args.polygon) if args.polygon else None
-    start, end = parse_time(args.start), parse_time(args.end)
+    start, end = _time("--start", args.start), _time("--end", args.end)
     with open_database(args.db) as database:
         created = _service(database).create(operator_name(), _incident_id(database, args.incident), start, end,
                                             datetime.now(timezone.utc), camera_ids, area)
