@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QToolBar, QWidget
 
 from console.domain.cameras import SharingMode
 from console.domain.sharing import SharingState
@@ -175,20 +175,29 @@ class MainWindow(QMainWindow):
         self.sync_label = QLabel(f"Sync: {self.parts.sync_label}")
         self.alerts_label = QLabel("Owner alerts: —")
         self.busy_label = QLabel("")
-        self.notice_label = QLabel("")  # owner alerts and other news from other consoles: seen, then it fades
+        # Owner alerts and other news from other consoles: a bar across the top of the window for 90 s.
+        self.notice_bar = QToolBar("Notices", self)
+        self.notice_bar.setObjectName("noticeBar")
+        self.notice_bar.setMovable(False)
+        self.notice_label = QLabel("")
         self.notice_label.setObjectName("noticeLabel")
+        self.notice_bar.addWidget(self.notice_label)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.notice_bar)
+        self.notice_bar.hide()
         self._notice_timer = QTimer(self, singleShot=True, interval=90_000)
-        self._notice_timer.timeout.connect(lambda: self.notice_label.setText(""))
-        bar.addPermanentWidget(self.notice_label)  # permanent: a passing status message must not hide it
+        self._notice_timer.timeout.connect(self.notice_bar.hide)
         for label in (self.busy_label, self.alerts_label, self.sync_label, self.database_label, self.user_label):
             bar.addPermanentWidget(label)
         self.tasks.sig_busy_changed.connect(lambda busy: self.busy_label.setText("Working…" if busy else ""))
 
     def show_notice(self, text: str, urgent: bool = True) -> None:
-        """A notice in the status bar that stays for 90 s (an owner alert raised on another console, say)."""
+        """A notice across the top of the window for 90 s (an owner alert raised on another console, say)."""
         self.notice_label.setText(text)
-        self.notice_label.setStyleSheet("color: #111; background: #ffb020; font-weight: bold; padding: 2px 8px;"
-                                        if urgent else "font-weight: bold; padding: 2px 8px;")
+        self.notice_bar.setStyleSheet(
+            "QToolBar { background: #ffb020; border: 0; } QLabel { background: transparent; color: #111; "
+            "font-size: 15px; font-weight: bold; padding: 4px 10px; }" if urgent else
+            "QLabel { background: transparent; font-size: 15px; font-weight: bold; padding: 4px 10px; }")
+        self.notice_bar.show()
         self._notice_timer.start()
 
     def _update_alerts(self, answer) -> None:

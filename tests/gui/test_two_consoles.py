@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QApplication
 
 from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol
 from console.domain.changes import ChangeKind
@@ -13,15 +15,19 @@ from console.domain.incidents import Incident
 from console.domain.owners import OwnerContact, OwnerKind
 from console.domain.sharing import SharingState
 from console.domain.users import Role
+from console.gui.theme import apply_theme
+from console.paths import resources_dir
 from console.store import changes as feed
 from console.store import registry as repo
 from console.store.db import open_database
 from console.store.secrets import ContactCipher, load_contact_key
 from console.video.factory import PlayerFactory
 from tests.gui.conftest import CENTRE, signed_in
+from tests.gui.test_screenshots import LIVE_NOW, count_near
 from tests.support.geometry import destination
 
 pytestmark = [pytest.mark.gui, pytest.mark.postgres]
+OUTPUT = Path(__file__).resolve().parents[1] / "output"
 
 
 @pytest.fixture
@@ -50,6 +56,7 @@ def state_of(window, camera_id: int):
 def test_each_console_sees_the_others_changes_without_reloading(qtbot, make_console, shared_registry, tmp_path):
     url, camera_id, incident = shared_registry
     players = PlayerFactory()
+    apply_theme(QApplication.instance(), resources_dir(), "dark")  # before the windows, as run_console does
     try:
         first = signed_in(make_console(url), "disp1", Role.DISPATCHER, tmp_path, players)
         second = signed_in(make_console(url), "disp2", Role.DISPATCHER, tmp_path, players)
@@ -59,16 +66,31 @@ def test_each_console_sees_the_others_changes_without_reloading(qtbot, make_cons
         with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000):
             window.controller.set_incident(incident.lat, incident.lon, "CAD-100 Robbery", incident)
         assert state_of(window, camera_id) is SharingState.LIVE_NOT_NOW
+        legend_only = count_near(window.map.grab().toImage(), LIVE_NOW)  # the legend's triangle
 
         # The owner calls the first console's dispatcher, who enters the alert: the second console shows it live.
         now = datetime.now(timezone.utc)
-        with first.services.registry.database.engine.begin() as conn:
-            grant = repo.add_grant(conn, ShareGrant(None, camera_id, None, now, now + timedelta(minutes=30),
-                                                    GrantSource.STAFF), created_by="disp1")
-            feed.record_change(conn, ChangeKind.GRANT, grant, "ws-1")
-        qtbot.waitUntil(lambda: state_of(window, camera_id) is SharingState.LIVE_NOW, timeout=10_000)
+        with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=10_000,
+                              check_params_cb=lambda answer: answer.nearest_live(5) == [camera_id]):
+            with first.services.registry.database.engine.begin() as conn:
+                grant = repo.add_grant(conn, ShareGrant(None, camera_id, None, now, now + timedelta(minutes=30),
+                                                        GrantSource.STAFF), created_by="disp1")
+                feed.record_change(conn, ChangeKind.GRANT, grant, "ws-1")
+        assert state_of(window, camera_id) is SharingState.LIVE_NOW
+        assert window.alerts_label.text() == "Owner alerts: 1"
         qtbot.waitUntil(lambda: "OWNER ALERT" in window.notice_label.text() and "deli door" in window.notice_label.text(),
                         timeout=10_000)
+        assert window.notice_bar.isVisible()
+        # The map shows the camera as live now (the page paints on its own frame: wait for the colour).
+        marker_states = []
+        window.map.run_js("JSON.stringify(Array.from(document.querySelectorAll('.leaflet-marker-pane .cam'))"
+                          ".map(function (e) { return e.className; }))", marker_states.append)
+        qtbot.waitUntil(lambda: bool(marker_states), timeout=5000)
+        assert marker_states[0] == '["cam cam-live_now cam-inside"]'
+        window.raise_()
+        qtbot.waitUntil(lambda: count_near(window.map.grab().toImage(), LIVE_NOW) > legend_only + 8, timeout=10_000)
+        OUTPUT.mkdir(exist_ok=True)
+        assert window.grab().save(str(OUTPUT / "owner-alert-from-another-console.png"))
 
         # A new incident on the first console appears in the second console's open-incidents list.
         with first.services.registry.database.engine.begin() as conn:
@@ -80,3 +102,4 @@ def test_each_console_sees_the_others_changes_without_reloading(qtbot, make_cons
         second.close()
     finally:
         players.close()
+        QApplication.instance().setStyleSheet("")
