@@ -46,6 +46,7 @@ class Action:
     EVIDENCE_ATTACH = "evidence_attach"  # files received, hashed and stored
     EVIDENCE_EXPORT = "evidence_export"  # an evidence package written
     REGISTRY_IMPORT = "registry_import"  # a portal export imported: file name, SHA-256, counts (never contacts)
+    FIELD_COPY = "field_copy"  # a field laptop's encrypted registry copy made: for whom, the counts
 
 
 class Outcome:
