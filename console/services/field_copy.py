@@ -1,0 +1,267 @@
+"""Field laptop mode: an encrypted local copy of the registry subset a user's role may see, for when there is no
+network. The nearby search, the offline live-view decision and the map work on it as on the real registry.
+
+The copy is a complete console registry (made by the migrations, so the R*Tree is there) holding the cameras,
+sites, streams, grants in force or recent, and the open incidents. Stream credentials are copied only for roles
+that may view live, owner contacts only for roles that may reveal them; both stay encrypted with the contact key
+as in the database. The SQLite database is serialised and sealed with AES-256-GCM under a key derived from the
+contact key (or given), and replaced atomically. Making a copy is audited with its counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import sqlite3
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import create_engine, select
+from sqlalchemy.pool import StaticPool
+
+from console.domain.audit import Action, AuditEntry, Detail
+from console.domain.cameras import NearbyCamera
+from console.domain.incidents import Incident
+from console.domain.users import Permission, User
+from console.errors import UserError
+from console.paths import user_data_dir
+from console.services.offline import KnownCamera
+from console.services.viewing import RECENT_GRANTS
+from console.store import registry as registry_repo
+from console.store.audit import AuditLog
+from console.store.db import Database, open_database
+from console.store.secrets import ContactCipher, load_contact_key
+from console.store.spatial import NearbyFilter, nearby_cameras
+
+FILE_NAME = "field-copy.rtic"
+_MAGIC = b"RTICFC01"
+_CHECK_BYTES = 16
+_NONCE_BYTES = 12
+_TABLES = ("owners", "sites", "cameras", "streams", "share_grants", "incidents")
+
+
+def default_field_copy_path() -> Path:
+    return user_data_dir() / FILE_NAME
+
+
+def field_key(contact_key: bytes) -> bytes:
+    """The copy's key, derived from the agency's contact key (HKDF-SHA256), so one backed-up key serves both."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"rtic-console field copy v1").derive(contact_key)
+
+
+@dataclass(frozen=True)
+class FieldCopyInfo:
+    """What `field status` shows: who the copy is for, when it was made, what it holds."""
+
+    path: str
+    username: str
+    role: str
+    made_at: str
+    counts: dict
+
+
+class FieldCopy:
+    """The copy's file: `refresh` it from the database while online, `open` it as a registry while offline."""
+
+    def __init__(self, path: Path | str | None = None, key: bytes | None = None):
+        self.path = Path(path) if path is not None else default_field_copy_path()
+        self._key = key
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            self._key = field_key(load_contact_key())
+        if len(self._key) != 32:
+            raise UserError("the field copy key must be 32 bytes (AES-256)")
+        return self._key
+
+    # --- making the copy -------------------------------------------------------------------------------
+
+    def refresh(self, database: Database, user: User, now: datetime, workstation: str,
+                audit: AuditLog | None = None) -> FieldCopyInfo:
+        """Copy what `user`'s role may see from `database`, seal it, and replace the copy atomically; audited."""
+        if not user.is_active:
+            raise UserError(f"the account {user.username} is {user.state}: no field copy is made for it")
+        with tempfile.TemporaryDirectory(prefix="rtic-field-") as folder:
+            staging = Path(folder) / "copy.db"
+            counts = _copy_registry(database, open_database(f"sqlite:///{staging}", create=True), user, now)
+            plain = _serialised(staging)
+        info = FieldCopyInfo(str(self.path), user.username, user.role.value, _iso(now), counts)
+        meta = json.dumps(info.__dict__, sort_keys=True).encode()
+        self._write(len(meta).to_bytes(4, "big") + meta + plain)
+        (audit or AuditLog(database)).append(AuditEntry(
+            Action.FIELD_COPY, user.username, workstation, details={"counts": counts, "made_at": info.made_at,
+                                                                    Detail.FIELD: "refresh"}))
+        return info
+
+    def _write(self, plain: bytes) -> None:
+        nonce = os.urandom(_NONCE_BYTES)
+        header = _MAGIC + _check(self.key)
+        sealed = header + nonce + AESGCM(self.key).encrypt(nonce, plain, header)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self.path.with_name(self.path.name + ".tmp")
+        try:
+            with open(temp, "wb") as handle:
+                handle.write(sealed)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, self.path)  # readers see the old copy or the new one, never half of one
+        except OSError as exc:
+            raise UserError(f"cannot write the field copy {self.path}: {exc.strerror or exc}") from None
+
+    # --- using the copy --------------------------------------------------------------------------------
+
+    def open(self, cipher: ContactCipher | None = None) -> "FieldRegistry":
+        meta, data = self._unsealed()
+        memory = sqlite3.connect(":memory:", check_same_thread=False)
+        try:
+            memory.deserialize(data)
+            memory.execute("SELECT count(*) FROM cameras").fetchone()
+        except sqlite3.Error as exc:
+            memory.close()
+            raise UserError(f"the field copy {self.path} does not hold a registry: {exc}") from None
+        engine = create_engine("sqlite://", creator=lambda: memory, poolclass=StaticPool)
+        return FieldRegistry(Database(engine=engine, url="sqlite://"), FieldCopyInfo(**meta), cipher)
+
+    def info(self) -> FieldCopyInfo:
+        return FieldCopyInfo(**self._unsealed()[0])
+
+    def _unsealed(self) -> tuple[dict, bytes]:
+        try:
+            sealed = self.path.read_bytes()
+        except FileNotFoundError:
+            raise UserError(f"there is no field copy at {self.path}: run `rtic-console field sync` while online") \
+                from None
+        except OSError as exc:
+            raise UserError(f"cannot read the field copy {self.path}: {exc.strerror or exc}") from None
+        head = len(_MAGIC) + _CHECK_BYTES
+        if len(sealed) < head + _NONCE_BYTES + 16 or not sealed.startswith(_MAGIC):
+            raise UserError(f"{self.path} is not a field copy made by this console")
+        if not hmac.compare_digest(sealed[len(_MAGIC):head], _check(self.key)):
+            raise UserError(f"the field copy {self.path} was made with a different key: check the contact key "
+                            "(RTIC_CONTACT_KEY or the key file), or sync the copy again")
+        nonce = sealed[head:head + _NONCE_BYTES]
+        try:
+            plain = AESGCM(self.key).decrypt(nonce, sealed[head + _NONCE_BYTES:], sealed[:head])
+        except InvalidTag:
+            raise UserError(f"the field copy {self.path} is damaged or was altered: it cannot be used; "
+                            "sync it again while online") from None
+        size = int.from_bytes(plain[:4], "big")
+        return json.loads(plain[4:4 + size]), plain[4 + size:]
+
+
+class FieldRegistry:
+    """An opened field copy: a read-only registry in memory, with what the offline paths ask of it."""
+
+    def __init__(self, database: Database, info: FieldCopyInfo, cipher: ContactCipher | None = None):
+        self.database = database
+        self.info = info
+        self._cipher = cipher
+
+    @property
+    def made_at(self) -> datetime:
+        return datetime.fromisoformat(self.info.made_at)
+
+    def nearby(self, lat: float, lon: float, radius_m: float, where: NearbyFilter = NearbyFilter(),
+               limit: int | None = None) -> list[NearbyCamera]:
+        with self.database.engine.connect() as conn:
+            return nearby_cameras(conn, lat, lon, radius_m, where, limit)
+
+    def known_camera(self, camera_id: int, now: datetime) -> KnownCamera | None:
+        with self.database.engine.connect() as conn:
+            camera = registry_repo.get_camera(conn, camera_id)
+            if camera is None:
+                return None
+            grants = registry_repo.grants_for_cameras(conn, [camera_id], now - RECENT_GRANTS)
+        return KnownCamera(camera, tuple(grants), self.made_at)
+
+    def incident(self, incident_id: int | None = None, cad_number: str | None = None) -> Incident | None:
+        with self.database.engine.connect() as conn:
+            if incident_id is not None:
+                return registry_repo.get_incident(conn, incident_id)
+            return registry_repo.find_incident(conn, cad_number) if cad_number else None
+
+    def open_incidents(self) -> list[Incident]:
+        with self.database.engine.connect() as conn:
+            return registry_repo.open_incidents(conn)
+
+    def stream_credentials(self, stream_id: int | None) -> tuple[str | None, str | None]:
+        """Only present when the copy was made for a role that may view live."""
+        if stream_id is None:
+            return None, None
+        if self._cipher is None:
+            self._cipher = ContactCipher(load_contact_key())
+        with self.database.engine.connect() as conn:
+            return registry_repo.stream_credentials(conn, self._cipher, stream_id)
+
+    def close(self) -> None:
+        self.database.close()
+
+    def __enter__(self) -> "FieldRegistry":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _copy_registry(source: Database, target: Database, user: User, now: datetime) -> dict:
+    """Rows the role may see, from `source` into the fresh registry `target` (closed on return); the counts."""
+    from console.store.models import Base
+
+    tables = Base.metadata.tables
+    live, reveal = user.may(Permission.LIVE_VIEW), user.may(Permission.CONTACT_REVEAL)
+    grants, incidents = tables["share_grants"], tables["incidents"]
+    queries = {name: select(tables[name]) for name in _TABLES}
+    queries["share_grants"] = select(grants).where(grants.c.expires_at > now - RECENT_GRANTS)
+    queries["incidents"] = select(incidents).where(incidents.c.closed_at.is_(None))
+    blank = {"owners": ({} if reveal else {"contact_ciphertext": None, "phone_digest": None, "email_digest": None}),
+             "streams": {} if live else {"credential_ciphertext": None}}
+    counts = {}
+    try:
+        with source.reader.connect() as read, target.engine.begin() as write:
+            for name in _TABLES:
+                batch: list[dict] = []
+                counts[name] = 0
+                for row in read.execute(queries[name]):
+                    batch.append({**row._asdict(), **blank.get(name, {})})
+                    if len(batch) == 5000:
+                        write.execute(tables[name].insert(), batch)
+                        counts[name] += len(batch)
+                        batch = []
+                if batch:
+                    write.execute(tables[name].insert(), batch)
+                    counts[name] += len(batch)
+    finally:
+        target.close()
+    counts["owners_revealable"] = counts["owners"] if reveal else 0
+    counts["streams_playable"] = live  # whether the streams' sign-in details came along
+    return counts
+
+
+def _serialised(path: Path) -> bytes:
+    """The SQLite file's bytes, in rollback-journal mode (an in-memory copy cannot use WAL)."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA journal_mode=DELETE")
+        conn.execute("VACUUM")
+        return conn.serialize()
+    finally:
+        conn.close()
+
+
+def _check(key: bytes) -> bytes:
+    """A key check value: tells 'wrong key' from 'damaged file' without revealing the key."""
+    return hmac.new(key, b"rtic-console field copy key check", hashlib.sha256).digest()[:_CHECK_BYTES]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat()
+

@@ -1,0 +1,123 @@
+"""Field laptop mode: the encrypted registry copy gives the nearby search the database's answer, holds only what
+the role may see, refuses a wrong key or an altered file clearly, and never shows a camera's label in plain text."""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+from datetime import timedelta
+
+import pytest
+
+from console.domain.access import Purpose, Rule
+from console.domain.audit import Action
+from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol, StreamRole
+from console.domain.users import Role
+from console.errors import UserError
+from console.services.field_copy import FieldCopy
+from console.services.offline import ResilientViewingService
+from console.services.resilience import ResilientAudit
+from console.services.viewing import ViewDenied
+from console.store import registry as repo
+from console.store.journal import AuditJournal
+from console.store.spatial import nearby_cameras
+from tests.services.conftest import NOW, audit_rows
+
+LABEL = "Maple Bakery rear door"
+
+
+@pytest.fixture
+def town(database, cipher, registry):
+    """The services' registry plus 60 cameras scattered within 3 km, one with a label to look for."""
+    rng = random.Random(8)
+    with database.engine.begin() as conn:
+        for n in range(60):
+            lat, lon = 39.95 + rng.uniform(-0.025, 0.025), -75.16 + rng.uniform(-0.03, 0.03)
+            site = repo.add_site(conn, registry["owner"], f"site {n}", f"{n} Main St", lat, lon)
+            live = n % 2 == 0
+            camera = Camera(id=None, site_id=site, label=LABEL if n == 0 else f"camera {n}", lat=lat, lon=lon,
+                            address=f"{n} Main St", capability=Capability.LIVE if live else Capability.REGISTERED,
+                            sharing_mode=SharingMode.ALWAYS if live else SharingMode.NEVER,
+                            streams=(Stream(StreamProtocol.RTSP, f"rtsp://cam:pw{n}@10.1.0.{n}/main",
+                                            StreamRole.MAIN),) if live else ())
+            repo.add_camera(conn, cipher, camera, registry["owner"])
+    return registry
+
+
+def test_the_copy_answers_the_nearby_search_as_the_database_does(database, audit, people, town, tmp_path):
+    copy = FieldCopy(tmp_path / "field.rtic")
+    info = copy.refresh(database, people[Role.DETECTIVE], NOW, "field-laptop-7", audit)
+    assert info.counts["cameras"] == 67 and info.counts["incidents"] == 1  # open incidents only
+    assert info.counts["share_grants"] == 3
+    with copy.open() as field, database.engine.connect() as conn:
+        for lat, lon, radius in [(39.95, -75.16, 300), (39.96, -75.15, 1500), (39.94, -75.17, 4000)]:
+            expected = nearby_cameras(conn, lat, lon, radius)
+            got = field.nearby(lat, lon, radius)
+            assert [(c.id, round(c.distance_m, 6)) for c in got] == [(c.id, round(c.distance_m, 6)) for c in expected]
+            assert got  # a search that finds nothing proves nothing
+    [event] = audit_rows(database, Action.FIELD_COPY)
+    assert event["username"] == "detective" and event["details"]["counts"]["cameras"] == 67
+
+
+def test_the_raw_file_shows_no_label_and_holds_only_what_the_role_may_see(database, audit, people, town, tmp_path):
+    detective = FieldCopy(tmp_path / "detective.rtic")
+    detective.refresh(database, people[Role.DETECTIVE], NOW, "ws", audit)
+    raw = detective.path.read_bytes()
+    assert LABEL.encode() not in raw and b"Main St" not in raw and b"10.1.0." not in raw
+    with detective.open() as field:
+        stream = field.known_camera(town["always"], NOW).camera.streams[0]
+        assert field.stream_credentials(stream.id) == ("viewer", "s3cret-Pass")
+
+    auditor = FieldCopy(tmp_path / "auditor.rtic")
+    info = auditor.refresh(database, people[Role.AUDITOR], NOW, "ws", audit)
+    assert info.counts["owners_revealable"] == 0 and info.counts["streams_playable"] is False
+    with auditor.open() as field:
+        stream = field.known_camera(town["always"], NOW).camera.streams[0]
+        assert field.stream_credentials(stream.id) == (None, None)
+        with field.database.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM owners WHERE contact_ciphertext IS NOT NULL").scalar() == 0
+
+
+def test_a_wrong_key_and_an_altered_file_are_refused_clearly(database, audit, people, town, tmp_path):
+    path = tmp_path / "field.rtic"
+    FieldCopy(path).refresh(database, people[Role.DETECTIVE], NOW, "ws", audit)
+    with pytest.raises(UserError, match="different key"):
+        FieldCopy(path, key=os.urandom(32)).open()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="damaged or was altered"):
+        FieldCopy(path).open()
+    with pytest.raises(UserError, match="no field copy"):
+        FieldCopy(tmp_path / "missing.rtic").open()
+    (tmp_path / "junk.rtic").write_bytes(base64.b64encode(os.urandom(64)))
+    with pytest.raises(UserError, match="not a field copy"):
+        FieldCopy(tmp_path / "junk.rtic").open()
+
+
+def test_a_refresh_replaces_the_copy_whole(database, audit, people, town, cipher, tmp_path):
+    copy = FieldCopy(tmp_path / "field.rtic")
+    copy.refresh(database, people[Role.DETECTIVE], NOW, "ws", audit)
+    with database.engine.begin() as conn:
+        repo.add_site(conn, town["owner"], "new site", "1 New St", 39.95, -75.16)
+    info = copy.refresh(database, people[Role.DETECTIVE], NOW + timedelta(minutes=5), "ws", audit)
+    assert info.counts["sites"] == 62 and copy.info().made_at == info.made_at
+    assert not (tmp_path / "field.rtic.tmp").exists()
+
+
+def test_offline_views_can_be_decided_on_the_field_copy(database, audit, cipher, people, town, tmp_path):
+    copy = FieldCopy(tmp_path / "field.rtic")
+    copy.refresh(database, people[Role.DETECTIVE], NOW - timedelta(minutes=1), "ws", audit)
+    with copy.open(cipher) as field:
+        sink = ResilientAudit(audit, AuditJournal(tmp_path / "journal.db"))
+        viewing = ResilientViewingService(database, audit, sink, cipher, workstation="ws", field_copy=field)
+        sink.connectivity.went_offline("no network in the field office")
+        why = Purpose(reason="suspect fled towards Elm St", cad_number="CAD-2026-0042")
+        auth = viewing.start_view(people[Role.DETECTIVE], town["on_alert"], why, NOW)
+        assert auth.expires_at == NOW + timedelta(minutes=8) and auth.credentials.password == "s3cret-Pass"
+        with pytest.raises(ViewDenied) as denied:
+            viewing.start_view(people[Role.DETECTIVE], town["never"], why, NOW)
+        assert denied.value.decision.rule == Rule.SHARING_NEVER
+        assert [e.entry.action for e in sink.journal.pending()] == [Action.VIEW_START, Action.VIEW_DENIED]
+        assert sink.flush().appended == 2 and audit.verify().ok
