@@ -33,6 +33,7 @@ _COMMANDS = (
     "console.cli.footage",
     "console.cli.evidence",
     "console.cli.portal",
+    "console.cli.field",
 )
 
 log = logging.getLogger(__name__)

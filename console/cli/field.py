@@ -1,0 +1,83 @@
+"""`rtic-console field sync|status`: the field laptop's encrypted registry copy, and what waits in the audit journal.
+
+`sync` (online) makes or refreshes the copy for one console user: only what that user's role may see. `status`
+says when the copy was made, for whom and what it holds, and how many audit events wait in the local journal.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from console.errors import UserError
+from console.services.accounts import default_workstation
+from console.services.field_copy import FieldCopy, default_field_copy_path
+from console.store.audit import AuditLog
+from console.store.db import open_database
+from console.store.journal import AuditJournal
+from console.store.secrets import _decode
+from console.store.users import get_user
+
+
+def register(subparsers, common) -> None:
+    parser = subparsers.add_parser("field", help="field laptop mode: the encrypted registry copy", parents=[common])
+    actions = parser.add_subparsers(dest="field_action", metavar="ACTION", required=True)
+    sync = actions.add_parser("sync", parents=[common],
+                              help="make or refresh the encrypted copy of what a user's role may see (online)")
+    sync.add_argument("--user", required=True, metavar="NAME", help="the console user who takes the laptop out")
+    status = actions.add_parser("status", parents=[common], help="the copy's age and contents, the journal's backlog")
+    for action in (sync, status):
+        action.add_argument("--copy", metavar="PATH", type=Path,
+                            help=f"the copy's file (default: {default_field_copy_path().name} in the data folder)")
+        action.add_argument("--key-file", metavar="PATH", type=Path,
+                            help="a separate key (base64 of 32 bytes) instead of one derived from the contact key")
+        action.add_argument("--json", action="store_true", help="print one JSON object")
+    sync.set_defaults(func=_sync)
+    status.set_defaults(func=_status)
+
+
+def _copy(args) -> FieldCopy:
+    key = None
+    if args.key_file is not None:
+        try:
+            key = _decode(args.key_file.read_text().strip(), str(args.key_file))
+        except OSError as exc:
+            raise UserError(f"cannot read the key file {args.key_file}: {exc.strerror or exc}") from None
+    return FieldCopy(args.copy, key)
+
+
+def _sync(args) -> int:
+    copy = _copy(args)
+    copy.key  # a missing or bad key says so before the database is touched
+    with open_database(args.db) as database:
+        with database.engine.connect() as conn:
+            user = get_user(conn, (args.user or "").strip())
+        if user is None:
+            raise UserError(f"there is no user named {args.user}: `rtic-console users list` shows them")
+        info = copy.refresh(database, user, datetime.now(timezone.utc), default_workstation(), AuditLog(database))
+    if args.json:
+        print(json.dumps(info.__dict__))
+    else:
+        counts = info.counts
+        print(f"field copy for {info.username} ({info.role}) written to {info.path}: {counts['cameras']} cameras, "
+              f"{counts['share_grants']} grants, {counts['incidents']} open incidents"
+              + ("" if counts["streams_playable"] else "; no stream sign-ins (the role has no live view)"))
+    return 0
+
+
+def _status(args) -> int:
+    copy = _copy(args)
+    pending = AuditJournal().pending_count()
+    info = copy.info() if copy.path.exists() else None
+    if args.json:
+        print(json.dumps({"copy": info.__dict__ if info else None, "journal_pending": pending}))
+        return 0
+    if info is None:
+        print(f"no field copy at {copy.path}: run `rtic-console field sync --user NAME` while online")
+    else:
+        print(f"field copy {info.path}: for {info.username} ({info.role}), made {info.made_at}; "
+              + ", ".join(f"{k} {v}" for k, v in info.counts.items()))
+    print(f"audit journal: {pending} event(s) waiting for the database")
+    return 0
+
