@@ -121,3 +121,20 @@ def test_offline_views_can_be_decided_on_the_field_copy(database, audit, cipher,
         assert denied.value.decision.rule == Rule.SHARING_NEVER
         assert [e.entry.action for e in sink.journal.pending()] == [Action.VIEW_START, Action.VIEW_DENIED]
         assert sink.flush().appended == 2 and audit.verify().ok
+
+
+def test_field_sync_and_status_from_the_command_line(database, people, town, tmp_path, capsys):
+    from console.cli import main
+
+    copy = tmp_path / "field.rtic"
+    assert main(["field", "sync", "--db", database.url, "--user", "detective", "--copy", str(copy), "--json"]) == 0
+    assert '"cameras": 67' in capsys.readouterr().out
+    assert main(["field", "status", "--copy", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert "for detective (detective)" in out and "0 event(s) waiting" in out
+    assert main(["field", "sync", "--db", database.url, "--user", "nobody", "--copy", str(copy)]) == 2
+    assert "there is no user named nobody" in capsys.readouterr().err
+    (tmp_path / "bad.key").write_text("not base64!")
+    assert main(["field", "status", "--copy", str(copy), "--key-file", str(tmp_path / "bad.key")]) == 2
+    err = capsys.readouterr().err
+    assert "not valid base64" in err and "Traceback" not in err
