@@ -34,6 +34,7 @@ _COMMANDS = (
     "console.cli.evidence",
     "console.cli.portal",
     "console.cli.field",
+    "console.cli.cad",
 )
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,91 @@
+"""`rtic-console cad import|watch|poll`: one JSON line per pass, rejections one line each, exit 2 on anything
+rejected, and bad input one line with no traceback; on both backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from console.cli import main
+from console.store.models import IncidentRow
+from tests.services.test_cad import CadEndpoint
+
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "eido"
+incidents = IncidentRow.__table__
+
+
+def run(database, capsys, *argv):
+    status = main(["cad", *map(str, argv), "--db", database.url])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def cad_numbers(database):
+    with database.engine.connect() as conn:
+        return sorted(conn.execute(select(incidents.c.cad_number)).scalars())
+
+
+def test_import_an_eido_then_its_update(database, capsys):
+    status, out, err = run(database, capsys, "import", SAMPLES / "new_burglary.json")
+    assert (status, err) == (0, "")
+    summary = json.loads(out)
+    assert summary["created"] == 1 and summary["rejected"] == 0 and len(out.splitlines()) == 1
+    status, out, _ = run(database, capsys, "import", SAMPLES / "update_burglary.json")
+    assert json.loads(out)["updated"] == 1 and cad_numbers(database) == ["CPD-2026-004711"]
+
+
+def test_import_a_malformed_eido_is_one_line_and_leaves_nothing(database, capsys):
+    status, out, err = run(database, capsys, "import", SAMPLES / "malformed_dangling_location.json")
+    assert status == 2 and json.loads(out)["rejected"] == 1
+    assert err == ("rtic-console: rejected malformed_dangling_location.json: CPD-2026-004711: "
+                   "incidentComponent.locationReference: 'loc-404' names no entry of locationComponent\n")
+    assert cad_numbers(database) == []
+
+
+def test_import_a_csv_export_with_a_column_mapping(database, capsys, tmp_path):
+    text = (SAMPLES / "export.csv").read_text().replace("incident_number,", "EventNo,", 1)
+    (tmp_path / "calls.csv").write_text(text)
+    status, out, err = run(database, capsys, "import", tmp_path / "calls.csv", "--map", "incident_number=EventNo")
+    assert status == 2 and json.loads(out)["created"] == 2
+    assert "calls.csv line 4: CPD-2026-005003: priority: 'high' is not a whole number" in err
+    assert cad_numbers(database) == ["CPD-2026-005001", "CPD-2026-005002"]
+
+
+def test_watch_once_moves_the_files(database, capsys, tmp_path):
+    for name in ("new_burglary.json", "truncated.json"):
+        shutil.copy(SAMPLES / name, tmp_path / name)
+        os.utime(tmp_path / name, (1_700_000_000, 1_700_000_000))
+    status, out, err = run(database, capsys, "watch", tmp_path, "--once")
+    assert status == 2 and json.loads(out)["created"] == 1 and "truncated.json: document: not JSON" in err
+    assert (tmp_path / "processed" / "new_burglary.json").exists()
+    assert (tmp_path / "rejected" / "truncated.json.reason.txt").exists()
+
+
+def test_poll_once_against_the_cad_endpoint(database, capsys):
+    with CadEndpoint() as endpoint:
+        endpoint.serve("new_burglary.json", etag='"a"')
+        status, out, _ = run(database, capsys, "poll", endpoint.base_url + "/eido", "--once")
+        assert status == 0 and json.loads(out)["created"] == 1
+        status, out, _ = run(database, capsys, "poll", endpoint.base_url + "/eido", "--once")
+        assert status == 0 and json.loads(out)["created"] == 0
+        assert endpoint.seen[1]["If-None-Match"] == '"a"'  # the ETag was kept in the database between runs
+        endpoint.fail_with = 503
+        status, out, err = run(database, capsys, "poll", endpoint.base_url + "/eido", "--once")
+    assert status == 2 and json.loads(out)["deferred"] == 1 and "HTTP 503" in err
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["import", "/no/such/file.json"], "there is no file /no/such/file.json"),
+    (["watch", "/no/such/folder", "--once"], "there is no folder /no/such/folder"),
+    (["poll", "ftp://cad.example/eido", "--once"], "is not an http:// or https:// URL"),
+    (["import", str(SAMPLES / "export.csv"), "--map", "incident_number"], "is not FIELD=COLUMN"),
+    (["poll", "http://127.0.0.1:9/", "--once", "--interval", "0"], "--interval 0 is not valid"),
+])
+def test_bad_input_is_one_line(database, capsys, argv, words):
+    status, _, err = run(database, capsys, *argv)
+    assert status == 2 and words in err and len(err.splitlines()) == 1 and "Traceback" not in err
