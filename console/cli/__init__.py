@@ -30,6 +30,7 @@ _COMMANDS = (
     "console.cli.config",
     "console.cli.selftest",
     "console.cli.alerts",
+    "console.cli.feed",
     "console.cli.footage",
     "console.cli.evidence",
     "console.cli.portal",

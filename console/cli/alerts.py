@@ -10,7 +10,11 @@ from datetime import datetime, timezone
 
 from console.domain.grants import GrantSource
 from console.services.accounts import operator_name
-from console.services.owner_alerts import DEFAULT_MINUTES, MAX_MINUTES, OwnerAlertService
+from console.services.owner_alerts import (
+    DEFAULT_MINUTES,
+    MAX_MINUTES,
+    OwnerAlertService,
+)
 from console.store.audit import AuditLog
 from console.store.db import open_database
 

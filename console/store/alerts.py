@@ -10,14 +10,22 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
 from console.domain.grants import GrantSource, ShareGrant
-from console.store.models import CameraRow, FeedCursorRow, ShareGrantRow, SiteRow
+from console.store.models import (
+    CameraRow,
+    FeedCursorRow,
+    OwnerRow,
+    ShareGrantRow,
+    SiteRow,
+)
 
 grants = ShareGrantRow.__table__
 cameras = CameraRow.__table__
 sites = SiteRow.__table__
+owners = OwnerRow.__table__
 feed_cursors = FeedCursorRow.__table__
 
 
@@ -108,10 +116,32 @@ def alerts_in_force(conn: Connection, now: datetime) -> list[AlertRow]:
     return out
 
 
-def camera_by_portal_id(conn: Connection, portal_id: str) -> tuple[int, int] | None:
-    """(camera id, site id) of the camera the portal calls `portal_id`, or None."""
-    row = conn.execute(select(cameras.c.id, cameras.c.site_id).where(cameras.c.portal_id == portal_id)).first()
-    return None if row is None else (row.id, row.site_id)
+@dataclass(frozen=True)
+class PortalCamera:
+    id: int
+    site_id: int
+    owner_id: int
+    status: str
+    owner_erased: bool
+
+
+def camera_by_portal_id(conn: Connection, portal_id: str) -> PortalCamera | None:
+    """The camera the portal calls `portal_id` (with its site and owner), or None."""
+    row = conn.execute(
+        select(cameras.c.id, cameras.c.site_id, cameras.c.owner_id, cameras.c.status, owners.c.erased_at)
+        .join(owners, owners.c.id == cameras.c.owner_id).where(cameras.c.portal_id == portal_id)).first()
+    return None if row is None else PortalCamera(row.id, row.site_id, row.owner_id, row.status,
+                                                 row.erased_at is not None)
+
+
+def removed_portal_ids(conn: Connection, portal_ids: list[str]) -> set[str]:
+    """Those of `portal_ids` whose camera is registered and removed."""
+    found: set[str] = set()
+    for start in range(0, len(portal_ids), 5000):
+        chunk = portal_ids[start:start + 5000]
+        found.update(conn.execute(select(cameras.c.portal_id).where(cameras.c.portal_id.in_(chunk))
+                                  .where(cameras.c.status == "removed")).scalars())
+    return found
 
 
 def camera_site(conn: Connection, camera_id: int) -> int | None:
@@ -125,10 +155,22 @@ def site_exists(conn: Connection, site_id: int) -> bool:
 # --- feed cursors ---------------------------------------------------------------------------------
 
 
-def read_cursor(conn: Connection, name: str) -> tuple[str | None, str | None]:
-    """(cursor, etag) where the feed `name` left off; (None, None) before its first page."""
-    row = conn.execute(select(feed_cursors).where(feed_cursors.c.name == name)).first()
+def read_cursor(conn: Connection, name: str, lock: bool = False) -> tuple[str | None, str | None]:
+    """(cursor, etag) where the feed `name` left off; (None, None) before its first page. `lock`: keep the row
+    locked until the transaction ends (PostgreSQL; on SQLite the caller holds the database's write lock)."""
+    query = select(feed_cursors).where(feed_cursors.c.name == name)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     return (None, None) if row is None else (row.cursor, row.etag)
+
+
+def ensure_cursor(conn: Connection, name: str, at: datetime) -> None:
+    """The feed's row, created empty when missing (so there is a row to lock), in its own short transaction."""
+    if conn.execute(select(feed_cursors.c.name).where(feed_cursors.c.name == name)).first() is None:
+        conn.execute(insert(feed_cursors).prefix_with("OR IGNORE", dialect="sqlite")
+                     .values(name=name, cursor=None, etag=None, updated_at=at)
+                     if conn.dialect.name == "sqlite" else
+                     pg_insert(feed_cursors).values(name=name, cursor=None, etag=None, updated_at=at)
+                     .on_conflict_do_nothing(index_elements=["name"]))
 
 
 def save_cursor(conn: Connection, name: str, cursor: str | None, etag: str | None, at: datetime) -> None:
