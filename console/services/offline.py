@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
 from console.domain.access import DEFAULT_MAX_SESSION, Decision, Purpose, may_view
@@ -36,6 +37,7 @@ from console.services.viewing import (
 )
 from console.store.audit import AuditUnavailable, _first_line, connection_lost
 from console.store.secrets import ContactCipher
+from console.store.users import view_sessions
 
 OFFLINE_SESSION = "offline_session"  # details key: the id of a view that started without the database
 DATA_AS_OF = "data_as_of"  # details key: when the registry data the offline decision used was read
@@ -115,6 +117,34 @@ class ResilientViewingService(ViewingService):
         self.field_copy = field_copy  # a FieldRegistry (console/services/field_copy.py), consulted after the cache
         self._open: dict[int, _OpenView] = {}
         self._offline_ids = itertools.count(-1, -1)  # offline sessions have negative ids: never a database row's
+        self._lock = threading.Lock()
+        self._ended_offline: dict[int, tuple[datetime, str]] = {}  # database sessions whose end is not stored yet
+        sink.connectivity.subscribe(self._on_connectivity)
+
+    def _on_connectivity(self, state) -> None:
+        if state.online and not state.pending:
+            self.close_sessions_ended_offline()
+
+    def close_sessions_ended_offline(self) -> int:
+        """Once the database is back: mark ended the view_sessions rows of views that ended while it was away (their
+        VIEW_END events came through the journal). Returns how many; stops quietly if the database goes away again."""
+        with self._lock:
+            waiting = dict(self._ended_offline)
+        closed = 0
+        for session_id, (ended_at, how_ended) in waiting.items():
+            try:
+                with self.database.engine.begin() as conn:
+                    conn.execute(update(view_sessions).where(view_sessions.c.id == session_id)
+                                 .where(view_sessions.c.ended_at.is_(None)).values(ended_at=ended_at,
+                                                                                    end_reason=how_ended))
+            except SQLAlchemyError as exc:
+                if connection_lost(exc):
+                    return closed
+                raise
+            with self._lock:
+                self._ended_offline.pop(session_id, None)
+            closed += 1
+        return closed
 
     def _read(self, camera, grants, user, purpose, now) -> None:
         self.last_known.remember(camera, grants, user, purpose.incident, now)
@@ -222,6 +252,11 @@ class ResilientViewingService(ViewingService):
         self.sink.append(AuditEntry(Action.VIEW_END, view.username, view.workstation, Outcome.OK, view.camera_id,
                                     view.incident_id, details))
         self._open.pop(session_id, None)
+        if view.offline_id is None:
+            with self._lock:
+                self._ended_offline[session_id] = (now, how_ended)
+            if self.sink.connectivity.online and not self.sink.connectivity.state.pending:
+                self.close_sessions_ended_offline()
         return duration
 
 

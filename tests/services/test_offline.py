@@ -122,3 +122,25 @@ def test_online_the_resilient_service_is_the_fail_closed_one(database, audit, ci
     with pytest.raises(UserError):
         viewing.start_view(people[Role.DISPATCHER], registry["always"], WHY, NOW)
     assert viewing.sink.connectivity.online and viewing.sink.journal.pending_count() == 0
+
+
+def test_a_view_opened_online_and_ended_offline_is_closed_once_the_database_is_back(
+        database, audit, cipher, people, registry, proxy, tmp_path):
+    from sqlalchemy import select
+
+    from console.store.users import view_sessions
+
+    viewing = service(database, audit, cipher, tmp_path / "journal.db")
+    auth = viewing.start_view(people[Role.DISPATCHER], registry["always"], WHY, NOW)
+    proxy.cut()
+    assert viewing.end_view(auth.session_id, "user_closed", NOW + timedelta(minutes=3)) == 180.0
+    [pending] = viewing.sink.journal.pending()
+    assert pending.entry.action == Action.VIEW_END and pending.entry.details["session_id"] == auth.session_id
+    proxy.restore()
+    viewing.sink.flush()  # came online with nothing pending: the session row is closed too
+    with database.engine.connect() as conn:
+        row = conn.execute(select(view_sessions).where(view_sessions.c.id == auth.session_id)).one()
+    assert (row.ended_at, row.end_reason) == (NOW + timedelta(minutes=3), "user_closed")
+    [end] = audit_rows(database, Action.VIEW_END)
+    assert end["details"]["duration_s"] == 180.0
+    assert AuditLog(database).verify().ok
