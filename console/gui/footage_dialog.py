@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QDateTime, Qt, QTimeZone, Signal
+from PySide6.QtCore import QDateTime, Qt, QThreadPool, QTimeZone, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -87,7 +87,8 @@ class FootageRequestDialog(QDialog):
         super().__init__(parent)
         self.footage, self.contacts, self.incident, self.clock = footage, contacts, incident, clock
         self._user = user if callable(user) else (lambda: user)
-        self.tasks = tasks or Tasks(self)
+        # Its own pool when it has no Tasks of the window's: closing it then waits only for its own jobs.
+        self.tasks = tasks or Tasks(self, QThreadPool(self))
         self._own_tasks = tasks is None
         self.ask_reason = ask_reason or self._ask_reason
         self.choose_files = choose_files or self._choose_files

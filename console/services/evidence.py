@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +101,22 @@ def write_package(out: Path, manifest: dict, sources: list[tuple[Path, str]]) ->
     if out.exists() and (out.is_file() or any(out.iterdir())):
         raise UserError(f"{out} already exists: give a new folder or .zip name")
     try:
+        _write(out, body, sidecar, sources, expected)
+    except BaseException:
+        remove_package(out)  # half a package is worse than none: it would not verify
+        raise
+    return digest
+
+
+def remove_package(out: Path) -> None:
+    if out.is_dir():
+        shutil.rmtree(out, ignore_errors=True)
+    else:
+        out.unlink(missing_ok=True)
+
+
+def _write(out: Path, body: bytes, sidecar: bytes, sources: list[tuple[Path, str]], expected: dict) -> None:
+    try:
         if out.suffix.lower() == ".zip":
             out.parent.mkdir(parents=True, exist_ok=True)
             with zipfile.ZipFile(out, "x", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -118,10 +135,7 @@ def write_package(out: Path, manifest: dict, sources: list[tuple[Path, str]]) ->
     except OSError as exc:
         raise UserError(f"cannot write the evidence package {out}: {exc.strerror or exc}") from None
     except _Changed as exc:
-        if out.suffix.lower() == ".zip":
-            out.unlink(missing_ok=True)
         raise UserError(str(exc)) from None
-    return digest
 
 
 class _Changed(Exception):

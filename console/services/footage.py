@@ -293,7 +293,7 @@ class FootageService:
                     "package_id": manifest["package_id"], "request_ids": manifest["request_ids"],
                     "file_ids": [f.id for f in received], "manifest_sha256": digest})
         except UserError:
-            _remove_package(Path(out))  # an export nobody can account for must not stay behind
+            evidence.remove_package(Path(out))  # an export nobody can account for must not stay behind
             raise
         return manifest
 
@@ -316,11 +316,3 @@ def _unique(name: str, taken: set[str], folder: Path) -> str:
     taken.add(candidate.lower())
     return candidate
 
-
-def _remove_package(out: Path) -> None:
-    import shutil
-
-    if out.is_dir():
-        shutil.rmtree(out, ignore_errors=True)
-    else:
-        out.unlink(missing_ok=True)

@@ -217,7 +217,8 @@ def test_export_without_files_says_so(footage, people, town, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_stored_file_changed_on_disk_is_not_exported(footage, people, town, tmp_path):
+@pytest.mark.parametrize("target", ["pkg.zip", "pkg"])
+def test_a_stored_file_changed_on_disk_is_not_exported(footage, people, town, tmp_path, target):
     user = people[Role.DETECTIVE]
     (request_id,) = _create(footage, user, town, camera_ids=[town["ben_s"]]).request_ids
     path, _ = _video(tmp_path, "clip.mp4", 2000)
@@ -225,5 +226,5 @@ def test_a_stored_file_changed_on_disk_is_not_exported(footage, people, town, tm
     with open(stored, "r+b") as f:
         f.write(b"Z")
     with pytest.raises(UserError, match="no longer matches"):
-        footage.export_package(user, [request_id], tmp_path / "pkg.zip", NOW)
-    assert not (tmp_path / "pkg.zip").exists()
+        footage.export_package(user, [request_id], tmp_path / target, NOW)
+    assert not (tmp_path / target).exists()  # no half package left behind
