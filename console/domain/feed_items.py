@@ -54,6 +54,12 @@ class AlertItem:
 
 FeedItem = Union[CameraUpsert, CameraRemoved, OwnerDeleted, AlertItem]
 ITEM_TYPES = ("camera", "camera_removed", "owner_deleted", "alert")
+_FIELDS_OF = {
+    "camera": {"type", *FIELDS},
+    "camera_removed": {"type", "portal_id"},
+    "owner_deleted": {"type", "camera_portal_id"},
+    "alert": {"type", "alert_id", "camera_portal_id", "scope", "starts_at", "expires_at", "source", "cancelled_at"},
+}
 
 
 @dataclass(frozen=True)
@@ -84,10 +90,12 @@ def parse_item(item: Any, number: int) -> FeedItem:
     if not isinstance(item, dict):
         raise BadPage(f"item {number} is a JSON {_json_type(item)}, not an object")
     kind = item.get("type")
-    if kind == "camera":
-        unknown = sorted(set(item) - set(FIELDS) - {"type"})
+    if kind in _FIELDS_OF:
+        # Strict, as the description says: an unknown field is most often a misspelt one (latitude for lat).
+        unknown = sorted(set(item) - _FIELDS_OF[kind])
         if unknown:
-            raise BadPage(f"item {number} (camera): unknown field {unknown[0]!r}")
+            raise BadPage(f"item {number} ({kind}): unknown field {unknown[0]!r}")
+    if kind == "camera":
         result = validate(item, number)
         if not isinstance(result, PortalRecord):
             name = _portal_id(item.get("portal_id"))
