@@ -275,3 +275,17 @@ def test_a_refused_token_is_one_clear_line_and_no_retries(database, portal, make
     summary = make_feed(token="wrong-token").sync()
     assert "refused the token (HTTP 401)" in summary.error and "wrong-token" not in summary.error
     assert portal.statuses == [401] and count(database, CameraRow) == 0
+
+
+def test_two_consoles_syncing_at_once_apply_each_page_once(database, portal, make_feed):
+    portal.add(camera("P-1"), camera("P-2"), alert("A-1", "P-1", iso(0), iso(10)))
+    first, second = make_feed(page_size=10), make_feed(page_size=10)
+    results = []
+    portal.before_next_page = lambda: results.append(second.sync())  # the other console, while ours waits
+    ours = first.sync()
+    [theirs] = results
+    assert theirs.error is None and theirs.applied["camera"] == 2 and theirs.applied["alert"] == 1
+    assert "another console synced this feed meanwhile" in ours.error and ours.pages == 0
+    assert count(database, CameraRow) == 2 and count(database, ShareGrantRow) == 1
+    assert len([e for e in audit_rows(database, Action.REGISTRY_CHANGE) if e["outcome"] == Outcome.OK]) == 1
+    assert first.sync().error is None  # and ours carries on from where the other one got to

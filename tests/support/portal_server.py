@@ -39,6 +39,8 @@ class PortalServer(LocalHttpServer):
         self.faults: list[Fault] = []
         self.requests: list[dict] = []  # {"cursor", "limit", "headers", "status"}
         self.responses: list[dict] = []  # the JSON bodies of the 200 answers, for schema checks
+        # Called once (then cleared) before the next page is answered: e.g. another console syncing meanwhile.
+        self.before_next_page = None
         self.lock = threading.Lock()
         server = self
 
@@ -99,6 +101,9 @@ class PortalServer(LocalHttpServer):
             h.send_header("Content-Length", "0")
             h.end_headers()
             return None
+        hook, self.before_next_page = self.before_next_page, None
+        if hook is not None:
+            hook()
         end = position + len(page)
         body = {"items": page, "next_cursor": cursor_for(end), "has_more": end < total}
         self.responses.append(body)
