@@ -42,7 +42,7 @@ from console.domain.cameras import NearbyCamera
 from console.domain.footage import ContactChannel, ContactOutcome, FootageRequest, default_window
 from console.domain.incidents import Incident
 from console.domain.owners import OwnerContact
-from console.domain.users import User
+from console.domain.users import Permission, User
 from console.gui.workers import Tasks
 from console.services.contacts import ContactService
 from console.services.footage import FootageService
@@ -116,6 +116,11 @@ class FootageRequestDialog(QDialog):
         layout.addWidget(splitter, 1)
         layout.addWidget(self.status)
         self.sig_message.connect(self.status.setText)
+        self.may_act = self._user().may(Permission.FOOTAGE_REQUEST)
+        if not self.may_act:  # the service refuses too; this only saves a pointless click
+            self.create_button.setEnabled(False)
+            self.status.setText(f"The {self._user().role.value} role can read footage requests but not make "
+                                "or change them")
         self._fill_cameras()
         self.reload()
 
@@ -342,15 +347,16 @@ class FootageRequestDialog(QDialog):
         if request is None or self.current is None or request.owner_id != self.current.owner_id:
             self.contact_label.setText("Owner contact hidden: reveal it to call (your reason is recorded).")
         self.current = request
+        acting = request is not None and getattr(self, "may_act", True)
         for widget in (self.reveal_button, self.record_button, self.attach_button, self.export_button,
                        self.channel, self.outcome, self.note):
-            widget.setEnabled(request is not None)
+            widget.setEnabled(acting)
         self.attempts.setRowCount(0)
         self.files.setRowCount(0)
         if request is None:
             self.detail_title.setText("No request selected")
             return
-        self.export_button.setEnabled(bool(request.files))
+        self.export_button.setEnabled(acting and bool(request.files))
         self.detail_title.setText(
             f"Request #{request.id}  ·  {_STATUS_WORDS[request.status.value]}  ·  window "
             f"{_local(request.window_start)}–{request.window_end.astimezone():%H:%M}  ·  by {request.created_by}")

@@ -105,3 +105,19 @@ def test_no_reason_no_contact_and_a_window_too_long_is_refused(qtbot, dialog):
     dialog.create_button.click()
     qtbot.waitUntil(lambda: "at most 2 h" in dialog.status.text())
     assert dialog.request_list.count() == 3
+
+
+def test_a_role_without_the_permission_sees_but_cannot_act(qtbot, world):
+    from dataclasses import replace
+
+    from console.domain.users import Role
+
+    auditor = replace(world.user, role=Role.AUDITOR)
+    world.footage.create(world.user, world.incident.id, NOW - timedelta(hours=1), NOW, NOW,
+                         [c.id for c in world.cameras])
+    dlg = FootageRequestDialog(world.footage, world.contacts, auditor, world.incident, world.cameras, clock=lambda: NOW)
+    qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: dlg.request_list.count() == 3)
+    assert not dlg.create_button.isEnabled() and not dlg.record_button.isEnabled()
+    assert not dlg.attach_button.isEnabled() and "auditor role" in dlg.status.text()
+    dlg.done(0)

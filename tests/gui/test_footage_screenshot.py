@@ -16,7 +16,7 @@ from tests.gui.footage_data import footage_world
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "tests" / "output"
-NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+NOW = datetime(2026, 11, 23, 22, 10, tzinfo=timezone.utc)  # fixed, so the shipped picture changes only when the dialog does
 
 
 def test_footage_request_screenshot(qtbot, sqlite_url, tmp_path):
