@@ -50,9 +50,9 @@ def _size(count: float) -> str:
 
 
 def read_portal_file(path: str | Path, mapping: dict[str, str] | None = None,
-                     max_bytes: int = MAX_FILE_BYTES) -> PortalFile:
+                     max_bytes: int | None = None) -> PortalFile:
     """Read a CSV or GeoJSON export (UTF-8), apply `mapping` (their column -> our field), check the columns."""
-    path = Path(path)
+    path, max_bytes = Path(path), max_bytes or MAX_FILE_BYTES
     try:
         size = path.stat().st_size
     except FileNotFoundError:
