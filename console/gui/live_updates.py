@@ -30,6 +30,8 @@ class LiveUpdates(QObject):
     """(online, why): whether the database answers."""
     sig_owner_alerts = Signal(object)
     """Grant (owner alert) changes in a batch: list[Change]."""
+    sig_incidents = Signal(object)
+    """Ids of incidents created or changed in a batch (sorted list[int])."""
 
     def __init__(self, database: Database, window, check_sessions: Callable[[], None] | None = None,
                  poll_interval: float = 1.0, debounce_ms: int = 250):
@@ -60,6 +62,8 @@ class LiveUpdates(QObject):
         current = point.incident.id if point is not None and point.incident is not None else None
         if ChangeKind.INCIDENT in kinds:
             self._incidents_changed = True
+            self.sig_incidents.emit(sorted({c.record_id for c in batch
+                                            if c.kind is ChangeKind.INCIDENT and c.record_id is not None}))
             if current is not None and any(c.kind is ChangeKind.INCIDENT and c.record_id == current for c in batch):
                 self._registry_changed = True
         if kinds & _REGISTRY_KINDS:

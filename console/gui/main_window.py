@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QToolBar, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QPushButton, QToolBar, QWidget
 
 from console.domain.cameras import SharingMode
 from console.domain.sharing import SharingState
@@ -182,6 +182,11 @@ class MainWindow(QMainWindow):
         self.notice_label = QLabel("")
         self.notice_label.setObjectName("noticeLabel")
         self.notice_bar.addWidget(self.notice_label)
+        self.notice_button = QPushButton("")
+        self.notice_button.setObjectName("noticeButton")
+        self._notice_action = self.notice_bar.addWidget(self.notice_button)
+        self._notice_slot = None
+        self.notice_button.clicked.connect(self._notice_clicked)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.notice_bar)
         self.notice_bar.hide()
         self._notice_timer = QTimer(self, singleShot=True, interval=90_000)
@@ -190,15 +195,25 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(label)
         self.tasks.sig_busy_changed.connect(lambda busy: self.busy_label.setText("Working…" if busy else ""))
 
-    def show_notice(self, text: str, urgent: bool = True) -> None:
-        """A notice across the top of the window for 90 s (an owner alert raised on another console, say)."""
+    def show_notice(self, text: str, urgent: bool = True, button: str | None = None, slot=None) -> None:
+        """A notice across the top of the window for 90 s (an owner alert raised on another console, an urgent CAD
+        incident), with at most one button that acts on it."""
         self.notice_label.setText(text)
         self.notice_bar.setStyleSheet(
             "QToolBar { background: #ffb020; border: 0; } QLabel { background: transparent; color: #111; "
             "font-size: 15px; font-weight: bold; padding: 4px 10px; }" if urgent else
             "QLabel { background: transparent; font-size: 15px; font-weight: bold; padding: 4px 10px; }")
+        self._notice_slot = slot
+        self.notice_button.setText(button or "")
+        self._notice_action.setVisible(bool(button and slot))
         self.notice_bar.show()
         self._notice_timer.start()
+
+    def _notice_clicked(self) -> None:
+        slot, self._notice_slot = self._notice_slot, None
+        self.notice_bar.hide()
+        if slot is not None:
+            slot()
 
     def _update_alerts(self, answer) -> None:
         alerts = sum(1 for c in answer.inside

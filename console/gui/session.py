@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
@@ -26,12 +26,17 @@ from console.gui.main_window import ActionId, MainWindow
 from console.gui.video.wall import VideoWall
 from console.services.audit_reports import AuditService
 from console.services.auth import AuthService, Session
+from console.services.cad import CadService
+from console.services.cad_sources import runner_from_settings
 from console.services.contacts import ContactService
 from console.services.registry import RegistryService
 from console.services.viewing import ViewingService
 from console.store.audit import AuditLog
 
 log = logging.getLogger(__name__)
+
+
+URGENT_WINDOW = timedelta(minutes=30)  # an urgent incident older than this is not news any more
 
 
 def _utcnow() -> datetime:
@@ -93,7 +98,10 @@ class SignedInConsole(QObject):
         self.feeds.sig_notice.connect(window.show_notice)
         self.updates = LiveUpdates(services.registry.database, window, self.feeds.check_sessions)
         self.updates.sig_owner_alerts.connect(self._owner_alerts)
+        self.updates.sig_incidents.connect(self._incidents_changed)
         self.updates.start()
+        self._offered: set[int] = set()  # urgent incidents this console has offered already
+        self.cad_runner = self._start_cad_runner()
 
         self.idle = IdleWatcher(idle_policy, self)
         self.idle.sig_idle.connect(self.lock)
@@ -122,6 +130,52 @@ class SignedInConsole(QObject):
             self.window.show_notice(f"OWNER ALERT: live view allowed — {text}{more}")
         elif notices:
             self.window.show_notice(f"Owner alert ended: {', '.join(n.where for n in notices[:3])}", urgent=False)
+
+    # --- urgent incidents from CAD ------------------------------------------------------------------
+
+    def _start_cad_runner(self):
+        """Take incidents from the CAD folder or endpoint the settings name (one workstation or a server should)."""
+        settings = self.window.parts.settings
+        if not (settings.cad_watch_folder or settings.cad_poll_url):
+            return None
+        geocoder = self.window.parts.geocoder
+        service = CadService(self.services.registry.database, self.services.audit,
+                             geocode=geocoder.lookup if geocoder else None)
+        runner = runner_from_settings(service, settings)
+        if runner is not None:
+            runner.start()
+        return runner
+
+    def _incidents_changed(self, incident_ids: list[int]) -> None:
+        """New or escalated incidents from any source: an urgent one is put on the map and offered (setting)."""
+        settings = self.window.parts.settings
+        fresh = [i for i in incident_ids if i not in self._offered]
+        if not settings.cad_auto_offer or not fresh:
+            return
+        registry, threshold, now = self.services.registry, settings.cad_auto_offer_priority, _utcnow()
+
+        def urgent():
+            found = [registry.incident(i) for i in fresh]
+            return [i for i in found if i.closed_at is None and i.priority <= threshold
+                    and now - i.opened_at < URGENT_WINDOW]
+
+        self.window.tasks.run("urgent-incidents", urgent, self._offer,
+                              lambda error: log.warning("urgent incident not offered: %s", error))
+
+    def _offer(self, incidents) -> None:
+        for incident in incidents:
+            if incident.id in self._offered:
+                continue
+            self._offered.add(incident.id)
+            label = f"{incident.cad_number or ''} {incident.type}, {incident.address}".strip()
+            show = lambda inc=incident, text=label: self.window.controller.set_incident(inc.lat, inc.lon, text, inc)
+            text = f"P{incident.priority} {label}"
+            if self.window.controller.point is None:  # nothing on the map yet: show it at once
+                show()
+                self.window.show_notice(f"URGENT INCIDENT: {text}", button="Open nearest live cameras",
+                                        slot=self.window.actions_by_id[ActionId.OPEN_NEAREST_LIVE].trigger)
+            else:  # the dispatcher is working on something else: offer, never take the map away
+                self.window.show_notice(f"URGENT INCIDENT: {text}", button="Show on map", slot=show)
 
     def _incident(self) -> IncidentContext | None:
         point = self.window.controller.point
@@ -157,6 +211,8 @@ class SignedInConsole(QObject):
         """End every view and log out (both audited) before the window goes; keep the saved wall layouts."""
         self.idle.stop(self.app)
         self.updates.stop()
+        if self.cad_runner is not None:
+            self.cad_runner.stop()
         if self.layouts_file is not None:
             try:
                 self.layouts_file.parent.mkdir(parents=True, exist_ok=True)

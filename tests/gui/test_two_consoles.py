@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from tests.support.geometry import destination
 
 pytestmark = [pytest.mark.gui, pytest.mark.postgres]
 OUTPUT = Path(__file__).resolve().parents[1] / "output"
+EIDO = Path(__file__).resolve().parents[1] / "data" / "eido"
 
 
 @pytest.fixture
@@ -103,3 +105,42 @@ def test_each_console_sees_the_others_changes_without_reloading(qtbot, make_cons
     finally:
         players.close()
         QApplication.instance().setStyleSheet("")
+
+
+def test_an_urgent_cad_incident_is_put_on_the_map_and_offered(qtbot, make_console, shared_registry, tmp_path,
+                                                               console_settings):
+    """The console's CAD runner takes an EIDO from the drop folder; the change feed offers it on every console."""
+    url, camera_id, _ = shared_registry
+    drop = tmp_path / "cad-drop"
+    drop.mkdir()
+    settings = console_settings.replaced(cad_watch_folder=str(drop), cad_poll_interval_s=1.0)
+    players = PlayerFactory()
+    try:
+        busy = signed_in(make_console(url, settings), "disp3", Role.DISPATCHER, tmp_path, players)
+        free = signed_in(make_console(url, console_settings), "disp4", Role.DISPATCHER, tmp_path, players)
+        busy.window.controller.set_incident(*CENTRE, "a call already being worked")
+
+        eido = json.loads((EIDO / "new_burglary.json").read_text())
+        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        eido["lastUpdateTimeStamp"] = eido["incidentComponent"]["lastUpdateTimeStamp"] = stamp
+        (drop / "call.json.part").write_text(json.dumps(eido))
+        (drop / "call.json.part").rename(drop / "call.json")  # written, then renamed: the CAD side's contract
+
+        # The free console shows it at once and offers the nearest live cameras ...
+        qtbot.waitUntil(lambda: "URGENT INCIDENT" in free.window.notice_label.text(), timeout=15_000)
+        assert "CPD-2026-004711" in free.window.notice_label.text()
+        assert free.window.notice_button.text() == "Open nearest live cameras"
+        qtbot.waitUntil(lambda: free.window.controller.point is not None
+                        and free.window.controller.point.incident is not None, timeout=20_000)
+        assert free.window.controller.point.incident.cad_number == "CPD-2026-004711"
+        # ... the busy one keeps its map and offers it with a button.
+        qtbot.waitUntil(lambda: "URGENT INCIDENT" in busy.window.notice_label.text(), timeout=15_000)
+        assert busy.window.notice_button.text() == "Show on map"
+        assert busy.window.controller.point.label == "a call already being worked"
+        busy.window.notice_button.click()
+        assert busy.window.controller.point.incident.cad_number == "CPD-2026-004711"
+        assert (drop / "processed" / "call.json").exists()
+        busy.close()
+        free.close()
+    finally:
+        players.close()
