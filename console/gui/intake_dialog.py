@@ -130,9 +130,10 @@ class IntakeDialog(QDialog):
     """A registration was saved (console.services.intake.Registered)."""
 
     def __init__(self, intake: IntakeService, user: User, geocoder=None, tasks: Tasks | None = None,
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, started_at: datetime | None = None):
         super().__init__(parent)
         self.intake, self.user, self.geocoder = intake, user, geocoder
+        self.started_at = started_at or datetime.now(timezone.utc)  # when the call began, shown with the consent
         self.tasks = tasks or Tasks(self)
         self.setWindowTitle("Register cameras by phone")
         self.duplicates = Duplicates()
@@ -225,7 +226,7 @@ class IntakeDialog(QDialog):
         self.wording.setStyleSheet("font-size: 11.5pt")  # read aloud from the screen, often in a dim room
         self.wording.setMaximumHeight(130)
         self.agreed = QCheckBox("The owner agreed to the wording read above")
-        taken = datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M")
+        taken = self.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
         self.taken = QLabel(f"Channel: phone · taken by {self.user.display_name or self.user.username} · {taken}")
         layout.addWidget(self.wording)
         layout.addWidget(self.agreed)

@@ -45,7 +45,7 @@ def test_intake_form_picture(qtbot, sqlite_url, dark):
                               "Patel Grocery", "77 Center St, Chicopee", 42.1487, -72.6079,
                               (IntakeCamera("Front door", 42.1487, -72.6079),), True)
         intake.register(STAFF, existing)
-        dialog = IntakeDialog(intake, STAFF)
+        dialog = IntakeDialog(intake, STAFF, started_at=datetime(2026, 11, 24, 14, 5, tzinfo=timezone.utc))
         qtbot.addWidget(dialog)
         dialog.organisation.setText("Patel Grocery & Deli")
         dialog.owner_name.setText("Devinder Patel")
@@ -70,7 +70,7 @@ def test_intake_form_picture(qtbot, sqlite_url, dark):
         assert dialog.dup_box.isVisible() and "already be registered" in dialog.dup_warning.text()
         assert dialog.dup_list.count() == 2  # the owner (same phone) and the site (same address)
         assert dialog.wording.toPlainText() == PHONE_CONSENT_WORDING and dialog.wording.isReadOnly()
-        assert "Jordan Lee" in dialog.taken.text()
+        assert "Jordan Lee" in dialog.taken.text() and "2026-11-24" in dialog.taken.text()
 
         OUTPUT.mkdir(exist_ok=True)
         out = OUTPUT / "intake-form.png"
