@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from console.domain.audit import Action, AuditEntry
+from console.domain.cameras import NearbyCamera
 from console.domain.changes import ChangeKind
 from console.domain.footage import (
     DEFAULT_MAX_WINDOW,
@@ -111,12 +112,12 @@ class FootageService:
             raise UserError(f"there is no incident {incident_id}")
         return incident
 
-    def cameras_in_area(self, area: Area) -> list[int]:
-        """Ids of the active cameras inside the area, nearest its centre first."""
+    def cameras_in_area(self, area: Area) -> list[NearbyCamera]:
+        """The active cameras inside the area, nearest its centre first (the dialog's candidate list)."""
         circle = enclosing_circle(area)
         with self.database.engine.connect() as conn:
             found = nearby_cameras(conn, circle.lat, circle.lon, circle.radius_m, NearbyFilter())
-        return [c.id for c in found if area.contains(c.lat, c.lon)]
+        return [c for c in found if area.contains(c.lat, c.lon)]
 
     def get(self, request_id: int) -> FootageRequest:
         with self.database.engine.connect() as conn:
@@ -136,7 +137,7 @@ class FootageService:
         """One request per owner of the chosen cameras (by id, or every camera in `area`), all or none."""
         check_window(window_start, window_end, now, self.max_window)
         who = self._actor(actor)
-        chosen = list(camera_ids) + (self.cameras_in_area(area) if area is not None else [])
+        chosen = list(camera_ids) + ([c.id for c in self.cameras_in_area(area)] if area is not None else [])
         if not chosen:
             raise UserError("no cameras to ask for: select cameras, or an area that holds some"
                             if area is None else "there are no registered cameras in that area")

@@ -89,7 +89,7 @@ def test_one_request_per_owner_and_erased_owners_skipped(footage, people, town, 
               (CENTRE[0] + 0.001, CENTRE[1] + 0.001), (CENTRE[0] - 0.0001, CENTRE[1] + 0.001))), {"ana_n", "ana_e"}),
 ])
 def test_cameras_by_area(footage, town, area, expected):
-    assert set(footage.cameras_in_area(area)) == {town[n] for n in expected}
+    assert {c.id for c in footage.cameras_in_area(area)} == {town[n] for n in expected}
 
 
 def test_create_by_area_groups_by_owner(footage, people, town):
@@ -228,3 +228,30 @@ def test_a_stored_file_changed_on_disk_is_not_exported(footage, people, town, tm
     with pytest.raises(UserError, match="no longer matches"):
         footage.export_package(user, [request_id], tmp_path / target, NOW)
     assert not (tmp_path / target).exists()  # no half package left behind
+
+
+def test_an_area_finds_what_a_full_scan_finds(footage, database, cipher):
+    """A random registry and random polygons: the index-backed search against checking every camera."""
+    import random
+
+    from console.domain.footage import point_in_polygon
+
+    rng = random.Random(7)
+    cameras = {}
+    with database.engine.begin() as conn:
+        owner = repo.add_owner(conn, cipher, OwnerKind.RESIDENT, OwnerContact(name="Many Cameras"))
+        site = repo.add_site(conn, owner, "block", "1 Main St", *CENTRE)
+        for i in range(300):
+            lat, lon = CENTRE[0] + rng.uniform(-0.01, 0.01), CENTRE[1] + rng.uniform(-0.01, 0.01)
+            cam = _camera(site, f"c{i}", Capability.REGISTERED, SharingMode.NEVER)
+            cameras[repo.add_camera(conn, cipher, cam.__class__(**{**cam.__dict__, "lat": lat, "lon": lon}),
+                                    owner)] = (lat, lon)
+    for _ in range(20):
+        corners = tuple((CENTRE[0] + rng.uniform(-0.012, 0.012), CENTRE[1] + rng.uniform(-0.012, 0.012))
+                        for _ in range(rng.randint(3, 7)))
+        try:
+            polygon = Polygon(corners)
+        except UserError:
+            continue
+        expected = {i for i, (lat, lon) in cameras.items() if point_in_polygon(lat, lon, polygon.points)}
+        assert {c.id for c in footage.cameras_in_area(polygon)} == expected
