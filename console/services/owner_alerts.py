@@ -16,12 +16,14 @@ from sqlalchemy.engine import Connection
 from console.domain.audit import Action, AuditEntry, Detail, Outcome
 from console.domain.changes import ChangeKind
 from console.domain.grants import GrantSource, ShareGrant
+from console.domain.users import Permission, User
 from console.errors import UserError
 from console.services.accounts import audited_transaction, default_workstation
 from console.store import alerts as store
 from console.store.audit import AuditLog
 from console.store.changes import record_change
 from console.store.db import Database
+from console.store.users import get_user_by_id
 
 DEFAULT_MINUTES = 60
 MAX_MINUTES = 12 * 60  # an owner's alert is for an event in progress, not standing consent
@@ -87,6 +89,29 @@ class OwnerAlertService:
             grant_id = self.store_new(conn, grant, actor, now)
             record_change(conn, ChangeKind.GRANT, grant_id, self.workstation)
         return replace(grant, id=grant_id)
+
+    def raise_alert_as(self, user: User, now: datetime, *, camera_id: int | None = None,
+                       site_id: int | None = None, minutes: int = DEFAULT_MINUTES,
+                       source: GrantSource = GrantSource.STAFF) -> ShareGrant:
+        """`raise_alert` for a signed-in user: only roles that may edit the registry (outreach, administrators)
+        enter an owner's alert, so nobody who watches cameras can open a camera for themselves."""
+        user = self._current(user)
+        if not user.may(Permission.REGISTRY_EDIT):
+            raise UserError(f"the {user.role.value} role cannot enter an owner's alert: ask community outreach")
+        return self.raise_alert(user.username, now, camera_id=camera_id, site_id=site_id, minutes=minutes,
+                                source=source)
+
+    def end_alert_as(self, user: User, grant_id: int, now: datetime) -> ShareGrant:
+        """`end_alert` for a signed-in user: any active account may end an alert (it only takes access away)."""
+        return self.end_alert(self._current(user).username, grant_id, now)
+
+    def _current(self, user: User) -> User:
+        if user.id is not None:
+            with self.database.engine.connect() as conn:
+                user = get_user_by_id(conn, user.id) or user
+        if not user.is_active:
+            raise UserError(f"the account {user.username} is {user.state}: an administrator must unlock it")
+        return user
 
     def end_alert(self, actor: str, grant_id: int, now: datetime) -> ShareGrant:
         """End an alert early (the owner called to cancel it, or staff entered it by mistake)."""

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from console.domain.audit import Action, AuditEntry, Outcome
 from console.domain.cameras import CameraStatus
@@ -281,9 +282,13 @@ class RegistryFeed:
         """Every page up to the portal's end now. Errors end the sync with `summary.error` set; pages committed
         before the error stay committed."""
         summary = SyncSummary()
-        with self.database.engine.begin() as conn:
-            store.ensure_cursor(conn, self.name, self.clock())
-        cursor, etag = self.position()
+        try:
+            with self.database.engine.begin() as conn:
+                store.ensure_cursor(conn, self.name, self.clock())
+            cursor, etag = self.position()
+        except SQLAlchemyError as exc:
+            summary.error = f"the registry database cannot be reached ({exc.__class__.__name__}): nothing was synced"
+            return summary
         summary.cursor = cursor
         try:
             for _ in range(self.http.options.max_pages):
@@ -292,6 +297,9 @@ class RegistryFeed:
                     summary.not_modified = summary.pages == 0
                     break
                 page = fetched.page
+                if page.next_cursor == cursor and (page.items or page.has_more):
+                    raise PageRejected(f"the portal's page after cursor {cursor!r} was rejected: its next_cursor is "
+                                       "the cursor asked for, so the feed would never move on")
                 # An ETag is only for the URL it came with: keep it when the feed is at its end (the cursor
                 # does not move), so the next poll of that same URL can be answered 304.
                 keep_etag = fetched.etag if page.next_cursor == cursor and not page.items else None

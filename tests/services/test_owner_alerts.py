@@ -152,3 +152,18 @@ def test_no_alert_when_the_audit_cannot_record_it(database, alerts, viewing, peo
         alerts.raise_alert("os:a", NOW, camera_id=shop["door"])
     assert grant_count(database) == 0 and grant_changes(database) == []
     assert not viewing.decide(people[Role.DISPATCHER], shop["door"], WHY, NOW)[2].allowed
+
+
+def test_only_registry_staff_enter_alerts_and_anyone_active_ends_them(database, alerts, accounts, people, shop):
+    with pytest.raises(UserError, match="dispatcher role cannot enter an owner's alert"):
+        alerts.raise_alert_as(people[Role.DISPATCHER], NOW, camera_id=shop["door"])
+    assert grant_count(database) == 0
+    grant = alerts.raise_alert_as(people[Role.OUTREACH], NOW, camera_id=shop["door"], minutes=15)
+    [raised] = audit_rows(database, Action.CONSENT_CHANGE)
+    assert raised["username"] == "outreach"
+
+    accounts.lock("os:test", "dispatcher", NOW)
+    with pytest.raises(UserError, match="account dispatcher is locked"):
+        alerts.end_alert_as(people[Role.DISPATCHER], grant.id, NOW + timedelta(minutes=1))
+    alerts.end_alert_as(people[Role.SUPERVISOR], grant.id, NOW + timedelta(minutes=1))
+    assert audit_rows(database, Action.CONSENT_CHANGE)[-1]["username"] == "supervisor"

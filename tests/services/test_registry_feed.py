@@ -289,3 +289,13 @@ def test_two_consoles_syncing_at_once_apply_each_page_once(database, portal, mak
     assert count(database, CameraRow) == 2 and count(database, ShareGrantRow) == 1
     assert len([e for e in audit_rows(database, Action.REGISTRY_CHANGE) if e["outcome"] == Outcome.OK]) == 1
     assert first.sync().error is None  # and ours carries on from where the other one got to
+
+
+def test_a_cursor_that_does_not_move_is_rejected(database, portal, make_feed):
+    portal.add(camera("P-1"), camera("P-2"))
+    assert make_feed(page_size=1).sync().cursor == cursor_for(2)
+    portal.add(camera("P-3"))
+    portal.stuck = True  # hands back the cursor it was asked for, with items: a client would loop forever
+    summary = make_feed(page_size=1).sync()
+    assert "would never move on" in summary.error and summary.rejected == 1 and summary.cursor == cursor_for(2)
+    assert set(camera_rows(database)) == {"P-1", "P-2"}

@@ -39,6 +39,7 @@ class PortalServer(LocalHttpServer):
         self.faults: list[Fault] = []
         self.requests: list[dict] = []  # {"cursor", "limit", "headers", "status"}
         self.responses: list[dict] = []  # the JSON bodies of the 200 answers, for schema checks
+        self.stuck = False  # a broken portal: next_cursor is the cursor asked for, has_more stays true
         # Called once (then cleared) before the next page is answered: e.g. another console syncing meanwhile.
         self.before_next_page = None
         self.lock = threading.Lock()
@@ -106,6 +107,8 @@ class PortalServer(LocalHttpServer):
             hook()
         end = position + len(page)
         body = {"items": page, "next_cursor": cursor_for(end), "has_more": end < total}
+        if self.stuck:
+            body.update(next_cursor=cursor_for(position), has_more=True)
         self.responses.append(body)
         return self._json(h, record, 200, body, {"ETag": etag})
 
