@@ -100,7 +100,8 @@ def parse_item(item: Any, number: int) -> FeedItem:
         if not isinstance(result, PortalRecord):
             name = _portal_id(item.get("portal_id"))
             raise BadPage(f"item {number} (camera {name}): "
-                          + "; ".join(f"{p.column} {p.message}" for p in result))
+                          + "; ".join(p.message if p.message.startswith(p.column) else f"{p.column} {p.message}"
+                                      for p in result))
         return CameraUpsert(result)
     if kind == "camera_removed":
         return CameraRemoved(_id(item, "portal_id", number, kind))
