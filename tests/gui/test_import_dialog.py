@@ -53,7 +53,7 @@ def test_cancel_before_commit_imports_nothing(setup, qtbot):
     database, tasks, run = setup
     dialog = ImportProgressDialog(tasks, run, "portal.csv")
     qtbot.addWidget(dialog)
-    dialog.cancel()  # as a click on Cancel does; the worker stops at its next progress report
+    dialog.canceled.emit()  # what a click on Cancel sends; the worker stops at its next progress report
     with qtbot.waitSignal(dialog.sig_failed, timeout=30_000) as failed:
         dialog.start()
     assert "cancelled" in failed.args[0] and cameras(database) == 0
