@@ -221,8 +221,10 @@ def run_console(db_url: str | None = None) -> int:
     from console.services.auth import AuthService
     from console.services.contacts import ContactService
     from console.services.registry import RegistryService
-    from console.services.viewing import ViewingService
+    from console.services.offline import ResilientViewingService
+    from console.services.resilience import ResilientAudit
     from console.store.audit import AuditLog
+    from console.store.journal import AuditJournal
     from console.store.secrets import ContactCipher, load_contact_key
     from console.video.factory import PlayerFactory
 
@@ -234,13 +236,19 @@ def run_console(db_url: str | None = None) -> int:
         "Opening the camera registry…\n(a first start creates the demo registry and its accounts: a few seconds)",
         lambda: _open_registry(db_url, cipher))
     audit = AuditLog(database)
+    # Events that cannot reach the database (it went away mid-shift) wait in a local journal, flushed in order.
+    sink = ResilientAudit(audit, AuditJournal())
+    sink.start()
     idle = IdlePolicy(settings.idle_lock_minutes)
     services = SessionServices(
         auth=AuthService(database, audit, cipher, idle_policy=idle),
-        viewing=ViewingService(database, audit, cipher, max_session=timedelta(minutes=settings.live_view_max_minutes)),
-        contacts=ContactService(database, audit, cipher), registry=RegistryService(database), audit=audit)
+        viewing=ResilientViewingService(database, audit, sink, cipher,
+                                        max_session=timedelta(minutes=settings.live_view_max_minutes),
+                                        field_copy=_field_copy(cipher)),
+        contacts=ContactService(database, audit, cipher), registry=RegistryService(database), audit=audit, sink=sink)
     session = sign_in(AccountService(database, audit, cipher), services.auth, demo_accounts)
     if session is None:
+        sink.stop()
         database.close()
         return 0
     console = build_console(db_url, settings, database=database, user_name=session.user.username)
@@ -254,7 +262,22 @@ def run_console(db_url: str | None = None) -> int:
     finally:
         signed_in.close()
         players.close()
+        sink.stop()
         console.close(app)
+
+
+def _field_copy(cipher):
+    """The field laptop's encrypted registry copy, when this machine has one (`rtic-console field sync`)."""
+    from console.services.field_copy import FieldCopy
+
+    copy = FieldCopy()
+    if not copy.path.exists():
+        return None
+    try:
+        return copy.open(cipher)
+    except UserError as exc:
+        log.warning("field copy not used: %s", exc)
+        return None
 
 
 @contextmanager

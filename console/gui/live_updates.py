@@ -33,13 +33,17 @@ class LiveUpdates(QObject):
     sig_incidents = Signal(object)
     """Ids of incidents created or changed in a batch (sorted list[int])."""
 
+    sig_journal = Signal(object)
+    """The audit sink's ConnectivityState: offline, or events still waiting in the local journal."""
+
     def __init__(self, database: Database, window, check_sessions: Callable[[], None] | None = None,
-                 poll_interval: float = 1.0, debounce_ms: int = 250):
+                 poll_interval: float = 1.0, debounce_ms: int = 250, connectivity=None):
         super().__init__(window)
         self.window = window
         self.check_sessions = check_sessions
         self.how = "live (LISTEN/NOTIFY)" if database.dialect == "postgresql" else f"polling every {poll_interval:g} s"
         self.last_ok: datetime | None = None
+        self.offline_since: datetime | None = None
         self._refresh = QTimer(self, singleShot=True, interval=debounce_ms)
         self._refresh.timeout.connect(self._refresh_now)
         self._incidents_changed = False
@@ -47,12 +51,17 @@ class LiveUpdates(QObject):
         self.sig_changes.connect(self._apply)
         self.sig_state.connect(self._show_state)
         self.follower = ChangeFollower(database, self.sig_changes.emit, self.sig_state.emit, poll_interval)
+        self.journal_note = ""
+        self.sig_journal.connect(self._show_journal)
+        self._unsubscribe = connectivity.subscribe(self.sig_journal.emit) if connectivity is not None else None
 
     def start(self) -> "LiveUpdates":
         self.follower.start()
         return self
 
     def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         self.follower.stop()
 
     def _apply(self, batch: list[Change]) -> None:
@@ -83,16 +92,25 @@ class LiveUpdates(QObject):
             if self.check_sessions is not None:
                 self.check_sessions()
 
+    def _show_journal(self, state) -> None:
+        """Audit events kept in the local journal while the database was away: say how many still wait."""
+        self.journal_note = f" · {state.pending} audit events kept locally" if state.pending else ""
+        if self.follower.online is not None:
+            self._show_state(bool(self.follower.online), "")
+
     def _show_state(self, online: bool, why: str) -> None:
         if online:
+            self.offline_since = None
             self.last_ok = datetime.now(timezone.utc)
-            self.window.sync_label.setText(f"Sync: {self.how}")
+            self.window.sync_label.setText(f"Sync: {self.how}{self.journal_note}")
             self.window.sync_label.setStyleSheet("")
             self.window.sync_label.setToolTip("Changes made on other consoles appear here within seconds.")
             return
-        since = datetime.now().astimezone()
+        if self.offline_since is None:
+            self.offline_since = datetime.now().astimezone()
+        since = self.offline_since
         shown = self.last_ok.astimezone().strftime("%H:%M") if self.last_ok else "start"
-        self.window.sync_label.setText(f"OFFLINE since {since:%H:%M}: registry as of {shown}")
+        self.window.sync_label.setText(f"OFFLINE since {since:%H:%M}: registry as of {shown}{self.journal_note}")
         self.window.sync_label.setStyleSheet("color: #ffb020; font-weight: bold;")
         self.window.sync_label.setToolTip(f"The database does not answer: {why}. Live feeds already open keep "
                                           "playing until their authorised time ends.")

@@ -30,6 +30,7 @@ from console.services.cad import CadService
 from console.services.cad_sources import runner_from_settings
 from console.services.contacts import ContactService
 from console.services.registry import RegistryService
+from console.services.resilience import ResilientAudit
 from console.services.viewing import ViewingService
 from console.store.audit import AuditLog
 
@@ -63,6 +64,7 @@ class SessionServices:
     contacts: ContactService
     registry: RegistryService
     audit: AuditLog
+    sink: ResilientAudit | None = None  # the audit log with the local journal behind it (run_console sets it)
 
 
 class SignedInConsole(QObject):
@@ -96,7 +98,8 @@ class SignedInConsole(QObject):
         self.audit_viewer: AuditViewer | None = None
 
         self.feeds.sig_notice.connect(window.show_notice)
-        self.updates = LiveUpdates(services.registry.database, window, self.feeds.check_sessions)
+        self.updates = LiveUpdates(services.registry.database, window, self.feeds.check_sessions,
+                                   connectivity=services.sink.connectivity if services.sink else None)
         self.updates.sig_owner_alerts.connect(self._owner_alerts)
         self.updates.sig_incidents.connect(self._incidents_changed)
         self.updates.start()
@@ -184,7 +187,8 @@ class SignedInConsole(QObject):
     def _snapshot_saved(self, session_id, path: str, sha256: str) -> None:
         entry = AuditEntry(Action.SNAPSHOT, self.session.user.username, self.session.workstation,
                            details={"session_id": session_id, "file": Path(path).name, "sha256": sha256})
-        self.window.tasks.run(f"snapshot-{sha256}", lambda: self.services.audit.append(entry), lambda _r: None,
+        append = self.services.sink.append if self.services.sink else self.services.audit.append
+        self.window.tasks.run(f"snapshot-{sha256}", lambda: append(entry), lambda _r: None,
                               lambda error: self.window.statusBar().showMessage(f"Snapshot not audited: {error}"))
 
     def lock(self, last_activity: datetime) -> None:

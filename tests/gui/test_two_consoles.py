@@ -24,7 +24,6 @@ from console.store.db import open_database
 from console.store.secrets import ContactCipher, load_contact_key
 from console.video.factory import PlayerFactory
 from tests.gui.conftest import CENTRE, signed_in
-from tests.gui.test_screenshots import LIVE_NOW, count_near
 from tests.support.geometry import destination
 
 pytestmark = [pytest.mark.gui, pytest.mark.postgres]
@@ -68,7 +67,6 @@ def test_each_console_sees_the_others_changes_without_reloading(qtbot, make_cons
         with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000):
             window.controller.set_incident(incident.lat, incident.lon, "CAD-100 Robbery", incident)
         assert state_of(window, camera_id) is SharingState.LIVE_NOT_NOW
-        legend_only = count_near(window.map.grab().toImage(), LIVE_NOW)  # the legend's triangle
 
         # The owner calls the first console's dispatcher, who enters the alert: the second console shows it live.
         now = datetime.now(timezone.utc)
@@ -83,14 +81,13 @@ def test_each_console_sees_the_others_changes_without_reloading(qtbot, make_cons
         qtbot.waitUntil(lambda: "OWNER ALERT" in window.notice_label.text() and "deli door" in window.notice_label.text(),
                         timeout=10_000)
         assert window.notice_bar.isVisible()
-        # The map shows the camera as live now (the page paints on its own frame: wait for the colour).
+        # The map's marker is the live-now one now.
         marker_states = []
         window.map.run_js("JSON.stringify(Array.from(document.querySelectorAll('.leaflet-marker-pane .cam'))"
                           ".map(function (e) { return e.className; }))", marker_states.append)
         qtbot.waitUntil(lambda: bool(marker_states), timeout=5000)
         assert marker_states[0] == '["cam cam-live_now cam-inside"]'
-        window.raise_()
-        qtbot.waitUntil(lambda: count_near(window.map.grab().toImage(), LIVE_NOW) > legend_only + 8, timeout=10_000)
+        qtbot.wait(600)  # only for the picture: let the page paint its new frame (the check above is the DOM's)
         OUTPUT.mkdir(exist_ok=True)
         assert window.grab().save(str(OUTPUT / "owner-alert-from-another-console.png"))
 
