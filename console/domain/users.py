@@ -16,7 +16,8 @@ Supervisors do the same and review their team's audit trail. Auditors are indepe
 export the trail but never watch cameras or read contacts. Administrators manage accounts and fix the
 registry but do not watch (separation of duties: whoever can create accounts should not also be able to
 watch through them unnoticed). Outreach staff register cameras over the phone and call owners back, so
-they edit the registry and see contacts, but never watch live.
+they edit the registry and see contacts, but never watch live. Asking owners for recorded footage, attaching
+what they send and exporting it as evidence goes with working incidents: dispatchers, detectives, supervisors.
 """
 
 from __future__ import annotations
