@@ -144,12 +144,22 @@ class LiveFeedController(QObject):
 
     def _authorise(self, user, camera_id: int, purpose: Purpose):
         """Worker thread: the decision and the durable view-start event, then what the tile needs."""
-        camera = self.registry.camera(camera_id)
         authorization = self.viewing.start_view(user, camera_id, purpose, self.clock(), stream_role=StreamRole.MAIN)
+        camera = self._camera(camera_id)
         # Small tiles play the camera's sub-stream (same gateway, same credentials); maximised ones the main.
-        sub = next((s.url for s in camera.streams if s.role is StreamRole.SUB), None)
-        return LiveView.from_authorization(authorization, camera_id, camera.label, user.username,
+        sub = next((s.url for s in camera.streams if s.role is StreamRole.SUB), None) if camera else None
+        label = camera.label if camera else f"camera {camera_id}"
+        return LiveView.from_authorization(authorization, camera_id, label, user.username,
                                            purpose.incident_label or "", sub_url=sub)
+
+    def _camera(self, camera_id: int):
+        """The camera's label and streams: from the registry, or (database away) what the viewing path last read."""
+        try:
+            return self.registry.camera(camera_id)
+        except Exception:  # noqa: BLE001 - the view is authorised and audited already; only its caption is at stake
+            known = getattr(self.viewing, "last_known", None)
+            found = known.camera(camera_id) if known is not None else None
+            return found.camera if found is not None else None
 
     def _play(self, view: LiveView, tile=None) -> None:
         tile = tile or next((t for t in self.wall.visible_tiles() if t.view is None), None)

@@ -76,6 +76,11 @@ class Connectivity:
     def came_online(self, pending: int = 0) -> None:
         self._set(True, "", pending)
 
+    def pending_changed(self, pending: int) -> None:
+        """How many events wait in the local journal now (the status bar shows it)."""
+        state = self.state
+        self._set(state.online, state.last_error, pending)
+
     def _set(self, online: bool, error: str, pending: int | None = None) -> None:
         with self._lock:
             old = self._state
@@ -151,6 +156,7 @@ class ResilientAudit:
         with self._lock:
             item = self.journal.record(entry, occurred_at or self.clock())
             self._pending_known += 1
+            self.connectivity.pending_changed(self._pending_known)
             self._wake.set()
             return item
 

@@ -144,8 +144,12 @@ def factory():
     f.close()
 
 
-def signed_in(console, username: str, role, folder, players):
-    """Sign a new account of `role` in on a built console window: the whole signed-in console, as run_console does."""
+def signed_in(console, username: str, role, folder, players, journal=None):
+    """Sign a new account of `role` in on a built console window: the whole signed-in console, as run_console does.
+
+    With `journal` (a file path), audit events go through the local journal when the database is away, as in
+    run_console; the caller stops `services.sink`.
+    """
     from argon2 import PasswordHasher
     from PySide6.QtWidgets import QApplication
 
@@ -166,7 +170,17 @@ def signed_in(console, username: str, role, folder, players):
     AccountService(database, audit, cipher, hasher).add_user("os:test", username, role, "a long enough password", now)
     auth = AuthService(database, audit, cipher, hasher)
     session = auth.login(username, "a long enough password", now, notice_acknowledged=True)
-    services = SessionServices(auth, ViewingService(database, audit, cipher), ContactService(database, audit, cipher),
-                               RegistryService(database), audit)
+    if journal is None:
+        services = SessionServices(auth, ViewingService(database, audit, cipher),
+                                   ContactService(database, audit, cipher), RegistryService(database), audit)
+    else:
+        from console.services.offline import ResilientViewingService
+        from console.services.resilience import ResilientAudit
+        from console.store.journal import AuditJournal
+
+        sink = ResilientAudit(audit, AuditJournal(journal), ping_interval_s=0.5, max_backoff_s=2.0)
+        sink.start()
+        services = SessionServices(auth, ResilientViewingService(database, audit, sink, cipher),
+                                   ContactService(database, audit, cipher), RegistryService(database), audit, sink)
     return SignedInConsole(QApplication.instance(), console.window, session, services, players, IdlePolicy(0),
                            folder, folder / f"{username}-layouts.json")
