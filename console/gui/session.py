@@ -23,6 +23,7 @@ from console.gui.live_feeds import IncidentContext, LiveFeedController
 from console.gui.live_updates import LiveUpdates
 from console.gui.lock_screen import IdleWatcher, LockScreen
 from console.gui.main_window import ActionId, MainWindow
+from console.gui.registry_tools import RegistryTools
 from console.gui.video.wall import VideoWall
 from console.services.audit_reports import AuditService
 from console.services.auth import AuthService, Session
@@ -102,6 +103,8 @@ class SignedInConsole(QObject):
                                    connectivity=services.sink.connectivity if services.sink else None)
         self.updates.sig_owner_alerts.connect(self._owner_alerts)
         self.updates.sig_incidents.connect(self._incidents_changed)
+        self.tools = RegistryTools(window, self, services)
+        self.updates.sig_changes.connect(self.tools.changed)
         self.updates.start()
         self._offered: set[int] = set()  # urgent incidents this console has offered already
         self.cad_runner = self._start_cad_runner()
