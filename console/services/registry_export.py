@@ -78,6 +78,7 @@ def _rows(conn, cipher: ContactCipher, with_contacts: bool) -> list[dict]:
              .join(sites, sites.c.id == cameras.c.site_id).join(owners, owners.c.id == cameras.c.owner_id)
              .where(cameras.c.status != "removed").order_by(cameras.c.id))
     rows = []
+    # A camera without a portal id (registered by phone) is written as rtic-<id>; the import finds it by that.
     for c in conn.execute(query):
         person = contact(c.owner_id, c.contact_ciphertext)
         row = {

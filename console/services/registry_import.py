@@ -8,6 +8,7 @@ history); a new one adds the camera, and its owner and site when they are new. L
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -33,6 +34,7 @@ from console.store.registry import cameras, owners, sites, split_credentials, st
 from console.store.secrets import ContactCipher
 from console.store.spatial import bulk_loading
 
+EXPORTED_ID = re.compile(r"^rtic-([1-9][0-9]{0,9})$")  # see registry_export: a camera without a portal id
 BULK_THRESHOLD = 1000  # new cameras from which the spatial index is built once instead of row by row
 _CHUNK = 5000  # ids per IN (...) look-up
 _PORTAL_TAKER = "registration portal"
@@ -79,7 +81,7 @@ class ImportCounts:
 
 def upsert_records(conn: Connection, cipher: ContactCipher, records: Sequence[PortalRecord], workstation: str, *,
                    username: str = "import", audit: AuditLog | None = None, event: AuditEntry | None = None,
-                   progress: Progress | None = None) -> ImportCounts:
+                   progress: Progress | None = None, announce: bool = True) -> ImportCounts:
     """Add or update the cameras of `records` (already validated) inside the caller's transaction.
 
     For the registry feed as for file imports, a handful of records or 100k:
@@ -99,6 +101,13 @@ def upsert_records(conn: Connection, cipher: ContactCipher, records: Sequence[Po
     passing several batches in one transaction should pass `event` only with the last. Nothing is committed
     here: an exception (a `progress` callback may raise `ImportCancelled`) leaves the registry as it was once
     the caller's transaction rolls back. Portal ids in `records` must be unique.
+
+    `announce=False` leaves out the REGISTRY change, for a caller that appends its own audit events after this
+    call and records its changes itself at the end: on PostgreSQL every writer takes the audit chain's lock before
+    the change feed's lock, and a transaction taking them the other way round can deadlock with another console.
+
+    A `portal_id` of the form `rtic-<camera id>` (what `export` writes for a camera that has no portal id, e.g.
+    one registered by phone) finds that camera, so an export imported back into the same registry changes nothing.
     """
     if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
         conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock before reading what is there: ids stay ours
@@ -110,7 +119,7 @@ def upsert_records(conn: Connection, cipher: ContactCipher, records: Sequence[Po
         entry = AuditEntry(event.action, event.username, event.workstation, event.outcome, event.camera_id,
                            event.incident_id, {**event.details, **counts.as_details()})
         audit.append(entry, conn)
-    if counts.changed:
+    if counts.changed and announce:
         record_change(conn, ChangeKind.REGISTRY, None, workstation)
     return counts
 
@@ -130,6 +139,7 @@ class _Plan:
     def __init__(self, conn: Connection, cipher: ContactCipher, records: Sequence[PortalRecord], username: str):
         self.conn, self.cipher, self.records, self.username = conn, cipher, records, username[:64]
         self.now = _utcnow()
+        self.digest = _memo(cipher.digest)
         self.new_owners: list[dict] = []  # {"key", "contact", "kind", digests}
         self.owner_updates: list[dict] = []
         self.new_sites: dict[tuple, dict] = {}
@@ -145,10 +155,19 @@ class _Plan:
         stream_rows = self._main_streams([row.id for row in existing.values()])
         groups = self._owner_groups()
         owner_of = self._owners(groups, existing)
-        site_ids = self._existing_sites([o for o in owner_of.values() if isinstance(o, int)])
+        site_ids = self._existing_sites([o for o in owner_of.values() if isinstance(o, int)]
+                                        + [row.owner_id for row in existing.values()])
+        contact_from: dict[int, PortalRecord] = {}  # an existing owner -> the first record that speaks for them
         total = len(records)
         for done, record in enumerate(records, 1):
-            owner_ref = owner_of[self.group_of[done - 1]]
+            row = existing.get(record.portal_id)
+            if row is not None and row.status == "removed":
+                self.unchanged += 1  # a camera the owner withdrew stays withdrawn; so does an erased owner
+                continue
+            # A registered camera stays with its owner (owners may share a phone line); new ones join their group's.
+            owner_ref = row.owner_id if row is not None else owner_of[self.group_of[done - 1]]
+            if isinstance(owner_ref, int):
+                contact_from.setdefault(owner_ref, record)
             address_key = record.address.casefold()
             site_ref = site_ids.get((owner_ref, address_key)) if isinstance(owner_ref, int) else None
             if site_ref is None:
@@ -157,7 +176,6 @@ class _Plan:
                 if key not in self.new_sites:
                     self.new_sites[key] = {"owner": owner_ref, "name": record.organisation or "Residence",
                                            "address": record.address, "lat": record.lat, "lon": record.lon}
-            row = existing.get(record.portal_id)
             if row is None:
                 self.new_cameras.append((record, owner_ref, site_ref))
             else:
@@ -169,13 +187,19 @@ class _Plan:
                     self.unchanged += 1
             if progress is not None and (done % 2000 == 0 or done == total):
                 progress(done, total)
+        self._owner_changes(contact_from)
 
     def _existing_cameras(self, portal_ids: list[str]) -> dict:
         found = {}
-        columns = (cameras.c.id, cameras.c.portal_id, cameras.c.version) + tuple(cameras.c[f] for f in _CAMERA_FIELDS)
+        columns = (cameras.c.id, cameras.c.portal_id, cameras.c.status) + tuple(cameras.c[f] for f in _CAMERA_FIELDS)
         for chunk in _chunks(portal_ids):
             for row in self.conn.execute(select(*columns).where(cameras.c.portal_id.in_(chunk))):
                 found[row.portal_id] = row
+        exported = {int(m.group(1)): p for p in portal_ids if p not in found and (m := EXPORTED_ID.match(p))}
+        for chunk in _chunks(sorted(exported)):
+            query = select(*columns).where(cameras.c.id.in_(chunk)).where(cameras.c.portal_id.is_(None))
+            for row in self.conn.execute(query):
+                found[exported[row.id]] = row
         return found
 
     def _main_streams(self, camera_ids: list[int]) -> dict:
@@ -189,7 +213,7 @@ class _Plan:
 
     def _owner_groups(self) -> list[dict]:
         """Records grouped by owner: a shared phone or e-mail digest, else the same name and address."""
-        digest = _memo(self.cipher.digest)
+        digest = self.digest
         by_key: dict[tuple, int] = {}
         groups: list[dict] = []
         self.group_of: list[int] = []
@@ -226,24 +250,22 @@ class _Plan:
                 owner_id = next((existing[p].owner_id for p in group["portal_ids"] if p in existing), None)
             owner_of[number] = owner_id if owner_id is not None else ("new-owner", number)
             if owner_id is None:
-                self.new_owners.append({"group": number, **self._owner_values(group)})
-        self._owner_changes(groups, owner_of)
+                self.new_owners.append({"group": number, **self._owner_values(group["record"])})
         return owner_of
 
-    def _owner_values(self, group: dict) -> dict:
-        record: PortalRecord = group["record"]
+    def _owner_values(self, record: PortalRecord) -> dict:
         contact = {"name": record.owner_name, "organisation": record.organisation, "phone": record.phone,
                    "email": record.email, "address": record.address}
         return {"contact": contact, "kind": (OwnerKind.BUSINESS if record.organisation else OwnerKind.RESIDENT).value,
-                "phone_digest": group["phone"], "email_digest": group["email"]}
+                "phone_digest": self.digest(record.phone), "email_digest": self.digest(record.email)}
 
-    def _owner_changes(self, groups: list[dict], owner_of: dict) -> None:
-        matched = {owner_of[n]: groups[n] for n in owner_of if isinstance(owner_of[n], int)}
-        ids = sorted(matched)
-        for chunk in _chunks(ids):
-            query = select(owners.c.id, owners.c.kind, owners.c.contact_ciphertext).where(owners.c.id.in_(chunk))
+    def _owner_changes(self, contact_from: dict[int, PortalRecord]) -> None:
+        """Re-encrypt the contact of existing owners whose record says otherwise (never of an erased owner)."""
+        for chunk in _chunks(sorted(contact_from)):
+            query = (select(owners.c.id, owners.c.kind, owners.c.contact_ciphertext).where(owners.c.id.in_(chunk))
+                     .where(owners.c.erased_at.is_(None)))
             for row in self.conn.execute(query):
-                values = self._owner_values(matched[row.id])
+                values = self._owner_values(contact_from[row.id])
                 stored = self.cipher.decrypt(row.contact_ciphertext) if row.contact_ciphertext else None
                 if stored != values["contact"] or row.kind != values["kind"]:
                     self.owner_updates.append({"b_id": row.id, **values})

@@ -321,3 +321,24 @@ def test_export_without_contacts_leaves_them_out_and_contacts_need_a_reason(data
     with pytest.raises(UserError, match="needs --reason"):
         export_registry(database, cipher, tmp_path / "x.csv", with_contacts=True, **WHO)
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_registry_exported_and_imported_back_is_unchanged_even_without_portal_ids(database, cipher, tmp_path):
+    """The demo registry: cameras registered by phone (no portal id), owners sharing phone numbers."""
+    from console.services.demo import generate_demo
+
+    generate_demo(database, cipher, cameras=120, seed=5)
+    with database.engine.begin() as conn:  # one camera the owner withdrew: an import must not bring it back
+        conn.execute(text("UPDATE cameras SET status = 'removed' WHERE id = 7"))
+    out = tmp_path / "registry.csv"
+    export_registry(database, cipher, out, with_contacts=True, reason="round trip check", **WHO)
+    removed = import_file(database, cipher, write_csv(tmp_path / "r.csv", [{**ROWS[0], "portal_id": "rtic-7"}]),
+                          **WHO)
+    before = snapshot(database)
+    summary = import_file(database, cipher, out, **WHO)
+    assert (summary["added"], summary["updated"], summary["owners_added"], summary["owners_updated"]) == (0, 0, 0, 0)
+    assert summary["unchanged"] == summary["rows"] == 119
+    after = snapshot(database)
+    assert {k: v for k, v in after.items() if k != "audit_events"} == {k: v for k, v in before.items()
+                                                                      if k != "audit_events"}
+    assert (removed["added"], removed["updated"]) == (0, 0)
