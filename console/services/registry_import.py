@@ -491,9 +491,16 @@ def import_file(database: Database, cipher: ContactCipher, path: str | Path, *, 
     if problems and not partial and not dry_run:
         raise ImportRejected(problems, rows, source.path.name)
     if problems and partial and not dry_run:
-        rejects = rejects or source.path.with_name(source.path.name + ".rejected.csv")
-        write_rejects(rejects, source, problems)
+        rejects = Path(rejects or source.path.with_name(source.path.name + ".rejected.csv"))
+        try:
+            write_rejects(rejects, source, problems)
+        except OSError as exc:
+            raise UserError(f"cannot write the bad rows to {rejects}: {exc.strerror or exc}; nothing was imported"
+                            ) from None
         summary["rejects_file"] = str(rejects)
+        if not records:
+            raise UserError(f"{source.path.name}: none of its {rows:,} rows can be imported; nothing was imported "
+                            f"(the bad rows and why are in {rejects})")
 
     def upsert_progress(done: int, _total: int) -> None:
         if progress is not None:

@@ -155,6 +155,8 @@ def test_partial_imports_the_good_rows_and_writes_the_bad_ones_with_reasons(data
         bad = list(csv.DictReader(handle))
     assert [(b["row"], b["portal_id"]) for b in bad] == [("3", "A2"), ("5", "B2")]
     assert "not a number" in bad[0]["reason"] and "never, on_alert, always" in bad[1]["reason"]
+    with pytest.raises(UserError, match="cannot write the bad rows to"):
+        import_file(database, cipher, path, partial=True, rejects=tmp_path / "no" / "such.csv", **WHO)
 
 
 def test_a_dry_run_counts_but_writes_nothing(database, cipher, tmp_path):
@@ -267,6 +269,10 @@ def test_generated_rows_import_what_is_valid_and_reimport_changes_nothing(rows, 
     try:
         path = write_csv(tmp_path / "gen.csv", rows)
         expected, problems = validate_rows(enumerate(rows, 2))
+        if not expected:
+            with pytest.raises(UserError, match="none of its"):
+                import_file(database, cipher, path, partial=True, **WHO)
+            return
         summary = import_file(database, cipher, path, partial=True, **WHO)
         assert summary["rejected"] == len({p.row for p in problems})
         with database.engine.connect() as conn:
