@@ -83,6 +83,20 @@ DECLARED: tuple[Setting, ...] = (
             "When an urgent incident arrives from CAD, put it on the map and offer its nearest live cameras at once."),
     Setting("cad_auto_offer_priority", "Urgent CAD priority", 1,
             "CAD incidents of this priority or more urgent (1 is the most urgent) are offered at once.", minimum=1),
+    Setting("feed_url", "Registry feed URL", "",
+            "Base URL of a registration portal's registry feed (GET URL/changes), followed in the background while "
+            "the console runs. Empty: no feed (one workstation or a server should follow it, not every console)."),
+    Setting("feed_interval_s", "Registry feed interval (s)", 60.0, "How often the registry feed is read.",
+            minimum=5.0),
+    Setting("feed_token_env", "Registry feed token variable", "RTIC_FEED_TOKEN",
+            "The NAME of the environment variable holding the feed's bearer token (the token itself is never put "
+            "in a settings file)."),
+    Setting("field_copy", "Field copy", "off",
+            "auto: keep this computer's encrypted field copy of the registry in step while online (after sign-in, "
+            "then every field_copy_refresh_min minutes), for detectives' laptops; off: RTIC workstations.",
+            choices=("off", "auto")),
+    Setting("field_copy_refresh_min", "Field copy refresh (minutes)", 30,
+            "With field_copy = auto, how often the field copy is made again while the database answers.", minimum=1),
 )
 
 _BY_KEY = {s.key: s for s in DECLARED}

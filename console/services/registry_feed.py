@@ -17,7 +17,9 @@ import email.utils
 import hashlib
 import json
 import logging
+import os
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -454,3 +456,90 @@ class RegistryFeed:
                                                 "rejected": reason[:500]}))
         except UserError as exc:  # the rejection itself stands; only its record is missing
             log.warning("registry feed: the rejected page could not be recorded in the audit log: %s", exc)
+
+
+# --- following the feed in the background ----------------------------------------------------------------
+
+
+class FeedStopped(FeedUnavailable):
+    """The runner was stopped while the client waited to retry: the sync ends here, what it applied stays."""
+
+
+class FeedRunner:
+    """Syncs the feed every `interval_s` on its own thread until `stop()`; `run_once()` syncs once here.
+
+    A failed sync (portal away after the client's retries, database away, a rejected page) is logged and tried
+    again at the next interval; nothing the feed does ends the thread. The client's retry waits end at `stop()`.
+    """
+
+    def __init__(self, feed: RegistryFeed, interval_s: float = 60.0,
+                 on_sync: Callable[[SyncSummary], None] | None = None):
+        self.feed, self.interval_s, self.on_sync = feed, interval_s, on_sync
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last: SyncSummary | None = None
+        feed.http.sleep = self.sleep  # the client's retry waits become stoppable
+
+    def sleep(self, seconds: float) -> None:
+        """The client's retry wait (FeedHttp's `sleep`): cut short, ending the sync, once stop() is called."""
+        if self._stop.wait(seconds):
+            raise FeedStopped("the registry feed was stopped")
+
+    def run_once(self) -> SyncSummary:
+        try:
+            summary = self.feed.sync()
+        except Exception as exc:  # the database gone mid-page, or a bug: logged, and the next interval tries again
+            log.warning("registry feed %s: sync failed", shown_url(self.feed.http.base_url), exc_info=True)
+            summary = SyncSummary(error=f"the sync failed ({exc.__class__.__name__}); it is tried again later")
+        if summary.error and not self._stop.is_set():
+            log.warning("registry feed %s: %s", shown_url(self.feed.http.base_url), summary.error)
+        elif summary.pages and any(summary.applied.values()):
+            log.info("registry feed %s: %s", shown_url(self.feed.http.base_url), json.dumps(summary.as_dict()))
+        self.last = summary
+        if self.on_sync is not None:
+            try:
+                self.on_sync(summary)
+            except Exception:
+                log.exception("registry feed: the on_sync listener failed")
+        return summary
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="registry-feed", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop syncing (a page being applied finishes first) and close the HTTP session."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.feed.http.close()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            if self._stop.wait(self.interval_s):
+                return
+
+
+def runner_from_settings(database: Database, audit: AuditLog, cipher: ContactCipher, settings,
+                         on_sync: Callable[[SyncSummary], None] | None = None,
+                         environ: dict | None = None) -> FeedRunner | None:
+    """The runner for the feed the settings name (feed_url, feed_interval_s, feed_token_env), or None when
+    feed_url is empty. UserError when the URL is not an http(s) address."""
+    if not settings.feed_url:
+        return None
+    environ = os.environ if environ is None else environ
+    token = environ.get(settings.feed_token_env) or None
+    if token is None:
+        log.warning("registry feed: the environment variable %s (feed_token_env) is not set: the feed is read "
+                    "without a token", settings.feed_token_env)
+    agent = f"{settings.user_agent} registry-feed".strip() if settings.user_agent else DEFAULT_USER_AGENT
+    http = FeedHttp(settings.feed_url, token, FeedOptions(user_agent=agent))
+    return FeedRunner(RegistryFeed(database, audit, cipher, http), settings.feed_interval_s, on_sync)
