@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import sqlite3
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,6 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import create_engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from console.domain.audit import Action, AuditEntry, Detail
@@ -36,10 +39,12 @@ from console.paths import user_data_dir
 from console.services.offline import KnownCamera
 from console.services.viewing import RECENT_GRANTS
 from console.store import registry as registry_repo
-from console.store.audit import AuditLog
+from console.store.audit import AuditLog, AuditUnavailable, connection_lost
 from console.store.db import Database, open_database
 from console.store.secrets import ContactCipher, load_contact_key
 from console.store.spatial import NearbyFilter, nearby_cameras
+
+log = logging.getLogger(__name__)
 
 FILE_NAME = "field-copy.rtic"
 _MAGIC = b"RTICFC01"
@@ -246,6 +251,12 @@ def _copy_registry(source: Database, target: Database, user: User, now: datetime
     return counts
 
 
+def _connection_lost(exc: BaseException) -> bool:
+    if isinstance(exc, AuditUnavailable):
+        return exc.connection_lost
+    return isinstance(exc, SQLAlchemyError) and connection_lost(exc)
+
+
 def _serialised(path: Path) -> bytes:
     """The SQLite file's bytes, in rollback-journal mode (an in-memory copy cannot use WAL)."""
     conn = sqlite3.connect(path)
@@ -265,3 +276,92 @@ def _check(key: bytes) -> bytes:
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat()
 
+
+
+class FieldCopyKeeper:
+    """Keeps a field laptop's copy in step while online: made again for the signed-in user at start() and then every
+    `interval_s`, on its own thread; skipped while the database is away and made as soon as it is back.
+
+    Each fresh copy is opened and handed to `on_fresh` (which gives it to the services that read it). A replaced
+    copy is closed one refresh later, not at once: a search or an offline view may still be reading it.
+    """
+
+    def __init__(self, copy: FieldCopy, database: Database, user: User, workstation: str, connectivity,
+                 on_fresh, interval_s: float = 1800.0, audit: AuditLog | None = None,
+                 cipher: ContactCipher | None = None, current: FieldRegistry | None = None, clock=None):
+        self.copy, self.database, self.user, self.workstation = copy, database, user, workstation
+        self.connectivity, self.on_fresh, self.interval_s = connectivity, on_fresh, interval_s
+        self.audit, self.cipher = audit, cipher
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.current = current
+        self._retired: FieldRegistry | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._due = True
+        self._lost = False  # the last refresh failed because the database went away
+        self._thread: threading.Thread | None = None
+        self._unsubscribe = None
+
+    def refresh_now(self) -> FieldRegistry | None:
+        """Make, open and hand over a fresh copy; None (logged) when offline or when it failed."""
+        if not self.connectivity.online:
+            return None
+        try:
+            self.copy.refresh(self.database, self.user, self.clock(), self.workstation, self.audit)
+            fresh = self.copy.open(self.cipher)
+        except Exception as exc:  # the database gone mid-copy, a full disk: the old copy stays in use
+            self._lost = _connection_lost(exc)
+            log.warning("field copy not refreshed: %s", exc, exc_info=not isinstance(exc, UserError))
+            return None
+        self._lost = False
+        try:
+            self.on_fresh(fresh)
+        except Exception:
+            log.exception("field copy: handing over the fresh copy failed")
+            fresh.close()
+            return None
+        if self._retired is not None:
+            self._retired.close()
+        self._retired, self.current = self.current, fresh
+        log.info("field copy refreshed for %s: %s", self.user.username, self.copy.path)
+        return fresh
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._unsubscribe = self.connectivity.subscribe(self._on_connectivity)
+            self._thread = threading.Thread(target=self._run, name="field-copy-keeper", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop refreshing (a copy being made finishes first); closes the copy it retired, not the one in use."""
+        self._stop.set()
+        self._wake.set()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self._retired is not None:
+            self._retired.close()
+            self._retired = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _on_connectivity(self, state) -> None:
+        if state.online and self._due:
+            self._wake.set()  # a refresh missed while offline is made now
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self._due and self.connectivity.online:
+                made = self.refresh_now() is not None
+                # Failed because the database went away: made when it is back. Failed online: at the next interval.
+                self._due = not made and (self._lost or not self.connectivity.online)
+            woke = self._wake.wait(self.interval_s)
+            self._wake.clear()
+            if not woke:
+                self._due = True

@@ -7,19 +7,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from console.domain.audit import Action, AuditEntry
 from console.domain.cameras import Camera, NearbyCamera
 from console.domain.grants import ShareGrant
 from console.domain.owners import OwnerContact
 from console.domain.sharing import SharingState, current_grant, sharing_state
+from console.errors import UserError
 from console.services.registry import MAX_RADIUS_M, RegistryService, check_search
 from console.store import registry as repo
-from console.store.audit import AuditLog
+from console.store.audit import AuditLog, _first_line, connection_lost
 from console.store.secrets import ContactCipher
 
 # Cameras around the radius are shown (clustered) for context, out to this multiple of the radius.
 CONTEXT_FACTOR = 4.0
 CONTEXT_MIN_M = 1_500.0
+DATA_AS_OF = "data_as_of"  # search details key: the answer came from the field copy made then
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class NearbyAnswer:
     lon: float
     radius_m: float
     cameras: list[ShownCamera]  # within the radius, nearest first
+    data_as_of: datetime | None = None  # set when the database was away: the answer is the field copy made then
 
     @property
     def inside(self) -> list[ShownCamera]:
@@ -64,17 +69,25 @@ class IncidentView:
         self._searches = (audit, username, workstation)
 
     def nearby(self, lat: float, lon: float, radius_m: float, now: datetime | None = None) -> NearbyAnswer:
-        """Cameras within the radius, nearest first, with their sharing state and masked owner."""
+        """Cameras within the radius, nearest first, with their sharing state and masked owner. While the database
+        is away the field copy answers (`data_as_of` says when it was made); with no copy the search fails clearly."""
         check_search(lat, lon, radius_m)
         now = now or datetime.now(timezone.utc)
-        found = self.registry.nearby(lat, lon, radius_m)
-        answer = NearbyAnswer(lat, lon, radius_m, self._shown(found, radius_m, now, with_owners=True))
+
+        def search(registry: RegistryService) -> tuple[list[NearbyCamera], list[ShownCamera]]:
+            found = registry.nearby(lat, lon, radius_m)
+            return found, self._shown(registry, found, radius_m, now, with_owners=True)
+
+        (found, shown), data_as_of = self._answered(search)
+        answer = NearbyAnswer(lat, lon, radius_m, shown, data_as_of)
         if self._searches is not None:  # recorded before the answer is shown (AuditUnavailable otherwise)
             audit, username, workstation = self._searches
             live_now = sum(1 for c in answer.cameras if c.state is SharingState.LIVE_NOW)
-            audit.append(AuditEntry(Action.SEARCH_NEAR, username, workstation, details={
-                "lat": round(lat, 6), "lon": round(lon, 6), "radius_m": radius_m, "found": len(found),
-                "live_now": live_now}))
+            details = {"lat": round(lat, 6), "lon": round(lon, 6), "radius_m": radius_m, "found": len(found),
+                       "live_now": live_now}
+            if data_as_of is not None:
+                details[DATA_AS_OF] = data_as_of.isoformat()
+            audit.append(AuditEntry(Action.SEARCH_NEAR, username, workstation, details=details))
         return answer
 
     def context(self, lat: float, lon: float, radius_m: float, now: datetime | None = None) -> list[ShownCamera]:
@@ -82,13 +95,32 @@ class IncidentView:
         check_search(lat, lon, radius_m)
         now = now or datetime.now(timezone.utc)
         reach = min(max(radius_m * CONTEXT_FACTOR, CONTEXT_MIN_M), MAX_RADIUS_M)
-        found = [c for c in self.registry.nearby(lat, lon, max(reach, radius_m)) if c.distance_m > radius_m]
-        return self._shown(found, radius_m, now, with_owners=False)
 
-    def _shown(self, found: list[NearbyCamera], radius_m: float, now: datetime,
+        def search(registry: RegistryService) -> list[ShownCamera]:
+            found = [c for c in registry.nearby(lat, lon, max(reach, radius_m)) if c.distance_m > radius_m]
+            return self._shown(registry, found, radius_m, now, with_owners=False)
+
+        return self._answered(search)[0]
+
+    def _answered(self, search):
+        """(search(the database's registry), None), or, when the database is away and a field copy is there,
+        (search(the copy), when the copy was made). No copy: a UserError saying the database is away."""
+        try:
+            return search(self.registry), None
+        except SQLAlchemyError as exc:
+            if not connection_lost(exc):
+                raise
+            offline = self.registry.from_field_copy()
+            if offline is None:
+                raise UserError(f"the registry database cannot be reached ({_first_line(exc)}) and this computer "
+                                "has no field copy: the search works again when the database is back") from None
+            registry, made_at = offline
+            return search(registry), made_at
+
+    def _shown(self, registry: RegistryService, found: list[NearbyCamera], radius_m: float, now: datetime,
                with_owners: bool) -> list[ShownCamera]:
-        grants = self.registry.grants([c.id for c in found if c.is_live_capable], now)
-        owners = self.masked_owners({c.owner_id for c in found}) if with_owners else {}
+        grants = registry.grants([c.id for c in found if c.is_live_capable], now)
+        owners = self._masked_owners(registry, {c.owner_id for c in found}) if with_owners else {}
         return [
             ShownCamera(c, sharing_state(c.capability, c.status, c.sharing_mode, c.id, c.site_id, grants, now),
                         c.distance_m <= radius_m, owners.get(c.owner_id, ""))
@@ -108,10 +140,13 @@ class IncidentView:
 
     def masked_owners(self, owner_ids: set[int]) -> dict[int, str]:
         """Owner names masked ('M**** L****', or the business name): what the list may show before a reveal."""
+        return self._masked_owners(self.registry, owner_ids)
+
+    def _masked_owners(self, registry: RegistryService, owner_ids: set[int]) -> dict[int, str]:
         if self.cipher is None or not owner_ids:
             return {}
         masked = {}
-        with self.registry.database.engine.connect() as conn:
+        with registry.database.engine.connect() as conn:
             for owner_id in owner_ids:
                 owner = repo.get_owner(conn, self.cipher, owner_id)
                 if owner is not None:

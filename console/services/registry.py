@@ -33,8 +33,18 @@ class AlertNotice:
 
 
 class RegistryService:
-    def __init__(self, database: Database):
+    def __init__(self, database: Database, field_copy=None):
         self.database = database
+        # A FieldRegistry (console/services/field_copy.py) that answers searches while the database is away;
+        # replaced whole when a fresh copy is made (readers take it once per search).
+        self.field_copy = field_copy
+
+    def from_field_copy(self) -> tuple["RegistryService", datetime] | None:
+        """The same service on the field copy, and when the copy was made; None when this console has none."""
+        field = self.field_copy
+        if field is None:
+            return None
+        return RegistryService(field.database), field.made_at
 
     def nearby(self, lat: float, lon: float, radius_m: float, where: NearbyFilter = NearbyFilter(),
                limit: int | None = None) -> list[NearbyCamera]:
