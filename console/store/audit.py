@@ -38,7 +38,7 @@ from console.store.models import AuditEventRow
 events = AuditEventRow.__table__
 
 # Arbitrary constant shared by every console: the PostgreSQL advisory lock that serialises appends.
-_PG_APPEND_LOCK = 0x52544943_41554454  # "RTICAUDT"
+PG_APPEND_LOCK = 0x52544943_41554454  # "RTICAUDT"
 _COLUMNS = "seq, occurred_at, username, workstation, action, outcome, camera_id, incident_id, details, prev_hash, hash"
 _LIMITS = {"username": 64, "workstation": 100, "action": 48, "outcome": 16}
 # Built once: appends are on the hot path of opening a live view.
@@ -118,7 +118,7 @@ class AuditLog:
             # One round trip: whatever the server's default, this transaction's commit waits for the WAL
             # flush (set_config(..., true) is SET LOCAL); then wait for our turn to extend the chain.
             conn.exec_driver_sql(
-                f"SELECT set_config('synchronous_commit', 'on', true), pg_advisory_xact_lock({_PG_APPEND_LOCK})")
+                f"SELECT set_config('synchronous_commit', 'on', true), pg_advisory_xact_lock({PG_APPEND_LOCK})")
         elif not conn.connection.dbapi_connection.in_transaction:
             # Take the write lock before reading the chain head, so no other writer slips in between.
             conn.exec_driver_sql("BEGIN IMMEDIATE")

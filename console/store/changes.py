@@ -6,6 +6,10 @@ then read `changes_since(last_seen)`.
 
 Sequence numbers are handed out under a transaction-scoped lock held until commit, so a follower never sees
 seq N+1 committed while N is still to come: reading "everything after the last seq I saw" misses nothing.
+
+On PostgreSQL that lock is always taken after the audit log's append lock (taken here too when the transaction does
+not hold it yet; both are re-entrant), so a transaction that announces a change and then appends an audit event
+cannot deadlock with one that appends first and announces last.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from console.domain.changes import Change, ChangeKind
+from console.store.audit import PG_APPEND_LOCK
 from console.store.models import ChangeRow
 
 CHANNEL = "rtic_changes"
@@ -27,7 +32,7 @@ changes = ChangeRow.__table__
 def record_change(conn: Connection, kind: ChangeKind, record_id: int | None, workstation: str) -> int:
     """Add a change to the caller's transaction; other consoles see it once the transaction commits."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text(f"SELECT pg_advisory_xact_lock({_PG_CHANGE_LOCK})"))
+        conn.execute(text(f"SELECT pg_advisory_xact_lock({PG_APPEND_LOCK}), pg_advisory_xact_lock({_PG_CHANGE_LOCK})"))
     seq = conn.execute(
         insert(changes).values(at=datetime.now(timezone.utc), kind=ChangeKind(kind).value, record_id=record_id,
                                workstation=workstation[:100]).returning(changes.c.seq)

@@ -89,3 +89,39 @@ def test_concurrent_writers_every_change_seen_once_in_commit_order(db_url, datab
     finally:
         follower.stop()
         other.close()
+
+
+@pytest.mark.postgres
+def test_announcing_before_or_after_the_audit_event_never_deadlocks(pg_url):
+    """Writers that announce a change then append an audit event run beside writers that do it the other way."""
+    from console.domain.audit import Action, AuditEntry
+    from console.store.audit import AuditLog
+
+    database = open_database(pg_url, create=True)
+    audit = AuditLog(database)
+    errors: list[Exception] = []
+
+    def write(announce_first: bool) -> None:
+        for i in range(25):
+            try:
+                with database.engine.begin() as conn:
+                    if announce_first:
+                        feed.record_change(conn, ChangeKind.REGISTRY, None, "feed")
+                    audit.append(AuditEntry(Action.REGISTRY_CHANGE, "u", "ws"), conn=conn)
+                    if not announce_first:
+                        feed.record_change(conn, ChangeKind.CAMERA, i, "edit")
+            except Exception as exc:  # noqa: BLE001 - collected: the test fails on any
+                errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n % 2 == 0,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        assert audit.verify().checked == 100
+        with database.reader.connect() as conn:
+            assert feed.latest_seq(conn) == 100
+    finally:
+        database.close()
