@@ -257,13 +257,59 @@ def run_console(db_url: str | None = None) -> int:
     signed_in = SignedInConsole(app, console.window, session, services, players, idle,
                                 Path(platformdirs.user_pictures_dir()) / "RTIC snapshots",
                                 Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)) / "wall_layouts.json")
+    searches = console.window.parts.incident_view
+    # Searches answered from the field copy while the database is away are journaled like the views they lead to.
+    searches.record_searches(sink, session.user.username, session.workstation)
+    offline_readers = (services.viewing, services.registry, searches.registry)
+
+    def use_field_copy(field) -> None:  # on the keeper's thread: each reader takes the copy once per use
+        for reader in offline_readers:
+            reader.field_copy = field
+
+    use_field_copy(services.viewing.field_copy)
+    keeper = _start_field_copy_keeper(settings, database, audit, cipher, session, sink, use_field_copy,
+                                      services.viewing.field_copy)
+    feed = _start_feed_runner(settings, database, audit, cipher)
     try:
         return int(app.exec())
     finally:
+        if feed is not None:
+            feed.stop()
+        if keeper is not None:
+            keeper.stop()
         signed_in.close()
         players.close()
         sink.stop()
         console.close(app)
+        if services.viewing.field_copy is not None:
+            services.viewing.field_copy.close()
+
+
+def _start_field_copy_keeper(settings, database, audit, cipher, session, sink, on_fresh, current):
+    """With field_copy = auto (field laptops): the copy is made again after sign-in and every few minutes online."""
+    if settings.field_copy != "auto":
+        return None
+    from console.services.field_copy import FieldCopy, FieldCopyKeeper
+
+    keeper = FieldCopyKeeper(FieldCopy(), database, session.user, session.workstation, sink.connectivity, on_fresh,
+                             interval_s=settings.field_copy_refresh_min * 60.0, audit=audit, cipher=cipher,
+                             current=current)
+    keeper.start()
+    return keeper
+
+
+def _start_feed_runner(settings, database, audit, cipher):
+    """The registry feed followed in the background when feed_url is set; a bad URL is logged, not fatal."""
+    from console.services.registry_feed import runner_from_settings
+
+    try:
+        runner = runner_from_settings(database, audit, cipher, settings)
+    except UserError as exc:
+        log.warning("registry feed not followed: %s", exc)
+        return None
+    if runner is not None:
+        runner.start()
+    return runner
 
 
 def _field_copy(cipher):
