@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from console.domain.audit import Action, AuditEntry
-from console.domain.cameras import CameraStatus, Capability, SharingMode
+from console.domain.cameras import CameraStatus, Capability, ConsentRecord, SharingMode
 from console.domain.changes import ChangeKind
 from console.domain.intake import Placement
 from console.domain.owners import OwnerContact, OwnerKind
@@ -120,11 +120,13 @@ def _normalise_camera_values(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def edit_camera_in(conn: Connection, audit: AuditLog, camera_id: int, seen_version: int, changes: dict[str, Any],
-                   username: str, workstation: str, now: datetime) -> int:
+                   username: str, workstation: str, now: datetime, consent: ConsentRecord | None = None) -> int:
     """Apply `changes` to a camera saved at `seen_version`; the new version. ConcurrentEdit or UserError otherwise.
 
     Writes history, one audit event (CONSENT_CHANGE when the sharing mode changes, else REGISTRY_CHANGE) and a
     CAMERA change as its last statement: the caller must not write anything after it in the same transaction.
+    `consent` (how the owner gave the new sharing choice) is stored on the camera and in the audit event when the
+    sharing mode changes.
     """
     values = _normalise_camera_values(changes)
     current = store.camera_values(conn, camera_id)
@@ -140,12 +142,18 @@ def edit_camera_in(conn: Connection, audit: AuditLog, camera_id: int, seen_versi
         raise _conflict(conn, camera_id, seen_version, values)
     diff = [(name, stored[name], value) for name, value in values.items() if stored[name] != value]
     store.add_history(conn, now, username, "camera", camera_id, diff)
-    consent = any(name == "sharing_mode" for name, _, _ in diff)
+    consent_changed = any(name == "sharing_mode" for name, _, _ in diff)
+    details: dict[str, Any] = {"changes": [{"field": n, "old": _plain(o), "new": _plain(v)} for n, o, v in diff],
+                               "version": seen_version + 1}
+    if consent_changed and consent is not None:
+        conn.execute(update(cameras).where(cameras.c.id == camera_id).values(
+            consent_at=consent.at, consent_channel=consent.channel.value, consent_taken_by=consent.taken_by[:100],
+            consent_wording=consent.wording))
+        details["consent"] = {"channel": consent.channel.value, "taken_by": consent.taken_by,
+                              "note": consent.wording[:500]}
     audit.append(AuditEntry(
-        action=Action.CONSENT_CHANGE if consent else Action.REGISTRY_CHANGE, username=username,
-        workstation=workstation, camera_id=camera_id,
-        details={"changes": [{"field": n, "old": _plain(o), "new": _plain(v)} for n, o, v in diff],
-                 "version": seen_version + 1}), conn=conn)
+        action=Action.CONSENT_CHANGE if consent_changed else Action.REGISTRY_CHANGE, username=username,
+        workstation=workstation, camera_id=camera_id, details=details), conn=conn)
     record_change(conn, ChangeKind.CAMERA, camera_id, workstation)
     return seen_version + 1
 
@@ -276,12 +284,13 @@ class RegistryEditService:
         return EditableCamera(camera_id, owner_id, current[0], current[1])
 
     def edit_camera(self, user: User, camera_id: int, seen_version: int, changes: dict[str, Any],
-                    now: datetime | None = None) -> int:
-        """Save `changes` over the version the user saw; the new version. ConcurrentEdit if it changed since."""
+                    now: datetime | None = None, consent: ConsentRecord | None = None) -> int:
+        """Save `changes` over the version the user saw; the new version. ConcurrentEdit if it changed since.
+        `consent`: how the owner gave a new sharing choice (kept on the camera and in the audit event)."""
         user = self.check_allowed(user)
         with audited_transaction(self.database) as conn:
             return edit_camera_in(conn, self.audit, camera_id, seen_version, changes, user.username,
-                                  self.workstation, now or _utcnow())
+                                  self.workstation, now or _utcnow(), consent)
 
     def set_sharing_mode(self, user: User, camera_id: int, seen_version: int, mode: SharingMode | str,
                          now: datetime | None = None) -> int:
