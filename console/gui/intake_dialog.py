@@ -288,6 +288,12 @@ class IntakeDialog(QDialog):
         self.lon.setValue(best.lon)
         self.place_note.setText(f"Found: {best.label}")
 
+    def place_at(self, lat: float, lon: float) -> None:
+        """The site's point, placed on the map by the staffer (when the address does not look up)."""
+        self.lat.setValue(lat)
+        self.lon.setValue(lon)
+        self.place_note.setText(f"Placed on the map: {lat:.6f}, {lon:.6f}")
+
     def check_and_save(self) -> None:
         try:
             form = self.form()

@@ -1,7 +1,9 @@
 """The registry and footage tools of a signed-in console, each shown only to the roles that may use it.
 
 Incident → Footage request… (who works incidents); Registry → Phone intake…, Outreach calls, Import a portal
-export…, Owner alert for the selected camera… (outreach staff and administrators). Each tool is its own dialog or
+export…, Owner alert for the selected camera…, Edit camera…, Remove camera…, Erase owner of the selected camera…
+(outreach staff and administrators). While the phone intake form is open, a click on the map places its site
+(and does not move the incident). Each tool is its own dialog or
 panel; this module only builds them with the session's services and puts them in the menus.
 """
 
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from console.domain.changes import ChangeKind
 from console.domain.users import Permission
+from console.gui.camera_edit_dialog import CameraEditDialog, confirm
 from console.gui.footage_dialog import FootageRequestDialog
 from console.gui.import_dialog import ImportProgressDialog
 from console.gui.intake_dialog import IntakeDialog
@@ -23,6 +26,7 @@ from console.services.footage import FootageService
 from console.services.intake import IntakeService
 from console.services.outreach import OutreachService
 from console.services.owner_alerts import DEFAULT_MINUTES, OwnerAlertService
+from console.services.registry_edits import EditableCamera, RegistryEditService
 from console.services.registry_import import import_file
 
 
@@ -31,6 +35,19 @@ class ActionIds:
     PHONE_INTAKE = "phone_intake"
     IMPORT_PORTAL = "import_portal"
     RAISE_ALERT = "raise_alert"
+    EDIT_CAMERA = "edit_camera"
+    REMOVE_CAMERA = "remove_camera"
+    ERASE_OWNER = "erase_owner"
+
+
+ERASE_TEXT = (
+    "<p><b>Erased for good</b> (it cannot be undone): the owner's name, organisation, phone, e-mail and address; "
+    "the names of their sites (and a resident's home address); business name, phone and notes of outreach calls "
+    "with them; values in the change history that could name them.</p>"
+    "<p><b>Every camera of this owner</b> (not only the selected one) is removed from the registry: no live view, "
+    "stream credentials forgotten.</p>"
+    "<p><b>Kept</b>: the owner's number (#{owner}) and the removed camera rows, so the audit trail and footage "
+    "requests that name them still verify.</p>")
 
 
 class RegistryTools(QObject):
@@ -43,6 +60,8 @@ class RegistryTools(QObject):
         user = session.user
         self.footage_dialog: FootageRequestDialog | None = None
         self.outreach: OutreachPanel | None = None
+        self.intake_dialog: IntakeDialog | None = None
+        self.edit_dialog: CameraEditDialog | None = None
         if user.may(Permission.FOOTAGE_REQUEST):
             self.footage = FootageService.from_settings(database, audit, window.parts.settings, session.workstation)
             window.add_action(ActionIds.FOOTAGE_REQUEST, "Footage request…", "Ctrl+Shift+F", self.open_footage,
@@ -55,6 +74,13 @@ class RegistryTools(QObject):
             window.add_action(ActionIds.RAISE_ALERT, "Owner alert for the selected camera…", None, self.raise_alert,
                               menu)
             window.add_action(ActionIds.IMPORT_PORTAL, "Import a portal export…", None, self.import_portal, menu)
+            menu.addSeparator()
+            self.edits = RegistryEditService(database, audit, cipher, session.workstation)
+            window.add_action(ActionIds.EDIT_CAMERA, "Edit camera…", "Ctrl+Shift+E", self.edit_camera, menu)
+            window.add_action(ActionIds.REMOVE_CAMERA, "Remove camera…", None, self.remove_camera, menu)
+            window.add_action(ActionIds.ERASE_OWNER, "Erase owner of the selected camera…", None, self.erase_owner,
+                              menu)
+            menu.addSeparator()
             self.outreach = OutreachPanel(OutreachService(database, audit, cipher, session.workstation), user,
                                           window.tasks)
             dock = window.add_panel("outreach", "Outreach calls", self.outreach,
@@ -90,10 +116,35 @@ class RegistryTools(QObject):
     # --- registry ---------------------------------------------------------------------------------
 
     def open_intake(self) -> None:
+        """The intake form, not modal: while it is open a click on the map places its site, not the incident."""
+        if self.intake_dialog is not None:
+            self.intake_dialog.raise_()
+            self.intake_dialog.activateWindow()
+            return
         dialog = IntakeDialog(self.intake, self.signed.session.user, self.window.parts.geocoder, self.window.tasks,
                               self.window)
         dialog.sig_registered.connect(lambda _r: self.window.statusBar().showMessage("Registration saved", 10000))
-        dialog.open()
+        map_view, controller = self.window.map, self.window.controller
+        map_view.sig_map_clicked.disconnect(controller._map_clicked)
+        map_view.sig_map_clicked.connect(self._place_intake_site)
+
+        def closed(_result: int) -> None:
+            map_view.sig_map_clicked.disconnect(self._place_intake_site)
+            map_view.sig_map_clicked.connect(controller._map_clicked)
+            self.intake_dialog = None
+
+        dialog.finished.connect(closed)
+        self.intake_dialog = dialog
+        dialog.setModal(False)
+        dialog.show()
+        self.window.statusBar().showMessage("Phone intake: click the map to place the site when the address does not "
+                                            "look up.", 10000)
+
+    def _place_intake_site(self, lat: float, lon: float) -> None:
+        if self.intake_dialog is None:
+            return
+        self.intake_dialog.place_at(lat, lon)
+        self.window.statusBar().showMessage(f"Intake site placed at {lat:.6f}, {lon:.6f}", 10000)
 
     def raise_alert(self) -> None:
         """Staff enter an owner's alert taken by phone: the selected camera is shareable for the minutes given."""
@@ -129,3 +180,81 @@ class RegistryTools(QObject):
             f"Imported {Path(path).name}: {summary}", 15000))
         dialog.sig_failed.connect(lambda error: self.window.statusBar().showMessage(f"Import failed: {error}", 15000))
         dialog.start()
+
+    # --- camera edits, removal, erasure ------------------------------------------------------------
+
+    def _selected_camera(self, what: str) -> int | None:
+        camera_id = self.window.controller.selected
+        if camera_id is None:
+            self.window.statusBar().showMessage(f"Select a camera on the map or in the list first, then {what}.", 8000)
+        return camera_id
+
+    def _saved(self, text: str) -> None:
+        """Say what was saved once the map and list show it (the new search's own status would hide it)."""
+        controller, bar = self.window.controller, self.window.statusBar()
+        if controller.point is None:
+            bar.showMessage(text, 15000)
+            return
+
+        def shown(_answer) -> None:
+            controller.sig_nearby_shown.disconnect(shown)
+            bar.showMessage(text, 15000)
+
+        controller.sig_nearby_shown.connect(shown)
+        controller.refresh()
+
+    def edit_camera(self) -> None:
+        camera_id = self._selected_camera("edit it")
+        if camera_id is None:
+            return
+        if self.edit_dialog is not None:
+            self.edit_dialog.close()
+        self.edit_dialog = CameraEditDialog(self.edits, lambda: self.signed.session.user, camera_id,
+                                            parent=self.window)
+        self.edit_dialog.sig_saved.connect(
+            lambda version: self._saved(f"Camera {camera_id} saved (version {version})"))
+        self.edit_dialog.open()
+        self.edit_dialog.load()
+
+    def remove_camera(self) -> None:
+        camera_id = self._selected_camera("remove it")
+        if camera_id is None:
+            return
+        self.window.tasks.run("registry-remove-load", lambda: self.edits.camera_for_edit(camera_id),
+                              self._confirm_removal,
+                              lambda error: self.window.statusBar().showMessage(f"Not removed: {error}", 10000))
+
+    def _confirm_removal(self, camera: EditableCamera) -> None:
+        label = camera.values.get("label")
+        ok, reason = confirm(
+            self.window, "Remove camera", f"Remove camera {camera.camera_id} “{label}” from the registry?",
+            "<p>It will no longer appear near incidents and can never be watched live; its stream credentials are "
+            "forgotten. The owner and their other cameras stay.</p><p><b>Kept</b>: the camera's record, history and "
+            "audit events.</p>", "Remove camera", "Why (e.g. owner asked by phone on …)")
+        if not ok:
+            return
+        user = self.signed.session.user
+        self.window.tasks.run(
+            "registry-remove", lambda: self.edits.remove_camera(user, camera.camera_id, camera.version, reason),
+            lambda _r: self._saved(f"Camera {camera.camera_id} removed from the registry"),
+            lambda error: self.window.statusBar().showMessage(f"Not removed: {error}", 10000))
+
+    def erase_owner(self) -> None:
+        camera_id = self._selected_camera("erase its owner")
+        if camera_id is None:
+            return
+        self.window.tasks.run("registry-erase-load", lambda: self.edits.camera_for_edit(camera_id),
+                              self._confirm_erasure,
+                              lambda error: self.window.statusBar().showMessage(f"Not erased: {error}", 10000))
+
+    def _confirm_erasure(self, camera: EditableCamera) -> None:
+        owner = camera.owner_id
+        ok, _ = confirm(self.window, "Erase owner", f"Erase owner #{owner} of camera {camera.camera_id}?",
+                        ERASE_TEXT.format(owner=owner), "Erase owner for good")
+        if not ok:
+            return
+        user = self.signed.session.user
+        self.window.tasks.run(
+            "registry-erase", lambda: self.edits.erase_owner(user, owner),
+            lambda erasure: self._saved(f"Owner #{owner} erased; {len(erasure.cameras_removed)} camera(s) removed"),
+            lambda error: self.window.statusBar().showMessage(f"Not erased: {error}", 10000))

@@ -27,10 +27,12 @@ def players():
 def test_each_role_sees_only_its_tools(make_console, known_registry, tmp_path, players):
     expected = {
         Role.DISPATCHER: {ActionIds.FOOTAGE_REQUEST},
-        Role.OUTREACH: {ActionIds.PHONE_INTAKE, ActionIds.IMPORT_PORTAL, ActionIds.RAISE_ALERT},
+        Role.OUTREACH: {ActionIds.PHONE_INTAKE, ActionIds.IMPORT_PORTAL, ActionIds.RAISE_ALERT, ActionIds.EDIT_CAMERA,
+                        ActionIds.REMOVE_CAMERA, ActionIds.ERASE_OWNER},
         Role.AUDITOR: set(),
     }
-    tools = {ActionIds.FOOTAGE_REQUEST, ActionIds.PHONE_INTAKE, ActionIds.IMPORT_PORTAL, ActionIds.RAISE_ALERT}
+    tools = {ActionIds.FOOTAGE_REQUEST, ActionIds.PHONE_INTAKE, ActionIds.IMPORT_PORTAL, ActionIds.RAISE_ALERT,
+             ActionIds.EDIT_CAMERA, ActionIds.REMOVE_CAMERA, ActionIds.ERASE_OWNER}
     for role, allowed in expected.items():
         signed = signed_in(make_console(known_registry.url), f"user_{role.value}", role, tmp_path, players)
         assert {a for a in tools if a in signed.window.actions_by_id} == allowed, role
@@ -77,3 +79,31 @@ def test_a_dispatcher_opens_footage_requests_for_the_incident_on_the_map(qtbot, 
     assert set(dialog.cameras) == {c.camera.id for c in window.controller.answer.inside}
     dialog.close()
     signed.close()
+
+
+def test_a_map_click_places_the_intake_site_and_leaves_the_incident_alone(qtbot, make_console, known_registry,
+                                                                          tmp_path, players):
+    signed = signed_in(make_console(known_registry.url), "outreach5", Role.OUTREACH, tmp_path, players)
+    window, controller = signed.window, signed.window.controller
+    with open_database(known_registry.url) as database, database.engine.connect() as conn:
+        incident = repo.get_incident(conn, known_registry.incident_id)
+    with qtbot.waitSignal(controller.sig_nearby_shown, timeout=20_000):
+        controller.set_incident(incident.lat, incident.lon, "CAD-1", incident)
+    window.actions_by_id[ActionIds.PHONE_INTAKE].trigger()
+    dialog = signed.tools.intake_dialog
+    assert dialog is not None and dialog.isVisible() and not dialog.isModal()  # the map stays usable
+
+    window.map.sig_map_clicked.emit(42.151234, -72.601234)
+    assert (round(dialog.lat.value(), 6), round(dialog.lon.value(), 6)) == (42.151234, -72.601234)
+    assert "Placed on the map" in dialog.place_note.text()
+    assert "Intake site placed at 42.151234, -72.601234" in window.statusBar().currentMessage()
+    assert controller.point.incident == incident  # the incident did not move
+
+    dialog.reject()  # closed: a click sets the incident point again, and the dialog hears nothing
+    assert signed.tools.intake_dialog is None
+    with qtbot.waitSignal(controller.sig_nearby_shown, timeout=20_000):
+        window.map.sig_map_clicked.emit(42.15, -72.60)
+    assert controller.point.incident is None and (controller.point.lat, controller.point.lon) == (42.15, -72.60)
+    assert round(dialog.lat.value(), 6) == 42.151234
+    signed.close()
+    QApplication.instance().setStyleSheet("")

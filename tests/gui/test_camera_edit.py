@@ -1,0 +1,214 @@
+"""Registry → Edit camera…, Remove camera…, Erase owner…: versioned saves, the conflict dialog between two consoles
+on the real PostgreSQL server, and removal/erasure from the menu with their audit events."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+from sqlalchemy import select
+
+from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol
+from console.domain.incidents import Incident
+from console.domain.owners import OwnerContact, OwnerKind
+from console.domain.users import Role
+from console.gui.registry_tools import ActionIds
+from console.gui.theme import apply_theme
+from console.paths import resources_dir
+from console.store import registry as repo
+from console.store.audit import AuditLog
+from console.store.db import open_database
+from console.store.registry import cameras, owners
+from console.store.secrets import ContactCipher, load_contact_key
+from console.video.factory import PlayerFactory
+from tests.gui.conftest import CENTRE, signed_in
+from tests.support.geometry import destination
+
+pytestmark = pytest.mark.gui
+OUTPUT = Path(__file__).resolve().parents[1] / "output"
+
+
+@pytest.fixture
+def players():
+    factory = PlayerFactory()
+    yield factory
+    factory.close()
+
+
+def select_camera(qtbot, window, incident, camera_id: int) -> None:
+    with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000):
+        window.controller.set_incident(incident.lat, incident.lon, incident.cad_number or "", incident)
+    with qtbot.waitSignal(window.controller.sig_camera_shown, timeout=10_000):
+        window.controller.select(camera_id)
+
+
+def open_editor(qtbot, signed):
+    signed.window.actions_by_id[ActionIds.EDIT_CAMERA].trigger()
+    dialog = signed.tools.edit_dialog
+    qtbot.waitUntil(lambda: dialog.loaded is not None and dialog.save_button.isEnabled(), timeout=10_000)
+    return dialog
+
+
+def stored_camera(url: str, camera_id: int):
+    with open_database(url) as database, database.engine.connect() as conn:
+        return conn.execute(select(cameras).where(cameras.c.id == camera_id)).one()
+
+
+def table_rows(conflict) -> dict[str, tuple[str, str]]:
+    table = conflict.table
+    return {table.item(r, 0).text(): (table.item(r, 1).text(), table.item(r, 2).text())
+            for r in range(table.rowCount())}
+
+
+@pytest.fixture
+def pg_registry(pg_url):
+    """One alert-only camera near an open incident, on the real PostgreSQL server."""
+    cipher = ContactCipher(load_contact_key())
+    with open_database(pg_url, create=True) as database, database.engine.begin() as conn:
+        lat, lon = destination(*CENTRE, 45, 60)
+        owner = repo.add_owner(conn, cipher, OwnerKind.BUSINESS, OwnerContact("Corner Deli", phone="413-555-0100"))
+        site = repo.add_site(conn, owner, "Corner Deli", "60 Test St", lat, lon)
+        camera = repo.add_camera(conn, cipher, Camera(None, site, "deli door", lat, lon, "60 Test St", Capability.LIVE,
+                                                      SharingMode.ON_ALERT,
+                                                      streams=(Stream(StreamProtocol.RTSP, "rtsp://10.0.0.9/main"),)),
+                                 owner)
+        incident_id = repo.add_incident(conn, Incident(None, "CAD-200", "Burglary", 1, "1 Test St", *CENTRE,
+                                                       datetime.now(timezone.utc)))
+        incident = repo.get_incident(conn, incident_id)
+    return pg_url, camera, incident
+
+
+@pytest.mark.postgres
+def test_two_consoles_edit_one_camera_and_the_second_sees_both_versions(qtbot, make_console, pg_registry, tmp_path,
+                                                                         players):
+    url, camera_id, incident = pg_registry
+    before = stored_camera(url, camera_id).version
+    apply_theme(QApplication.instance(), resources_dir(), "dark")  # before the windows, as run_console does
+    try:
+        first = signed_in(make_console(url), "outreach1", Role.OUTREACH, tmp_path, players)
+        second = signed_in(make_console(url), "outreach2", Role.OUTREACH, tmp_path, players)
+        for signed in (first, second):
+            select_camera(qtbot, signed.window, incident, camera_id)
+        mine, theirs = open_editor(qtbot, second), open_editor(qtbot, first)
+        assert mine.loaded.version == theirs.loaded.version == before
+        assert mine.label.text() == "deli door"
+
+        # The first console saves a new label.
+        theirs.label.setText("deli door (front)")
+        with qtbot.waitSignal(theirs.sig_saved, timeout=10_000) as saved:
+            theirs.save_button.click()
+        assert saved.args == [before + 1]
+        qtbot.waitUntil(lambda: f"saved (version {before + 1})" in first.window.statusBar().currentMessage(),
+                        timeout=5000)
+
+        # The second console, still on the version it opened, changes the label and the sharing choice.
+        mine.label.setText("deli door, north side")
+        mine.sharing.select(SharingMode.ALWAYS)
+        assert mine.consent_box.isVisible()
+        mine.save_button.click()
+        assert "consent change" in mine.message.text()  # no note yet: not sent
+        mine.note.setText("owner called: share always")
+        mine.save_button.click()
+        qtbot.waitUntil(lambda: mine.conflict_dialog is not None and mine.conflict_dialog.isVisible(), timeout=10_000)
+        conflict = mine.conflict_dialog
+        rows = table_rows(conflict)
+        assert rows["Label"] == ("deli door, north side", "deli door (front)")
+        assert rows["Sharing"] == ("always", "only during an owner alert")
+        assert rows["Status"] == ("(unchanged)", "active")
+        assert rows["Capability"] == ("(unchanged)", "live-capable")
+        assert f"you started from version {before}; it is now version {before + 1}" in conflict.summary.text()
+        assert "deli door (front)" in conflict.summary.text()
+        qtbot.wait(200)  # only for the picture: let the table paint
+        OUTPUT.mkdir(exist_ok=True)
+        assert conflict.grab().save(str(OUTPUT / "camera-edit-conflict.png"))
+
+        # "Keep theirs": nothing written, the form keeps the user's values.
+        conflict.keep_button.click()
+        qtbot.waitUntil(lambda: "Kept what is stored" in mine.message.text(), timeout=5000)
+        row = stored_camera(url, camera_id)
+        assert (row.version, row.label, row.sharing_mode) == (before + 1, "deli door (front)", "on_alert")
+        assert mine.isVisible() and mine.label.text() == "deli door, north side"
+
+        # A second attempt: the conflict again, and this time "Overwrite with mine".
+        mine.save_button.click()
+        qtbot.waitUntil(lambda: mine.conflict_dialog is not conflict and mine.conflict_dialog.isVisible(),
+                        timeout=10_000)
+        with qtbot.waitSignal(mine.sig_saved, timeout=10_000) as saved:
+            mine.conflict_dialog.overwrite_button.click()
+        assert saved.args == [before + 2]
+        qtbot.waitUntil(lambda: f"saved (version {before + 2})" in second.window.statusBar().currentMessage(),
+                        timeout=5000)
+        row = stored_camera(url, camera_id)
+        assert (row.version, row.label, row.sharing_mode) == (before + 2, "deli door, north side", "always")
+        assert (row.consent_channel, row.consent_wording) == ("phone", "owner called: share always")
+
+        with open_database(url) as database:
+            audit = AuditLog(database)
+            assert audit.verify().ok
+            events = [e for e in audit.query() if e.camera_id == camera_id]
+        actions = [(e.username, e.action) for e in events]
+        assert ("outreach1", "registry_change") in actions and ("outreach2", "consent_change") in actions
+        consent = next(json.loads(e.details_json) for e in events if e.action == "consent_change")
+        assert consent["consent"]["channel"] == "phone" and consent["version"] == before + 2
+        first.close()
+        second.close()
+    finally:
+        QApplication.instance().setStyleSheet("")
+
+
+def test_a_removed_camera_and_an_erased_owner_from_the_registry_menu(qtbot, make_console, known_registry, tmp_path,
+                                                                      players, monkeypatch):
+    signed = signed_in(make_console(known_registry.url), "outreach3", Role.OUTREACH, tmp_path, players)
+    window = signed.window
+    with open_database(known_registry.url) as database, database.engine.connect() as conn:
+        incident = repo.get_incident(conn, known_registry.incident_id)
+    asked = []
+
+    def answer(yes: bool):
+        def confirm(parent, title, heading, body, action_text, reason_label=None):
+            asked.append((title, heading, body, action_text))
+            return yes, "owner asked by phone" if reason_label else ""
+        return confirm
+
+    # Nothing selected: told what to do.
+    window.actions_by_id[ActionIds.REMOVE_CAMERA].trigger()
+    assert "Select a camera" in window.statusBar().currentMessage()
+
+    removed = known_registry.ids["never_80m"]
+    select_camera(qtbot, window, incident, removed)
+    monkeypatch.setattr("console.gui.registry_tools.confirm", answer(False))  # cancelled: nothing happens
+    window.actions_by_id[ActionIds.REMOVE_CAMERA].trigger()
+    qtbot.waitUntil(lambda: len(asked) == 1, timeout=10_000)
+    assert stored_camera(known_registry.url, removed).status == "active"
+    monkeypatch.setattr("console.gui.registry_tools.confirm", answer(True))
+    window.actions_by_id[ActionIds.REMOVE_CAMERA].trigger()
+    qtbot.waitUntil(lambda: "removed from the registry" in window.statusBar().currentMessage(), timeout=10_000)
+    assert "never_80m" in asked[-1][1] and "Kept" in asked[-1][2]
+    row = stored_camera(known_registry.url, removed)
+    assert (row.status, row.sharing_mode) == ("removed", "never")
+    qtbot.waitUntil(lambda: all(r.camera.id != removed for r in window.nearby_panel.model.rows), timeout=10_000)
+
+    erased_camera = known_registry.ids["always_50m"]
+    owner_id = stored_camera(known_registry.url, erased_camera).owner_id
+    with qtbot.waitSignal(window.controller.sig_camera_shown, timeout=10_000):
+        window.controller.select(erased_camera)
+    window.actions_by_id[ActionIds.ERASE_OWNER].trigger()
+    qtbot.waitUntil(lambda: f"Owner #{owner_id} erased" in window.statusBar().currentMessage(), timeout=10_000)
+    _title, _heading, body, action = asked[-1]
+    assert action == "Erase owner for good" and "cannot be undone" in body and "phone" in body and "Kept" in body
+    with open_database(known_registry.url) as database:
+        with database.engine.connect() as conn:
+            owner = conn.execute(select(owners).where(owners.c.id == owner_id)).one()
+        audit = AuditLog(database)
+        assert audit.verify().ok
+        details = [json.loads(e.details_json) for e in audit.query() if e.username == "outreach3"]
+    assert owner.erased_at is not None
+    assert not owner.contact_ciphertext and owner.phone_digest is None and owner.email_digest is None
+    assert stored_camera(known_registry.url, erased_camera).status == "removed"
+    assert {"change": "camera_removed", "reason": "owner asked by phone"} in details
+    assert any(d.get("change") == "owner_erased" and d["owner_id"] == owner_id for d in details)
+    signed.close()
+    QApplication.instance().setStyleSheet("")
