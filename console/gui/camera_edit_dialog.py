@@ -170,6 +170,7 @@ class CameraEditDialog(QDialog):
         self.save_button.clicked.connect(self.save)
         self.reload_button.clicked.connect(self.load)
         self.sharing.currentIndexChanged.connect(self._sharing_changed)
+        self.note.textChanged.connect(self._note_changed)
         self.resize(520, 0)
 
     # --- loading ----------------------------------------------------------------------------------
@@ -207,6 +208,10 @@ class CameraEditDialog(QDialog):
     def _sharing_changed(self, _index: int = 0) -> None:
         changed = self.loaded is not None and self.sharing.choice().value != self.loaded.values.get("sharing_mode")
         self.consent_box.setVisible(changed)
+
+    def _note_changed(self, text: str) -> None:
+        if text.strip() and "consent change" in self.message.text():
+            self.message.setText("")
 
     # --- saving -----------------------------------------------------------------------------------
 
@@ -295,6 +300,13 @@ class CameraEditDialog(QDialog):
         self.message.setText("Kept what is stored; nothing of yours was saved. Your values are still in the form: "
                              "reload to start from the stored version, or close.")
         self.reload_button.setVisible(True)
+
+    def changed_elsewhere(self) -> None:
+        """The camera was saved somewhere else while this form is open (the change feed says so)."""
+        if self.loaded is None or not self.save_button.isEnabled():
+            return  # still loading, or our own save is under way
+        self.message.setText("This camera was just saved on another console: if you save, you will see both "
+                             "versions and choose.")
 
     def _failed(self, error: str) -> None:
         self.save_button.setEnabled(self.loaded is not None)

@@ -92,9 +92,13 @@ class RegistryTools(QObject):
             self.outreach.refresh()
 
     def changed(self, changes) -> None:
-        """Other consoles' changes: the outreach list follows its calls."""
+        """Other consoles' changes: the outreach list follows its calls; an open camera editor hears of its camera."""
         if self.outreach is not None and any(c.kind is ChangeKind.OUTREACH for c in changes):
             self.outreach.refresh()
+        editor = self.edit_dialog
+        if editor is not None and editor.isVisible() and any(
+                c.kind is ChangeKind.CAMERA and c.record_id == editor.camera_id for c in changes):
+            editor.changed_elsewhere()
 
     # --- footage ----------------------------------------------------------------------------------
 

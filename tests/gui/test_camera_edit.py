@@ -11,7 +11,8 @@ import pytest
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 
-from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol
+from console.domain.cameras import Camera, Capability, ConsentChannel, SharingMode, Stream, StreamProtocol
+from console.domain.intake import Placement
 from console.domain.incidents import Incident
 from console.domain.owners import OwnerContact, OwnerKind
 from console.domain.users import Role
@@ -104,13 +105,17 @@ def test_two_consoles_edit_one_camera_and_the_second_sees_both_versions(qtbot, m
         qtbot.waitUntil(lambda: f"saved (version {before + 1})" in first.window.statusBar().currentMessage(),
                         timeout=5000)
 
-        # The second console, still on the version it opened, changes the label and the sharing choice.
+        # The second console hears of it through the change feed (LISTEN/NOTIFY) while its form is open ...
+        qtbot.waitUntil(lambda: "just saved on another console" in mine.message.text(), timeout=10_000)
+        # ... and, still on the version it opened, changes the label and the sharing choice.
         mine.label.setText("deli door, north side")
         mine.sharing.select(SharingMode.ALWAYS)
         assert mine.consent_box.isVisible()
         mine.save_button.click()
         assert "consent change" in mine.message.text()  # no note yet: not sent
         mine.note.setText("owner called: share always")
+        OUTPUT.mkdir(exist_ok=True)
+        assert mine.grab().save(str(OUTPUT / "camera-edit.png"))
         mine.save_button.click()
         qtbot.waitUntil(lambda: mine.conflict_dialog is not None and mine.conflict_dialog.isVisible(), timeout=10_000)
         conflict = mine.conflict_dialog
@@ -210,5 +215,50 @@ def test_a_removed_camera_and_an_erased_owner_from_the_registry_menu(qtbot, make
     assert stored_camera(known_registry.url, erased_camera).status == "removed"
     assert {"change": "camera_removed", "reason": "owner asked by phone"} in details
     assert any(d.get("change") == "owner_erased" and d["owner_id"] == owner_id for d in details)
+    signed.close()
+    QApplication.instance().setStyleSheet("")
+
+
+def test_the_edit_form_sends_only_what_changed_and_asks_for_consent(qtbot, make_console, known_registry, tmp_path,
+                                                                    players):
+    signed = signed_in(make_console(known_registry.url), "outreach4", Role.OUTREACH, tmp_path, players)
+    window = signed.window
+    with open_database(known_registry.url) as database, database.engine.connect() as conn:
+        incident = repo.get_incident(conn, known_registry.incident_id)
+
+    registered = known_registry.ids["registered_120m"]
+    select_camera(qtbot, window, incident, registered)
+    dialog = open_editor(qtbot, signed)
+    assert not dialog.sharing.isEnabled() and "registered only" in dialog.capability.text()
+    assert dialog.numbers["fov_bearing_deg"].text() == "0" and dialog.numbers["fov_range_m"].text() == "25"
+    dialog.save_button.click()
+    assert "Nothing changed" in dialog.message.text()
+    dialog.numbers["fov_range_m"].setText("abc")
+    dialog.save_button.click()
+    assert "Range m must be a number" in dialog.message.text()
+    dialog.numbers["fov_range_m"].setText("35")
+    dialog.placement.select(Placement.INSIDE)
+    assert dialog.changes() == {"fov_range_m": 35.0, "placement": "inside"}
+    before = stored_camera(known_registry.url, registered).version
+    with qtbot.waitSignal(dialog.sig_saved, timeout=10_000):
+        dialog.save_button.click()
+    row = stored_camera(known_registry.url, registered)
+    assert (row.version, row.fov_range_m, row.placement, row.consent_channel) == (before + 1, 35.0, "inside", None)
+
+    live = known_registry.ids["never_80m"]
+    with qtbot.waitSignal(window.controller.sig_camera_shown, timeout=10_000):
+        window.controller.select(live)
+    dialog = open_editor(qtbot, signed)
+    assert dialog.sharing.isEnabled() and not dialog.consent_box.isVisible()
+    dialog.sharing.select(SharingMode.ON_ALERT)
+    assert dialog.consent_box.isVisible()
+    dialog.save_button.click()
+    assert "consent change" in dialog.message.text()
+    dialog.channel.select(ConsentChannel.IN_PERSON)
+    dialog.note.setText("owner came to the front desk")
+    with qtbot.waitSignal(dialog.sig_saved, timeout=10_000):
+        dialog.save_button.click()
+    row = stored_camera(known_registry.url, live)
+    assert (row.sharing_mode, row.consent_channel, row.consent_taken_by) == ("on_alert", "in_person", "outreach4")
     signed.close()
     QApplication.instance().setStyleSheet("")
