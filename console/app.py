@@ -258,8 +258,6 @@ def run_console(db_url: str | None = None) -> int:
                                 Path(platformdirs.user_pictures_dir()) / "RTIC snapshots",
                                 Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)) / "wall_layouts.json")
     searches = console.window.parts.incident_view
-    # Searches answered from the field copy while the database is away are journaled like the views they lead to.
-    searches.record_searches(sink, session.user.username, session.workstation)
     offline_readers = (services.viewing, services.registry, searches.registry)
 
     def use_field_copy(field) -> None:  # on the keeper's thread: each reader takes the copy once per use

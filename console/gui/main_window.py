@@ -189,6 +189,7 @@ class MainWindow(QMainWindow):
         self.notice_button.clicked.connect(self._notice_clicked)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.notice_bar)
         self.notice_bar.hide()
+        self._field_copy_notice = False
         self._notice_timer = QTimer(self, singleShot=True, interval=90_000)
         self._notice_timer.timeout.connect(self.notice_bar.hide)
         for label in (self.busy_label, self.alerts_label, self.sync_label, self.database_label, self.user_label):
@@ -219,6 +220,13 @@ class MainWindow(QMainWindow):
         alerts = sum(1 for c in answer.inside
                      if c.state is SharingState.LIVE_NOW and c.camera.sharing_mode is SharingMode.ON_ALERT)
         self.alerts_label.setText(f"Owner alerts: {alerts}")
+        as_of = getattr(answer, "data_as_of", None)
+        if as_of is not None:  # the database is away: this answer came from the field laptop's copy
+            self._field_copy_notice = True
+            self.show_notice(f"DATABASE OFFLINE: cameras from the field copy made {as_of.astimezone():%d %b %H:%M}")
+        elif self._field_copy_notice:
+            self._field_copy_notice = False
+            self.notice_bar.hide()
 
     # --- commands ------------------------------------------------------------------------------
 

@@ -76,7 +76,9 @@ class SignedInConsole(QObject):
         self.lock_screen: LockScreen | None = None
         user = session.user
         window.user_label.setText(f"User: {user.display_name or user.username} ({user.role.value})")
-        window.parts.incident_view.record_searches(services.audit, user.username, session.workstation)
+        # Searches answered from the field copy while the database is away are journaled like the views they lead to.
+        window.parts.incident_view.record_searches(services.sink or services.audit, user.username,
+                                                   session.workstation)
 
         self.layouts_file = layouts_file
         self.wall = VideoWall(player_factory, layouts=_read_layouts(layouts_file), snapshot_folder=snapshot_folder)

@@ -14,6 +14,7 @@ from console.domain.incidents import Incident
 from console.domain.owners import OwnerContact, OwnerKind
 from console.domain.users import Role
 from console.gui.main_window import ActionId
+from console.services.field_copy import FieldCopy
 from console.store import registry as repo
 from console.store.audit import AuditLog
 from console.store.db import open_database
@@ -51,8 +52,12 @@ def proxied(pg_url, rtsp_server):
 def test_the_console_keeps_working_while_the_database_is_away(qtbot, make_console, proxied, tmp_path):
     pg_url, proxy, ids, incident = proxied
     players = PlayerFactory()
-    signed = signed_in(make_console(proxy.url(pg_url)), "disp5", Role.DISPATCHER, tmp_path, players,
-                       journal=tmp_path / "journal.db")
+    console = make_console(proxy.url(pg_url))
+    signed = signed_in(console, "disp5", Role.DISPATCHER, tmp_path, players, journal=tmp_path / "journal.db")
+    copy = FieldCopy(tmp_path / "field.rtic")  # what `rtic-console field sync` leaves on a detective's laptop
+    copy.refresh(console.database, signed.session.user, datetime.now(timezone.utc), "laptop-1",
+                 signed.services.audit)
+    field = copy.open()
     window, wall = signed.window, signed.wall
     try:
         signed.feeds.ask_purpose = lambda context, count: Purpose("robbery, suspect on foot", incident=incident)
@@ -78,11 +83,26 @@ def test_the_console_keeps_working_while_the_database_is_away(qtbot, make_consol
         assert int(reopened.view.session_id) < 0  # an offline session
         qtbot.waitUntil(lambda: "kept locally" in window.sync_label.text(), timeout=10_000)
 
+        # A new search while offline: with no field copy it says so; with one, the copy answers and the bar says so.
+        with qtbot.waitSignal(window.controller.sig_status, timeout=20_000,
+                              check_params_cb=lambda text: text == "Search failed"):
+            window.controller.refresh()
+        assert "no field copy" in window.incident_panel.message.text()
+        registry = window.parts.incident_view.registry
+        registry.field_copy = field
+        with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000) as shown:
+            window.controller.refresh()
+        assert shown.args[0].data_as_of == field.made_at
+        assert {c.camera.id for c in shown.args[0].inside} == set(ids.values())
+        assert window.notice_label.text().startswith("DATABASE OFFLINE: cameras from the field copy")
+        registry.field_copy = None
+
         proxy.restore()
         qtbot.waitUntil(lambda: window.sync_label.text().startswith("Sync: live"), timeout=30_000)
         qtbot.waitUntil(lambda: signed.services.sink.journal.pending_count() == 0, timeout=30_000)
         signed.close()
     finally:
+        field.close()
         signed.services.sink.stop()
         players.close()
         QApplication.instance().setStyleSheet("")
