@@ -72,6 +72,7 @@ class IncidentController(QObject):
         self.selected: int | None = None
         self.context: dict[int, ShownCamera] = {}
         self.last_timing: dict[str, float] = {}
+        self.map_click_sets_incident = True
 
         incident.sig_point_entered.connect(lambda lat, lon, label: self.set_incident(lat, lon, label))
         incident.sig_address_search.connect(self.look_up)
@@ -155,6 +156,8 @@ class IncidentController(QObject):
         self.sig_status.emit("Search failed")
 
     def _map_clicked(self, lat: float, lon: float) -> None:
+        if not self.map_click_sets_incident:
+            return  # a form is using map clicks (the phone intake places its site)
         self.set_incident(lat, lon, f"Map point {lat:.5f}, {lon:.5f}")
 
     # --- geocoding -----------------------------------------------------------------------------

@@ -129,12 +129,12 @@ class RegistryTools(QObject):
                               self.window)
         dialog.sig_registered.connect(lambda _r: self.window.statusBar().showMessage("Registration saved", 10000))
         map_view, controller = self.window.map, self.window.controller
-        map_view.sig_map_clicked.disconnect(controller._map_clicked)
+        controller.map_click_sets_incident = False
         map_view.sig_map_clicked.connect(self._place_intake_site)
 
         def closed(_result: int) -> None:
             map_view.sig_map_clicked.disconnect(self._place_intake_site)
-            map_view.sig_map_clicked.connect(controller._map_clicked)
+            controller.map_click_sets_incident = True
             self.intake_dialog = None
 
         dialog.finished.connect(closed)
