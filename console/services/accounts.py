@@ -63,19 +63,15 @@ def audited_transaction(database: Database) -> Iterator[Connection]:
                                f"{text[0] if text else exc.__class__.__name__}", connection_lost(exc)) from None
 
 
-def generate_password() -> str:
-    """A random password of 16 URL-safe characters (about 96 bits)."""
-    return secrets.token_urlsafe(12)
+class AuditedService:
+    """What every service that reads or changes registry data for someone holds: the database, its audit log, the
+    agency's contact cipher (its key loaded on first use) and the name of this workstation."""
 
-
-class AccountService:
     def __init__(self, database: Database, audit: AuditLog, cipher: ContactCipher | None = None,
-                 hasher: PasswordHasher | None = None, workstation: str | None = None):
+                 workstation: str | None = None):
         self.database = database
         self.audit = audit
         self._cipher = cipher
-        # argon2id with the library's RFC 9106 defaults; tests inject cheaper parameters.
-        self.hasher = hasher or PasswordHasher()
         self.workstation = workstation or default_workstation()
 
     @property
@@ -83,6 +79,19 @@ class AccountService:
         if self._cipher is None:
             self._cipher = ContactCipher(load_contact_key())
         return self._cipher
+
+
+def generate_password() -> str:
+    """A random password of 16 URL-safe characters (about 96 bits)."""
+    return secrets.token_urlsafe(12)
+
+
+class AccountService(AuditedService):
+    def __init__(self, database: Database, audit: AuditLog, cipher: ContactCipher | None = None,
+                 hasher: PasswordHasher | None = None, workstation: str | None = None):
+        super().__init__(database, audit, cipher, workstation)
+        # argon2id with the library's RFC 9106 defaults; tests inject cheaper parameters.
+        self.hasher = hasher or PasswordHasher()
 
     # --- reading --------------------------------------------------------------------------------
 

@@ -28,11 +28,11 @@ from console.domain.users import (
     should_lock_out,
 )
 from console.errors import UserError
-from console.services.accounts import audited_transaction, default_workstation
+from console.services.accounts import AuditedService, audited_transaction
 from console.store import users as repo
 from console.store.audit import AuditLog
 from console.store.db import Database
-from console.store.secrets import ContactCipher, load_contact_key
+from console.store.secrets import ContactCipher
 
 WRONG_CREDENTIALS = "wrong username or password"
 
@@ -58,15 +58,12 @@ class Session:
     started_at: datetime
 
 
-class AuthService:
+class AuthService(AuditedService):
     def __init__(self, database: Database, audit: AuditLog, cipher: ContactCipher | None = None,
                  hasher: PasswordHasher | None = None, workstation: str | None = None,
                  idle_policy: IdlePolicy = IdlePolicy()):
-        self.database = database
-        self.audit = audit
-        self._cipher = cipher
+        super().__init__(database, audit, cipher, workstation)
         self.hasher = hasher or PasswordHasher()
-        self.workstation = workstation or default_workstation()
         self.idle_policy = idle_policy
         self._dummy: str | None = None
 
@@ -77,12 +74,6 @@ class AuthService:
         if self._dummy is None:
             self._dummy = self.hasher.hash("not a real password, only for timing")
         return self._dummy
-
-    @property
-    def cipher(self) -> ContactCipher:
-        if self._cipher is None:
-            self._cipher = ContactCipher(load_contact_key())
-        return self._cipher
 
     # --- login ----------------------------------------------------------------------------------
 

@@ -13,31 +13,16 @@ from console.domain.audit import Action, AuditEntry, Outcome
 from console.domain.owners import OwnerContact
 from console.domain.users import Permission, User
 from console.errors import UserError
-from console.services.accounts import audited_transaction, default_workstation
+from console.services.accounts import AuditedService, audited_transaction
 from console.store import registry as registry_repo
-from console.store.audit import AuditLog
-from console.store.db import Database
 from console.store.users import get_user_by_id
-from console.store.secrets import ContactCipher, load_contact_key
 
 
 class ContactDenied(UserError):
     """The contact stays masked; the message says why."""
 
 
-class ContactService:
-    def __init__(self, database: Database, audit: AuditLog, cipher: ContactCipher | None = None,
-                 workstation: str | None = None):
-        self.database = database
-        self.audit = audit
-        self._cipher = cipher
-        self.workstation = workstation or default_workstation()
-
-    @property
-    def cipher(self) -> ContactCipher:
-        if self._cipher is None:
-            self._cipher = ContactCipher(load_contact_key())
-        return self._cipher
+class ContactService(AuditedService):
 
     def masked(self, owner_id: int) -> OwnerContact:
         """The contact as anyone may see it (initials, last two digits of the phone); not audited."""

@@ -16,13 +16,13 @@ from console.domain.changes import ChangeKind
 from console.domain.intake import CallOutcome, DueCall, normalise_address
 from console.domain.users import User
 from console.errors import UserError
-from console.services.accounts import audited_transaction, default_workstation
+from console.services.accounts import AuditedService, audited_transaction
 from console.services.registry_edits import RegistryEditService
 from console.store import intake as store
 from console.store.audit import AuditLog
 from console.store.changes import record_change
 from console.store.db import Database
-from console.store.secrets import ContactCipher, load_contact_key
+from console.store.secrets import ContactCipher
 
 DEFAULT_NO_ANSWER_DAYS = 3
 
@@ -44,20 +44,11 @@ class CallLog:
         return f"CallLog({self.business!r}, {self.outcome.value})"
 
 
-class OutreachService:
+class OutreachService(AuditedService):
     def __init__(self, database: Database, audit: AuditLog, cipher: ContactCipher | None = None,
                  workstation: str | None = None):
-        self.database = database
-        self.audit = audit
-        self._cipher = cipher
-        self.workstation = workstation or default_workstation()
+        super().__init__(database, audit, cipher, workstation)
         self._edits = RegistryEditService(database, audit, cipher, self.workstation)
-
-    @property
-    def cipher(self) -> ContactCipher:
-        if self._cipher is None:
-            self._cipher = ContactCipher(load_contact_key())
-        return self._cipher
 
     def log_call(self, user: User, call: CallLog) -> int:
         """Record a call; its id. A call-back needs its date; a registered outcome links to the owner

@@ -26,13 +26,12 @@ from console.domain.intake import Placement
 from console.domain.owners import OwnerContact, OwnerKind
 from console.domain.users import Permission, User
 from console.errors import UserError
-from console.services.accounts import audited_transaction, default_workstation
+from console.services.accounts import AuditedService, audited_transaction
 from console.store import intake as store
 from console.store.audit import AuditLog
 from console.store.changes import record_change
 from console.store.db import Database
 from console.store.registry import cameras, owners
-from console.store.secrets import ContactCipher, load_contact_key
 from console.store.users import get_user_by_id
 
 
@@ -248,21 +247,8 @@ def erase_owner(database: Database, owner_id: int, username: str, workstation: s
 # --- the service the console uses ---------------------------------------------------------------------
 
 
-class RegistryEditService:
+class RegistryEditService(AuditedService):
     """Owner changes made by outreach staff or administrators (Permission.REGISTRY_EDIT)."""
-
-    def __init__(self, database: Database, audit: AuditLog, cipher: ContactCipher | None = None,
-                 workstation: str | None = None):
-        self.database = database
-        self.audit = audit
-        self._cipher = cipher
-        self.workstation = workstation or default_workstation()
-
-    @property
-    def cipher(self) -> ContactCipher:
-        if self._cipher is None:
-            self._cipher = ContactCipher(load_contact_key())
-        return self._cipher
 
     def check_allowed(self, user: User) -> User:
         """The user as stored now; EditDenied unless the account is active and its role may edit the registry."""

@@ -17,11 +17,11 @@ from console.domain.audit import Action, AuditEntry, Detail, Outcome
 from console.domain.cameras import Camera, Stream, StreamRole
 from console.domain.users import User
 from console.errors import UserError
-from console.services.accounts import audited_transaction, default_workstation
+from console.services.accounts import AuditedService, audited_transaction
 from console.store import registry as registry_repo
 from console.store.audit import AuditLog
 from console.store.db import Database
-from console.store.secrets import ContactCipher, load_contact_key
+from console.store.secrets import ContactCipher
 from console.store.users import get_user, get_user_by_id, users, view_sessions
 
 MAX_REASON_CHARS = 500
@@ -81,22 +81,13 @@ class ViewAuthorization:
         return self.stream.url
 
 
-class ViewingService:
+class ViewingService(AuditedService):
     def __init__(self, database: Database, audit: AuditLog, cipher: ContactCipher | None = None,
                  workstation: str | None = None, max_session: timedelta = DEFAULT_MAX_SESSION):
         if max_session <= timedelta(0):
             raise UserError("the maximum view session must be longer than zero minutes")
-        self.database = database
-        self.audit = audit
-        self._cipher = cipher
-        self.workstation = workstation or default_workstation()
+        super().__init__(database, audit, cipher, workstation)
         self.max_session = max_session
-
-    @property
-    def cipher(self) -> ContactCipher:
-        if self._cipher is None:
-            self._cipher = ContactCipher(load_contact_key())
-        return self._cipher
 
     def decide(self, user: User, camera_id: int, purpose: Purpose, now: datetime) -> tuple[Camera, Purpose, Decision]:
         """The decision with everything loaded fresh from the store: the user (role or lock may have changed
