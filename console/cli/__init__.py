@@ -33,9 +33,9 @@ _COMMANDS = (
     "console.cli.feed",
     "console.cli.footage",
     "console.cli.evidence",
+    "console.cli.cad",
     "console.cli.portal",
     "console.cli.field",
-    "console.cli.cad",
 )
 
 log = logging.getLogger(__name__)
