@@ -92,13 +92,17 @@ class RegistryTools(QObject):
             self.outreach.refresh()
 
     def changed(self, changes) -> None:
-        """Other consoles' changes: the outreach list follows its calls; an open camera editor hears of its camera."""
+        """Other consoles' changes: the outreach list follows its calls, an open camera editor hears of its camera,
+        open footage requests show others' calls and files."""
         if self.outreach is not None and any(c.kind is ChangeKind.OUTREACH for c in changes):
             self.outreach.refresh()
         editor = self.edit_dialog
         if editor is not None and editor.isVisible() and any(
                 c.kind is ChangeKind.CAMERA and c.record_id == editor.camera_id for c in changes):
             editor.changed_elsewhere()
+        footage = self.footage_dialog
+        if footage is not None and footage.isVisible() and any(c.kind is ChangeKind.FOOTAGE for c in changes):
+            footage.reload()  # another console recorded a call or a file: the list and the detail follow
 
     # --- footage ----------------------------------------------------------------------------------
 

@@ -141,3 +141,35 @@ def test_an_urgent_cad_incident_is_put_on_the_map_and_offered(qtbot, make_consol
         free.close()
     finally:
         players.close()
+
+
+def test_a_footage_request_updated_on_one_console_shows_on_the_other(qtbot, make_console, shared_registry, tmp_path):
+    from console.domain.footage import ContactChannel, ContactOutcome
+    from console.gui.registry_tools import ActionIds
+
+    url, camera_id, incident = shared_registry
+    players = PlayerFactory()
+    try:
+        first = signed_in(make_console(url), "det1", Role.DETECTIVE, tmp_path, players)
+        second = signed_in(make_console(url), "det2", Role.DETECTIVE, tmp_path, players)
+        window = second.window
+        with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000):
+            window.controller.set_incident(incident.lat, incident.lon, "CAD-100 Robbery", incident)
+        now = datetime.now(timezone.utc)
+        created = first.tools.footage.create(first.session.user, incident.id, now - timedelta(hours=1), now, now,
+                                             camera_ids=[camera_id])
+        request = first.tools.footage.get(created.request_ids[0])
+        window.actions_by_id[ActionIds.FOOTAGE_REQUEST].trigger()
+        dialog = second.tools.footage_dialog
+        qtbot.waitUntil(lambda: len(dialog.requests) == 1, timeout=10_000)
+        assert dialog.requests[0].status.value == "open"
+
+        first.tools.footage.record_attempt(first.session.user, request.id, request.version, ContactChannel.PHONE,
+                                           ContactOutcome.AGREED, "will export tonight",
+                                           datetime.now(timezone.utc))
+        qtbot.waitUntil(lambda: dialog.requests and dialog.requests[0].status.value == "agreed", timeout=10_000)
+        dialog.close()
+        first.close()
+        second.close()
+    finally:
+        players.close()
