@@ -128,15 +128,22 @@ class IncidentView:
         ]
 
     def detail(self, camera_id: int, now: datetime | None = None) -> CameraDetail:
+        """The camera, its sharing state now, the alert in force and the masked owner (from the field copy while
+        the database is away, like the search)."""
         now = now or datetime.now(timezone.utc)
-        camera = self.registry.camera(camera_id)
-        grants = self.registry.grants([camera_id], now)
-        state = sharing_state(camera.capability, camera.status, camera.sharing_mode, camera_id, camera.site_id,
-                              grants, now)
-        with self.registry.database.engine.connect() as conn:
-            owner_id = repo.camera_owner_id(conn, camera_id)
-        owner = self.masked_owners({owner_id} if owner_id is not None else set()).get(owner_id, "")
-        return CameraDetail(camera, state, current_grant(camera_id, camera.site_id, grants, now), owner)
+
+        def read(registry: RegistryService) -> CameraDetail:
+            camera = registry.camera(camera_id)
+            grants = registry.grants([camera_id], now)
+            state = sharing_state(camera.capability, camera.status, camera.sharing_mode, camera_id, camera.site_id,
+                                  grants, now)
+            with registry.database.engine.connect() as conn:
+                owner_id = repo.camera_owner_id(conn, camera_id)
+            owners = self._masked_owners(registry, {owner_id} if owner_id is not None else set())
+            return CameraDetail(camera, state, current_grant(camera_id, camera.site_id, grants, now),
+                                owners.get(owner_id, ""))
+
+        return self._answered(read)[0]
 
     def masked_owners(self, owner_ids: set[int]) -> dict[int, str]:
         """Owner names masked ('M**** L****', or the business name): what the list may show before a reveal."""

@@ -62,6 +62,10 @@ def test_the_field_copy_answers_while_the_database_is_away(database, audit, ciph
         assert states(offline) == states(online)  # the copy's grants decide the sharing states as usual
         assert [c.owner_masked for c in offline.cameras] == [c.owner_masked for c in online.cameras]
         assert [c.camera.id for c in view.context(*WHERE, now=NOW)] == []  # the map's context comes from it too
+        for shown in online.cameras:  # and a camera's detail panel
+            offline_detail = view.detail(shown.camera.id, now=NOW)
+            assert (offline_detail.camera.label, offline_detail.state, offline_detail.owner_masked) == \
+                (shown.camera.label, shown.state, shown.owner_masked)
         [journaled] = sink.journal.pending()
         assert journaled.entry.action == Action.SEARCH_NEAR
         assert journaled.entry.details[DATA_AS_OF] == NOW.isoformat()
