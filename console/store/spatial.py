@@ -13,12 +13,13 @@ then the exact great-circle distance keeps those inside the circle, nearest firs
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, and_, bindparam, or_, select, text, type_coerce
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, select, text, type_coerce
 from sqlalchemy.engine import Connection
 
 from console.domain.cameras import (
@@ -28,7 +29,7 @@ from console.domain.cameras import (
     NearbyCamera,
     SharingMode,
 )
-from console.domain.geo import bounding_boxes, distance_from, initial_bearing_deg
+from console.domain.geo import EARTH_RADIUS_M, bounding_boxes
 from console.store.models import CameraRow, SiteRow
 
 # The R*Tree is a virtual table that Alembic must not manage; it lives in its own metadata.
@@ -122,7 +123,19 @@ def nearby_cameras(
     params = {}
     for i, box in enumerate(boxes):
         params.update({f"w{i}": box.min_lon, f"s{i}": box.min_lat, f"e{i}": box.max_lon, f"n{i}": box.max_lat})
-    rows = conn.execute(_box_query(conn.dialect.name, len(boxes), where), params).fetchall()
+    # Straight to the driver, past SQLAlchemy's statement and row handling: a search must answer in a few ms.
+    # PostgreSQL: rows in binary (no parsing of numbers and times) from a statement prepared once per connection.
+    dbapi = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        with dbapi.cursor(binary=True) as cursor:
+            cursor.execute(_pg_query(len(boxes), where), params, prepare=True)
+            rows = cursor.fetchall()
+    else:
+        cursor = dbapi.cursor()
+        try:
+            rows = cursor.execute(_sqlite_query(len(boxes), where), params).fetchall()
+        finally:
+            cursor.close()
     return _nearest(rows, lat, lon, radius_m, limit)
 
 
@@ -136,39 +149,98 @@ def scan_cameras(
     return _nearest(conn.execute(query).fetchall(), lat, lon, radius_m, None)
 
 
+# The names of the selected columns, as _COLUMNS lists them, for the hand-written queries below.
+_SELECT = (
+    "cameras.id, cameras.site_id, cameras.owner_id, cameras.label, cameras.lat, cameras.lon, sites.address, "
+    "cameras.capability, cameras.sharing_mode, cameras.status, cameras.fov_bearing_deg, cameras.fov_angle_deg, "
+    "cameras.fov_range_m, cameras.consent_at"
+)
+
+
+def _filter_sql(where: NearbyFilter) -> str:
+    """The filter as SQL text. Values come from the enums only (never from a user), so they are inlined."""
+    clauses = []
+    if where.statuses:
+        clauses.append(f"cameras.status IN ({_sql_list(s.value for s in where.statuses)})")
+    if where.live_only:
+        clauses.append(f"cameras.capability = '{Capability.LIVE.value}'")
+    if where.sharing_modes is not None:
+        clauses.append(f"cameras.sharing_mode IN ({_sql_list(m.value for m in where.sharing_modes)})"
+                       if where.sharing_modes else "1 = 0")
+    return "".join(f" AND {clause}" for clause in clauses)
+
+
+def _sql_list(values) -> str:
+    values = sorted(values)
+    assert all(value.isidentifier() for value in values)  # enum values: plain words, nothing to quote
+    return ", ".join(f"'{value}'" for value in values)
+
+
 @lru_cache(maxsize=64)
-def _box_query(dialect: str, boxes: int, where: NearbyFilter):
-    """The candidate query for one or two boxes, built once per shape and reused (bounds are parameters)."""
-    query = select(*_COLUMNS).select_from(_cameras.join(_sites, _sites.c.id == _cameras.c.site_id))
-    if dialect == "sqlite":
-        query = query.join(camera_rtree, camera_rtree.c.id == _cameras.c.id).where(or_(*(
-            and_(
-                camera_rtree.c.min_lat <= bindparam(f"n{i}"),
-                camera_rtree.c.max_lat >= bindparam(f"s{i}"),
-                camera_rtree.c.min_lon <= bindparam(f"e{i}"),
-                camera_rtree.c.max_lon >= bindparam(f"w{i}"),
-            )
-            for i in range(boxes)
-        )))
-    else:
-        query = query.where(or_(*(
-            text(f"point(cameras.lon, cameras.lat) <@ box(point(:w{i}, :s{i}), point(:e{i}, :n{i}))")
-            for i in range(boxes)
-        )))
-    return _filtered(query, where)
+def _sqlite_query(boxes: int, where: NearbyFilter) -> str:
+    inside = " OR ".join(
+        f"(camera_rtree.min_lat <= :n{i} AND camera_rtree.max_lat >= :s{i} "
+        f"AND camera_rtree.min_lon <= :e{i} AND camera_rtree.max_lon >= :w{i})"
+        for i in range(boxes)
+    )
+    return (f"SELECT {_SELECT} FROM camera_rtree JOIN cameras ON cameras.id = camera_rtree.id "
+            f"JOIN sites ON sites.id = cameras.site_id WHERE ({inside}){_filter_sql(where)}")
+
+
+@lru_cache(maxsize=64)
+def _pg_query(boxes: int, where: NearbyFilter) -> str:
+    inside = " OR ".join(
+        f"point(cameras.lon, cameras.lat) <@ box(point(%(w{i})s, %(s{i})s), point(%(e{i})s, %(n{i})s))"
+        for i in range(boxes)
+    )
+    return (f"SELECT {_SELECT} FROM cameras JOIN sites ON sites.id = cameras.site_id "
+            f"WHERE ({inside}){_filter_sql(where)}")
+
+
+# math.radians and math.degrees multiply by exactly these, so the inlined arithmetic below gives the same bits
+# as console.domain.geo.haversine_m and initial_bearing_deg (the brute-force tests compare them).
+_TO_RAD = math.pi / 180.0
+_TO_DEG = 180.0 / math.pi
 
 
 def _nearest(rows, lat: float, lon: float, radius_m: float, limit: int | None) -> list[NearbyCamera]:
+    """The exact distance test, the order and the result objects, inlined: this runs for every camera found
+    and is most of a search's time (geo.haversine_m and geo.initial_bearing_deg, operation for operation)."""
+    sin, cos, asin, sqrt, atan2 = math.sin, math.cos, math.asin, math.sqrt, math.atan2
+    to_rad = _TO_RAD
+    p1 = lat * to_rad
+    cos_p1, sin_p1 = cos(p1), sin(p1)
+    diameter = 2 * EARTH_RADIUS_M
     found = []
-    distance_to = distance_from(lat, lon)
     for row in rows:  # the exact test on plain tuples first: a box holds ~27 % more than its circle
-        distance = distance_to(row[4], row[5])
+        p2 = row[4] * to_rad
+        h = sin((p2 - p1) / 2) ** 2 + cos_p1 * cos(p2) * sin((row[5] - lon) * to_rad / 2) ** 2
+        distance = diameter * asin(min(1.0, sqrt(h)))
         if distance <= radius_m:
             found.append((distance, row[0], row))
-    found.sort(key=lambda item: (item[0], item[1]))
+    found.sort()  # by distance, then id (ids are unique, so rows are never compared)
     if limit is not None:
         found = found[:limit]
-    return [_nearby(row, distance, lat, lon) for distance, _, row in found]
+    capabilities, sharing_modes, statuses, to_deg = _CAPABILITY, _SHARING, _STATUS, _TO_DEG
+    cameras = []
+    for distance, _, row in found:
+        (camera_id, site_id, owner_id, label, cam_lat, cam_lon, address, capability, sharing, status,
+         fov_bearing, fov_angle, fov_range, consent_at) = row
+        if distance > 0:
+            p2 = cam_lat * to_rad
+            dl = (cam_lon - lon) * to_rad
+            cos_p2 = cos(p2)
+            bearing = (atan2(sin(dl) * cos_p2, cos_p1 * sin(p2) - sin_p1 * cos_p2 * cos(dl)) * to_deg) % 360.0
+        else:
+            bearing = 0.0
+        cameras.append(NearbyCamera(
+            camera_id, site_id, owner_id, label, cam_lat, cam_lon, address, capabilities[capability],
+            sharing_modes[sharing], statuses[status],
+            None if fov_bearing is None or fov_angle is None or fov_range is None
+            else FieldOfView(fov_bearing, fov_angle, fov_range),
+            None if consent_at is None else _as_utc(consent_at), distance, bearing,
+        ))
+    return cameras
 
 
 def _filtered(query, where: NearbyFilter):
@@ -184,19 +256,6 @@ def _filtered(query, where: NearbyFilter):
 _CAPABILITY = {c.value: c for c in Capability}
 _SHARING = {m.value: m for m in SharingMode}
 _STATUS = {s.value: s for s in CameraStatus}
-
-
-def _nearby(row, distance: float, lat: float, lon: float) -> NearbyCamera:
-    (camera_id, site_id, owner_id, label, cam_lat, cam_lon, address, capability, sharing, status, fov_bearing,
-     fov_angle, fov_range, consent_at) = row
-    fov = None
-    if fov_bearing is not None and fov_angle is not None and fov_range is not None:
-        fov = FieldOfView(fov_bearing, fov_angle, fov_range)
-    return NearbyCamera(
-        camera_id, site_id, owner_id, label, cam_lat, cam_lon, address, _CAPABILITY[capability], _SHARING[sharing],
-        _STATUS[status], fov, _as_utc(consent_at), distance,
-        initial_bearing_deg(lat, lon, cam_lat, cam_lon) if distance > 0 else 0.0,
-    )
 
 
 def _as_utc(value) -> datetime | None:

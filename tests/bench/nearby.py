@@ -1,6 +1,8 @@
 """Benchmark: the nearby query at 10k, 100k and 1M cameras on SQLite and PostgreSQL, against a full scan.
 
-Run: .venv/bin/python tests/bench/nearby.py [--sizes 10000,100000,1000000] [--backends sqlite,postgresql]
+Run: .venv/bin/python tests/bench/nearby.py [--sizes 10000,100000,1000000] [--backends sqlite,postgresql] [--keep]
+With --keep the registries are kept (SQLite under $TMPDIR/rtic_bench, PostgreSQL databases rtic_bench_nearby_N)
+and reused by the next run with --keep: a 1M registry takes about 100 s to build per backend.
 Prints one JSON line per backend, size and radius: p50/p99 of the index-backed query through the same API the
 console uses (RegistryService.nearby), and of a full-scan haversine baseline, with the speedup.
 Targets (issue 3): p99 <= 5 ms at 1M cameras for a 500 m radius on both backends, and >= 100x the baseline.
@@ -46,12 +48,13 @@ def centres(size: int, count: int, rng: random.Random):
     return [offset(CENTRE, rng.uniform(-half, half), rng.uniform(-half, half)) for _ in range(count)]
 
 
-def measure(size: int, backend: str, url: str) -> None:
+def measure(size: int, backend: str, url: str, reuse: bool = False) -> None:
     database = open_database(url, create=True)
     started = time.perf_counter()
-    generate_demo(database, ContactCipher(os.urandom(32)), cameras=size, seed=1)
+    if not reuse:
+        generate_demo(database, ContactCipher(os.urandom(32)), cameras=size, seed=1)
     build_s = time.perf_counter() - started
-    if backend == "postgresql":
+    if backend == "postgresql" and not reuse:
         with database.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
     registry = RegistryService(database)
@@ -78,7 +81,7 @@ def measure(size: int, backend: str, url: str) -> None:
             "figure": "nearby_query", "backend": backend, "cameras": size, "radius_m": radius,
             "p50_ms": round(p50, 3), "p99_ms": round(p99, 3), "mean_found": round(statistics.mean(found), 1),
             "baseline_p50_ms": round(b50, 1), "speedup_p50": round(b50 / p50, 1),
-            "build_s": round(build_s, 1), "queries": len(times), "machine": machine(),
+            "build_s": None if reuse else round(build_s, 1), "load_1m": round(os.getloadavg()[0], 2), "queries": len(times), "machine": machine(),
         }), flush=True)
     database.close()
 
@@ -91,10 +94,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--keep", action="store_true", help="keep the registries built and reuse kept ones")
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",")):
         for backend in args.backends.split(","):
-            if backend == "sqlite":
+            if args.keep:
+                measure_kept(size, backend)
+            elif backend == "sqlite":
                 with tempfile.TemporaryDirectory() as folder:
                     measure(size, backend, f"sqlite:///{folder}/bench.db")
             else:
@@ -108,6 +114,28 @@ def main() -> None:
                     with admin.connect() as conn:
                         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                     admin.dispose()
+
+
+def measure_kept(size: int, backend: str) -> None:
+    """The registry of this size kept between runs: built on the first run, reused (and never dropped) after."""
+    if backend == "sqlite":
+        folder = Path(tempfile.gettempdir()) / "rtic_bench"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"nearby_{size}.db"
+        reuse = path.exists()
+        if not reuse:
+            for stale in folder.glob(f"nearby_{size}.db*"):
+                stale.unlink()
+        measure(size, backend, f"sqlite:///{path}", reuse)
+        return
+    name = f"rtic_bench_nearby_{size}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        reuse = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is not None
+        if not reuse:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    measure(size, backend, PG_ADMIN.rsplit("/", 1)[0] + "/" + name, reuse)
 
 
 if __name__ == "__main__":
