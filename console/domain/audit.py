@@ -269,37 +269,18 @@ class ChainWalker:
         self.broken: VerifyResult | None = None
 
     def feed(self, rows: Iterable[Row]) -> bool:
-        """Check a batch; False once the chain is broken (later rows are then ignored)."""
-        if self.broken is not None:
-            return False
-        sha256, enc = hashlib.sha256, _encode_str  # locals: this loop runs once per stored event
-        expected, prev = self.expected_seq, self.prev_hash
-        for seq, at, user, ws, action, outcome, cam, inc, details, row_prev, row_hash in rows:
-            if seq != expected:
-                why = (f"event {expected} is missing" if seq > expected
-                       else f"event {seq} appears out of order after event {expected - 1}")
-                return self._break(seq, why, expected, prev)
-            if row_prev != prev:
-                return self._break(seq, "its previous-event hash does not match the event before it", expected, prev)
-            digest = sha256(
-                f"[{seq},{enc(at)},{enc(user)},{enc(ws)},{enc(action)},{enc(outcome)},"
-                f"{'null' if cam is None else cam},{'null' if inc is None else inc},{details},{enc(row_prev)}]"
-                .encode("utf-8")
-            ).hexdigest()
-            if digest != row_hash:
-                return self._break(seq, "its contents do not match its hash (the event was changed)", expected, prev)
-            if seq == self._anchor_seq:
-                self.anchor_seen = row_hash
-            expected += 1
-            prev = row_hash
-        self.checked += expected - self.expected_seq
-        self.expected_seq, self.prev_hash = expected, prev
-        return True
+        """Check a batch of stored rows (all columns); False once the chain is broken (later rows are ignored)."""
+        enc = _encode_str  # a local: this runs once per stored event
+        return self.feed_forms(
+            (seq, f"[{seq},{enc(at)},{enc(user)},{enc(ws)},{enc(action)},{enc(outcome)},"
+                  f"{'null' if cam is None else cam},{'null' if inc is None else inc},{details},{enc(row_prev)}]"
+                  .encode("utf-8"), row_prev, row_hash)
+            for seq, at, user, ws, action, outcome, cam, inc, details, row_prev, row_hash in rows)
 
     def feed_forms(self, rows: Iterable[tuple]) -> bool:
-        """Like `feed`, for rows the database already put in canonical form: (seq, canonical form as UTF-8 bytes,
-        prev_hash, hash). The store builds the form in SQL (console/store/audit.py) so that only four values per
-        event cross the driver and the hashing here is one call; the verdicts are the same as `feed`'s."""
+        """Check a batch of (seq, canonical form as UTF-8 bytes, prev_hash, hash): `feed` builds the forms from the
+        stored columns; the SQLite store builds them in SQL (console/store/audit.py) so that only four values per
+        event cross the driver. False once the chain is broken (later rows are then ignored)."""
         if self.broken is not None:
             return False
         sha256 = hashlib.sha256
