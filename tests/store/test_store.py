@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
 from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol
@@ -83,6 +88,23 @@ def test_a_newer_schema_is_refused(database):
         conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
     with pytest.raises(UserError, match="newer schema"):
         store_db.open_database(database.url)
+
+
+def test_the_revisions_read_without_alembic_are_alembics():
+    script = ScriptDirectory(str(store_db._MIGRATIONS))
+    assert store_db.head_revision() == script.get_current_head()
+    assert store_db._revisions() == {rev.revision: rev.down_revision for rev in script.walk_revisions()}
+
+
+def test_opening_an_up_to_date_registry_does_not_import_alembic(db_url):
+    store_db.open_database(db_url, create=True).close()
+    check = ("import sys; from console.store.db import open_database, current_revision, head_revision; "
+             f"db = open_database({db_url!r}); assert current_revision(db) == head_revision(); db.close(); "
+             "assert 'alembic' not in sys.modules, 'alembic was imported'")
+    root = Path(store_db.__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", check], cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
 
 
 def test_sqlite_runs_in_wal_mode_with_durable_commits(sqlite_url):
