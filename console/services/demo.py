@@ -23,14 +23,6 @@ from console.store.secrets import ContactCipher
 from console.store.spatial import bulk_loading
 
 MAX_CAMERAS = 2_000_000
-_OWNER_COLUMNS = ("id", "kind", "portal_id", "contact_ciphertext", "phone_digest", "email_digest", "is_demo",
-                  "created_at", "updated_at", "version")
-_SITE_COLUMNS = ("id", "owner_id", "name", "address", "lat", "lon", "created_at", "updated_at", "version")
-_CAMERA_COLUMNS = ("id", "site_id", "owner_id", "portal_id", "label", "lat", "lon", "capability", "sharing_mode",
-                   "status", "placement", "fov_bearing_deg", "fov_angle_deg", "fov_range_m", "consent_at",
-                   "consent_channel", "consent_taken_by", "consent_wording", "is_demo", "created_at", "updated_at",
-                   "version")
-_STREAM_COLUMNS = ("id", "camera_id", "protocol", "role", "url", "credential_ciphertext")
 _CAMERA_PLACES = ("Front door", "Driveway", "Porch", "Back yard", "Side yard", "Garage", "Entrance", "Parking lot",
                   "Loading dock", "Register", "Rear alley", "Street view", "Side door", "Corner")
 _CAMERAS_PER_SITE = 0.3 * 3.0 + 0.7 * 1.25  # businesses average 3 cameras, homes 1.25
@@ -59,11 +51,11 @@ def generate_demo(database: Database, cipher: ContactCipher, cameras: int = 2500
             )
         builder = _Builder(Town(cameras, seed), cipher, now, bulk.timestamp_adapter(conn))
         builder.build(cameras)
-        bulk.load_rows(conn, "owners", _OWNER_COLUMNS, builder.owners)
-        bulk.load_rows(conn, "sites", _SITE_COLUMNS, builder.sites)
+        bulk.load_rows(conn, "owners", bulk.OWNER_COLUMNS, builder.owners)
+        bulk.load_rows(conn, "sites", bulk.SITE_COLUMNS, builder.sites)
         with bulk_loading(conn, rebuild_index=True):  # the registry is empty: nobody else reads it yet
-            bulk.load_rows(conn, "cameras", _CAMERA_COLUMNS, builder.cameras)
-        bulk.load_rows(conn, "streams", _STREAM_COLUMNS, builder.streams)
+            bulk.load_rows(conn, "cameras", bulk.CAMERA_COLUMNS, builder.cameras)
+        bulk.load_rows(conn, "streams", bulk.STREAM_COLUMNS, builder.streams)
         for table in ("owners", "sites", "cameras", "streams"):
             bulk.reset_sequence(conn, table)
         incidents, grants = _add_incidents_and_alerts(conn, builder, now)

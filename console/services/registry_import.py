@@ -45,14 +45,6 @@ Progress = Callable[[int, int], None]
 
 _CAMERA_FIELDS = ("site_id", "owner_id", "label", "lat", "lon", "capability", "sharing_mode", "fov_bearing_deg",
                   "fov_angle_deg", "fov_range_m", "consent_at", "consent_channel")
-_OWNER_COLUMNS = ("id", "kind", "portal_id", "contact_ciphertext", "phone_digest", "email_digest", "is_demo",
-                  "created_at", "updated_at", "version")
-_SITE_COLUMNS = ("id", "owner_id", "name", "address", "lat", "lon", "created_at", "updated_at", "version")
-_CAMERA_COLUMNS = ("id", "site_id", "owner_id", "portal_id", "label", "lat", "lon", "capability", "sharing_mode",
-                   "status", "placement", "fov_bearing_deg", "fov_angle_deg", "fov_range_m", "consent_at",
-                   "consent_channel", "consent_taken_by", "consent_wording", "is_demo", "created_at", "updated_at",
-                   "version")
-_STREAM_COLUMNS = ("id", "camera_id", "protocol", "role", "url", "credential_ciphertext")
 
 
 class ImportCancelled(UserError):
@@ -303,7 +295,7 @@ class _Plan:
         conn, now = self.conn, self.now
         stamp = bulk.timestamp_adapter(conn)
         owner_ids = dict(zip((o["group"] for o in self.new_owners), _reserve_ids(conn, "owners", len(self.new_owners))))
-        bulk.load_rows(conn, "owners", _OWNER_COLUMNS, (
+        bulk.load_rows(conn, "owners", bulk.OWNER_COLUMNS, (
             (owner_ids[o["group"]], o["kind"], None, self.cipher.encrypt(o["contact"]), o["phone_digest"],
              o["email_digest"], False, stamp(now), stamp(now), 1) for o in self.new_owners))
 
@@ -311,7 +303,7 @@ class _Plan:
             return owner_ids[ref[1]] if isinstance(ref, tuple) else ref
 
         site_ids = dict(zip(self.new_sites, _reserve_ids(conn, "sites", len(self.new_sites))))
-        bulk.load_rows(conn, "sites", _SITE_COLUMNS, (
+        bulk.load_rows(conn, "sites", bulk.SITE_COLUMNS, (
             (site_ids[key], owner(s["owner"]), s["name"][:200], s["address"], s["lat"], s["lon"], stamp(now),
              stamp(now), 1) for key, s in self.new_sites.items()))
 
@@ -342,11 +334,11 @@ class _Plan:
         many = len(rows) >= BULK_THRESHOLD
         if many:
             with bulk_loading(conn, rebuild_index=_may_rebuild_index(conn)):
-                bulk.load_rows(conn, "cameras", _CAMERA_COLUMNS, rows)
+                bulk.load_rows(conn, "cameras", bulk.CAMERA_COLUMNS, rows)
         else:
-            bulk.load_rows(conn, "cameras", _CAMERA_COLUMNS, rows)
+            bulk.load_rows(conn, "cameras", bulk.CAMERA_COLUMNS, rows)
         stream_ids = _reserve_ids(conn, "streams", len(stream_rows))
-        bulk.load_rows(conn, "streams", _STREAM_COLUMNS, (
+        bulk.load_rows(conn, "streams", bulk.STREAM_COLUMNS, (
             (stream_id, camera_id, *self._stream_values(url)) for stream_id, (camera_id, url) in
             zip(stream_ids, stream_rows)))
 

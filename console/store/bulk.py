@@ -14,6 +14,17 @@ from sqlalchemy.engine import Connection
 _CHUNK = 20_000
 
 
+# Every column of the registry tables in load order, for load_rows (the demo and portal imports build rows so).
+OWNER_COLUMNS = ("id", "kind", "portal_id", "contact_ciphertext", "phone_digest", "email_digest", "is_demo",
+                 "created_at", "updated_at", "version")
+SITE_COLUMNS = ("id", "owner_id", "name", "address", "lat", "lon", "created_at", "updated_at", "version")
+CAMERA_COLUMNS = ("id", "site_id", "owner_id", "portal_id", "label", "lat", "lon", "capability", "sharing_mode",
+                  "status", "placement", "fov_bearing_deg", "fov_angle_deg", "fov_range_m", "consent_at",
+                  "consent_channel", "consent_taken_by", "consent_wording", "is_demo", "created_at", "updated_at",
+                  "version")
+STREAM_COLUMNS = ("id", "camera_id", "protocol", "role", "url", "credential_ciphertext")
+
+
 def load_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> int:
     """Insert `rows` into `table` inside the caller's transaction; return how many were written."""
     if conn.dialect.name == "postgresql":
