@@ -1,6 +1,8 @@
 """Footage requests for the current incident: pick cameras and a window, then track each owner's request.
 
-Left: the candidate cameras grouped by owner (owners masked), the window, "Create requests". Right: this
+Left: the candidate cameras grouped by owner (owners masked): those within the incident's radius, or those inside an
+area drawn on the map ("Draw area on map…", the area stays on the map while the dialog is open); the window,
+"Create requests". Right: this
 incident's requests; the selected one shows its contact attempts, a form to record one, the owner's contact on
 an audited reveal, and the files received (hashed on a worker thread) with the evidence package export.
 Every database call and file copy runs through `Tasks`, never on the GUI thread.
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QDateTime, Qt, QThreadPool, QTimeZone, Signal
 from PySide6.QtWidgets import (
@@ -39,13 +41,17 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.cameras import NearbyCamera
-from console.domain.footage import ContactChannel, ContactOutcome, FootageRequest, default_window
+from console.domain.footage import ContactChannel, ContactOutcome, FootageRequest, Polygon, default_window
+from console.domain.geo import haversine_m
 from console.domain.incidents import Incident
 from console.domain.owners import OwnerContact
 from console.domain.users import Permission, User
 from console.gui.workers import Tasks
 from console.services.contacts import ContactService
 from console.services.footage import FootageService
+
+if TYPE_CHECKING:
+    from console.gui.map.view import MapView
 
 _STATUS_WORDS = {"open": "Open", "agreed": "Agreed", "declined": "Declined", "no_answer": "No answer",
                  "overwritten": "Overwritten", "received": "Files received"}
@@ -77,13 +83,16 @@ class FootageRequestDialog(QDialog):
 
     sig_message = Signal(str)
     """A sentence for the main window's status bar (what was done, or why not)."""
+    sig_drawing = Signal(bool)
+    """An area is being drawn on the map (True) or no longer (False): meanwhile map clicks are its corners."""
 
     def __init__(self, footage: FootageService, contacts: ContactService, user: User | Callable[[], User],
                  incident: Incident, cameras: list[NearbyCamera], tasks: Tasks | None = None,
                  parent: QWidget | None = None, clock: Callable[[], datetime] = _utc_now,
                  ask_reason: Callable[[], str | None] | None = None,
                  choose_files: Callable[[], list[str]] | None = None,
-                 choose_export: Callable[[], str | None] | None = None):
+                 choose_export: Callable[[], str | None] | None = None, area_map: MapView | None = None):
+        """`area_map`: the window's map, to draw an area of candidate cameras on (no map: no drawing)."""
         super().__init__(parent)
         self.footage, self.contacts, self.incident, self.clock = footage, contacts, incident, clock
         self._user = user if callable(user) else (lambda: user)
@@ -94,6 +103,14 @@ class FootageRequestDialog(QDialog):
         self.choose_files = choose_files or self._choose_files
         self.choose_export = choose_export or self._choose_export
         self.cameras = {c.id: c for c in cameras}
+        self.radius_cameras = list(cameras)
+        self.camera_labels = {c.id: c.label for c in cameras}  # every camera shown so far, for the request list
+        self.area_map = area_map
+        self.area: list[list[float]] | None = None  # the drawn area's corners, while its cameras are listed
+        self.drawing = False
+        if area_map is not None:
+            area_map.sig_area_drawn.connect(self._area_drawn)
+            area_map.sig_area_cancelled.connect(self._area_cancelled)
         self.requests: list[FootageRequest] = []
         self.current: FootageRequest | None = None
         self.owner_names: dict[int, str] = {}  # owner id -> masked name or business name
@@ -128,6 +145,25 @@ class FootageRequestDialog(QDialog):
 
     def _build_new_request(self) -> QWidget:
         box = QGroupBox("New request: cameras and time window")
+        self.source_label = QLabel(f"Cameras within the incident's radius ({len(self.cameras)})")
+        self.source_label.setWordWrap(True)
+        self.draw_button = QPushButton("Draw area on map…")
+        self.draw_button.setToolTip("Click the map corner by corner; double-click or Finish area to close it")
+        self.draw_button.clicked.connect(self.start_drawing)
+        self.draw_button.setEnabled(self.area_map is not None)
+        self.finish_button = QPushButton("Finish area")
+        self.finish_button.setObjectName("primary")
+        self.finish_button.clicked.connect(self.finish_drawing)
+        self.cancel_draw_button = QPushButton("Cancel")
+        self.cancel_draw_button.clicked.connect(self.cancel_drawing)
+        self.radius_button = QPushButton("Back to the radius")
+        self.radius_button.setToolTip("Remove the area and list the cameras within the incident's radius again")
+        self.radius_button.clicked.connect(self.back_to_radius)
+        area_row = QHBoxLayout()
+        for button in (self.draw_button, self.finish_button, self.cancel_draw_button, self.radius_button):
+            area_row.addWidget(button)
+        area_row.addStretch(1)
+        self._show_area_buttons()
         self.camera_tree = QTreeWidget()
         self.camera_tree.setHeaderLabels(["Owner / camera", "Distance"])
         self.camera_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -146,6 +182,8 @@ class FootageRequestDialog(QDialog):
         form.addRow("From", self.window_start)
         form.addRow("To", self.window_end)
         layout = QVBoxLayout(box)
+        layout.addWidget(self.source_label)
+        layout.addLayout(area_row)
         layout.addWidget(self.camera_tree, 1)
         layout.addWidget(self.selection_label)
         layout.addLayout(form)
@@ -291,6 +329,92 @@ class FootageRequestDialog(QDialog):
         owners = {self.cameras[i].owner_id for i in ids}
         self.selection_label.setText(f"{len(ids)} camera(s) of {len(owners)} owner(s): one request per owner")
 
+    # --- an area drawn on the map -------------------------------------------------------------------
+
+    def _show_area_buttons(self) -> None:
+        self.draw_button.setVisible(not self.drawing)
+        self.finish_button.setVisible(self.drawing)
+        self.cancel_draw_button.setVisible(self.drawing)
+        self.radius_button.setVisible(not self.drawing and self.area is not None)
+
+    def start_drawing(self) -> None:
+        if self.area_map is None or self.drawing:
+            return
+        if self.windowModality() != Qt.WindowModality.NonModal:
+            # The map must take clicks while the dialog stays open (modality changes only while hidden).
+            self.hide()
+            self.setWindowModality(Qt.WindowModality.NonModal)
+            self.show()
+        self.drawing = True
+        self._show_area_buttons()
+        self.sig_drawing.emit(True)
+        self.area_map.start_area()
+        self.sig_message.emit("Click the map at each corner of the area; double-click or Finish area to close it, "
+                              "Esc or Cancel to stop")
+
+    def finish_drawing(self) -> None:
+        if self.area_map is not None and self.drawing:
+            self.area_map.finish_area()  # the map answers with sig_area_drawn (or keeps drawing under 3 corners)
+
+    def cancel_drawing(self) -> None:
+        if self.area_map is not None and self.drawing:
+            self.area_map.cancel_area()  # the map answers with sig_area_cancelled
+
+    def _drawing_ended(self) -> None:
+        if self.drawing:
+            self.drawing = False
+            self._show_area_buttons()
+            self.sig_drawing.emit(False)
+
+    def _area_cancelled(self) -> None:
+        if not self.drawing:
+            return
+        self._drawing_ended()
+        self.sig_message.emit("Area drawing cancelled")
+        if self.area is not None:  # the earlier area is still what the list shows: put it back on the map
+            self.area_map.show_area(self.area)
+
+    def _area_drawn(self, points: list[list[float]]) -> None:
+        if not self.drawing:
+            return  # not ours (the map was drawn on for something else)
+        self._drawing_ended()
+        self.sig_message.emit(f"Finding the cameras inside the area of {len(points)} corners…")
+        incident = self.incident
+
+        def find() -> list[NearbyCamera]:
+            found = self.footage.cameras_in_area(Polygon(tuple((lat, lon) for lat, lon in points)))
+            # Shown like the radius list: metres from the incident, not from the area's centre.
+            return [c._replace(distance_m=haversine_m(incident.lat, incident.lon, c.lat, c.lon)) for c in found]
+
+        self.tasks.run("footage-area", find, lambda cameras: self._show_area_cameras(points, cameras),
+                       self.sig_message.emit)
+
+    def _show_area_cameras(self, points: list[list[float]], cameras: list[NearbyCamera]) -> None:
+        self.area = points
+        self._set_cameras(cameras, f"Cameras inside the area drawn on the map ({len(cameras)})")
+        self._show_area_buttons()
+        self.sig_message.emit(f"{len(cameras)} camera(s) inside the drawn area" if cameras else
+                              "No registered camera inside the drawn area: draw a larger one, or go back to the radius")
+
+    def back_to_radius(self) -> None:
+        self.area = None
+        if self.area_map is not None:
+            self.area_map.show_area([])
+        self._set_cameras(self.radius_cameras, f"Cameras within the incident's radius ({len(self.radius_cameras)})")
+        self._show_area_buttons()
+
+    def _set_cameras(self, cameras: list[NearbyCamera], source: str) -> None:
+        self.cameras = {c.id: c for c in cameras}
+        self.camera_labels.update((c.id, c.label) for c in cameras)
+        self.source_label.setText(source)
+        self._fill_cameras()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if self.drawing and event.key() == Qt.Key.Key_Escape:  # Esc stops the drawing, not the dialog
+            self.cancel_drawing()
+            return
+        super().keyPressEvent(event)
+
     # --- actions ------------------------------------------------------------------------------------
 
     def _window(self) -> tuple[datetime, datetime]:
@@ -326,7 +450,7 @@ class FootageRequestDialog(QDialog):
         self.request_list.clear()
         row = -1
         for i, request in enumerate(requests):
-            cameras = ", ".join(self.cameras[c].label if c in self.cameras else f"camera {c}"
+            cameras = ", ".join(self.camera_labels.get(c, f"camera {c}")
                                 for c in request.camera_ids)
             text = (f"#{request.id}   {_STATUS_WORDS[request.status.value]}   ·   {self._owner_text(request.owner_id)}"
                     f"   ·   {cameras}")
@@ -458,6 +582,12 @@ class FootageRequestDialog(QDialog):
         return QFileDialog.getSaveFileName(self, "Export evidence package", name, "Evidence package (*.zip)")[0] or None
 
     def done(self, result: int) -> None:
+        if self.area_map is not None:  # the area belongs to this dialog: it leaves the map with it
+            self.area_map.sig_area_drawn.disconnect(self._area_drawn)
+            self.area_map.sig_area_cancelled.disconnect(self._area_cancelled)
+            self.area_map.cancel_area()
+            self.area_map = None
+            self._drawing_ended()
         if self._own_tasks:
             self.tasks.close()
         super().done(result)

@@ -41,7 +41,10 @@ from console.services.intake import DuplicatesFound, IntakeService
 
 _SHARING_TEXT = {SharingMode.NEVER: "never", SharingMode.ON_ALERT: "only during owner alert",
                  SharingMode.ALWAYS: "always"}
-_COLUMNS = ("Label", "Direction °", "FOV °", "Range m", "Placement", "Capability", "Sharing", "Stream URL")
+_COLUMNS = ("Label", "Direction °", "FOV °", "Range m", "Latitude", "Longitude", "Placement", "Capability", "Sharing",
+            "Stream URL")
+# Column numbers, by what they hold.
+LABEL, BEARING, FOV, RANGE, LAT, LON, PLACEMENT, CAPABILITY, SHARING, URL = range(len(_COLUMNS))
 
 
 class ChoiceBox(QComboBox):
@@ -64,40 +67,46 @@ class ChoiceBox(QComboBox):
 
 
 class CameraTable(QTableWidget):
-    """One row per camera; registered-only cameras have sharing fixed to 'never' and no stream URL."""
+    """One row per camera; registered-only cameras have sharing fixed to 'never' and no stream URL.
+
+    A camera's latitude and longitude may stay empty: it is then at the site's point.
+    """
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(0, len(_COLUMNS), parent)
         self.setHorizontalHeaderLabels(_COLUMNS)
+        for column in (LAT, LON):
+            self.horizontalHeaderItem(column).setToolTip("Empty: the camera is at the site's point")
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
         self.verticalHeader().setVisible(False)
 
     def add_camera(self, label: str = "", bearing: str = "", fov: str = "90", range_m: str = "30",
                    placement: Placement = Placement.OUTSIDE, capability: Capability = Capability.REGISTERED,
-                   sharing: SharingMode = SharingMode.NEVER, url: str = "") -> int:
+                   sharing: SharingMode = SharingMode.NEVER, url: str = "", lat: str = "", lon: str = "") -> int:
         row = self.rowCount()
         self.insertRow(row)
-        for column, text in enumerate((label, bearing, fov, range_m)):
+        for column, text in ((LABEL, label), (BEARING, bearing), (FOV, fov), (RANGE, range_m), (LAT, lat),
+                             (LON, lon)):
             self.setItem(row, column, QTableWidgetItem(text))
-        self.setCellWidget(row, 4, ChoiceBox([(p.value, p) for p in Placement], placement))
+        self.setCellWidget(row, PLACEMENT, ChoiceBox([(p.value, p) for p in Placement], placement))
         capability_box = ChoiceBox([("registered only", Capability.REGISTERED), ("live-capable", Capability.LIVE)],
                                 capability)
         sharing_box = ChoiceBox([(text, mode) for mode, text in _SHARING_TEXT.items()], sharing)
-        self.setCellWidget(row, 5, capability_box)
-        self.setCellWidget(row, 6, sharing_box)
-        self.setItem(row, 7, QTableWidgetItem(url))
+        self.setCellWidget(row, CAPABILITY, capability_box)
+        self.setCellWidget(row, SHARING, sharing_box)
+        self.setItem(row, URL, QTableWidgetItem(url))
         capability_box.currentIndexChanged.connect(lambda _i, r=row: self._capability_changed(r))
         self._capability_changed(row)
         return row
 
     def _capability_changed(self, row: int) -> None:
-        live = self.cellWidget(row, 5).choice() is Capability.LIVE
-        sharing = self.cellWidget(row, 6)
+        live = self.cellWidget(row, CAPABILITY).choice() is Capability.LIVE
+        sharing = self.cellWidget(row, SHARING)
         if not live:
             sharing.select(SharingMode.NEVER)
         sharing.setEnabled(live)
-        url = self.item(row, 7)
+        url = self.item(row, URL)
         flags = url.flags() | Qt.ItemFlag.ItemIsEnabled if live else url.flags() & ~Qt.ItemFlag.ItemIsEnabled
         url.setFlags(flags)
 
@@ -105,21 +114,31 @@ class CameraTable(QTableWidget):
         for row in sorted({index.row() for index in self.selectedIndexes()}, reverse=True):
             self.removeRow(row)
 
+    def set_point(self, row: int, lat: float, lon: float) -> None:
+        """The camera's own point (placed on the map)."""
+        self.item(row, LAT).setText(f"{lat:.6f}")
+        self.item(row, LON).setText(f"{lon:.6f}")
+
     def cameras(self, lat: float, lon: float) -> tuple[IntakeCamera, ...]:
-        """The rows as cameras at the site's point; ValueError naming the row and column of a bad number."""
+        """The rows as cameras, at their own point or else the site's (lat, lon); ValueError naming the row and
+        column of a bad number."""
         out = []
         for row in range(self.rowCount()):
-            text = [(self.item(row, c).text().strip() if self.item(row, c) else "") for c in range(8)]
-            numbers = []
-            for column in (1, 2, 3):
+            text = [(self.item(row, c).text().strip() if self.item(row, c) else "") for c in range(len(_COLUMNS))]
+            numbers = {}
+            for column in (BEARING, FOV, RANGE, LAT, LON):
                 try:
-                    numbers.append(float(text[column]) if text[column] else None)
+                    numbers[column] = float(text[column]) if text[column] else None
                 except ValueError:
                     raise ValueError(f"camera {row + 1}: {_COLUMNS[column]} must be a number, not {text[column]!r}") \
                         from None
-            out.append(IntakeCamera(text[0], lat, lon, self.cellWidget(row, 5).choice(),
-                                    self.cellWidget(row, 6).choice(), self.cellWidget(row, 4).choice(),
-                                    *numbers, stream_url=text[7]))
+            own = numbers[LAT], numbers[LON]
+            if (own[0] is None) != (own[1] is None):
+                raise ValueError(f"camera {row + 1}: give both latitude and longitude, or neither (the site's point)")
+            point = own if own[0] is not None else (lat, lon)
+            out.append(IntakeCamera(text[LABEL], *point, self.cellWidget(row, CAPABILITY).choice(),
+                                    self.cellWidget(row, SHARING).choice(), self.cellWidget(row, PLACEMENT).choice(),
+                                    numbers[BEARING], numbers[FOV], numbers[RANGE], stream_url=text[URL]))
         return tuple(out)
 
 
@@ -136,6 +155,7 @@ class IntakeDialog(QDialog):
         self.started_at = started_at or datetime.now(timezone.utc)  # when the call began, shown with the consent
         self.tasks = tasks or Tasks(self)
         self.setWindowTitle("Register cameras by phone")
+        self.placing = None  # the label cell of the camera the next map click places (None: the click places the site)
         self.duplicates = Duplicates()
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -204,7 +224,8 @@ class IntakeDialog(QDialog):
         return box
 
     def _cameras_box(self) -> QGroupBox:
-        box = QGroupBox("Cameras (direction: compass degrees the camera faces, 0 = north)")
+        box = QGroupBox("Cameras (direction: compass degrees the camera faces, 0 = north; latitude and longitude "
+                        "empty: at the site's point)")
         layout = QVBoxLayout(box)
         self.camera_table = CameraTable()
         layout.addWidget(self.camera_table)
@@ -212,11 +233,32 @@ class IntakeDialog(QDialog):
         add, remove = QPushButton("Add camera"), QPushButton("Remove selected")
         add.clicked.connect(lambda: self.camera_table.add_camera())
         remove.clicked.connect(self.camera_table.remove_selected)
+        self.place_camera_button = QPushButton("Place selected camera on map")
+        self.place_camera_button.setToolTip("The next click on the map sets this camera's own point; the site keeps "
+                                            "its point")
+        self.place_camera_button.setCheckable(True)
+        self.place_camera_button.toggled.connect(self._place_camera_toggled)
+        self.camera_note = QLabel("")
         row.addWidget(add)
         row.addWidget(remove)
-        row.addStretch(1)
+        row.addWidget(self.place_camera_button)
+        row.addWidget(self.camera_note, 1)
         layout.addLayout(row)
         return box
+
+    def _place_camera_toggled(self, on: bool) -> None:
+        self.placing = None
+        if not on:
+            self.camera_note.setText("")
+            return
+        row = self.camera_table.currentRow()
+        if row < 0:
+            self.place_camera_button.setChecked(False)
+            self.camera_note.setText("Select a camera row first.")
+            return
+        self.placing = self.camera_table.item(row, LABEL)
+        name = self.placing.text().strip() or f"camera {row + 1}"
+        self.camera_note.setText(f"Click the map where “{name}” is.")
 
     def _consent_box(self) -> QGroupBox:
         box = QGroupBox("Consent: read this to the owner, word for word")
@@ -288,11 +330,23 @@ class IntakeDialog(QDialog):
         self.lon.setValue(best.lon)
         self.place_note.setText(f"Found: {best.label}")
 
-    def place_at(self, lat: float, lon: float) -> None:
-        """The site's point, placed on the map by the staffer (when the address does not look up)."""
+    def place_at(self, lat: float, lon: float) -> str:
+        """A map click: the point of the camera being placed, else the site's (when the address does not look up).
+        Says what was placed ("site" or "camera “label”")."""
+        try:
+            row = self.camera_table.row(self.placing) if self.placing is not None else -1
+        except RuntimeError:  # the row was removed meanwhile (its cell is gone): the click places the site
+            row = -1
+        if row >= 0:
+            self.camera_table.set_point(row, lat, lon)
+            name = self.placing.text().strip() or f"camera {row + 1}"
+            self.place_camera_button.setChecked(False)  # one click, one camera
+            self.camera_note.setText(f"“{name}” placed at {lat:.6f}, {lon:.6f}")
+            return f"camera “{name}”"
         self.lat.setValue(lat)
         self.lon.setValue(lon)
         self.place_note.setText(f"Placed on the map: {lat:.6f}, {lon:.6f}")
+        return "site"
 
     def check_and_save(self) -> None:
         try:

@@ -3,7 +3,7 @@
 Incident → Footage request… (who works incidents); Registry → Phone intake…, Outreach calls, Import a portal
 export…, Owner alert for the selected camera…, Edit camera…, Remove camera…, Erase owner of the selected camera…
 (outreach staff and administrators). While the phone intake form is open, a click on the map places its site
-(and does not move the incident). Each tool is its own dialog or
+(and does not move the incident), and so does drawing a footage request's area. Each tool is its own dialog or
 panel; this module only builds them with the session's services and puts them in the menus.
 """
 
@@ -117,14 +117,21 @@ class RegistryTools(QObject):
         if self.footage_dialog is not None:
             self.footage_dialog.close()
         self.footage_dialog = FootageRequestDialog(self.footage, self.services.contacts, lambda: self.signed.session.user,
-                                                   point.incident, cameras, self.window.tasks, self.window)
+                                                   point.incident, cameras, self.window.tasks, self.window,
+                                                   area_map=self.window.map)
         self.footage_dialog.sig_message.connect(lambda text: self.window.statusBar().showMessage(text, 10000))
+        self.footage_dialog.sig_drawing.connect(self._footage_area_drawing)
         self.footage_dialog.open()
+
+    def _footage_area_drawing(self, drawing: bool) -> None:
+        """While an area is drawn, map clicks are its corners: they must not move the incident."""
+        self.window.controller.map_click_sets_incident = not drawing and self.intake_dialog is None
 
     # --- registry ---------------------------------------------------------------------------------
 
     def open_intake(self) -> None:
-        """The intake form, not modal: while it is open a click on the map places its site, not the incident."""
+        """The intake form, not modal: while it is open a click on the map places its site (or the camera being
+        placed), not the incident."""
         if self.intake_dialog is not None:
             self.intake_dialog.raise_()
             self.intake_dialog.activateWindow()
@@ -151,8 +158,8 @@ class RegistryTools(QObject):
     def _place_intake_site(self, lat: float, lon: float) -> None:
         if self.intake_dialog is None:
             return
-        self.intake_dialog.place_at(lat, lon)
-        self.window.statusBar().showMessage(f"Intake site placed at {lat:.6f}, {lon:.6f}", 10000)
+        what = self.intake_dialog.place_at(lat, lon)
+        self.window.statusBar().showMessage(f"Intake {what} placed at {lat:.6f}, {lon:.6f}", 10000)
 
     def raise_alert(self) -> None:
         """Staff enter an owner's alert taken by phone: the selected camera is shareable for the minutes given."""

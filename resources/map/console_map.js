@@ -5,6 +5,8 @@
   var STATE = ["registered", "live_not_now", "live_now"];
   var map, bridge = null, cluster, insideLayer, fovLayer, incidentLayer, gridLayer, tileLayer = null;
   var markers = {}, cameras = {}, selectedId = null, incident = null, ring = null;
+  // The footage area: drawn corner by corner while `drawing`, then kept on the map until Python clears it.
+  var areaLayer, drawing = false, areaPoints = [], areaBar = null;
 
   // Shapes as well as colours, so the three states read at a glance for colour-blind users too.
   function iconHtml(state, inside, selected) {
@@ -34,6 +36,7 @@
   }
 
   function onMarkerClick(e) {
+    if (drawing) { addCorner(e.target.getLatLng()); return; }  // a camera under the cursor is a corner too
     var id = e.target.camId;
     if (bridge) bridge.markerClicked(id);
   }
@@ -80,6 +83,60 @@
     }
     return batch.length;
   }
+
+  // --- drawing an area (footage requests): each click a corner, double-click or "Finish" closes, Esc abandons ---
+
+  function drawArea(closed) {
+    areaLayer.clearLayers();
+    if (!areaPoints.length) return;
+    var style = {className: closed ? "area area-done" : "area area-drawing", interactive: false};
+    if (closed) L.polygon(areaPoints, style).addTo(areaLayer);
+    else L.polyline(areaPoints, style).addTo(areaLayer);
+    if (!closed) {
+      for (var i = 0; i < areaPoints.length; i++) {
+        L.circleMarker(areaPoints[i], {radius: 5, className: "area-corner", interactive: false}).addTo(areaLayer);
+      }
+    }
+  }
+  function addCorner(latlng) {
+    var last = areaPoints[areaPoints.length - 1];
+    // The two clicks of a double-click land on one spot: one corner, not two.
+    if (last && map.latLngToContainerPoint(last).distanceTo(map.latLngToContainerPoint(latlng)) < 6) return;
+    areaPoints.push([latlng.lat, latlng.lng]);
+    drawArea(false);
+    updateBar();
+  }
+  function updateBar() {
+    if (!areaBar) return;
+    var n = areaPoints.length;
+    areaBar.querySelector(".area-hint").textContent = n < 3
+      ? "Click the map to add corners (" + n + " of at least 3) · Esc cancels"
+      : n + " corners · double-click or Finish to close the area · Esc cancels";
+    areaBar.querySelector(".area-finish").disabled = n < 3;
+  }
+  function showBar(show) {
+    if (show && !areaBar) {
+      areaBar = L.DomUtil.create("div", "area-bar", map.getContainer());
+      areaBar.innerHTML = '<span class="area-hint"></span>' +
+        '<button type="button" class="area-finish">Finish area</button>' +
+        '<button type="button" class="area-cancel">Cancel</button>';
+      L.DomEvent.disableClickPropagation(areaBar);
+      areaBar.querySelector(".area-finish").onclick = function () { rtic.finishArea(); };
+      areaBar.querySelector(".area-cancel").onclick = function () { rtic.cancelArea(); };
+    } else if (!show && areaBar) {
+      areaBar.parentNode.removeChild(areaBar);
+      areaBar = null;
+    }
+  }
+  function stopDrawing() {
+    drawing = false;
+    map.getContainer().classList.remove("drawing-area");
+    map.doubleClickZoom.enable();
+    showBar(false);
+  }
+  function onDrawClick(e) { addCorner(e.latlng); }
+  function onDrawDoubleClick() { rtic.finishArea(); }
+  function onDrawKey(e) { if (e.key === "Escape") rtic.cancelArea(); }
 
   var rtic = window.rtic = {
     // rows: [id, lat, lon, state 0..2, inside 0/1, label, distance m, fov bearing, fov angle, fov range].
@@ -141,6 +198,48 @@
         center: map.getCenter()
       });
     },
+    // Start drawing a footage area; any earlier area is removed.
+    startArea: function () {
+      areaPoints = [];
+      areaLayer.clearLayers();
+      drawing = true;
+      map.doubleClickZoom.disable();  // a double-click closes the area instead
+      map.getContainer().classList.add("drawing-area");
+      showBar(true);
+      updateBar();
+      return true;
+    },
+    // Close the ring (at least 3 corners) and hand it to Python; false (still drawing) when there are fewer.
+    finishArea: function () {
+      if (!drawing || areaPoints.length < 3) return false;
+      stopDrawing();
+      drawArea(true);
+      if (bridge) bridge.areaDrawn(JSON.stringify(areaPoints));
+      return true;
+    },
+    cancelArea: function () {
+      var was = drawing;
+      areaPoints = [];
+      areaLayer.clearLayers();
+      if (drawing) stopDrawing();
+      if (was && bridge) bridge.areaCancelled();
+      return was;
+    },
+    // Show an area drawn before (or drop it with no points), not drawing.
+    showArea: function (points) {
+      if (drawing) stopDrawing();
+      areaPoints = points || [];
+      drawArea(true);
+      return areaPoints.length;
+    },
+    areaState: function () {
+      return JSON.stringify({drawing: drawing, points: areaPoints, shapes: areaLayer.getLayers().length});
+    },
+    // A real Leaflet double-click at a point (closes an area being drawn).
+    doubleClickMap: function (lat, lon) {
+      map.fire("dblclick", {latlng: L.latLng(lat, lon)});
+      return true;
+    },
     // Fire a real Leaflet click on a marker (the third argument lets it reach a cluster's listener).
     clickMarker: function (id) {
       var m = markers[id];
@@ -191,6 +290,7 @@
     cluster.addTo(map);
     insideLayer = L.featureGroup().addTo(map);
     incidentLayer = L.featureGroup().addTo(map);
+    areaLayer = L.featureGroup().addTo(map);
     L.control.scale({metric: true, imperial: true}).addTo(map);
     var legend = L.control({position: "bottomright"});
     legend.onAdd = function () {
@@ -202,7 +302,13 @@
       return div;
     };
     legend.addTo(map);
-    map.on("click", function (e) { if (bridge) bridge.mapClicked(e.latlng.lat, e.latlng.lng); });
+    // While an area is drawn, clicks are its corners: they are not map clicks (the incident stays put).
+    map.on("click", function (e) {
+      if (drawing) onDrawClick(e);
+      else if (bridge) bridge.mapClicked(e.latlng.lat, e.latlng.lng);
+    });
+    map.on("dblclick", function (e) { if (drawing) onDrawDoubleClick(e); });
+    document.addEventListener("keydown", function (e) { if (drawing) onDrawKey(e); });
     if (window.qt && window.QWebChannel) {
       new QWebChannel(qt.webChannelTransport, function (channel) {
         bridge = channel.objects.bridge;

@@ -13,7 +13,7 @@ from console.domain.intake import CallOutcome, Placement
 from console.domain.users import Role, User
 from console.geo.geocoder import Geocoder
 from console.gui.conflict_dialog import ConflictDialog
-from console.gui.intake_dialog import IntakeDialog
+from console.gui.intake_dialog import CAPABILITY, SHARING, IntakeDialog
 from console.gui.panels.outreach import OutreachPanel
 from console.services.intake import IntakeService
 from console.services.outreach import CallLog, OutreachService
@@ -108,7 +108,8 @@ def test_bad_input_is_one_line_and_nothing_is_saved(qtbot, services):
 def test_registered_only_rows_cannot_share(qtbot, services):
     dialog = make_dialog(qtbot, services)
     row = dialog.camera_table.add_camera("Porch", capability=Capability.LIVE, sharing=SharingMode.ALWAYS)
-    capability, sharing = dialog.camera_table.cellWidget(row, 5), dialog.camera_table.cellWidget(row, 6)
+    capability = dialog.camera_table.cellWidget(row, CAPABILITY)
+    sharing = dialog.camera_table.cellWidget(row, SHARING)
     capability.select(Capability.REGISTERED)
     assert sharing.choice() is SharingMode.NEVER and not sharing.isEnabled()
 

@@ -36,6 +36,10 @@ class _Bridge(QObject):
     """A camera marker was clicked (camera id)."""
     sig_map_clicked = Signal(float, float)
     """The map was clicked away from any marker (lat, lon)."""
+    sig_area_drawn = Signal(list)
+    """An area was drawn and closed: its corners as [[lat, lon], ...]."""
+    sig_area_cancelled = Signal()
+    """The area being drawn was abandoned (Escape or Cancel on the map)."""
 
     @Slot()
     def pageReady(self) -> None:  # noqa: N802 (called by name from JavaScript)
@@ -48,6 +52,19 @@ class _Bridge(QObject):
     @Slot(float, float)
     def mapClicked(self, lat: float, lon: float) -> None:  # noqa: N802
         self.sig_map_clicked.emit(lat, lon)
+
+    @Slot(str)
+    def areaDrawn(self, points_json: str) -> None:  # noqa: N802 (JSON: a JS array does not cross as a list)
+        try:
+            points = [[float(lat), float(lon)] for lat, lon in json.loads(points_json)]
+        except (ValueError, TypeError):
+            log.warning("map page sent an area that is not a list of points: %.80s", points_json)
+            return
+        self.sig_area_drawn.emit(points)
+
+    @Slot()
+    def areaCancelled(self) -> None:  # noqa: N802
+        self.sig_area_cancelled.emit()
 
 
 class _Page(QWebEnginePage):
@@ -64,6 +81,10 @@ class MapView(QWidget):
     """A camera marker was clicked on the map (camera id)."""
     sig_map_clicked = Signal(float, float)
     """The map was clicked at (lat, lon): a possible incident location."""
+    sig_area_drawn = Signal(list)
+    """An area drawn with start_area() was closed: its corners as [[lat, lon], ...] (at least 3)."""
+    sig_area_cancelled = Signal()
+    """The area being drawn was abandoned on the map (Escape or its Cancel button)."""
 
     def __init__(self, resources: Path, *, center: tuple[float, float], theme: str = "dark",
                  tile_url: str = "", tile_attribution: str = "", mbtiles: MBTiles | None = None,
@@ -100,6 +121,8 @@ class MapView(QWidget):
         self.bridge.sig_ready.connect(self._on_ready)
         self.bridge.sig_marker_clicked.connect(self.sig_marker_clicked)
         self.bridge.sig_map_clicked.connect(self.sig_map_clicked)
+        self.bridge.sig_area_drawn.connect(self.sig_area_drawn)
+        self.bridge.sig_area_cancelled.connect(self.sig_area_cancelled)
         if mbtiles is not None:
             self.tiles_source = "mbtiles"
             self.set_tiles(TILE_URL, mbtiles.metadata.get("attribution", ""), mbtiles.max_zoom)
@@ -160,6 +183,24 @@ class MapView(QWidget):
 
     def set_theme(self, name: str) -> None:
         self._call("setTheme", name)
+
+    # --- drawing an area: while drawing, map clicks are corners and are not sent as sig_map_clicked ---
+
+    def start_area(self) -> None:
+        """Start drawing an area (any earlier one is removed); sig_area_drawn or sig_area_cancelled follows."""
+        self._call("startArea")
+
+    def finish_area(self) -> None:
+        """Close the area being drawn (ignored with fewer than 3 corners)."""
+        self._call("finishArea")
+
+    def cancel_area(self) -> None:
+        """Abandon the area being drawn, or remove the one shown."""
+        self._call("cancelArea")
+
+    def show_area(self, points: list[list[float]]) -> None:
+        """Show an area (no points: none)."""
+        self._call("showArea", points)
 
     def state(self, callback: Callable[[dict], None]) -> None:
         """What the page shows now (counts, selection, incident), for tests and diagnostics."""
