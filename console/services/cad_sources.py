@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from console.domain.cad_export import (
 )
 from console.domain.eido import CadIncident, CadRejected, parse_eido
 from console.errors import UserError
+from console.services.background import BackgroundLoop
 from console.services.cad import CadApplied, CadService
 
 log = logging.getLogger(__name__)
@@ -269,8 +269,10 @@ HighPriorityCallback = Callable[[CadApplied], None]
 PassCallback = Callable[[PassReport], None]
 
 
-class CadRunner:
+class CadRunner(BackgroundLoop):
     """Runs the sources every `interval_s` on its own thread until `stop()`; `run_pass()` runs one pass here."""
+
+    thread_name = "cad-runner"
 
     def __init__(self, service: CadService, sources: list, interval_s: float = 5.0,
                  on_high_priority: HighPriorityCallback | None = None, auto_offer: bool = True,
@@ -278,8 +280,7 @@ class CadRunner:
         self.service, self.sources, self.interval_s = service, list(sources), interval_s
         self.on_high_priority, self.auto_offer, self.offer_priority = on_high_priority, auto_offer, offer_priority
         self.on_pass = on_pass
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     def is_offer(self, applied: CadApplied) -> bool:
         """Should the console put this incident on the map and offer its nearest live cameras?"""
@@ -310,24 +311,6 @@ class CadRunner:
         if self.on_high_priority is not None and self.is_offer(applied):
             self._safely(self.on_high_priority, applied)
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="cad-runner", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def wait(self, seconds: float) -> bool:
-        """Sleep up to `seconds`, returning early (True) once stop() is called."""
-        return self._stop.wait(seconds)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -10,12 +10,12 @@ thread, never the caller's: a GUI forwards both to its own thread.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from console.domain.changes import Change
+from console.services.background import BackgroundLoop
 from console.store import changes as store
 from console.store.db import Database
 
@@ -25,7 +25,7 @@ ChangesCallback = Callable[[list[Change]], None]
 StateCallback = Callable[[bool, str], None]  # (online, why)
 
 
-class ChangeFollower:
+class ChangeFollower(BackgroundLoop):
     """A thread that follows the change feed from the newest change at start; `stop()` ends it."""
 
     def __init__(self, database: Database, on_changes: ChangesCallback, on_state: StateCallback | None = None,
@@ -37,19 +37,13 @@ class ChangeFollower:
         self.max_backoff = max_backoff
         self.last_seq: int | None = None
         self.online: bool | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._listener = None  # the psycopg connection LISTENing (PostgreSQL)
 
-    def start(self) -> "ChangeFollower":
-        self._thread = threading.Thread(target=self._run, name="change-follower", daemon=True)
-        self._thread.start()
-        return self
+    thread_name = "change-follower"
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        super().stop(timeout)
         self._close_listener()
 
     # --- the loop ---------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import logging
 import os
 import sqlite3
 import tempfile
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +35,7 @@ from console.domain.incidents import Incident
 from console.domain.users import Permission, User
 from console.errors import UserError
 from console.paths import user_data_dir
+from console.services.background import BackgroundLoop
 from console.services.offline import KnownCamera
 from console.services.viewing import RECENT_GRANTS
 from console.store import registry as registry_repo
@@ -278,7 +278,7 @@ def _iso(moment: datetime) -> str:
 
 
 
-class FieldCopyKeeper:
+class FieldCopyKeeper(BackgroundLoop):
     """Keeps a field laptop's copy in step while online: made again for the signed-in user at start() and then every
     `interval_s`, on its own thread; skipped while the database is away and made as soon as it is back.
 
@@ -295,11 +295,9 @@ class FieldCopyKeeper:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.current = current
         self._retired: FieldRegistry | None = None
-        self._stop = threading.Event()
-        self._wake = threading.Event()
+        super().__init__()
         self._due = True
         self._lost = False  # the last refresh failed because the database went away
-        self._thread: threading.Thread | None = None
         self._unsubscribe = None
 
     def refresh_now(self) -> FieldRegistry | None:
@@ -326,30 +324,22 @@ class FieldCopyKeeper:
         log.info("field copy refreshed for %s: %s", self.user.username, self.copy.path)
         return fresh
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
+    thread_name = "field-copy-keeper"
+
+    def start(self):
+        if self._unsubscribe is None:
             self._unsubscribe = self.connectivity.subscribe(self._on_connectivity)
-            self._thread = threading.Thread(target=self._run, name="field-copy-keeper", daemon=True)
-            self._thread.start()
+        return super().start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop refreshing (a copy being made finishes first); closes the copy it retired, not the one in use."""
-        self._stop.set()
-        self._wake.set()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        super().stop(timeout)
         if self._retired is not None:
             self._retired.close()
             self._retired = None
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def _on_connectivity(self, state) -> None:
         if state.online and self._due:

@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import random
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -45,6 +44,7 @@ from console.domain.feed_items import (
 from console.domain.grants import ShareGrant
 from console.errors import UserError
 from console.services.accounts import audited_transaction, default_workstation
+from console.services.background import BackgroundLoop
 from console.services.owner_alerts import OwnerAlertService, check_window
 from console.services.registry_edits import erase_owner_in, remove_camera_in
 from console.services.registry_import import ImportCounts, upsert_records
@@ -465,7 +465,7 @@ class FeedStopped(FeedUnavailable):
     """The runner was stopped while the client waited to retry: the sync ends here, what it applied stays."""
 
 
-class FeedRunner:
+class FeedRunner(BackgroundLoop):
     """Syncs the feed every `interval_s` on its own thread until `stop()`; `run_once()` syncs once here.
 
     A failed sync (portal away after the client's retries, database away, a rejected page) is logged and tried
@@ -474,9 +474,8 @@ class FeedRunner:
 
     def __init__(self, feed: RegistryFeed, interval_s: float = 60.0,
                  on_sync: Callable[[SyncSummary], None] | None = None):
+        super().__init__()
         self.feed, self.interval_s, self.on_sync = feed, interval_s, on_sync
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.last: SyncSummary | None = None
         feed.http.sleep = self.sleep  # the client's retry waits become stoppable
 
@@ -503,23 +502,12 @@ class FeedRunner:
                 log.exception("registry feed: the on_sync listener failed")
         return summary
 
-    def start(self) -> None:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="registry-feed", daemon=True)
-            self._thread.start()
+    thread_name = "registry-feed"
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop syncing (a page being applied finishes first) and close the HTTP session."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        super().stop(timeout)
         self.feed.http.close()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from console.domain.audit import AuditEntry, AuditRecord
+from console.services.background import BackgroundLoop
 from console.store.audit import AuditLog, AuditUnavailable, _first_line, connection_lost
 from console.store.journal import AuditJournal, FlushResult, JournalEntry, with_journal_id
 
@@ -110,7 +111,7 @@ class Appended:
         return "journaled" if self.journaled is not None else "stored"
 
 
-class ResilientAudit:
+class ResilientAudit(BackgroundLoop):
     """`append(entry)`: the database when it answers, else (connection lost only) the local journal.
 
     A store that refuses the event (a trigger, a full disk on the server) is not a lost connection: that still
@@ -129,9 +130,7 @@ class ResilientAudit:
         self._ping_interval = ping_interval_s
         self._max_backoff = max_backoff_s
         self._heartbeat = heartbeat_s
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._pending_known = journal.pending_count()
 
     # --- appending --------------------------------------------------------------------------------
@@ -203,20 +202,8 @@ class ResilientAudit:
 
     # --- the background thread --------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the flusher: while offline (or events wait), ping with backoff; flush once the database answers."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="audit-journal-flusher", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    # start() runs the flusher: while offline (or events wait), ping with backoff; flush once the database answers.
+    thread_name = "audit-journal-flusher"
 
     def _run(self) -> None:
         delay = self._ping_interval
