@@ -19,7 +19,7 @@ from console.domain.changes import ChangeKind
 from console.domain.users import Permission
 from console.gui.camera_edit_dialog import CameraEditDialog, confirm
 from console.gui.footage_dialog import FootageRequestDialog
-from console.gui.import_dialog import ImportProgressDialog
+from console.gui.import_dialog import PortalImport
 from console.gui.intake_dialog import IntakeDialog
 from console.gui.panels.outreach import OutreachPanel
 from console.services.footage import FootageService
@@ -186,15 +186,18 @@ class RegistryTools(QObject):
         if not path:
             return
         database, cipher, user = self.services.registry.database, self.intake.cipher, self.signed.session.user
-        dialog = ImportProgressDialog(
-            self.window.tasks,
-            lambda progress: import_file(database, cipher, Path(path), username=user.username,
-                                         workstation=self.signed.session.workstation, progress=progress),
-            Path(path).name, self.window)
-        dialog.sig_finished.connect(lambda summary: self.window.statusBar().showMessage(
-            f"Imported {Path(path).name}: {summary}", 15000))
-        dialog.sig_failed.connect(lambda error: self.window.statusBar().showMessage(f"Import failed: {error}", 15000))
-        dialog.start()
+        workstation, bar = self.signed.session.workstation, self.window.statusBar()
+
+        def run(progress, **options) -> dict:  # on the worker thread: the dry run, then the import
+            return import_file(database, cipher, Path(path), username=user.username, workstation=workstation,
+                               progress=progress, **options)
+
+        self.portal_import = PortalImport(self.window.tasks, run, Path(path), self.window)
+        self.portal_import.sig_finished.connect(lambda line: bar.showMessage(line, 30000))
+        self.portal_import.sig_cancelled.connect(lambda line: bar.showMessage(line, 15000))
+        self.portal_import.sig_failed.connect(
+            lambda error: bar.showMessage(f"Import failed: {error.splitlines()[0] if error else ''}", 15000))
+        self.portal_import.start()
 
     # --- camera edits, removal, erasure ------------------------------------------------------------
 
