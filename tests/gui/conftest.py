@@ -184,3 +184,29 @@ def signed_in(console, username: str, role, folder, players, journal=None):
                                    ContactService(database, audit, cipher), RegistryService(database), audit, sink)
     return SignedInConsole(QApplication.instance(), console.window, session, services, players, IdlePolicy(0),
                            folder, folder / f"{username}-layouts.json")
+
+
+@pytest.fixture
+def shared_registry(pg_url):
+    """One alert-only camera 60 m from an open incident, on the real PostgreSQL server (for two consoles)."""
+    from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol
+    from console.domain.incidents import Incident
+    from console.domain.owners import OwnerContact, OwnerKind
+    from console.store import registry as repo
+    from console.store.db import open_database
+    from console.store.secrets import ContactCipher, load_contact_key
+    from tests.support.geometry import destination
+
+    cipher = ContactCipher(load_contact_key())
+    with open_database(pg_url, create=True) as database, database.engine.begin() as conn:
+        lat, lon = destination(*CENTRE, 45, 60)
+        owner = repo.add_owner(conn, cipher, OwnerKind.BUSINESS, OwnerContact("Corner Deli", phone="413-555-0100"))
+        site = repo.add_site(conn, owner, "Corner Deli", "60 Test St", lat, lon)
+        camera = repo.add_camera(conn, cipher, Camera(None, site, "deli door", lat, lon, "60 Test St", Capability.LIVE,
+                                                      SharingMode.ON_ALERT,
+                                                      streams=(Stream(StreamProtocol.RTSP, "rtsp://10.0.0.9/main"),)),
+                                 owner)
+        incident_id = repo.add_incident(conn, Incident(None, "CAD-100", "Robbery", 1, "1 Test St", *CENTRE,
+                                                       datetime.now(timezone.utc)))
+        incident = repo.get_incident(conn, incident_id)
+    return pg_url, camera, incident

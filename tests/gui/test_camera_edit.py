@@ -4,17 +4,14 @@ on the real PostgreSQL server, and removal/erasure from the menu with their audi
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 
-from console.domain.cameras import Camera, Capability, ConsentChannel, SharingMode, Stream, StreamProtocol
+from console.domain.cameras import ConsentChannel, SharingMode
 from console.domain.intake import Placement
-from console.domain.incidents import Incident
-from console.domain.owners import OwnerContact, OwnerKind
 from console.domain.users import Role
 from console.gui.registry_tools import ActionIds
 from console.gui.theme import apply_theme
@@ -23,10 +20,8 @@ from console.store import registry as repo
 from console.store.audit import AuditLog
 from console.store.db import open_database
 from console.store.registry import cameras, owners
-from console.store.secrets import ContactCipher, load_contact_key
 from console.video.factory import PlayerFactory
-from tests.gui.conftest import CENTRE, signed_in
-from tests.support.geometry import destination
+from tests.gui.conftest import signed_in
 
 pytestmark = pytest.mark.gui
 OUTPUT = Path(__file__).resolve().parents[1] / "output"
@@ -64,28 +59,10 @@ def table_rows(conflict) -> dict[str, tuple[str, str]]:
             for r in range(table.rowCount())}
 
 
-@pytest.fixture
-def pg_registry(pg_url):
-    """One alert-only camera near an open incident, on the real PostgreSQL server."""
-    cipher = ContactCipher(load_contact_key())
-    with open_database(pg_url, create=True) as database, database.engine.begin() as conn:
-        lat, lon = destination(*CENTRE, 45, 60)
-        owner = repo.add_owner(conn, cipher, OwnerKind.BUSINESS, OwnerContact("Corner Deli", phone="413-555-0100"))
-        site = repo.add_site(conn, owner, "Corner Deli", "60 Test St", lat, lon)
-        camera = repo.add_camera(conn, cipher, Camera(None, site, "deli door", lat, lon, "60 Test St", Capability.LIVE,
-                                                      SharingMode.ON_ALERT,
-                                                      streams=(Stream(StreamProtocol.RTSP, "rtsp://10.0.0.9/main"),)),
-                                 owner)
-        incident_id = repo.add_incident(conn, Incident(None, "CAD-200", "Burglary", 1, "1 Test St", *CENTRE,
-                                                       datetime.now(timezone.utc)))
-        incident = repo.get_incident(conn, incident_id)
-    return pg_url, camera, incident
-
-
 @pytest.mark.postgres
-def test_two_consoles_edit_one_camera_and_the_second_sees_both_versions(qtbot, make_console, pg_registry, tmp_path,
+def test_two_consoles_edit_one_camera_and_the_second_sees_both_versions(qtbot, make_console, shared_registry, tmp_path,
                                                                          players):
-    url, camera_id, incident = pg_registry
+    url, camera_id, incident = shared_registry
     before = stored_camera(url, camera_id).version
     apply_theme(QApplication.instance(), resources_dir(), "dark")  # before the windows, as run_console does
     try:

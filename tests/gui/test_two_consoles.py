@@ -9,44 +9,21 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol
 from console.domain.changes import ChangeKind
 from console.domain.grants import GrantSource, ShareGrant
 from console.domain.incidents import Incident
-from console.domain.owners import OwnerContact, OwnerKind
 from console.domain.sharing import SharingState
 from console.domain.users import Role
 from console.gui.theme import apply_theme
 from console.paths import resources_dir
 from console.store import changes as feed
 from console.store import registry as repo
-from console.store.db import open_database
-from console.store.secrets import ContactCipher, load_contact_key
 from console.video.factory import PlayerFactory
 from tests.gui.conftest import CENTRE, signed_in
-from tests.support.geometry import destination
 
 pytestmark = [pytest.mark.gui, pytest.mark.postgres]
 OUTPUT = Path(__file__).resolve().parents[1] / "output"
 EIDO = Path(__file__).resolve().parents[1] / "data" / "eido"
-
-
-@pytest.fixture
-def shared_registry(pg_url):
-    """One alert-only camera 60 m from an open incident, on the real PostgreSQL server."""
-    cipher = ContactCipher(load_contact_key())
-    with open_database(pg_url, create=True) as database, database.engine.begin() as conn:
-        lat, lon = destination(*CENTRE, 45, 60)
-        owner = repo.add_owner(conn, cipher, OwnerKind.BUSINESS, OwnerContact("Corner Deli", phone="413-555-0100"))
-        site = repo.add_site(conn, owner, "Corner Deli", "60 Test St", lat, lon)
-        camera = repo.add_camera(conn, cipher, Camera(None, site, "deli door", lat, lon, "60 Test St", Capability.LIVE,
-                                                      SharingMode.ON_ALERT,
-                                                      streams=(Stream(StreamProtocol.RTSP, "rtsp://10.0.0.9/main"),)),
-                                 owner)
-        incident_id = repo.add_incident(conn, Incident(None, "CAD-100", "Robbery", 1, "1 Test St", *CENTRE,
-                                                       datetime.now(timezone.utc)))
-        incident = repo.get_incident(conn, incident_id)
-    return pg_url, camera, incident
 
 
 def state_of(window, camera_id: int):
