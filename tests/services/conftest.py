@@ -129,3 +129,23 @@ def refuse_audit_writes(database) -> None:
                               "BEGIN RAISE EXCEPTION 'audit store refuses writes'; END $$"))
             conn.execute(text("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
                               "FOR EACH ROW EXECUTE FUNCTION refuse_audit()"))
+
+
+@pytest.fixture
+def proxy():
+    """A TCP proxy to the real PostgreSQL server that a test can cut (tests/support/tcp_proxy.py)."""
+    from tests.support.tcp_proxy import TcpProxy
+
+    with TcpProxy() as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def proxied_database(pg_url, proxy):
+    """A migrated PostgreSQL registry reached only through `proxy`: cutting it is the database going away."""
+    from console.store.db import open_database
+
+    open_database(pg_url, create=True).close()
+    database = open_database(proxy.url(pg_url))
+    yield database
+    database.close()

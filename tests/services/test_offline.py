@@ -15,10 +15,8 @@ from console.services.offline import OFFLINE_SESSION, ResilientViewingService
 from console.services.resilience import ResilientAudit
 from console.services.viewing import ViewDenied
 from console.store.audit import AuditLog
-from console.store.db import open_database
 from console.store.journal import AuditJournal, JournalUnavailable
 from tests.services.conftest import NOW, audit_rows
-from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.postgres
 
@@ -26,18 +24,9 @@ WHY = Purpose(reason="suspect fled towards Elm St", cad_number="CAD-2026-0042")
 
 
 @pytest.fixture
-def proxy():
-    with TcpProxy() as proxy:
-        yield proxy
-
-
-@pytest.fixture
-def database(pg_url, proxy):
+def database(proxied_database):
     """Overrides the services' database: a PostgreSQL registry the console reaches only through the proxy."""
-    open_database(pg_url, create=True).close()
-    database = open_database(proxy.url(pg_url))
-    yield database
-    database.close()
+    return proxied_database
 
 
 def service(database, audit, cipher, journal_path) -> ResilientViewingService:

@@ -15,10 +15,8 @@ from console.services.incident_view import DATA_AS_OF, IncidentView
 from console.services.registry import RegistryService
 from console.services.resilience import ResilientAudit
 from console.store.audit import AuditLog
-from console.store.db import open_database
 from console.store.journal import AuditJournal
 from tests.services.conftest import NOW, audit_rows
-from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.postgres
 
@@ -26,18 +24,9 @@ WHERE = (39.95, -75.16, 300.0)
 
 
 @pytest.fixture
-def proxy():
-    with TcpProxy() as proxy:
-        yield proxy
-
-
-@pytest.fixture
-def database(pg_url, proxy):
+def database(proxied_database):
     """Overrides the services' database: a PostgreSQL registry the console reaches only through the proxy."""
-    open_database(pg_url, create=True).close()
-    database = open_database(proxy.url(pg_url))
-    yield database
-    database.close()
+    return proxied_database
 
 
 def states(answer) -> list[tuple[int, SharingState]]:
