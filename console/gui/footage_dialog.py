@@ -161,11 +161,12 @@ class FootageRequestDialog(QDialog):
         self.radius_button.clicked.connect(self.back_to_radius)
         area_row = QHBoxLayout()
         for button in (self.draw_button, self.finish_button, self.cancel_draw_button, self.radius_button):
+            button.setAutoDefault(False)  # Enter in the dialog is not a reason to start or end a drawing
             area_row.addWidget(button)
         area_row.addStretch(1)
         self._show_area_buttons()
         self.camera_tree = QTreeWidget()
-        self.camera_tree.setHeaderLabels(["Owner / camera", "Distance"])
+        self.camera_tree.setHeaderLabels(["Owner / camera", "From incident"])
         self.camera_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.camera_tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.camera_tree.itemChanged.connect(self._camera_checked)

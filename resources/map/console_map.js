@@ -6,7 +6,7 @@
   var map, bridge = null, cluster, insideLayer, fovLayer, incidentLayer, gridLayer, tileLayer = null;
   var markers = {}, cameras = {}, selectedId = null, incident = null, ring = null;
   // The footage area: drawn corner by corner while `drawing`, then kept on the map until Python clears it.
-  var areaLayer, drawing = false, areaPoints = [], areaBar = null;
+  var areaLayer, drawing = false, areaPoints = [], areaBar = null, legendDiv = null;
 
   // Shapes as well as colours, so the three states read at a glance for colour-blind users too.
   function iconHtml(state, inside, selected) {
@@ -88,6 +88,7 @@
 
   function drawArea(closed) {
     areaLayer.clearLayers();
+    if (legendDiv) legendDiv.classList.toggle("with-area", areaPoints.length > 0);
     if (!areaPoints.length) return;
     var style = {className: closed ? "area area-done" : "area area-drawing", interactive: false};
     if (closed) L.polygon(areaPoints, style).addTo(areaLayer);
@@ -294,11 +295,12 @@
     L.control.scale({metric: true, imperial: true}).addTo(map);
     var legend = L.control({position: "bottomright"});
     legend.onAdd = function () {
-      var div = L.DomUtil.create("div", "legend");
+      var div = legendDiv = L.DomUtil.create("div", "legend");
       div.innerHTML = '<div><i class="incident"></i>Incident and radius</div>' +
         '<div><i class="cam cam-live_now"></i>Live now</div>' +
         '<div><i class="cam cam-live_not_now"></i>Live-capable, not shared now</div>' +
-        '<div><i class="cam cam-registered"></i>Registered only (call owner)</div>';
+        '<div><i class="cam cam-registered"></i>Registered only (call owner)</div>' +
+        '<div class="legend-area"><i class="area-swatch"></i>Footage request area</div>';
       return div;
     };
     legend.addTo(map);
