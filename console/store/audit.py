@@ -187,9 +187,9 @@ class AuditLog:
                 # PostgreSQL the server shares this machine's cores, so it sends the plain columns in binary and
                 # Python builds the form (measured faster here: tests/bench/audit.py).
                 if conn.dialect.name == "postgresql":
-                    source, feed = _raw_batches(conn, batch), walker.feed
+                    source, feed = _batches(conn, _COLUMNS, batch), walker.feed
                 else:
-                    source, feed = _form_batches(conn, batch), walker.feed_forms
+                    source, feed = _batches(conn, FORM_COLUMNS, batch), walker.feed_forms
                 with closing(_prefetched(source)) as batches:
                     for rows in batches:
                         if not feed(rows):
@@ -236,10 +236,11 @@ def _prefetched(batches: Iterator[list[tuple]]) -> Iterator[list[tuple]]:
                 pass
 
 
-def _raw_batches(conn: Connection, batch: int) -> Iterator[list[tuple]]:
-    """Rows as plain tuples straight from the driver: verify is bound by per-row overhead."""
+def _batches(conn: Connection, columns: str, batch: int) -> Iterator[list[tuple]]:
+    """Rows of `columns` of every event in seq order, as plain tuples straight from the driver (verify is bound by
+    per-row overhead): a server-side binary cursor on PostgreSQL, a plain one on SQLite."""
     dbapi = conn.connection.dbapi_connection
-    sql = f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq"
+    sql = f"SELECT {columns} FROM audit_events ORDER BY seq"
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SELECT 1")  # open the transaction a named (server-side) cursor needs
         cursor = dbapi.cursor(name="audit_verify", binary=True)  # binary: no text parsing of the numbers
@@ -254,39 +255,16 @@ def _raw_batches(conn: Connection, batch: int) -> Iterator[list[tuple]]:
         cursor.close()
 
 
-# The canonical form of console.domain.audit.canonical_form built by the database, as UTF-8 bytes. SQLite's
-# json_quote() and PostgreSQL's to_json() escape text exactly as Python's JSON encoder with ensure_ascii=False
-# does (" and \, \b \f \n \r \t, other control characters as \u00xx, everything else as is); tests compare
-# them on awkward text. One format() per row: cheaper than a chain of || (each allocates a new string).
+# The canonical form of console.domain.audit.canonical_form built by SQLite, as UTF-8 bytes: json_quote() escapes
+# text exactly as Python's JSON encoder with ensure_ascii=False does (" and \, \b \f \n \r \t, other control
+# characters as \u00xx, everything else as is); tests/store/test_audit_forms.py compares them on awkward text.
+# One format() per row: cheaper than a chain of || (each allocates a new string).
 _SQLITE_FORM = (
     "CAST(format('[%d,%s,%s,%s,%s,%s,%s,%s,%s,%s]', seq, json_quote(occurred_at), json_quote(username), "
     "json_quote(workstation), json_quote(action), json_quote(outcome), COALESCE(camera_id, 'null'), "
     "COALESCE(incident_id, 'null'), details, json_quote(prev_hash)) AS BLOB)"
 )
-_PG_FORM = (
-    "convert_to(format('[%s,%s,%s,%s,%s,%s,%s,%s,%s,%s]', seq, to_json(occurred_at::text), to_json(username::text), "
-    "to_json(workstation::text), to_json(action::text), to_json(outcome::text), COALESCE(camera_id::text, 'null'), "
-    "COALESCE(incident_id::text, 'null'), details, to_json(prev_hash::text)), 'UTF8')"
-)
-
-
-def _form_batches(conn: Connection, batch: int) -> Iterator[list[tuple]]:
-    """(seq, canonical form, prev_hash, hash) per event, for ChainWalker.feed_forms."""
-    dbapi = conn.connection.dbapi_connection
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SELECT 1")  # open the transaction a named (server-side) cursor needs
-        cursor = dbapi.cursor(name="audit_verify", binary=True)  # binary: the form arrives as bytes, no decoding
-        cursor.itersize = batch
-        sql = f"SELECT seq, {_PG_FORM}, prev_hash, hash FROM audit_events ORDER BY seq"
-    else:
-        cursor = dbapi.cursor()
-        sql = f"SELECT seq, {_SQLITE_FORM}, prev_hash, hash FROM audit_events ORDER BY seq"
-    try:
-        cursor.execute(sql)
-        while rows := cursor.fetchmany(batch):
-            yield rows
-    finally:
-        cursor.close()
+FORM_COLUMNS = f"seq, {_SQLITE_FORM}, prev_hash, hash"  # for ChainWalker.feed_forms
 
 
 def _checked(entry: AuditEntry) -> str:

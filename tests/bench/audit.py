@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from console.domain.audit import GENESIS_HASH, Action, AuditEntry, ChainWalker, Detail, event_hash  # noqa: E402
-from console.store.audit import AuditLog, _raw_batches, events  # noqa: E402
+from console.store.audit import _COLUMNS, AuditLog, _batches, events  # noqa: E402
 from console.store.db import open_database  # noqa: E402
 
 PG_ADMIN = os.environ.get("RTIC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres")
@@ -102,7 +102,7 @@ def bench_verify(database, backend: str, count: int) -> None:
     # Where the time goes: reading rows through the driver vs checking them (hash + links) in Python.
     with database.engine.connect() as conn:
         start_cpu = time.process_time()
-        rows = [row for batch in _raw_batches(conn, 20_000) for row in batch]
+        rows = [row for batch in _batches(conn, _COLUMNS, 20_000) for row in batch]
         fetch_cpu = time.process_time() - start_cpu
     walker = ChainWalker()
     start_cpu = time.process_time()

@@ -1,19 +1,28 @@
-"""`verify` hashes the canonical form the database builds (json_quote / to_json in SQL): it must be byte for byte
-the form the appending console hashed, for any text an event can hold, on both backends."""
+"""`verify` on SQLite hashes the canonical form SQLite builds (json_quote in SQL): it must be byte for byte the form
+the appending console hashed, for any text an event can hold. (PostgreSQL sends the columns; Python builds the form.)"""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from console.domain.audit import Action, AuditEntry, canonical_form
 from console.errors import UserError
-from console.store.audit import AuditLog, _form_batches
+from console.store.audit import FORM_COLUMNS, AuditLog, _batches
+from console.store.db import open_database
 
 # Every character an event may hold: control characters, quotes, backslashes, non-ASCII and astral planes
 # (NUL and lone surrogates are refused at append).
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=12)
 _AWKWARD = ["\"quoted\" \\ back\\slash", "tab\there\nnew\rline\b\f", "\x01\x1f\x7f", "café ☕ 𝄞 مرحبا", "/ </script>"]
+
+
+@pytest.fixture
+def database(sqlite_url):
+    """SQLite only: the backend whose verify hashes forms built in SQL."""
+    with open_database(sqlite_url, create=True) as database:
+        yield database
 
 
 def _entry(text: str, i: int) -> AuditEntry:
@@ -27,7 +36,7 @@ def _check_forms(database):
     assert log.verify().ok
     stored = {record.seq: record for record in log.query()}
     with database.engine.connect() as conn:
-        forms = [row for rows in _form_batches(conn, 7) for row in rows]
+        forms = [row for rows in _batches(conn, FORM_COLUMNS, 7) for row in rows]
     assert [seq for seq, *_ in forms] == sorted(stored)
     for seq, form, prev_hash, digest in forms:
         record = stored[seq]
