@@ -37,8 +37,9 @@ _preloading: list[threading.Thread] = []
 
 
 def _preload_store() -> None:
-    """Import the store layer (SQLAlchemy, Alembic, cryptography: about a second) on a thread while the main
-    thread starts Qt and the map page; the two overlap instead of adding up at start-up."""
+    """Import the store layer (SQLAlchemy, cryptography: over half a second) on a thread while the main thread
+    starts Qt and the map page; the two overlap instead of adding up at start-up. (Alembic is imported only when
+    a migration is due: console/store/db.py.)"""
 
     def load() -> None:
         import console.services.incident_view  # noqa: F401
