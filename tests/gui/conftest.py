@@ -144,6 +144,12 @@ def factory():
     f.close()
 
 
+@pytest.fixture
+def players(factory):
+    """The player factory a signed-in console plays its feeds with (`signed_in(..., players)`)."""
+    return factory
+
+
 def signed_in(console, username: str, role, folder, players, journal=None):
     """Sign a new account of `role` in on a built console window: the whole signed-in console, as run_console does.
 

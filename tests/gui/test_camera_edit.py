@@ -20,18 +20,10 @@ from console.store import registry as repo
 from console.store.audit import AuditLog
 from console.store.db import open_database
 from console.store.registry import cameras, owners
-from console.video.factory import PlayerFactory
 from tests.gui.conftest import signed_in
 
 pytestmark = pytest.mark.gui
 OUTPUT = Path(__file__).resolve().parents[1] / "output"
-
-
-@pytest.fixture
-def players():
-    factory = PlayerFactory()
-    yield factory
-    factory.close()
 
 
 def select_camera(qtbot, window, incident, camera_id: int) -> None:

@@ -12,19 +12,11 @@ from console.domain.users import Role
 from console.gui.registry_tools import ActionIds
 from console.store import registry as repo
 from console.store.db import open_database
-from console.video.factory import PlayerFactory
 from tests.gui.conftest import CENTRE, signed_in
 from tests.gui.page_probe import js_eval, js_state
 from tests.support.geometry import destination
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def players():
-    factory = PlayerFactory()
-    yield factory
-    factory.close()
 
 
 def offset(north_m: float, east_m: float) -> tuple[float, float]:

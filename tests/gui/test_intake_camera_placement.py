@@ -14,20 +14,12 @@ from console.gui.registry_tools import ActionIds
 from console.store import registry as repo
 from console.store.db import open_database
 from console.store.models import CameraRow, SiteRow
-from console.video.factory import PlayerFactory
 from tests.gui.conftest import signed_in
 from tests.gui.page_probe import js_eval, js_state
 from tests.gui.test_intake_dialog import SHOP_POINT, fill
 
 pytestmark = pytest.mark.gui
 PARKING_LOT = (42.149112, -72.606841)  # across the lot from the shop's front door
-
-
-@pytest.fixture
-def players():
-    factory = PlayerFactory()
-    yield factory
-    factory.close()
 
 
 def test_a_camera_placed_on_the_map_is_stored_at_its_own_point(qtbot, make_console, known_registry, tmp_path,

@@ -11,17 +11,9 @@ from console.domain.users import Role
 from console.gui.registry_tools import ActionIds
 from console.store import registry as repo
 from console.store.db import open_database
-from console.video.factory import PlayerFactory
 from tests.gui.conftest import signed_in
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def players():
-    factory = PlayerFactory()
-    yield factory
-    factory.close()
 
 
 def test_each_role_sees_only_its_tools(make_console, known_registry, tmp_path, players):
