@@ -97,6 +97,9 @@ DECLARED: tuple[Setting, ...] = (
             choices=("off", "auto")),
     Setting("field_copy_refresh_min", "Field copy refresh (minutes)", 30,
             "With field_copy = auto, how often the field copy is made again while the database answers.", minimum=1),
+    Setting("field_copy_max_age_days", "Field copy age limit (days)", 7,
+            "With no connection, the console starts on the field copy only if it is at most this many days old; "
+            "an older copy is refused (sync it again while online).", minimum=1),
 )
 
 _BY_KEY = {s.key: s for s in DECLARED}

@@ -2,7 +2,8 @@
 network. The nearby search, the offline live-view decision and the map work on it as on the real registry.
 
 The copy is a complete console registry (made by the migrations, so the R*Tree is there) holding the cameras,
-sites, streams, grants in force or recent, and the open incidents. Stream credentials are copied only for roles
+sites, streams, grants in force or recent, the open incidents, and the one account the copy is made for (for the
+offline sign-in: console/services/field_login.py). Stream credentials are copied only for roles
 that may view live, owner contacts only for roles that may reveal them; both stay encrypted with the contact key
 as in the database. The SQLite database is serialised and sealed with AES-256-GCM under a key derived from the
 contact key (or given), and replaced atomically. Making a copy is audited with its counts.
@@ -50,7 +51,7 @@ FILE_NAME = "field-copy.rtic"
 _MAGIC = b"RTICFC01"
 _CHECK_BYTES = 16
 _NONCE_BYTES = 12
-_TABLES = ("owners", "sites", "cameras", "streams", "share_grants", "incidents")
+_TABLES = ("owners", "sites", "cameras", "streams", "share_grants", "incidents", "users")
 
 
 def default_field_copy_path() -> Path:
@@ -175,6 +176,11 @@ class FieldRegistry:
     def made_at(self) -> datetime:
         return datetime.fromisoformat(self.info.made_at)
 
+    @property
+    def username(self) -> str:
+        """The account the copy was made for (the only account it holds)."""
+        return self.info.username
+
     def nearby(self, lat: float, lon: float, radius_m: float, where: NearbyFilter = NearbyFilter(),
                limit: int | None = None) -> list[NearbyCamera]:
         with self.database.engine.connect() as conn:
@@ -227,6 +233,9 @@ def _copy_registry(source: Database, target: Database, user: User, now: datetime
     queries = {name: select(tables[name]) for name in _TABLES}
     queries["share_grants"] = select(grants).where(grants.c.expires_at > now - RECENT_GRANTS)
     queries["incidents"] = select(incidents).where(incidents.c.closed_at.is_(None))
+    # Only the account the copy is made for (its password hash and its TOTP secret, still encrypted with the
+    # contact key), so the laptop can sign that person in with no connection; never another account.
+    queries["users"] = select(tables["users"]).where(tables["users"].c.id == user.id)
     blank = {"owners": ({} if reveal else {"contact_ciphertext": None, "phone_digest": None, "email_digest": None}),
              "streams": {} if live else {"credential_ciphertext": None}}
     counts = {}

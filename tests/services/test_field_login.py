@@ -1,0 +1,121 @@
+"""Signing in on a field laptop with no connection: against the one account sealed in the field copy, with every
+outcome in the local audit journal (and so in the chain once the database answers), a stale copy refused."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pyotp
+import pytest
+
+from console.domain.audit import Action
+from console.domain.users import Role
+from console.services.auth import LoginFailed, SecondFactorRequired
+from console.services.field_copy import FieldCopy
+from console.services.field_login import FieldAuthService
+from console.services.resilience import ResilientAudit
+from console.store.audit import AuditLog
+from console.store.journal import AuditJournal
+from tests.services.conftest import NOW, PASSWORD, audit_rows
+
+
+@pytest.fixture
+def laptop(database, audit, cipher, hasher, people, registry, tmp_path):
+    """A field copy made for the detective at NOW, and the offline sign-in on it (journal in tmp_path)."""
+    copy = FieldCopy(tmp_path / "field.rtic")
+    copy.refresh(database, people[Role.DETECTIVE], NOW, "field-laptop-7", audit)
+    field = copy.open(cipher)
+    sink = ResilientAudit(AuditLog(database), AuditJournal(tmp_path / "journal.db"))
+    yield FieldAuthService(field, sink, cipher, hasher, workstation="field-laptop-7")
+    field.close()
+
+
+def login(auth, name="detective", password=PASSWORD, at=NOW + timedelta(hours=3), code=None):
+    return auth.login(name, password, at, totp_code=code, notice_acknowledged=True)
+
+
+def journaled(auth):
+    return [(p.entry.action, p.entry.username, p.entry.details.get("why")) for p in auth.sink.journal.pending()]
+
+
+def test_the_copy_holds_only_its_own_account(laptop):
+    with laptop.database.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT username, password_hash FROM users").all()
+    assert [r.username for r in rows] == ["detective"] and rows[0].password_hash.startswith("$argon2id$")
+
+
+def test_the_right_password_signs_in_and_the_event_reaches_the_chain_later(database, laptop):
+    session = login(laptop)
+    assert session.user.username == "detective" and session.user.role is Role.DETECTIVE
+    assert session.workstation == "field-laptop-7"
+    assert journaled(laptop) == [(Action.LOGIN, "detective", None)]
+    [pending] = laptop.sink.journal.pending()
+    assert pending.entry.details["offline"] is True and pending.entry.details["data_as_of"] == NOW.isoformat()
+    assert audit_rows(database, Action.LOGIN) == []  # nothing reached the database yet
+
+    assert laptop.sink.flush().appended == 1  # the database answers again
+    [event] = audit_rows(database, Action.LOGIN)
+    assert event["username"] == "detective" and event["details"]["offline"] is True
+    assert AuditLog(database).verify().ok
+
+
+def test_a_wrong_password_is_refused_and_journaled(laptop):
+    with pytest.raises(LoginFailed, match="wrong username or password"):
+        login(laptop, password="not the password")
+    assert journaled(laptop) == [(Action.LOGIN_FAILED, "detective", "wrong_password")]
+
+
+def test_a_stale_copy_is_refused_with_a_clear_sentence(laptop):
+    login(laptop, at=NOW + timedelta(days=6, hours=23))  # within the week: fine
+    with pytest.raises(LoginFailed, match=r"more than 7 days ago: it cannot be used to sign in\. Connect"):
+        login(laptop, at=NOW + timedelta(days=7, minutes=1))
+    assert journaled(laptop)[-1] == (Action.LOGIN_FAILED, "detective", "field_copy_stale")
+    laptop.max_age = timedelta(days=30)  # the setting field_copy_max_age_days
+    assert login(laptop, at=NOW + timedelta(days=8)).user.username == "detective"
+
+
+def test_a_copy_made_for_another_user_cannot_be_used(laptop):
+    # The dispatcher's password is right (the same in these fixtures), but the copy is the detective's.
+    with pytest.raises(LoginFailed, match="only the account this laptop's field copy was made for"):
+        login(laptop, name="dispatcher")
+    with pytest.raises(LoginFailed):
+        login(laptop, name="admin")
+    assert [j[2] for j in journaled(laptop)] == ["not_the_field_copy_account"] * 2
+
+
+def test_repeated_failures_lock_the_account_for_the_rest_of_the_run(laptop):
+    for _ in range(4):
+        with pytest.raises(LoginFailed, match="wrong username or password$"):
+            login(laptop, password="guess")
+    with pytest.raises(LoginFailed, match="this account is locked"):
+        login(laptop, password="guess")
+    with pytest.raises(LoginFailed, match="locked after too many failed logins"):
+        login(laptop)  # the right password no longer helps
+    actions = [j[0] for j in journaled(laptop)]
+    assert actions.count(Action.LOCKOUT) == 1 and Action.LOGIN not in actions
+
+
+def test_totp_is_asked_for_and_a_code_is_not_accepted_twice(database, audit, cipher, hasher, accounts, people,
+                                                             registry, tmp_path):
+    totp = pyotp.parse_uri(accounts.enable_totp("os:admin", "detective", NOW))
+    copy = FieldCopy(tmp_path / "field.rtic")
+    copy.refresh(database, people[Role.DETECTIVE], NOW, "field-laptop-7", audit)
+    sink = ResilientAudit(AuditLog(database), AuditJournal(tmp_path / "journal.db"))
+    with copy.open(cipher) as field:
+        auth = FieldAuthService(field, sink, cipher, hasher, workstation="field-laptop-7")
+        at = NOW + timedelta(hours=1)
+        with pytest.raises(SecondFactorRequired):
+            login(auth, at=at)
+        code = totp.at(at)
+        assert login(auth, at=at, code=code).user.totp_enabled
+        with pytest.raises(LoginFailed, match="already used"):
+            login(auth, at=at, code=code)
+    [first, second] = [p.entry for p in sink.journal.pending()]
+    assert first.action == Action.LOGIN and first.details["second_factor"] is True
+    assert second.action == Action.LOGIN_FAILED and second.details["why"] == "wrong_code"
+
+
+def test_the_password_cannot_be_changed_offline(laptop):
+    session = login(laptop)
+    with pytest.raises(Exception, match="cannot be changed with no connection"):
+        laptop.change_password(session, PASSWORD, "a brand new passphrase here", NOW + timedelta(hours=4))
