@@ -155,7 +155,8 @@ def _with_notice(text: str, work):
 
 
 def build_console(db_url: str | None, settings: Settings | None = None, *, remember_layout: bool = True,
-                  user_name: str = "not signed in", database=None) -> Console:
+                  user_name: str = "not signed in", database=None, database_label: str | None = None,
+                  sync_label: str | None = None) -> Console:
     """Open the registry and build the window (not shown). The QApplication must exist."""
     from PySide6.QtCore import QSettings
 
@@ -198,8 +199,9 @@ def build_console(db_url: str | None, settings: Settings | None = None, *, remem
             window_state = QSettings(str(path), QSettings.Format.IniFormat)
         parts = WindowParts(
             incident_view=IncidentView(RegistryService(database), cipher), settings=settings,
-            resources=resources_dir(), ui_dir=ui_dir(), database_label=database.display_url,
-            sync_label="shared (PostgreSQL)" if database.dialect == "postgresql" else "this computer only",
+            resources=resources_dir(), ui_dir=ui_dir(), database_label=database_label or database.display_url,
+            sync_label=sync_label or ("shared (PostgreSQL)" if database.dialect == "postgresql"
+                                      else "this computer only"),
             user_name=user_name, geocoder=geocoder, mbtiles=mbtiles, window_state=window_state,
             cache_dir=cache_dir, map_view=map_view)
         window = MainWindow(parts)
@@ -235,7 +237,9 @@ def run_console(db_url: str | None = None) -> int:
     cipher = ContactCipher(load_contact_key())
     database, demo_accounts = _with_notice(
         "Opening the camera registry…\n(a first start creates the demo registry and its accounts: a few seconds)",
-        lambda: _open_registry(db_url, cipher))
+        lambda: _open_registry_or_field(db_url, cipher))
+    if database is None:  # the database server does not answer, and this laptop has a field copy
+        return _run_field_mode(app, settings, cipher, db_url, demo_accounts)
     audit = AuditLog(database)
     # Events that cannot reach the database (it went away mid-shift) wait in a local journal, flushed in order.
     sink = ResilientAudit(audit, AuditJournal())
@@ -282,6 +286,100 @@ def run_console(db_url: str | None = None) -> int:
         console.close(app)
         if services.viewing.field_copy is not None:
             services.viewing.field_copy.close()
+
+
+def _open_registry_or_field(db_url: str | None, cipher):
+    """As _open_registry; but when the database server does not answer and this computer has a field copy,
+    (None, why) so the console starts in field mode on the copy."""
+    from console.errors import DatabaseUnreachable
+
+    try:
+        return _open_registry(db_url, cipher)
+    except DatabaseUnreachable as exc:
+        from console.services.field_copy import default_field_copy_path
+
+        if not default_field_copy_path().exists():
+            raise
+        log.warning("%s: starting in field mode on the field copy", exc)
+        return None, str(exc)
+
+
+def field_mode_banner(made_at) -> str:
+    return f"FIELD MODE: registry copy made {made_at.astimezone():%d %b %H:%M}, no connection"
+
+
+def _run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str) -> int:
+    """No database, but a field copy: sign in against the account sealed in the copy, and work on the copy.
+
+    The window is built on the copy (opened read-only: an edit is refused, never kept in the copy); searches and live
+    views are decided on it; every audit event goes to the local journal, whose flusher writes it into the chain when
+    the database answers again (its engine is made without connecting). Restart the console to work online again.
+    """
+    from datetime import timedelta
+
+    from console.domain.users import IdlePolicy
+    from console.gui.session import SessionServices, SignedInConsole
+    from console.gui.sign_in import sign_in
+    from console.services.contacts import ContactService
+    from console.services.field_copy import FieldCopy
+    from console.services.field_login import FieldAuthService
+    from console.services.offline import ResilientViewingService
+    from console.services.registry import RegistryService
+    from console.services.resilience import ResilientAudit
+    from console.store.audit import AuditLog
+    from console.store.db import connect_database
+    from console.store.journal import AuditJournal
+    from console.video.factory import PlayerFactory
+
+    copy = FieldCopy()
+    try:
+        field = copy.open(cipher, read_only=True)
+    except UserError as exc:
+        raise UserError(f"{why}; and the field copy on this computer cannot be used: {exc}") from None
+    remote = connect_database(db_url)
+    audit = AuditLog(remote)
+    sink = ResilientAudit(audit, AuditJournal())
+    sink.report_offline(why)  # the flusher pings with backoff and writes the journal when the database answers
+    sink.start()
+    banner = field_mode_banner(field.made_at)
+    idle = IdlePolicy(settings.idle_lock_minutes)
+    auth = FieldAuthService(field, sink, cipher, idle_policy=idle,
+                            max_age=timedelta(days=settings.field_copy_max_age_days))
+    services = SessionServices(
+        auth=auth,
+        viewing=ResilientViewingService(remote, audit, sink, cipher,
+                                        max_session=timedelta(minutes=settings.live_view_max_minutes),
+                                        field_copy=field),
+        contacts=ContactService(remote, audit, cipher), registry=RegistryService(field.database, field_copy=field),
+        audit=audit, sink=sink)
+    console = signed_in = players = None
+    try:
+        session = sign_in(None, auth, field_mode=banner)
+        if session is None:
+            return 0
+        console = build_console(db_url, settings, database=field.database, user_name=session.user.username,
+                                database_label=f"field copy {copy.path} (database {remote.display_url} away)",
+                                sync_label=banner)
+        console.window.parts.incident_view.data_as_of = field.made_at  # searches say they answer from the copy
+        players = PlayerFactory()
+        console.window.show()
+        signed_in = SignedInConsole(app, console.window, session, services, players, idle,
+                                    Path(platformdirs.user_pictures_dir()) / "RTIC snapshots",
+                                    Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)) / "wall_layouts.json")
+        signed_in.updates.show_field_mode(banner, why)
+        console.window.show_notice(f"{banner}. Searches and live views are decided on this copy; audit events are "
+                                   "kept on this computer until the database answers.")
+        return int(app.exec())
+    finally:
+        if signed_in is not None:
+            signed_in.close()
+        if players is not None:
+            players.close()
+        sink.stop()
+        if console is not None:
+            console.close(app)
+        field.close()
+        remote.close()
 
 
 def _start_field_copy_keeper(settings, database, audit, cipher, session, sink, on_fresh, current):

@@ -13,3 +13,7 @@ class UserError(Exception):
 
 class StoreUnavailable(UserError):
     """The database cannot be reached or opened."""
+
+
+class DatabaseUnreachable(StoreUnavailable):
+    """The database server does not answer (server stopped, network cut): a field laptop may start on its copy."""

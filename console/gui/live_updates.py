@@ -52,6 +52,7 @@ class LiveUpdates(QObject):
         self.sig_state.connect(self._show_state)
         self.follower = ChangeFollower(database, self.sig_changes.emit, self.sig_state.emit, poll_interval)
         self.journal_note = ""
+        self.field_mode = ""
         self.sig_journal.connect(self._show_journal)
         self._unsubscribe = connectivity.subscribe(self.sig_journal.emit) if connectivity is not None else None
 
@@ -92,13 +93,28 @@ class LiveUpdates(QObject):
             if self.check_sessions is not None:
                 self.check_sessions()
 
+    def show_field_mode(self, text: str, why: str) -> None:
+        """The console started in field mode, on the field copy with no connection: the copy never changes under
+        the window, so nothing is followed, and the sync label says FIELD MODE for the whole run."""
+        self.field_mode = text
+        self.follower.stop()
+        self.window.sync_label.setStyleSheet("color: #ffb020; font-weight: bold;")
+        self.window.sync_label.setToolTip(f"Started with no connection to the database ({why}). Searches and live "
+                                          "views are decided on the field copy; audit events wait in the local "
+                                          "journal and are written to the audit trail when the database answers. "
+                                          "Restart the console when connected to work on the database again.")
+        self._show_state(False, why)
+
     def _show_journal(self, state) -> None:
         """Audit events kept in the local journal while the database was away: say how many still wait."""
         self.journal_note = f" · {state.pending} audit events kept locally" if state.pending else ""
-        if self.follower.online is not None:
+        if self.follower.online is not None or self.field_mode:
             self._show_state(bool(self.follower.online), "")
 
     def _show_state(self, online: bool, why: str) -> None:
+        if self.field_mode:
+            self.window.sync_label.setText(f"{self.field_mode}{self.journal_note}")
+            return
         if online:
             self.offline_since = None
             self.last_ok = datetime.now(timezone.utc)

@@ -103,11 +103,16 @@ class DemoAccountsDialog(QDialog):
         layout.addWidget(buttons)
 
 
-def sign_in(accounts: AccountService, auth: AuthService, demo_accounts: dict[str, str] | None = None) -> Session | None:
-    """Run the start-up dialogs; the Session of the user who logged in, or None when they gave up."""
+def sign_in(accounts: AccountService | None, auth: AuthService, demo_accounts: dict[str, str] | None = None,
+            field_mode: str | None = None) -> Session | None:
+    """Run the start-up dialogs; the Session of the user who logged in, or None when they gave up. Without
+    `accounts` (field mode: the offline sign-in on the field copy) only the login dialog is shown."""
     if demo_accounts:
         DemoAccountsDialog(demo_accounts).exec()
-    if accounts.needs_first_admin() and FirstAdminDialog(accounts).exec() != QDialog.DialogCode.Accepted:
+    if accounts is not None and accounts.needs_first_admin() \
+            and FirstAdminDialog(accounts).exec() != QDialog.DialogCode.Accepted:
         return None
     login = LoginDialog(auth)
+    if field_mode:
+        login.setWindowTitle(f"Community Connect Console — log in — {field_mode}")
     return login.session if login.exec() == QDialog.DialogCode.Accepted else None

@@ -125,12 +125,16 @@ class FieldCopy:
 
     # --- using the copy --------------------------------------------------------------------------------
 
-    def open(self, cipher: ContactCipher | None = None) -> "FieldRegistry":
+    def open(self, cipher: ContactCipher | None = None, read_only: bool = False) -> "FieldRegistry":
+        """The copy as a registry in memory; `read_only` (a console started in field mode) refuses every write, so
+        an edit cannot land in the copy (and its audit event with it) instead of the database."""
         meta, data = self._unsealed()
         memory = sqlite3.connect(":memory:", check_same_thread=False)
         try:
             memory.deserialize(data)
             memory.execute("SELECT count(*) FROM cameras").fetchone()
+            if read_only:
+                memory.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
             memory.close()
             raise UserError(f"the field copy {self.path} does not hold a registry: {exc}") from None

@@ -11,15 +11,19 @@ its replay guard, lockout after repeated failures, disuse) on that account, and 
 - every outcome (LOGIN, LOGIN_FAILED, LOCKOUT) goes to the local audit journal, which is written into the hash chain
   when the database answers again. If the journal cannot be written, nobody signs in (fail closed).
 
-Failed logins, a lockout and the last TOTP step are counted in the opened copy (in memory): they hold for as long
-as the console runs, not across restarts (the sealed file is not rewritten offline).
+Failed logins, a lockout and the last TOTP step are counted in a small store of the account's own, in memory (the
+opened copy itself may be read-only): they hold for as long as the console runs, not across restarts (the sealed
+file is not rewritten offline).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
+from sqlalchemy import create_engine, select
+from sqlalchemy.pool import StaticPool
 
 from console.domain.audit import Action, AuditEntry, Outcome
 from console.domain.users import IdlePolicy
@@ -28,6 +32,7 @@ from console.services.auth import AuthService, LoginFailed, NoticeNotAcknowledge
 from console.services.field_copy import FieldRegistry
 from console.services.resilience import ResilientAudit
 from console.store import users as repo
+from console.store.db import Database
 from console.store.secrets import ContactCipher
 
 DEFAULT_MAX_AGE = timedelta(days=7)
@@ -51,7 +56,7 @@ class FieldAuthService(AuthService):
     def __init__(self, field: FieldRegistry, sink: ResilientAudit, cipher: ContactCipher | None = None,
                  hasher: PasswordHasher | None = None, workstation: str | None = None,
                  idle_policy: IdlePolicy = IdlePolicy(), max_age: timedelta = DEFAULT_MAX_AGE):
-        super().__init__(field.database, _SinkAudit(sink), cipher, hasher, workstation, idle_policy)
+        super().__init__(_account_store(field.database), _SinkAudit(sink), cipher, hasher, workstation, idle_policy)
         self.field = field
         self.sink = sink
         self.max_age = max_age
@@ -74,6 +79,11 @@ class FieldAuthService(AuthService):
         with self.database.engine.begin() as conn:  # the opened copy, in memory
             user = repo.get_user(conn, username) if username else None
             problem = self._check(conn, user, username, password, now, totp_code)
+            if problem is None and user.must_change_password:
+                # A reset password must be replaced, and that needs the database: refused now rather than stuck.
+                problem = self._fail(conn, username, now, "must_change_password",
+                                     "your password was reset and must be changed, which needs a connection to "
+                                     "the database: sign in once while connected", count=False)
             if problem is None:
                 self._succeed(conn, user, now, second_factor=user.totp_enabled)
                 return Session(repo.get_user_by_id(conn, user.id), self.workstation, now)
@@ -99,3 +109,17 @@ class FieldAuthService(AuthService):
         details = {**details, "offline": True, "data_as_of": self.field.info.made_at}
         self.sink.journal_only(AuditEntry(action=action, username=username[:64], workstation=self.workstation,
                                           outcome=outcome, details=details))
+
+
+def _account_store(copy: Database) -> Database:
+    """The copy's account (and its failed logins) in a database of its own, in memory, that the sign-in may write."""
+    from console.store.models import Base
+
+    memory = sqlite3.connect(":memory:", check_same_thread=False)
+    engine = create_engine("sqlite://", creator=lambda: memory, poolclass=StaticPool)
+    Base.metadata.create_all(engine, tables=[repo.users, repo.failures])
+    with copy.engine.connect() as read, engine.begin() as write:
+        rows = [row._asdict() for row in read.execute(select(repo.users))]
+        if rows:
+            write.execute(repo.users.insert(), rows)
+    return Database(engine=engine, url="sqlite://")

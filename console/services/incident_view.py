@@ -63,6 +63,8 @@ class IncidentView:
         self.registry = registry
         self.cipher = cipher
         self._searches: tuple[AuditLog, str, str] | None = None
+        # Set when `registry` is itself a field copy (a console started in field mode): answers carry when it was made.
+        self.data_as_of: datetime | None = None
 
     def record_searches(self, audit: AuditLog, username: str, workstation: str) -> None:
         """From now on every search is an audit event of this user (set when someone signs in)."""
@@ -106,7 +108,7 @@ class IncidentView:
         """(search(the database's registry), None), or, when the database is away and a field copy is there,
         (search(the copy), when the copy was made). No copy: a UserError saying the database is away."""
         try:
-            return search(self.registry), None
+            return search(self.registry), self.data_as_of
         except SQLAlchemyError as exc:
             if not connection_lost(exc):
                 raise

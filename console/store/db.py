@@ -26,7 +26,7 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 
-from console.errors import StoreUnavailable, UserError
+from console.errors import DatabaseUnreachable, StoreUnavailable, UserError
 from console.paths import user_data_dir
 
 ENV_URL = "RTIC_DATABASE_URL"
@@ -81,6 +81,18 @@ class Database:
 
 def open_database(url: str | None = None, *, create: bool = False) -> Database:
     """Open (and with `create`, create and migrate) the database at `url`; raise UserError with a clear reason."""
+    db = connect_database(url, create=create)
+    try:
+        _check_schema(db, create=create)
+    except BaseException:
+        db.engine.dispose()
+        raise
+    return db
+
+
+def connect_database(url: str | None = None, *, create: bool = False) -> Database:
+    """The database at `url` WITHOUT connecting or checking its schema (open_database does both): for the audit
+    log of a console started in field mode, whose journal flusher reaches the database when it answers again."""
     url = resolve_url(url)
     shown = describe_url(url)
     try:
@@ -97,13 +109,7 @@ def open_database(url: str | None = None, *, create: bool = False) -> Database:
             engine = create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5})
         except (NoSuchModuleError, ArgumentError) as exc:
             raise UserError(f"unknown database URL {shown!r} ({exc}): {_URL_HELP}") from None
-    db = Database(engine=engine, url=url)
-    try:
-        _check_schema(db, create=create)
-    except BaseException:
-        engine.dispose()
-        raise
-    return db
+    return Database(engine=engine, url=url)
 
 
 def _sqlite_engine(parsed, *, create: bool) -> Engine:
@@ -207,7 +213,9 @@ def _check_schema(db: Database, *, create: bool) -> None:
             revision = _current_revision(conn, table_names)
         has_tables = bool(table_names)
     except OperationalError as exc:
-        raise StoreUnavailable(f"cannot open the database {db.display_url}: {_first_line(exc)}") from None
+        # PostgreSQL: an OperationalError on connecting is the server or the network not answering (or refusing).
+        unreachable = DatabaseUnreachable if db.dialect == "postgresql" else StoreUnavailable
+        raise unreachable(f"cannot open the database {db.display_url}: {_first_line(exc)}") from None
     except SQLAlchemyError as exc:
         raise StoreUnavailable(f"cannot use the database {db.display_url}: {_first_line(exc)}") from None
     if revision is not None and revision not in _revisions():

@@ -24,7 +24,7 @@ def laptop(database, audit, cipher, hasher, people, registry, tmp_path):
     """A field copy made for the detective at NOW, and the offline sign-in on it (journal in tmp_path)."""
     copy = FieldCopy(tmp_path / "field.rtic")
     copy.refresh(database, people[Role.DETECTIVE], NOW, "field-laptop-7", audit)
-    field = copy.open(cipher)
+    field = copy.open(cipher, read_only=True)  # as a console started in field mode opens it
     sink = ResilientAudit(AuditLog(database), AuditJournal(tmp_path / "journal.db"))
     yield FieldAuthService(field, sink, cipher, hasher, workstation="field-laptop-7")
     field.close()
@@ -38,10 +38,13 @@ def journaled(auth):
     return [(p.entry.action, p.entry.username, p.entry.details.get("why")) for p in auth.sink.journal.pending()]
 
 
-def test_the_copy_holds_only_its_own_account(laptop):
-    with laptop.database.engine.connect() as conn:
+def test_the_copy_holds_only_its_own_account_and_refuses_writes_when_read_only(laptop):
+    with laptop.field.database.engine.connect() as conn:
         rows = conn.exec_driver_sql("SELECT username, password_hash FROM users").all()
-    assert [r.username for r in rows] == ["detective"] and rows[0].password_hash.startswith("$argon2id$")
+        assert [r.username for r in rows] == ["detective"] and rows[0].password_hash.startswith("$argon2id$")
+        with pytest.raises(Exception, match="readonly"):
+            conn.exec_driver_sql("UPDATE cameras SET label = 'x'")
+    login(laptop)  # the sign-in keeps its failed logins and TOTP step in a store of its own
 
 
 def test_the_right_password_signs_in_and_the_event_reaches_the_chain_later(database, laptop):
@@ -119,3 +122,18 @@ def test_the_password_cannot_be_changed_offline(laptop):
     session = login(laptop)
     with pytest.raises(Exception, match="cannot be changed with no connection"):
         laptop.change_password(session, PASSWORD, "a brand new passphrase here", NOW + timedelta(hours=4))
+
+
+def test_a_reset_password_is_refused_offline_rather_than_leaving_the_user_stuck(database, audit, cipher, hasher,
+                                                                                 accounts, tmp_path):
+    newbie = accounts.add_user("os:test", "newbie", Role.DETECTIVE, PASSWORD, NOW - timedelta(days=1),
+                               must_change_password=True)
+    copy = FieldCopy(tmp_path / "field.rtic")
+    copy.refresh(database, newbie, NOW, "field-laptop-7", audit)
+    sink = ResilientAudit(AuditLog(database), AuditJournal(tmp_path / "journal.db"))
+    with copy.open(cipher, read_only=True) as field:
+        auth = FieldAuthService(field, sink, cipher, hasher, workstation="field-laptop-7")
+        with pytest.raises(LoginFailed, match="sign in once while connected"):
+            login(auth, name="newbie")
+    assert [(p.entry.action, p.entry.details["why"]) for p in sink.journal.pending()] == [
+        (Action.LOGIN_FAILED, "must_change_password")]
