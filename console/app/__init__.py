@@ -1,0 +1,337 @@
+"""The composition root: opens the database, builds the services and the window, runs Qt.
+
+The only package besides console.gui that imports PySide6. `field_mode` starts the console on a field copy when the
+database cannot be reached; `checks` renders screenshots and runs the installation's self-test. The CLI reaches the
+GUI through `run_console`, `checks.render_screenshot` and `checks.run_self_test`; nothing else builds objects for
+the window.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from console.errors import UserError
+from console.paths import APP_AUTHOR, APP_NAME, resources_dir, ui_dir
+from console.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def _prepare_environment() -> None:
+    """Headless hosts get the offscreen platform; root needs Chromium's sandbox off (it aborts otherwise)."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+
+
+_preloading: list[threading.Thread] = []
+
+
+def _preload_store() -> None:
+    """Import the store layer (SQLAlchemy, cryptography: over half a second) on a thread while the main thread
+    starts Qt and the map page; the two overlap instead of adding up at start-up. (Alembic is imported only when
+    a migration is due: console/store/db.py.)"""
+
+    def load() -> None:
+        import console.services.incident_view  # noqa: F401
+        import console.store.db  # noqa: F401
+        import console.store.secrets  # noqa: F401
+
+    if not _preloading:
+        thread = threading.Thread(target=load, name="preload-store", daemon=True)
+        thread.start()
+        _preloading.append(thread)
+
+
+def _store_loaded() -> None:
+    """Wait for the preload before the main thread imports any of it: two threads importing one package at once
+    can see it half-initialised (seen here: "cannot import name ... partially initialized module")."""
+    for thread in _preloading:
+        thread.join()
+
+
+def qt_application():
+    """The QApplication, created once, with the map's URL schemes registered before it (QtWebEngine's rule)."""
+    _prepare_environment()
+    _preload_store()
+    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtWidgets import QApplication
+
+    from console.gui.map.schemes import register_schemes
+
+    # QtWebEngine shares OpenGL contexts with the widgets; without this set before the application exists, a map
+    # created after any other window has been shown (the login dialog) crashes the process on some GL stacks.
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    register_schemes()
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else APP_NAME])
+        app.setApplicationName("Community Connect Console")
+        app.setOrganizationName(APP_AUTHOR)
+    return app
+
+
+@dataclass
+class Console:
+    """Everything one window needs, built here and handed down."""
+
+    database: object
+    window: object
+    settings: Settings
+
+    def close(self, app) -> None:
+        self.window.shutdown()
+        self.window.deleteLater()
+        _drain(app)
+        if self.window.parts.mbtiles is not None:
+            self.window.parts.mbtiles.close()
+        self.database.close()
+
+
+def _drain(app, seconds: float = 0.2) -> None:
+    """Let deferred deletes and the web engine's last events run (Python can crash at exit otherwise)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        time.sleep(0.01)
+
+
+def _open_registry(db_url: str | None, cipher):
+    """Open the database; an empty one (first start) gets the demo registry and its accounts (returned, or None)."""
+    _store_loaded()
+    from console.store.db import open_database
+    from console.store.registry import count_cameras
+
+    database = open_database(db_url, create=True)
+    with database.engine.connect() as conn:
+        empty = count_cameras(conn) == 0
+    if not empty:
+        return database, None
+    from console.services.demo import create_demo
+
+    log.info("empty registry at %s: creating the demo registry", database.display_url)
+    try:
+        return database, create_demo(database, cipher)["accounts"]
+    except BaseException:
+        database.close()
+        raise
+
+
+def _with_notice(text: str, work):
+    """Run `work` on a worker thread while a small window says what is happening; its result, or a UserError."""
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QLabel
+
+    from console.gui.workers import Tasks
+
+    notice = QLabel(text)
+    notice.setWindowTitle("Community Connect Console")
+    notice.setMargin(24)
+    notice.show()
+    loop, outcome = QEventLoop(), {}
+    tasks = Tasks()
+    tasks.run("start", work, lambda result: (outcome.update(result=result), loop.quit()),
+              lambda error: (outcome.update(error=error), loop.quit()))
+    if not outcome:
+        loop.exec()
+    tasks.close()
+    notice.close()
+    notice.deleteLater()
+    if "error" in outcome:
+        raise UserError(outcome["error"])
+    return outcome["result"]
+
+
+def build_console(db_url: str | None, settings: Settings | None = None, *, remember_layout: bool = True,
+                  user_name: str = "not signed in", database=None, database_label: str | None = None,
+                  sync_label: str | None = None) -> Console:
+    """Open the registry and build the window (not shown). The QApplication must exist."""
+    from PySide6.QtCore import QSettings
+
+    from console.geo.mbtiles import MBTiles
+    from console.gui.map.view import DEFAULT_CENTER, MapView
+
+    settings = settings or load_settings()
+    cache_dir = Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR))
+    mbtiles = MBTiles(settings.mbtiles_path) if settings.mbtiles_path else None
+    # The page starts loading now (QtWebEngine works in its own processes) while Python imports the store
+    # and opens the database: the two overlap instead of adding up at start-up.
+    map_view = MapView(resources_dir(), center=DEFAULT_CENTER, theme=settings.theme, tile_url=settings.tile_url,
+                       tile_attribution=settings.tile_attribution, mbtiles=mbtiles, user_agent=settings.user_agent,
+                       cache_dir=cache_dir)
+    try:
+        _store_loaded()
+        from console.gui.main_window import MainWindow, WindowParts
+        from console.services.incident_view import IncidentView
+        from console.services.registry import RegistryService
+        from console.store.secrets import ContactCipher, load_contact_key
+
+        cipher = ContactCipher(load_contact_key())
+        if database is None:
+            database, _ = _open_registry(db_url, cipher)
+    except BaseException:
+        map_view.close_page()
+        raise
+    try:
+        geocoder = None
+        if settings.geocoder_url or settings.geocoder_kind in ("arcgis", "census"):
+            from console.geo.geocoder import Geocoder  # geopy and requests: loaded only when used
+
+            cache = cache_dir / "geocoder.sqlite"
+            geocoder = Geocoder(settings.geocoder_kind, settings.geocoder_url, settings.user_agent,
+                                api_key=settings.geocoder_api_key, timeout_s=settings.geocoder_timeout_s,
+                                min_interval_s=settings.geocoder_min_interval_s, cache_path=cache)
+        window_state = None
+        if remember_layout:
+            path = Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)) / "window.ini"
+            window_state = QSettings(str(path), QSettings.Format.IniFormat)
+        parts = WindowParts(
+            incident_view=IncidentView(RegistryService(database), cipher), settings=settings,
+            resources=resources_dir(), ui_dir=ui_dir(), database_label=database_label or database.display_url,
+            sync_label=sync_label or ("shared (PostgreSQL)" if database.dialect == "postgresql"
+                                      else "this computer only"),
+            user_name=user_name, geocoder=geocoder, mbtiles=mbtiles, window_state=window_state,
+            cache_dir=cache_dir, map_view=map_view)
+        window = MainWindow(parts)
+    except BaseException:
+        map_view.close_page()
+        database.close()
+        raise
+    return Console(database, window, settings)
+
+
+def run_console(db_url: str | None = None) -> int:
+    """Sign in, open the console window on the registry and run until the user quits."""
+    from datetime import timedelta
+
+    from console.app.field_mode import open_registry_or_field, run_field_mode
+    from console.domain.users import IdlePolicy
+    from console.gui.session import SessionServices
+    from console.gui.sign_in import sign_in
+    from console.gui.theme import apply_theme
+    from console.services.accounts import AccountService
+    from console.services.auth import AuthService
+    from console.services.contacts import ContactService
+    from console.services.registry import RegistryService
+    from console.services.offline import ResilientViewingService
+    from console.services.resilience import ResilientAudit
+    from console.store.audit import AuditLog
+    from console.store.journal import AuditJournal
+    from console.store.secrets import ContactCipher, load_contact_key
+    from console.video.factory import PlayerFactory
+
+    app = qt_application()
+    settings = load_settings()
+    apply_theme(app, resources_dir(), settings.theme)
+    cipher = ContactCipher(load_contact_key())
+    database, demo_accounts = _with_notice(
+        "Opening the camera registry…\n(a first start creates the demo registry and its accounts: a few seconds)",
+        lambda: open_registry_or_field(db_url, cipher))
+    if database is None:  # the database server does not answer, and this laptop has a field copy
+        return run_field_mode(app, settings, cipher, db_url, demo_accounts)
+    audit = AuditLog(database)
+    # Events that cannot reach the database (it went away mid-shift) wait in a local journal, flushed in order.
+    sink = ResilientAudit(audit, AuditJournal())
+    sink.start()
+    idle = IdlePolicy(settings.idle_lock_minutes)
+    services = SessionServices(
+        auth=AuthService(database, audit, cipher, idle_policy=idle),
+        viewing=ResilientViewingService(database, audit, sink, cipher,
+                                        max_session=timedelta(minutes=settings.live_view_max_minutes),
+                                        field_copy=_field_copy(cipher)),
+        contacts=ContactService(database, audit, cipher), registry=RegistryService(database), audit=audit, sink=sink)
+    session = sign_in(AccountService(database, audit, cipher), services.auth, demo_accounts)
+    if session is None:
+        sink.stop()
+        database.close()
+        return 0
+    console = build_console(db_url, settings, database=database, user_name=session.user.username)
+    players = PlayerFactory()
+    console.window.show()
+    signed_in = signed_in_console(app, console, session, services, players, idle)
+    searches = console.window.parts.incident_view
+    offline_readers = (services.viewing, services.registry, searches.registry)
+
+    def use_field_copy(field) -> None:  # on the keeper's thread: each reader takes the copy once per use
+        for reader in offline_readers:
+            reader.field_copy = field
+
+    use_field_copy(services.viewing.field_copy)
+    keeper = _start_field_copy_keeper(settings, database, audit, cipher, session, sink, use_field_copy,
+                                      services.viewing.field_copy)
+    feed = _start_feed_runner(settings, database, audit, cipher)
+    try:
+        return int(app.exec())
+    finally:
+        if feed is not None:
+            feed.stop()
+        if keeper is not None:
+            keeper.stop()
+        signed_in.close()
+        players.close()
+        sink.stop()
+        console.close(app)
+        if services.viewing.field_copy is not None:
+            services.viewing.field_copy.close()
+
+
+def signed_in_console(app, console: Console, session, services, players, idle):
+    """The signed-in console on the window, with this user's snapshot folder and saved wall layouts."""
+    from console.gui.session import SignedInConsole
+
+    return SignedInConsole(app, console.window, session, services, players, idle,
+                           Path(platformdirs.user_pictures_dir()) / "RTIC snapshots",
+                           Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)) / "wall_layouts.json")
+
+
+def _start_field_copy_keeper(settings, database, audit, cipher, session, sink, on_fresh, current):
+    """With field_copy = auto (field laptops): the copy is made again after sign-in and every few minutes online."""
+    if settings.field_copy != "auto":
+        return None
+    from console.services.field_copy import FieldCopy, FieldCopyKeeper
+
+    keeper = FieldCopyKeeper(FieldCopy(), database, session.user, session.workstation, sink.connectivity, on_fresh,
+                             interval_s=settings.field_copy_refresh_min * 60.0, audit=audit, cipher=cipher,
+                             current=current)
+    keeper.start()
+    return keeper
+
+
+def _start_feed_runner(settings, database, audit, cipher):
+    """The registry feed followed in the background when feed_url is set; a bad URL is logged, not fatal."""
+    from console.services.registry_feed import runner_from_settings
+
+    try:
+        runner = runner_from_settings(database, audit, cipher, settings)
+    except UserError as exc:
+        log.warning("registry feed not followed: %s", exc)
+        return None
+    if runner is not None:
+        runner.start()
+    return runner
+
+
+def _field_copy(cipher):
+    """The field laptop's encrypted registry copy, when this machine has one (`rtic-console field sync`)."""
+    from console.services.field_copy import FieldCopy
+
+    copy = FieldCopy()
+    if not copy.path.exists():
+        return None
+    try:
+        return copy.open(cipher)
+    except UserError as exc:
+        log.warning("field copy not used: %s", exc)
+        return None
