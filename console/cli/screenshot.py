@@ -42,7 +42,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _screenshot(args) -> int:
-    from console.app.checks import render_screenshot
+    from console.app import render_screenshot
     from console.domain.geo import validate_point
     from console.errors import UserError
 

@@ -44,7 +44,7 @@ def _seconds(text: str) -> float:
 
 
 def _self_test(args) -> int:
-    from console.app.checks import run_self_test
+    from console.app import run_self_test
 
     if args.offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 
-from console.app.checks import render_screenshot
+from console.app import render_screenshot
 from console.cli import main as cli_main
 from tests.gui.conftest import CENTRE
 from tests.gui.tiles import make_mbtiles

@@ -1,9 +1,9 @@
 """The composition root: opens the database, builds the services and the window, runs Qt.
 
-The only package besides console.gui that imports PySide6. `field_mode` starts the console on a field copy when the
-database cannot be reached; `checks` renders screenshots and runs the installation's self-test. The CLI reaches the
-GUI through `run_console`, `checks.render_screenshot` and `checks.run_self_test`; nothing else builds objects for
-the window.
+The only module besides console.gui that imports PySide6. When the database cannot be reached at start and a field
+copy is on this computer, the console starts in field mode on the copy. The CLI reaches the GUI through
+`run_console`, `render_screenshot` and `run_self_test` (the last two live in console/gui/checks.py and get what they
+build from here); nothing else builds objects for the window.
 """
 
 from __future__ import annotations
@@ -216,7 +216,6 @@ def run_console(db_url: str | None = None) -> int:
     """Sign in, open the console window on the registry and run until the user quits."""
     from datetime import timedelta
 
-    from console.app.field_mode import open_registry_or_field, run_field_mode
     from console.domain.users import IdlePolicy
     from console.gui.session import SessionServices
     from console.gui.sign_in import sign_in
@@ -335,3 +334,121 @@ def _field_copy(cipher):
     except UserError as exc:
         log.warning("field copy not used: %s", exc)
         return None
+
+
+# --- field mode: no database at start, a field copy on this computer ------------------------------------
+
+
+def open_registry_or_field(db_url: str | None, cipher):
+    """As _open_registry; but when the database server does not answer and this computer has a field copy,
+    (None, why) so the console starts in field mode on the copy."""
+    from console.errors import DatabaseUnreachable
+
+    try:
+        return _open_registry(db_url, cipher)
+    except DatabaseUnreachable as exc:
+        from console.services.field_copy import default_field_copy_path
+
+        if not default_field_copy_path().exists():
+            raise
+        log.warning("%s: starting in field mode on the field copy", exc)
+        return None, str(exc)
+
+
+def field_mode_banner(made_at) -> str:
+    return f"FIELD MODE: registry copy made {made_at.astimezone():%d %b %H:%M}, no connection"
+
+
+def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str) -> int:
+    """No database, but a field copy: sign in against the account sealed in the copy, and work on the copy.
+
+    The window is built on the copy (opened read-only: an edit is refused, never kept in the copy); searches and live
+    views are decided on it; every audit event goes to the local journal, whose flusher writes it into the chain when
+    the database answers again (its engine is made without connecting). Restart the console to work online again.
+    """
+    from datetime import timedelta
+
+    from console.domain.users import IdlePolicy
+    from console.gui.session import SessionServices
+    from console.gui.sign_in import sign_in
+    from console.services.contacts import ContactService
+    from console.services.field_copy import FieldCopy
+    from console.services.field_login import FieldAuthService
+    from console.services.offline import ResilientViewingService
+    from console.services.registry import RegistryService
+    from console.services.resilience import ResilientAudit
+    from console.store.audit import AuditLog
+    from console.store.db import connect_database
+    from console.store.journal import AuditJournal
+    from console.video.factory import PlayerFactory
+
+    copy = FieldCopy()
+    try:
+        field = copy.open(cipher, read_only=True)
+    except UserError as exc:
+        raise UserError(f"{why}; and the field copy on this computer cannot be used: {exc}") from None
+    remote = connect_database(db_url)
+    audit = AuditLog(remote)
+    sink = ResilientAudit(audit, AuditJournal())
+    sink.report_offline(why)  # the flusher pings with backoff and writes the journal when the database answers
+    sink.start()
+    banner = field_mode_banner(field.made_at)
+    idle = IdlePolicy(settings.idle_lock_minutes)
+    auth = FieldAuthService(field, sink, cipher, idle_policy=idle,
+                            max_age=timedelta(days=settings.field_copy_max_age_days))
+    services = SessionServices(
+        auth=auth,
+        viewing=ResilientViewingService(remote, audit, sink, cipher,
+                                        max_session=timedelta(minutes=settings.live_view_max_minutes),
+                                        field_copy=field),
+        contacts=ContactService(remote, audit, cipher), registry=RegistryService(field.database, field_copy=field),
+        audit=audit, sink=sink)
+    console = signed_in = players = None
+    try:
+        session = sign_in(None, auth, field_mode=banner)
+        if session is None:
+            return 0
+        console = build_console(db_url, settings, database=field.database, user_name=session.user.username,
+                                database_label=f"field copy {copy.path} (database {remote.display_url} away)",
+                                sync_label=banner)
+        console.window.parts.incident_view.data_as_of = field.made_at  # searches say they answer from the copy
+        players = PlayerFactory()
+        console.window.show()
+        signed_in = signed_in_console(app, console, session, services, players, idle)
+        signed_in.updates.show_field_mode(banner, why)
+        console.window.show_notice(f"{banner}. Searches and live views are decided on this copy; audit events are "
+                                   "kept on this computer until the database answers.")
+        return int(app.exec())
+    finally:
+        if signed_in is not None:
+            signed_in.close()
+        if players is not None:
+            players.close()
+        sink.stop()
+        if console is not None:
+            console.close(app)
+        field.close()
+        remote.close()
+
+
+# --- checks through the real window (console/gui/checks.py) -------------------------------------------------
+
+
+def _root():
+    from console.gui.checks import ConsoleRoot
+
+    return ConsoleRoot(qt_application, build_console, _store_loaded)
+
+
+def render_screenshot(out, *args, **options) -> None:
+    """`rtic-console screenshot`: the real main window on the registry, saved as an image."""
+    from console.gui.checks import render_screenshot as render
+
+    render(_root(), out, *args, **options)
+
+
+def run_self_test(*args, **options):
+    """`rtic-console self-test`: this installation checked end to end; a list of CheckResult."""
+    from console.gui.checks import run_self_test as run
+
+    return run(_root(), *args, **options)

@@ -1,5 +1,6 @@
 """Checks of an installation through the real window: `render_screenshot` and `run_self_test` (`rtic-console
-screenshot`, `rtic-console self-test`)."""
+screenshot`, `rtic-console self-test`). What they build comes from the composition root (console.app) as a
+ConsoleRoot: this package never imports it."""
 
 from __future__ import annotations
 
@@ -9,14 +10,21 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, NamedTuple
 
-from console.app import _store_loaded, build_console, qt_application
 from console.errors import UserError
 from console.paths import resources_dir
 from console.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
+
+
+class ConsoleRoot(NamedTuple):
+    """The composition root's makers the checks use."""
+
+    qt_application: Callable
+    build_console: Callable
+    store_loaded: Callable
 
 
 @contextmanager
@@ -32,9 +40,9 @@ def _waiting(app, what: str, seconds: float) -> Iterator[dict]:
         time.sleep(0.005)
 
 
-def render_screenshot(out: Path | str, db_url: str | None = None, incident: tuple[float, float] | None = None,
-                      radius: float | None = None, theme: str | None = None,
-                      size: tuple[int, int] = (1600, 950), settings: Settings | None = None) -> None:
+def render_screenshot(root: ConsoleRoot, out: Path | str, db_url: str | None = None,
+                      incident: tuple[float, float] | None = None, radius: float | None = None,
+                      theme: str | None = None, size: tuple[int, int] = (1600, 950), settings: Settings | None = None) -> None:
     """Render the real main window on the registry (offscreen where there is no display) and save it as an image."""
     from console.gui.map.view import DEFAULT_CENTER
     from console.gui.theme import apply_theme
@@ -42,14 +50,14 @@ def render_screenshot(out: Path | str, db_url: str | None = None, incident: tupl
     out = Path(out)
     if not out.parent.is_dir():
         raise UserError(f"cannot write {out}: the folder {out.parent} does not exist")
-    app = qt_application()
+    app = root.qt_application()
     settings = settings or load_settings()
     if theme:
         settings = settings.replaced(theme=theme)
     if radius is not None:
         settings = settings.replaced(search_radius_m=float(radius))
     apply_theme(app, resources_dir(), settings.theme)
-    console = build_console(db_url, settings, remember_layout=False)
+    console = root.build_console(db_url, settings, remember_layout=False)
     window = console.window
     try:
         window.resize(*size)
@@ -102,7 +110,7 @@ def self_test_clip() -> Path:
     return resources_dir() / "selftest" / "test-clip.mp4"
 
 
-def run_self_test(clip: Path | None = None, cameras: int = 200, timeout: float = 60.0,
+def run_self_test(root: ConsoleRoot, clip: Path | None = None, cameras: int = 200, timeout: float = 60.0,
                   report=lambda check: None) -> list[CheckResult]:
     """Check this installation end to end on a throw-away demo registry: settings, Qt, the registry, the window with
     its map, video. `report` is called after each check. Touches neither the user's registry nor contact key."""
@@ -140,7 +148,7 @@ def run_self_test(clip: Path | None = None, cameras: int = 200, timeout: float =
         from PySide6.QtCore import qVersion
         from PySide6.QtWebEngineCore import qWebEngineChromiumVersion
 
-        state["app"] = app = qt_application()
+        state["app"] = app = root.qt_application()
         return (f"Qt {qVersion()} (PySide6 {PySide6.__version__}), Chromium {qWebEngineChromiumVersion()}, "
                 f"platform {app.platformName()}")
 
@@ -150,7 +158,7 @@ def run_self_test(clip: Path | None = None, cameras: int = 200, timeout: float =
         from console.store.db import open_database
         from console.store.secrets import ContactCipher
 
-        _store_loaded()
+        root.store_loaded()
         url = f"sqlite:///{Path(state['folder']) / 'self-test.db'}"
         state["database"] = database = open_database(url, create=True)
         started = time.monotonic()
@@ -170,7 +178,7 @@ def run_self_test(clip: Path | None = None, cameras: int = 200, timeout: float =
         from console.gui.theme import apply_theme
 
         apply_theme(state["app"], resources_dir(), "dark")
-        state["console"] = build_console(None, Settings(), remember_layout=False, database=state["database"])
+        state["console"] = root.build_console(None, Settings(), remember_layout=False, database=state["database"])
         return check_map(state["app"], state["console"].window, *state["point"], timeout)
 
     def video_check() -> str:
