@@ -1,7 +1,8 @@
 """Shared fixtures: fresh settings and data folders, and the store on BOTH backends (SQLite and PostgreSQL).
 
 The PostgreSQL tests use the real server on 127.0.0.1:5432 (RTIC_TEST_PG_ADMIN_URL to change): each test
-gets a database of its own, created and dropped here. They skip with a clear reason when no server answers.
+gets a database of its own, created and dropped here. A server that does not answer, or refuses the password, FAILS
+those tests with the cause (tests/support/backends.py: skipped only on request, `RTIC_TEST_SKIP=postgresql`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,19 @@ import uuid
 
 import pytest
 
+from tests.support import backends
+from tests.support.backends import PG_ADMIN_URL
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
-PG_ADMIN_URL = os.environ.get(
-    "RTIC_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres"
-)
+
+def pytest_configure(config):
+    backends.check_settings()
+
+
+def pytest_terminal_summary(terminalreporter):
+    backends.report(terminalreporter)
 
 
 @pytest.fixture(autouse=True)
@@ -38,32 +46,10 @@ def _pg_admin_engine():
     return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
 
 
-_pg_state: dict[str, str | None] = {}
-
-
-def _pg_unavailable() -> str | None:
-    """Why PostgreSQL tests cannot run here, or None when the server answers (checked once)."""
-    if "reason" not in _pg_state:
-        from sqlalchemy import text
-
-        engine = _pg_admin_engine()
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("select 1"))
-            _pg_state["reason"] = None
-        except Exception as exc:  # any failure to connect means: skip, and say why
-            _pg_state["reason"] = f"no PostgreSQL server answers at {PG_ADMIN_URL.split('@')[-1]}: {exc.__class__.__name__}"
-        finally:
-            engine.dispose()
-    return _pg_state["reason"]
-
-
 @pytest.fixture
 def pg_url():
     """The URL of a new, empty PostgreSQL database, dropped after the test."""
-    reason = _pg_unavailable()
-    if reason:
-        pytest.skip(reason)
+    backends.require("postgresql")
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 

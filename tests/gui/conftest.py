@@ -15,7 +15,8 @@ import pytest
 from PySide6 import QtWebEngineWidgets  # noqa: F401  (sets the shared-GL attribute before the app exists)
 
 from console.gui.map.schemes import register_schemes
-from tests.support.rtsp_stream import RtspServer, gstreamer_missing
+from tests.support.backends import require
+from tests.support.rtsp_stream import RtspServer
 
 register_schemes()
 
@@ -127,9 +128,7 @@ def make_console(qtbot, console_settings):
 
 @pytest.fixture(scope="module")
 def rtsp_server():
-    reason = gstreamer_missing()
-    if reason:
-        pytest.skip(reason)
+    require("gstreamer")
     server = RtspServer().start()
     yield server
     server.stop()

@@ -28,7 +28,8 @@ from console.store import registry as repo
 from console.store.audit import AuditLog
 from console.store.db import open_database
 from console.store.secrets import ContactCipher, load_contact_key
-from tests.support.rtsp_stream import RtspServer, gstreamer_missing
+from tests.support.backends import require
+from tests.support.rtsp_stream import RtspServer
 
 pytestmark = pytest.mark.gui
 
@@ -36,9 +37,7 @@ pytestmark = pytest.mark.gui
 @pytest.fixture(scope="module")
 def camera_server():
     """A camera gateway that asks for a password, as real ones do."""
-    reason = gstreamer_missing()
-    if reason:
-        pytest.skip(reason)
+    require("gstreamer")
     server = RtspServer(user="viewer", password="gw-Secret-77").start()
     yield server
     server.stop()

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.rtsp_stream import RtspServer, SilentServer, gstreamer_missing
+from tests.support.backends import require
+from tests.support.rtsp_stream import RtspServer, SilentServer
 
 USER, PASSWORD = "officer", "s3cr:t/pw"  # awkward characters on purpose: they must be quoted and scrubbed
 
 
 @pytest.fixture(scope="session")
 def _gstreamer():
-    reason = gstreamer_missing()
-    if reason:
-        pytest.skip(reason)
+    require("gstreamer")
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +59,7 @@ def whep_server():
 def hls_stream(tmp_path_factory):
     from tests.support.hls_stream import HlsStream
 
+    require("ffmpeg")
     stream = HlsStream(tmp_path_factory.mktemp("hls")).start()
     yield stream
     stream.stop()

@@ -14,6 +14,7 @@ import pytest
 from console.video.ffmpeg import FFmpegPlayer
 from console.video.player import ErrorKind, PlayerState
 from console.video.source import StreamSource
+from tests.support.backends import require
 from tests.support.rtsp_stream import RtspServer
 from tests.support.stream_waits import Recorder, wait_until
 from tests.video.conftest import PASSWORD, USER
@@ -162,11 +163,9 @@ def test_frozen_stream_is_detected_within_three_seconds(rtsp_own_server):
 
 
 def test_rtsps_with_basic_auth_plays(_gstreamer, tmp_path):
-    import shutil
     import subprocess
 
-    if not shutil.which("openssl"):
-        pytest.skip("openssl is needed to make the test certificate")
+    require("openssl")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
                     "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)

@@ -9,10 +9,14 @@ import pytest
 
 from console.video.player import ErrorKind, PlayerState
 from console.video.source import StreamSource
-from console.video.vlc_backend import VlcPlayer, _plugin_dirs, vlc_has_rtsp, vlc_unavailable
+from console.video.vlc_backend import VlcPlayer, _plugin_dirs, vlc_has_rtsp
+from tests.support.backends import require
 from tests.support.stream_waits import Recorder, wait_until
 
-pytestmark = pytest.mark.skipif(vlc_unavailable() is not None, reason=str(vlc_unavailable()))
+
+@pytest.fixture(autouse=True)
+def _vlc():
+    require("vlc")
 
 
 def test_plays_live_hls_through_video_callbacks(hls_stream):

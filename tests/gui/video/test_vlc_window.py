@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from console.video.vlc_backend import vlc_unavailable
+from tests.support.backends import require
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-pytestmark = [pytest.mark.gui, pytest.mark.skipif(vlc_unavailable() is not None or not shutil.which("Xvfb"),
-                                                  reason="needs libVLC and Xvfb")]
+pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
 def xvfb_display():
+    require("vlc")
+    require("xvfb")
+    require("ffmpeg")
     read_end, write_end = os.pipe()
     server = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
                               pass_fds=(write_end,), stderr=subprocess.DEVNULL)
