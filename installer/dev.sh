@@ -7,6 +7,8 @@
 #                                    also the test tools (GStreamer RTSP server, ffmpeg, Xvfb, PostgreSQL server),
 #                                    then the whole test suite with every backend required: a missing one FAILS its
 #                                    tests, naming it and why. Skip one only by name: RTIC_TEST_SKIP=xvfb,vlc
+#   installer/dev.sh pictures        the README pictures (resources/screenshots/*.png), made by driving the real window
+#                                    and dialogs through clicks and typed keys on the demo registry
 #   installer/dev.sh package         the Linux package: build the .deb (PyInstaller one-folder app), install it into a
 #                                    clean root and run the installed console's self-test there (installer/README.md)
 #   installer/dev.sh setup           only the set-up of `run`
@@ -102,6 +104,12 @@ case "$mode" in
     .venv/bin/ruff check --quiet --select F console tests  # unused and undefined names
     exec .venv/bin/python -m pytest "$@"
     ;;
+  pictures)
+    apt_install "${RUN_PACKAGES[@]}"
+    python_env "."
+    export QT_QPA_PLATFORM=offscreen QTWEBENGINE_DISABLE_SANDBOX=1
+    .venv/bin/python -m tests.support.pictures resources/screenshots
+    ;;
   package)
     apt_install "${RUN_PACKAGES[@]}"
     python_env ".[package]"
@@ -111,7 +119,7 @@ case "$mode" in
     echo "package: built and checked in $(( $(date +%s) - started )) s"
     ;;
   *)
-    echo "usage: installer/dev.sh run [ARGS...] | test [PYTEST ARGS...] | package | setup" >&2
+    echo "usage: installer/dev.sh run [ARGS...] | test [PYTEST ARGS...] | pictures | bench [--quick] | package | setup" >&2
     exit 2
     ;;
 esac

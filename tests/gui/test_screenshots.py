@@ -1,7 +1,8 @@
 """Pictures of the real window on the demo registry (dark/light, with/without offline tiles) in tests/output/.
 
-The README shows tests/output/console-dark-tiles.png. Each picture is checked for what a person would look for:
-the incident ring's colour, camera-state colours, and more than a blank page.
+The README's picture is made by `installer/dev.sh pictures` through the same driver as
+`test_the_readme_picture_of_the_console` (tests/support/pictures.py). Each picture is checked for what a person
+would look for: the incident ring's colour, camera-state colours, and more than a blank page.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from console.app import render_screenshot
 from console.cli import main as cli_main
 from tests.gui.conftest import CENTRE
 from tests.gui.tiles import make_mbtiles
+from tests.support.pictures import console_picture
 
 pytestmark = pytest.mark.gui
 OUTPUT = Path(__file__).resolve().parents[1] / "output"
@@ -72,6 +74,18 @@ def test_screenshots_of_the_demo_registry(qtbot, sqlite_url, console_settings, t
             # A light window is mostly light, a dark one mostly dark (sampled on the left panels).
             sample = image.pixelColor(5, size[1] // 2).lightness()
             assert sample > 180 if theme == "light" else sample < 80
+
+
+def test_the_readme_picture_of_the_console(qtbot, sqlite_url, console_settings):
+    """Picked through the open-incidents list and a click on the nearest live-now camera, as a dispatcher does."""
+    OUTPUT.mkdir(exist_ok=True)
+    demo_registry(sqlite_url, 600)
+    out = OUTPUT / "console-dark.png"
+    image, shown = console_picture(out, sqlite_url, console_settings, size=(1600, 950))
+    assert shown["incident"].startswith("<b>") and "Chicopee" in shown["incident"]  # the picked incident's label
+    assert shown["camera"] and shown["state"] == "Live now" and shown["may_open"]
+    check_picture(out, (1600, 950))
+    assert image.pixelColor(5, 475).lightness() < 80
 
 
 def test_the_screenshot_command(qtbot, sqlite_url, tmp_path, capsys, monkeypatch):
