@@ -48,7 +48,7 @@ def test_probe_json_on_a_good_stream(rtsp_auth_server, capsys):
     result = json.loads(out)
     assert status == 0 and result["ok"] is True and result["error"] is None
     assert (result["backend"], result["codec"], result["width"], result["height"]) == ("ffmpeg", "h264", 320, 240)
-    assert result["frames"] >= 10 and 0 < result["first_frame_ms"] < 3000
+    assert result["frames"] >= 10 and result["first_frame_ms"] > 0  # measured, not held to a wall-clock limit
     assert PASSWORD not in out and "officer:" not in out
 
 
