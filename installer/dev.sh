@@ -9,6 +9,8 @@
 #                                    tests, naming it and why. Skip one only by name: RTIC_TEST_SKIP=xvfb,vlc
 #   installer/dev.sh pictures        the README pictures (resources/screenshots/*.png), made by driving the real window
 #                                    and dialogs through clicks and typed keys on the demo registry
+#   installer/dev.sh bench [--quick] every benchmark in tests/bench (needs what `test` needs), each printing one JSON
+#                                    line per figure, no thresholds; --quick: each briefly (a check that it still works)
 #   installer/dev.sh package         the Linux package: build the .deb (PyInstaller one-folder app), install it into a
 #                                    clean root and run the installed console's self-test there (installer/README.md)
 #   installer/dev.sh setup           only the set-up of `run`
@@ -103,6 +105,13 @@ case "$mode" in
     .venv/bin/lint-imports --no-cache
     .venv/bin/ruff check --quiet --select F console tests  # unused and undefined names
     exec .venv/bin/python -m pytest "$@"
+    ;;
+  bench)
+    apt_install "${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    python_env ".[test]"
+    postgres_server
+    export QT_QPA_PLATFORM=offscreen QTWEBENGINE_DISABLE_SANDBOX=1
+    exec .venv/bin/python tests/bench/run.py "$@"
     ;;
   pictures)
     apt_install "${RUN_PACKAGES[@]}"

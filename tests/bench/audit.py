@@ -150,7 +150,11 @@ def main() -> int:
     parser.add_argument("--appends", type=int, default=2000)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--quick", action="store_true",
+                        help="a brief run that checks the benchmark still works (appends=100, events=5_000); figures are not comparable")
     args = parser.parse_args()
+    if args.quick:
+        args.appends, args.events = min(args.appends, 100), min(args.events, 5_000)
     for backend in args.backends.split(","):
         if backend == "sqlite":
             with tempfile.TemporaryDirectory() as folder:

@@ -193,7 +193,11 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=30)
     parser.add_argument("--db", metavar="URL", help="use this existing registry instead of generating one")
     parser.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true",
+                        help="a brief run that checks the benchmark still works (cameras=2,000, starts=1, incidents=3); figures are not comparable")
     args = parser.parse_args()
+    if args.quick:
+        args.cameras, args.starts, args.incidents = min(args.cameras, 2_000), 1, min(args.incidents, 3)
     if args.child:
         child_cold_start(args.child)
         return

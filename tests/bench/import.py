@@ -89,7 +89,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--quick", action="store_true",
+                        help="a brief run that checks the benchmark still works (rows=2,000); figures are not comparable")
     args = parser.parse_args()
+    if args.quick:
+        args.rows = min(args.rows, 2_000)
     with tempfile.TemporaryDirectory() as folder:
         export = Path(folder) / "portal-export.csv"
         write_export(export, args.rows)

@@ -124,7 +124,11 @@ def main() -> None:
     parser.add_argument("--consoles", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=300.0)
     parser.add_argument("--cameras", type=int, default=20_000)
+    parser.add_argument("--quick", action="store_true",
+                        help="a brief run that checks the benchmark still works (consoles=2, seconds=10, cameras=500); figures are not comparable")
     args = parser.parse_args()
+    if args.quick:
+        args.consoles, args.seconds, args.cameras = min(args.consoles, 2), min(args.seconds, 10.0), min(args.cameras, 500)
 
     name = f"rtic_bench_load_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")

@@ -95,7 +95,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--keep", action="store_true", help="keep the registries built and reuse kept ones")
+    parser.add_argument("--quick", action="store_true",
+                        help="a brief run that checks the benchmark still works (sizes=2,000, no --keep); figures are not comparable")
     args = parser.parse_args()
+    if args.quick:
+        global QUERIES
+        args.sizes, args.keep, QUERIES = "2000", False, 40
     for size in (int(s) for s in args.sizes.split(",")):
         for backend in args.backends.split(","):
             if args.keep:

@@ -2,6 +2,9 @@
 
 Run: `.venv/bin/python tests/bench/video.py [--quick]`. Real servers: GStreamer RTSP (/usr/bin/python3) and the
 aiortc WHEP server, each in its own process; real VideoTile widgets offscreen. Not a test: figures, not verdicts.
+The figures the tests tell by events only are measured here: how long a hanging camera holds the GUI thread in
+open_view/close_view, how soon a frozen stream is reported stalled, how long a never-answering server takes to
+time out. --quick: two runs, short loads, one small wall (installer/dev.sh bench --quick).
 """
 
 from __future__ import annotations
@@ -166,12 +169,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer runs and shorter loads")
     ap.add_argument("--walls-only", action="store_true", help="only the 9 x 720p and 16 x 360p wall loads")
     args = ap.parse_args()
-    runs, secs = (5, 5.0) if args.quick else (10, 15.0)
+    runs, secs = (2, 2.0) if args.quick else (10, 15.0)
     app = QApplication.instance() or QApplication([])
     factory = PlayerFactory()
     if not args.walls_only:
         latency_and_memory(factory, runs)
-    walls(factory, secs)
+        hanging_and_frozen(factory)
+    walls(factory, secs, [("640x360", 2)] if args.quick else [("1280x720", 3), ("640x360", 4)])
     factory.close()
     app.processEvents()
 
@@ -206,8 +210,63 @@ def latency_and_memory(factory, runs: int) -> None:
         rtsp.stop()
 
 
-def walls(factory, secs: float) -> None:
-    for size, grid in (("1280x720", 3), ("640x360", 4)):
+def hanging_and_frozen(factory) -> None:
+    """The figures behind the tests that wait on events: GUI time with a hanging camera, stall and timeout delays."""
+    import signal
+
+    from console.video.ffmpeg import FFmpegPlayer
+    from console.video.player import PlayerState
+    from tests.support.rtsp_stream import SilentServer
+    from tests.support.stream_waits import Recorder, wait_until
+
+    silent = SilentServer()
+    try:
+        tile = VideoTile(factory)
+        tile.resize(640, 480)
+        tile.show()
+        began = time.monotonic()
+        tile.open_view(view(f"rtsp://127.0.0.1:{silent.port}/cam", 90))
+        opened = time.monotonic() - began
+        began = time.monotonic()
+        tile.close_view()
+        closed = time.monotonic() - began
+        emit("hanging_camera_open_view_gui_ms", round(1000 * opened, 1), "ms", target="< 1000")
+        emit("hanging_camera_close_view_gui_ms", round(1000 * closed, 1), "ms", target="< 1000")
+        tile.wait_stopped(30)
+        tile.deleteLater()
+        rec = Recorder()
+        began = time.monotonic()
+        player = FFmpegPlayer(StreamSource(f"rtsp://127.0.0.1:{silent.port}/cam"), **rec.kw(), reconnect=False,
+                              connect_timeout=1.5)
+        player.start()
+        wait_until(lambda: player.state is PlayerState.ERROR, 60)
+        emit("never_answering_server_error_s", round(time.monotonic() - began, 2), "s", connect_timeout_s=1.5,
+             target="< 6")
+        player.stop()
+        player.join(30)
+    finally:
+        silent.close()
+    server = RtspServer().start()
+    rec = Recorder()
+    player = FFmpegPlayer(StreamSource(server.url("cam")), **rec.kw(), stall_after=3.0)
+    player.start()
+    try:
+        wait_until(lambda: player.stats.frames >= 5, 20)
+        os.kill(server.proc.pid, signal.SIGSTOP)
+        frozen_at = time.monotonic()
+        wait_until(lambda: rec.seen(PlayerState.STALLED), 60)
+        stalled = rec.when(PlayerState.STALLED)
+        emit("frozen_stream_stalled_after_s", round(stalled - frozen_at, 2) if stalled else None, "s",
+             stall_after_s=3.0, target="<= 3.6")
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+        player.stop()
+        player.join(30)
+        server.stop()
+
+
+def walls(factory, secs: float, layouts) -> None:
+    for size, grid in layouts:
         server = RtspServer("--size", size, "--shared", "--kbps", "2000" if grid == 3 else "800").start()
         try:
             load = wall_load(factory, server.url("cam"), grid, secs, server.proc.pid)
