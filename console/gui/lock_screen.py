@@ -148,6 +148,7 @@ class LockScreen(QWidget):
         self._record_lock(last_activity, locked_at)
 
     def _record_lock(self, last_activity: datetime, locked_at: datetime) -> None:
+        """The one audit event of this lock (SignedInConsole.lock leaves it to the screen that shows the lock)."""
         self.tasks.run("idle_lock", lambda: self.auth.idle_lock(self.session, last_activity, locked_at),
                        lambda _: None, self._failed)
 

@@ -197,10 +197,12 @@ class SignedInConsole(QObject):
                               lambda error: self.window.statusBar().showMessage(f"Snapshot not audited: {error}"))
 
     def lock(self, last_activity: datetime) -> None:
-        """Idle too long: record it, hide everything, ask for the password again (feeds keep their time limits)."""
-        now = _utcnow()
-        self.window.tasks.run("idle-lock", lambda: self.services.auth.idle_lock(self.session, last_activity, now),
-                              lambda _r: None, lambda error: log.warning("idle lock not audited: %s", error))
+        """Idle too long: hide everything and ask for the password again (feeds keep their time limits).
+
+        The lock screen records the lock it shows (one idle_lock event per lock, and a failure to record it is
+        shown on that screen), so it is not recorded here as well."""
+        if self.lock_screen is not None:  # already locked: one lock, one event
+            return
         self.window.hide()
         self.lock_screen = LockScreen(self.services.auth, self.session, last_activity)
         self.lock_screen.sig_unlocked.connect(self._unlocked)
@@ -219,6 +221,10 @@ class SignedInConsole(QObject):
     def close(self) -> None:
         """End every view and log out (both audited) before the window goes; keep the saved wall layouts."""
         self.idle.stop(self.app)
+        if self.lock_screen is not None:
+            self.lock_screen.close()
+            self.lock_screen.deleteLater()
+            self.lock_screen = None
         self.updates.stop()
         if self.cad_runner is not None:
             self.cad_runner.stop()

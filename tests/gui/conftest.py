@@ -149,11 +149,11 @@ def players(factory):
     return factory
 
 
-def signed_in(console, username: str, role, folder, players, journal=None):
+def signed_in(console, username: str, role, folder, players, journal=None, idle=None):
     """Sign a new account of `role` in on a built console window: the whole signed-in console, as run_console does.
 
     With `journal` (a file path), audit events go through the local journal when the database is away, as in
-    run_console; the caller stops `services.sink`.
+    run_console; the caller stops `services.sink`. `idle` is the idle-lock policy (default: off).
     """
     from argon2 import PasswordHasher
     from PySide6.QtWidgets import QApplication
@@ -173,7 +173,8 @@ def signed_in(console, username: str, role, folder, players, journal=None):
     audit = AuditLog(database)
     now = datetime.now(timezone.utc)
     AccountService(database, audit, cipher, hasher).add_user("os:test", username, role, "a long enough password", now)
-    auth = AuthService(database, audit, cipher, hasher)
+    idle = idle or IdlePolicy(0)
+    auth = AuthService(database, audit, cipher, hasher, idle_policy=idle)  # as run_console builds it
     session = auth.login(username, "a long enough password", now, notice_acknowledged=True)
     if journal is None:
         services = SessionServices(auth, ViewingService(database, audit, cipher),
@@ -187,7 +188,7 @@ def signed_in(console, username: str, role, folder, players, journal=None):
         sink.start()
         services = SessionServices(auth, ResilientViewingService(database, audit, sink, cipher),
                                    ContactService(database, audit, cipher), RegistryService(database), audit, sink)
-    return SignedInConsole(QApplication.instance(), console.window, session, services, players, IdlePolicy(0),
+    return SignedInConsole(QApplication.instance(), console.window, session, services, players, idle,
                            folder, folder / f"{username}-layouts.json")
 
 
