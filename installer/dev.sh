@@ -103,7 +103,7 @@ case "$mode" in
     # Every real part the suite uses (tests/support/backends.py); RTIC_TEST_SKIP=NAME,... skips one on request.
     export RTIC_TEST_REQUIRE=postgresql,gstreamer,vlc,xvfb,ffmpeg,openssl,wheel
     .venv/bin/lint-imports --no-cache
-    .venv/bin/ruff check --quiet --select F console tests  # unused and undefined names
+    .venv/bin/ruff check --quiet --no-cache --select F console tests  # unused and undefined names
     exec .venv/bin/python -m pytest "$@"
     ;;
   bench)
