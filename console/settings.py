@@ -1,6 +1,9 @@
 """Console settings, declared once (title, default, description) and read from a machine and a per-user TOML file.
 
-The machine file (an administrator's: tile server, geocoder) is read first, then the user's file overrides it.
+The machine file (an administrator's: tile server, geocoder) is read first, then the user's file overrides it, with
+two limits: a setting that is policy (how long a live view lasts, the idle lock, the footage window, ...) may only be
+made stricter by the user's file, and the machine file can lock any setting (`locked = ["tile_url", ...]`) so the
+user's file cannot change it at all. A refused value is logged and kept out; `config show` says why.
 Each path can be moved with an environment variable so tests and kiosks get settings of their own.
 """
 
@@ -12,7 +15,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import platformdirs
 
@@ -34,6 +37,25 @@ class Setting:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     secret: bool = False  # shown masked (`config show`)
+    # Policy: "at_most" (the user's file may only lower it), "at_most_nonzero" (the same, where 0 means "no limit"),
+    # "machine" (only the machine file may set it); "" for a preference the user may set freely.
+    policy: str = ""
+
+    def tighter_or_equal(self, value: Any, baseline: Any) -> bool:
+        """Whether `value` is at least as strict as `baseline` under this setting's policy."""
+        if self.policy == "at_most":
+            return value <= baseline
+        if self.policy == "at_most_nonzero":
+            return value != 0 and (baseline == 0 or value <= baseline)
+        if self.policy == "machine":
+            return value == baseline
+        return True
+
+    @property
+    def policy_rule(self) -> str:
+        return {"at_most": "may only be lowered by a user's file",
+                "at_most_nonzero": "may only be lowered (not turned off) by a user's file",
+                "machine": "set only in the machine file"}.get(self.policy, "")
 
 
 DECLARED: tuple[Setting, ...] = (
@@ -64,14 +86,18 @@ DECLARED: tuple[Setting, ...] = (
             choices=("dark", "light")),
     Setting("idle_lock_minutes", "Idle lock (minutes)", 30,
             "Lock the console after this long with no input; 0 turns the lock off (a dispatch position in a secure "
-            "room).", minimum=0),
+            "room).", minimum=0, policy="at_most_nonzero"),
     Setting("live_view_max_minutes", "Live view limit (minutes)", 15, "A live view stops after this long.",
-            minimum=1),
+            minimum=1, policy="at_most"),
     Setting("evidence_dir", "Evidence folder", "",
             "Where footage received from owners is copied and hashed (the agency's evidence store). Empty: the "
             "'evidence' folder in the user's data folder."),
     Setting("footage_max_window_hours", "Footage request window (hours)", 2.0,
-            "The longest time window one footage request may ask an owner for.", minimum=0.25),
+            "The longest time window one footage request may ask an owner for.", minimum=0.25, policy="at_most"),
+    Setting("footage_max_area_radius_m", "Footage request area limit (m)", 2000.0,
+            "The largest area one footage request may cover: a circle of at most this radius, or a drawn area no "
+            "larger than such a circle. A request to every owner in the city is not a footage request.",
+            minimum=10.0, policy="at_most"),
     Setting("cad_watch_folder", "CAD drop folder", "",
             "A folder CAD writes NENA EIDO or CSV/JSON export files into; taken files move to processed/ or "
             "rejected/. Empty: no folder is watched."),
@@ -99,7 +125,7 @@ DECLARED: tuple[Setting, ...] = (
             "With field_copy = auto, how often the field copy is made again while the database answers.", minimum=1),
     Setting("field_copy_max_age_days", "Field copy age limit (days)", 7,
             "With no connection, the console starts on the field copy only if it is at most this many days old; "
-            "an older copy is refused (sync it again while online).", minimum=1),
+            "an older copy is refused (sync it again while online).", minimum=1, policy="at_most"),
 )
 
 _BY_KEY = {s.key: s for s in DECLARED}
@@ -141,35 +167,97 @@ class Settings:
 
 def load_settings(machine_file: Path | None = None, user_file: Path | None = None) -> Settings:
     """Defaults, then the machine file, then the user's file. A broken file is a UserError naming it."""
-    return load_settings_with_sources(machine_file, user_file)[0]
+    return load_settings_explained(machine_file, user_file).settings
 
 
 def load_settings_with_sources(machine_file: Path | None = None,
                                user_file: Path | None = None) -> tuple[Settings, dict[str, str]]:
     """The settings and, for each key, where its value came from: "default" or the path of the file that set it."""
-    values: dict[str, Any] = {}
+    loaded = load_settings_explained(machine_file, user_file)
+    return loaded.settings, loaded.sources
+
+
+LOCKED_KEY = "locked"  # the machine file's list of settings a user's file may not change
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The settings in force, where each value came from, which the machine file locked, and what was refused."""
+
+    settings: Settings
+    sources: dict[str, str]
+    locked: frozenset[str]
+    refused: dict[str, str]  # key -> the sentence saying why the user's value was not taken
+
+
+def machine_baseline(machine_file: Path | None = None) -> tuple[Settings, frozenset[str]]:
+    """Defaults and the machine file only: what a user's file may tighten, and what it may not touch."""
+    machine, locked = _read(machine_file or machine_settings_path(), allow_lock=True)
+    return Settings(machine), frozenset(locked)
+
+
+def load_settings_explained(machine_file: Path | None = None, user_file: Path | None = None) -> Loaded:
+    machine_path, user_path = machine_file or machine_settings_path(), user_file or user_settings_path()
+    machine, locked = _read(machine_path, allow_lock=True)
+    values: dict[str, Any] = dict(machine)
     sources = {s.key: "default" for s in DECLARED}
-    for path in (machine_file or machine_settings_path(), user_file or user_settings_path()):
-        found = _read(path)
-        values.update(found)
-        sources.update({key: str(path) for key in found})
-    return Settings(values), sources
+    sources.update({key: str(machine_path) for key in machine})
+    refused: dict[str, str] = {}
+    for key, value in _read(user_path)[0].items():
+        why = user_may_not_set(key, value, values.get(key, _BY_KEY[key].default), locked)
+        if why:
+            refused[key] = why
+            log.warning("settings file %s: %s", user_path, why)
+            continue
+        values[key] = value
+        sources[key] = str(user_path)
+    return Loaded(Settings(values), sources, frozenset(locked), refused)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def user_may_not_set(key: str, value: Any, baseline: Any, locked: Iterable[str]) -> str | None:
+    """Why a user's file may not set `key` to `value` over the machine's (or default) `baseline`, or None."""
+    setting = _BY_KEY[key]
+    if key in locked:
+        return f"{key} is locked by the machine settings file: the value {baseline!r} stays"
+    if not setting.tighter_or_equal(value, baseline):
+        if setting.policy == "machine":
+            return f"{key} is agency policy and is set only in the machine settings file: {baseline!r} stays"
+        return (f"{key} is agency policy and {setting.policy_rule}: {value!r} would loosen {baseline!r}, "
+                f"so {baseline!r} stays")
+    return None
+
+
+def _read(path: Path, allow_lock: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """The settings a file holds, checked, and (machine file only) the settings it locks."""
     if not path.is_file():
-        return {}
+        return {}, []
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UserError(f"the settings file {path} cannot be read ({exc}): fix or remove it") from None
-    found = {}
+    found, locked = {}, []
     for key, value in data.items():
+        if key == LOCKED_KEY:
+            if not allow_lock:
+                log.warning("settings file %s: only the machine settings file can lock settings; %r ignored",
+                            path, key)
+                continue
+            locked = _locked_list(value, path)
+            continue
         if key not in _BY_KEY:
             log.warning("settings file %s: unknown setting %r ignored", path, key)
             continue
         found[key] = _checked(key, value, str(path))
-    return found
+    return found, locked
+
+
+def _locked_list(value: Any, path: Path) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UserError(f"{path}: {LOCKED_KEY} must be a list of setting names, like [\"tile_url\", \"theme\"]")
+    unknown = [v for v in value if v not in _BY_KEY]
+    if unknown:
+        raise UserError(f"{path}: {LOCKED_KEY} names settings that do not exist: {', '.join(map(repr, unknown))}")
+    return list(value)
 
 
 def _checked(key: str, value: Any, where: str) -> Any:
@@ -210,8 +298,11 @@ def parse_value(key: str, text: str) -> Any:
 
 def write_settings(path: Path, changes: dict[str, Any]) -> None:
     """Set some values in a settings file, keeping the others it holds (created with its folder when missing)."""
-    values = {**_read(path), **{key: _checked(key, value, str(path)) for key, value in changes.items()}}
+    found, locked = _read(path, allow_lock=True)
+    values = {**found, **{key: _checked(key, value, str(path)) for key, value in changes.items()}}
     lines = ["# Community Connect Console settings (see `rtic-console config show`)."]
+    if locked:
+        lines.append(f"{LOCKED_KEY} = [{', '.join(_toml(key) for key in locked)}]")
     lines += [f"{s.key} = {_toml(values[s.key])}" for s in DECLARED if s.key in values]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -224,9 +315,12 @@ def settings_template() -> str:
     """A settings file with every setting commented out at its default, each with its description."""
     lines = ["# Community Connect Console: machine settings (an administrator's).",
              "# Uncomment and change what this workstation needs; each user's own file can override them.",
-             "# `rtic-console config show` lists the values in force and where each came from."]
+             "# `rtic-console config show` lists the values in force and where each came from.",
+             "# Lock settings so that users' own files cannot change them, e.g.: locked = [\"tile_url\", \"theme\"]"]
     for s in DECLARED:
         lines += ["", f"# {s.title}: {s.description}"]
+        if s.policy:
+            lines.append(f"# Agency policy: {s.policy_rule}.")
         if s.choices:
             lines.append(f"# One of: {', '.join(s.choices)}.")
         lines.append(f"# {s.key} = {_toml(s.default)}")

@@ -14,6 +14,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from console import __version__
+from console.domain.redaction import RedactingFilter, redact
 from console.errors import UserError
 from console.paths import user_data_dir
 
@@ -78,6 +79,7 @@ def log_to_file() -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         handler = RotatingFileHandler(folder / "console.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+        handler.addFilter(RedactingFilter())  # no URL password or token ever reaches the file
         root = logging.getLogger()
         root.addHandler(handler)
         root.setLevel(logging.INFO)
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_console(db_url=args.db)
         return int(args.func(args) or 0)
     except UserError as exc:
-        print(f"rtic-console: {exc}", file=sys.stderr)
+        print(f"rtic-console: {redact(exc)}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
         return 130

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 from console.errors import UserError
-from console.settings import (DECLARED, load_settings_with_sources, machine_settings_path, parse_value,
-                              settings_template, user_settings_path, write_settings)
+from console.settings import (DECLARED, load_settings_explained, machine_baseline, machine_settings_path, parse_value,
+                              settings_template, user_may_not_set, user_settings_path, write_settings)
 
 MASK = "********"
 
@@ -38,16 +38,18 @@ def register(subparsers, common) -> None:
 def settings_report() -> dict:
     """The settings in force with their sources, secrets masked (also used by `self-test`)."""
     machine, user = machine_settings_path(), user_settings_path()
-    settings, sources = load_settings_with_sources(machine, user)
+    loaded = load_settings_explained(machine, user)
     kinds = {str(machine): "machine", str(user): "user"}
     rows = []
     for setting in DECLARED:
-        value = getattr(settings, setting.key)
+        value = getattr(loaded.settings, setting.key)
         if setting.secret and value:
             value = MASK
-        source = sources[setting.key]
+        source = loaded.sources[setting.key]
         rows.append({"key": setting.key, "title": setting.title, "value": value, "default": setting.default,
-                     "source": kinds.get(source, "default"), "file": None if source == "default" else source})
+                     "source": kinds.get(source, "default"), "file": None if source == "default" else source,
+                     "policy": setting.policy_rule or None, "locked": setting.key in loaded.locked,
+                     "refused": loaded.refused.get(setting.key)})
     return {"machine_file": {"path": str(machine), "exists": machine.is_file()},
             "user_file": {"path": str(user), "exists": user.is_file()},
             "settings": rows}
@@ -65,7 +67,13 @@ def _show(args) -> int:
     width = max(len(row["key"]) for row in report["settings"])
     for row in report["settings"]:
         where = f"{row['source']} file {row['file']}" if row["file"] else "default"
+        marks = [m for m in ("locked by the machine file" if row["locked"] else "",
+                             f"policy: {row['policy']}" if row["policy"] else "") if m]
+        if marks:
+            where += f" ({'; '.join(marks)})"
         print(f"{row['key']:<{width}}  {json.dumps(row['value'], ensure_ascii=False):<40}  {where}")
+        if row["refused"]:
+            print(f"{'':<{width}}  refused from the user file: {row['refused']}")
     return 0
 
 
@@ -79,6 +87,13 @@ def _set(args) -> int:
             continue
         changes[key.strip()] = parse_value(key.strip(), text)
     path = machine_settings_path() if args.machine else user_settings_path()
+    if not args.machine:
+        # The user's file may not loosen policy or change what the machine file locks: say so now, not at start.
+        baseline, locked = machine_baseline()
+        for key, value in changes.items():
+            why = user_may_not_set(key, value, getattr(baseline, key), locked)
+            if why:
+                raise UserError(f"not set: {why}")
     if changes:
         write_settings(path, changes)
     print(json.dumps({"file": str(path), "set": sorted(changes)}))

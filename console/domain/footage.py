@@ -203,6 +203,36 @@ def enclosing_circle(area: Area) -> Circle:
     return Circle(lat, lon, reach * 1.01 + 1.0)
 
 
+DEFAULT_MAX_AREA_RADIUS_M = 2000.0
+_EARTH_RADIUS_M = 6371008.8
+
+
+def area_m2(area: Area) -> float:
+    """The area's size in square metres (a polygon's on a local flat projection: exact enough for a city)."""
+    if isinstance(area, Circle):
+        return math.pi * area.radius_m ** 2
+    lat0 = sum(lat for lat, _ in area.points) / len(area.points)
+    scale_x = math.radians(1) * _EARTH_RADIUS_M * math.cos(math.radians(lat0))
+    scale_y = math.radians(1) * _EARTH_RADIUS_M
+    flat = [(lon * scale_x, lat * scale_y) for lat, lon in area.points]
+    return abs(sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(flat, flat[1:] + flat[:1]))) / 2
+
+
+def check_area_size(area: Area, max_radius_m: float) -> None:
+    """Refuse an area larger than a circle of `max_radius_m` (setting footage_max_area_radius_m): a footage request
+    asks the owners of one scene, not every owner in the city."""
+    if isinstance(area, Circle):
+        if area.radius_m > max_radius_m:
+            raise UserError(f"the area's radius {area.radius_m:g} m is larger than the {max_radius_m:g} m a footage "
+                            "request may cover (setting footage_max_area_radius_m): choose a smaller area")
+        return
+    size, limit = area_m2(area), math.pi * max_radius_m ** 2
+    if size > limit:
+        raise UserError(f"the drawn area ({size / 1e6:.2f} km²) is larger than a circle of {max_radius_m:g} m "
+                        f"({limit / 1e6:.2f} km²) that a footage request may cover (setting "
+                        "footage_max_area_radius_m): draw a smaller area")
+
+
 # --- what is stored ---------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ import threading
 
 import requests
 
+from console.domain.redaction import redact
 from console.errors import UserError
 
 _IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
@@ -18,9 +19,10 @@ _IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 class UrlTiles:
     def __init__(self, template: str, user_agent: str, timeout_s: float = 10.0, max_zoom: int = 19):
         if not all(part in template for part in ("{z}", "{x}", "{y}")):
-            raise UserError(f"the tile URL {template!r} must contain {{z}}, {{x}} and {{y}}: fix the setting tile_url")
+            raise UserError(f"the tile URL {redact(template)!r} must contain {{z}}, {{x}} and {{y}}: "
+                            "fix the setting tile_url")
         self.template, self.timeout_s, self.max_zoom = template, timeout_s, max_zoom
-        self.path = template  # shown in log lines, like an MBTiles file's path
+        self.path = redact(template)  # shown in log lines, like an MBTiles file's path: never with its key
         self.metadata: dict[str, str] = {}
         self.image_format = "png"
         self._local = threading.local()  # a requests.Session is not safe to share between threads

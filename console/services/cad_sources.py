@@ -37,6 +37,7 @@ from console.domain.cad_export import (
     parse_json_rows,
 )
 from console.domain.eido import CadIncident, CadRejected, parse_eido
+from console.domain.redaction import redact
 from console.errors import UserError
 from console.services.background import BackgroundLoop
 from console.services.cad import CadApplied, CadService
@@ -215,12 +216,13 @@ class HttpSource:
                  user_agent: str = "CommunityConnectConsole", session: requests.Session | None = None,
                  clock: Callable[[], float] = time.monotonic, mapping: ColumnMapping = DEFAULT_MAPPING):
         if not url.lower().startswith(("http://", "https://")):
-            raise UserError(f"{url!r} is not an http:// or https:// URL")
+            raise UserError(f"{redact(url)!r} is not an http:// or https:// URL")
         self.url, self.timeout_s, self.mapping = url, timeout_s, mapping
+        self.shown = redact(url)  # what messages, logs and the cursor row may hold: never its password or token
         self.backoff_s, self.max_backoff_s, self.clock = backoff_s, max_backoff_s, clock
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = user_agent
-        self.name = f"http:{url}"[:100]
+        self.name = f"http:{self.shown}"[:100]
         self.failures = 0
         self.retry_at = 0.0
         self.last_error: str | None = None
@@ -248,7 +250,7 @@ class HttpSource:
         if response.status_code != 200:
             return self._failed(report, f"HTTP {response.status_code} {response.reason or ''}".strip())
         self._recovered()
-        report = apply_all(service, read_documents(body, self.url, self.mapping), on_applied)
+        report = apply_all(service, read_documents(body, self.shown, self.mapping), on_applied)
         if not report.deferred:  # otherwise fetch the same document again next time
             service.save_cursor(self.name, response.headers.get("Last-Modified"), response.headers.get("ETag"))
         return report
@@ -258,7 +260,7 @@ class HttpSource:
         delay = min(self.max_backoff_s, self.backoff_s * 2 ** (self.failures - 1))
         self.retry_at = self.clock() + delay
         self.last_error = why
-        report.deferred.append((self.url, f"the CAD endpoint gave {why}: trying again in {delay:g} s"))
+        report.deferred.append((self.shown, f"the CAD endpoint gave {why}: trying again in {delay:g} s"))
         return report
 
     def _recovered(self) -> None:

@@ -26,6 +26,8 @@ from console.domain.footage import (
     FootageRequest,
     FootageStatus,
     check_window,
+    DEFAULT_MAX_AREA_RADIUS_M,
+    check_area_size,
     enclosing_circle,
     status_after,
 )
@@ -72,8 +74,10 @@ class ConcurrentChange(UserError):
 
 class FootageService:
     def __init__(self, database: Database, audit: AuditLog, evidence_dir: Path | None = None,
-                 max_window: timedelta = DEFAULT_MAX_WINDOW, workstation: str | None = None):
+                 max_window: timedelta = DEFAULT_MAX_WINDOW, workstation: str | None = None,
+                 max_area_radius_m: float = DEFAULT_MAX_AREA_RADIUS_M):
         self.database = database
+        self.max_area_radius_m = max_area_radius_m
         self.audit = audit
         self.evidence_dir = Path(evidence_dir) if evidence_dir else evidence_folder("")
         self.max_window = max_window
@@ -82,7 +86,8 @@ class FootageService:
     @classmethod
     def from_settings(cls, database: Database, audit: AuditLog, settings, workstation: str | None = None):
         return cls(database, audit, evidence_folder(settings.evidence_dir),
-                   timedelta(hours=settings.footage_max_window_hours), workstation)
+                   timedelta(hours=settings.footage_max_window_hours), workstation,
+                   settings.footage_max_area_radius_m)
 
     # --- who asks ---------------------------------------------------------------------------------
 
@@ -114,6 +119,7 @@ class FootageService:
 
     def cameras_in_area(self, area: Area) -> list[NearbyCamera]:
         """The active cameras inside the area, nearest its centre first (the dialog's candidate list)."""
+        check_area_size(area, self.max_area_radius_m)
         circle = enclosing_circle(area)
         with self.database.engine.connect() as conn:
             found = nearby_cameras(conn, circle.lat, circle.lon, circle.radius_m, NearbyFilter())

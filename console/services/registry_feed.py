@@ -42,6 +42,7 @@ from console.domain.feed_items import (
     parse_page,
 )
 from console.domain.grants import ShareGrant
+from console.domain.redaction import redact
 from console.errors import UserError
 from console.services.accounts import audited_transaction, default_workstation
 from console.services.background import BackgroundLoop
@@ -112,8 +113,8 @@ class Fetched:
     etag: str | None
 
 
-def shown_url(url: str) -> str:
-    """The feed URL as it may be logged or shown: no user info, no query (a token might hide in either)."""
+def _feed_key(url: str) -> str:
+    """The feed's identity for its cursor row: scheme, host, port and path (no user info, no query)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
@@ -122,7 +123,7 @@ def shown_url(url: str) -> str:
 
 def feed_name(base_url: str) -> str:
     """The key of this feed's row in feed_cursors."""
-    shown = shown_url(base_url).rstrip("/")
+    shown = _feed_key(base_url).rstrip("/")
     name = f"registry-feed {shown}"
     return name if len(name) <= 100 else "registry-feed " + hashlib.sha256(shown.encode()).hexdigest()
 
@@ -134,7 +135,7 @@ class FeedHttp:
                  sleep: Callable[[float], None] = time.sleep):
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UserError(f"the feed URL {shown_url(base_url)!r} is not an http(s) address")
+            raise UserError(f"the feed URL {redact(base_url)!r} is not an http(s) address")
         if parts.username or parts.password:
             raise UserError("put the feed's token in an environment variable (--token-env), not in the URL")
         self.base_url = base_url.rstrip("/")
@@ -190,16 +191,16 @@ class FeedHttp:
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 last = _reason(exc)
             if wait is not None and wait > options.max_retry_after_s:
-                raise FeedUnavailable(f"the portal at {shown_url(url)} is busy and asks to come back in "
+                raise FeedUnavailable(f"the portal at {redact(url)} is busy and asks to come back in "
                                       f"{wait:.0f} s: try again later")
             if attempt == options.attempts:
                 break
             if wait is None:
                 base = min(options.max_backoff_s, options.backoff_s * 2 ** (attempt - 1))
                 wait = base * random.uniform(0.5, 1.0)  # jitter: consoles that failed together retry apart
-            log.info("registry feed: %s from %s; retry %d in %.2f s", last, shown_url(url), attempt, wait)
+            log.info("registry feed: %s from %s; retry %d in %.2f s", last, redact(url), attempt, wait)
             self.sleep(wait)
-        raise FeedUnavailable(f"the portal at {shown_url(url)} did not answer after {options.attempts} attempts "
+        raise FeedUnavailable(f"the portal at {redact(url)} did not answer after {options.attempts} attempts "
                               f"({last}); what was synced before is kept")
 
 
@@ -232,7 +233,7 @@ def _read_limited(response: requests.Response) -> bytes:
 
 
 def _refusal(response: requests.Response, base_url: str) -> UserError:
-    status, where = response.status_code, shown_url(base_url)
+    status, where = response.status_code, redact(base_url)
     if status in (401, 403):
         return FeedUnavailable(f"the portal at {where} refused the token (HTTP {status}): check the token given "
                                f"with --token-env (default ${TOKEN_ENV})")
@@ -242,7 +243,7 @@ def _refusal(response: requests.Response, base_url: str) -> UserError:
         return FeedUnavailable(f"the portal at {where} no longer knows the saved cursor (HTTP 410): the feed must be "
                                "re-read from the start (`feed sync URL --from-start`)")
     if status in (301, 302, 303, 307, 308):
-        return FeedUnavailable(f"the portal at {where} redirects to {shown_url(response.headers.get('Location', ''))}"
+        return FeedUnavailable(f"the portal at {where} redirects to {redact(response.headers.get('Location', ''))}"
                                ": use that address as the feed URL")
     return FeedUnavailable(f"the portal at {where} answered HTTP {status}: the feed could not be read")
 
@@ -265,7 +266,7 @@ class RegistryFeed:
         self.cipher = cipher
         self.http = http
         self.name = feed_name(http.base_url)
-        self.actor = "feed:" + shown_url(http.base_url)[:59]
+        self.actor = "feed:" + _feed_key(http.base_url)[:59]
         self.workstation = workstation or default_workstation()
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.alerts = OwnerAlertService(database, audit, self.workstation)
@@ -370,7 +371,7 @@ class RegistryFeed:
                 return  # a page the registry already had (re-sent): the cursor moves, nothing else is written
             self.audit.append(AuditEntry(
                 Action.REGISTRY_CHANGE, self.actor, self.workstation, Outcome.OK, None, None,
-                {"feed": shown_url(self.http.base_url), "cursor": cursor, "next_cursor": page.next_cursor,
+                {"feed": redact(self.http.base_url), "cursor": cursor, "next_cursor": page.next_cursor,
                  "items": len(page.items), **counts.as_details(), "alerts_changed": len(grant_ids),
                  "cameras_removed": applied["camera_removed"], "owners_erased": applied["owner_deleted"]}),
                 conn=conn)
@@ -452,7 +453,7 @@ class RegistryFeed:
     def _record_rejection(self, cursor: str | None, reason: str) -> None:
         try:
             self.audit.append(AuditEntry(Action.REGISTRY_CHANGE, self.actor, self.workstation, Outcome.FAILED, None,
-                                         None, {"feed": shown_url(self.http.base_url), "cursor": cursor,
+                                         None, {"feed": redact(self.http.base_url), "cursor": cursor,
                                                 "rejected": reason[:500]}))
         except UserError as exc:  # the rejection itself stands; only its record is missing
             log.warning("registry feed: the rejected page could not be recorded in the audit log: %s", exc)
@@ -488,12 +489,12 @@ class FeedRunner(BackgroundLoop):
         try:
             summary = self.feed.sync()
         except Exception as exc:  # the database gone mid-page, or a bug: logged, and the next interval tries again
-            log.warning("registry feed %s: sync failed", shown_url(self.feed.http.base_url), exc_info=True)
+            log.warning("registry feed %s: sync failed", redact(self.feed.http.base_url), exc_info=True)
             summary = SyncSummary(error=f"the sync failed ({exc.__class__.__name__}); it is tried again later")
         if summary.error and not self._stop.is_set():
-            log.warning("registry feed %s: %s", shown_url(self.feed.http.base_url), summary.error)
+            log.warning("registry feed %s: %s", redact(self.feed.http.base_url), summary.error)
         elif summary.pages and any(summary.applied.values()):
-            log.info("registry feed %s: %s", shown_url(self.feed.http.base_url), json.dumps(summary.as_dict()))
+            log.info("registry feed %s: %s", redact(self.feed.http.base_url), json.dumps(summary.as_dict()))
         self.last = summary
         if self.on_sync is not None:
             try:

@@ -26,6 +26,7 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 
+from console.domain.redaction import redact
 from console.errors import DatabaseUnreachable, StoreUnavailable, UserError
 from console.paths import user_data_dir
 
@@ -46,7 +47,7 @@ def resolve_url(url: str | None = None) -> str:
 def describe_url(url: str) -> str:
     """The URL as it may be shown or logged: never with its password."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return redact(make_url(url).render_as_string(hide_password=True))
     except ArgumentError:
         return "<unreadable database URL>"
 
@@ -98,7 +99,7 @@ def connect_database(url: str | None = None, *, create: bool = False) -> Databas
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise UserError(f"unknown database URL {url!r}: {_URL_HELP}") from None
+        raise UserError(f"unknown database URL {redact(url)!r}: {_URL_HELP}") from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise UserError(f"unsupported database {shown!r}: {_URL_HELP}")

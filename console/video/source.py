@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from console.domain.cameras import StreamProtocol
+from console.domain.redaction import redact
 
-# userinfo in any URL-looking text: scheme://user:pass@  or scheme://user@
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s'\"]+@")
-# query parameters that commonly carry secrets in camera and gateway URLs
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:password|passwd|pwd|pass|token|access_token|auth|key|secret|signature|sig)=)[^&#\s'\"]*")
-
-
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """`text` with URL credentials, secret-looking query values and the given secrets replaced by ***."""
-    text = _USERINFO.sub(r"\g<scheme>***@", str(text))
-    text = _SECRET_QUERY.sub(r"\1***", text)
-    for secret in secrets:
-        if secret and len(secret) >= 2:
-            for form in {secret, quote(secret, safe=""), quote(secret)}:
-                text = text.replace(form, "***")
-    return text
+__all__ = ["StreamSource", "protocol_of", "redact"]
 
 
 def protocol_of(url: str) -> StreamProtocol | None:
@@ -95,3 +81,7 @@ class StreamSource:
 
     def __str__(self) -> str:
         return self.display_url
+
+    def __repr__(self) -> str:  # a token in the query must not reach a log line through a repr either
+        return (f"StreamSource(url={self.display_url!r}, protocol={self.protocol!r}, transport={self.transport!r}, "
+                f"ice_servers={tuple(redact(s) for s in self.ice_servers)!r})")

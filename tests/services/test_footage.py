@@ -255,3 +255,29 @@ def test_an_area_finds_what_a_full_scan_finds(footage, database, cipher):
             continue
         expected = {i for i, (lat, lon) in cameras.items() if point_in_polygon(lat, lon, polygon.points)}
         assert {c.id for c in footage.cameras_in_area(polygon)} == expected
+
+
+@pytest.mark.parametrize("area, message", [
+    (Circle(*CENTRE, 1e308), "larger than the 2000 m a footage request may cover"),
+    (Circle(*CENTRE, 2000.5), "larger than the 2000 m"),
+    (Polygon(((CENTRE[0] - 0.03, CENTRE[1] - 0.03), (CENTRE[0] + 0.03, CENTRE[1] - 0.03),
+              (CENTRE[0] + 0.03, CENTRE[1] + 0.03), (CENTRE[0] - 0.03, CENTRE[1] + 0.03))),
+     "is larger than a circle of 2000 m"),
+])
+def test_an_area_larger_than_the_setting_is_refused_and_asks_nobody(footage, people, town, database, area, message):
+    """`footage create --circle LAT LON 1e308` once made a request to every owner in the registry."""
+    with pytest.raises(UserError, match=message):
+        _create(footage, people[Role.DETECTIVE], town, area=area)
+    with pytest.raises(UserError, match="footage_max_area_radius_m"):
+        footage.cameras_in_area(area)
+    assert footage.list() == [] and audit_rows(database, Action.FOOTAGE_REQUEST) == []
+
+
+def test_the_area_limit_comes_from_the_setting(database, audit, people, town, tmp_path):
+    from console.settings import Settings
+
+    strict = FootageService.from_settings(database, audit, Settings({"footage_max_area_radius_m": 100.0,
+                                                                     "evidence_dir": str(tmp_path / "ev")}))
+    with pytest.raises(UserError, match="larger than the 100 m"):
+        strict.cameras_in_area(Circle(*CENTRE, 200))
+    assert {c.id for c in strict.cameras_in_area(Circle(*CENTRE, 100))} == {town["ana_n"], town["ana_e"], town["gone_w"]}
