@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -45,6 +45,9 @@ class ActionId:
     ZOOM_TO_INCIDENT = "zoom_to_incident"
     TOGGLE_THEME = "toggle_theme"
     AUDIT_TRAIL = "audit_trail"
+    CHANGE_REASON = "change_reason"
+    LOCK_NOW = "lock_now"
+    LOG_OUT = "log_out"
     QUIT = "quit"
 
 
@@ -92,6 +95,8 @@ class MainWindow(QMainWindow):
         self.icons = Icons(parts.resources)
         self.tasks = Tasks(self)
         self.actions_by_id: dict[str, QAction] = {}
+        # Asked before the window closes (the signed-in console asks when live views are open); False keeps it open.
+        self.confirm_close: Callable[[], bool] | None = None
         self.docks: dict[str, QDockWidget] = {}
 
         self.map = parts.map_view or make_map_view(parts.settings, parts.resources, parts.mbtiles, parts.cache_dir)
@@ -280,6 +285,10 @@ class MainWindow(QMainWindow):
             state.sync()
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if self.confirm_close is not None and not self.confirm_close():
+            event.ignore()
+            return
+        self.confirm_close = None  # asked once: the shutdown that follows must not ask again
         self.save_layout()
         self.shutdown()
         super().closeEvent(event)

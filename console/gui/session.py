@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from console.domain.audit import Action, AuditEntry
 from console.domain.users import IdlePolicy, Permission
@@ -95,6 +95,10 @@ class SignedInConsole(QObject):
         for source in (self.feeds, self.contacts):
             source.sig_message.connect(lambda text: window.statusBar().showMessage(text, 10000))
 
+        window.add_action(ActionId.CHANGE_REASON, "Change live-view reason…", None, self.feeds.change_reason)
+        window.add_action(ActionId.LOCK_NOW, "Lock now", "Ctrl+Shift+L", lambda: self.lock(_utcnow()))
+        window.add_action(ActionId.LOG_OUT, "Log out", None, self.log_out)
+        window.confirm_close = self.confirm_quit
         if user.may(Permission.AUDIT_VIEW):  # supervisors, auditors, administrators
             window.add_action(ActionId.AUDIT_TRAIL, "Audit trail…", "Ctrl+Shift+A", self.open_audit_trail,
                               window.view_menu)
@@ -114,6 +118,30 @@ class SignedInConsole(QObject):
         self.idle = IdleWatcher(idle_policy, self)
         self.idle.sig_idle.connect(self.lock)
         self.idle.start(app)
+
+    def live_view_count(self) -> int:
+        return sum(1 for tile in self.wall.tiles if tile.view is not None)
+
+    def confirm_quit(self, what: str = "Quit") -> bool:
+        """With live views open, ask first (a stray Ctrl+Q must not end five views on a live call)."""
+        count = self.live_view_count()
+        if count == 0:
+            return True
+        box = QMessageBox(QMessageBox.Icon.Question, f"{what} with live views open?",
+                          f"{count} live view{'s are' if count != 1 else ' is'} open. {what} and end "
+                          f"{'them' if count != 1 else 'it'}? Each end is recorded in the audit trail.",
+                          QMessageBox.StandardButton.Cancel, self.window)
+        end = box.addButton(f"{what} and end {'views' if count != 1 else 'view'}", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)  # Enter keeps the views
+        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is end
+
+    def log_out(self) -> None:
+        """End the shift at this console: views end, the logout is recorded, the console closes for the next user."""
+        if self.confirm_quit("Log out"):
+            self.window.confirm_close = None
+            self.app.quit()
 
     def open_audit_trail(self) -> None:
         """The audit viewer (filter, verify, export) for roles that may read the trail."""
