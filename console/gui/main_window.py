@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self.controller = IncidentController(parts.incident_view, parts.geocoder, self.tasks, self.incident_panel,
                                              self.nearby_panel, self.detail_panel, self.map, parts.ui_dir, self)
         self.nearby_panel.sig_open_nearest_live.connect(self.sig_open_nearest_live)
+        self.nearby_panel.sig_camera_activated.connect(self.open_feed_of)
         self.detail_panel.sig_open_feed.connect(self.sig_open_feed)
         self.detail_panel.sig_reveal_contact.connect(self.sig_reveal_contact)
         self._build_status_bar()
@@ -244,6 +245,16 @@ class MainWindow(QMainWindow):
         camera_id = self.controller.live_now_selected()
         if camera_id is None:
             self.statusBar().showMessage("Select a camera that is live now to open its feed.", 6000)
+            return
+        self.sig_open_feed.emit(camera_id)
+
+    def open_feed_of(self, camera_id: int) -> None:
+        """A row of the nearby list activated (double-click, Enter): that camera's feed, when it is live now."""
+        shown = next((row for row in self.nearby_panel.model.rows if row.camera.id == camera_id), None)
+        if shown is None or shown.state is not SharingState.LIVE_NOW:
+            label = shown.camera.label if shown else f"camera {camera_id}"
+            self.statusBar().showMessage(f"{label} is not live now: its owner's consent does not allow watching "
+                                         "(call the owner for footage).", 6000)
             return
         self.sig_open_feed.emit(camera_id)
 

@@ -143,3 +143,36 @@ def test_lock_now_is_one_keystroke_and_one_audit_event(qtbot, registry, sign_in)
     qtbot.waitUntil(lambda: len(audit.query(actions=("idle_lock",))) >= 1, timeout=10_000)
     signed.lock_screen.close()
     signed.close()
+
+
+def test_enter_or_a_double_click_in_the_nearby_list_opens_the_feed(qtbot, registry, sign_in):
+    _, ids, incident = registry
+    signed = sign_in("disp11", Role.DISPATCHER)
+    window = signed.window
+    signed.feeds.ask_purpose = lambda context, count: Purpose("shots fired, looking for the shooter",
+                                                               incident=context.incident)
+    with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000):
+        window.controller.set_incident(incident.lat, incident.lon, "CHI-2026-555001 Shots fired", incident)
+    table, model = window.nearby_panel.table, window.nearby_panel.model
+    row_of = {model.rows[r].camera.id: r for r in range(model.rowCount())}
+
+    window.activateWindow()
+    table.setFocus()
+    window.nearby_panel.select_camera(ids["door"])
+    qtbot.waitUntil(lambda: window.controller.live_now_selected() == ids["door"], timeout=10_000)
+    qtbot.keyClick(table, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: signed.live_view_count() == 1, timeout=20_000)
+
+    def double_click(camera_id):  # press, release, then the second press a double-click is
+        centre = table.visualRect(model.index(row_of[camera_id], 0)).center()
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+        qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+
+    double_click(ids["yard"])  # at once, before the camera panel has loaded the row: the yard opens, not the door
+    qtbot.waitUntil(lambda: signed.live_view_count() == 2, timeout=20_000)
+    assert sorted(t.view.camera_id for t in signed.wall.tiles if t.view) == sorted([ids["door"], ids["yard"]])
+
+    double_click(ids["porch"])  # registered only: nothing opens, and it says why
+    qtbot.waitUntil(lambda: "live now" in window.statusBar().currentMessage(), timeout=10_000)
+    assert signed.live_view_count() == 2
+    signed.close()
