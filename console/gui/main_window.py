@@ -193,6 +193,11 @@ class MainWindow(QMainWindow):
         self._notice_action = self.notice_bar.addWidget(self.notice_button)
         self._notice_slot = None
         self.notice_button.clicked.connect(self._notice_clicked)
+        self.notice_button2 = QPushButton("")
+        self.notice_button2.setObjectName("noticeButton2")
+        self._notice_action2 = self.notice_bar.addWidget(self.notice_button2)
+        self._notice_slot2 = None
+        self.notice_button2.clicked.connect(lambda: self._notice_clicked(second=True))
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.notice_bar)
         self.notice_bar.hide()
         self._field_copy_notice = False
@@ -202,9 +207,11 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(label)
         self.tasks.sig_busy_changed.connect(lambda busy: self.busy_label.setText("Working…" if busy else ""))
 
-    def show_notice(self, text: str, urgent: bool = True, button: str | None = None, slot=None) -> None:
+    def show_notice(self, text: str, urgent: bool = True, button: str | None = None, slot=None,
+                    button2: str | None = None, slot2=None) -> None:
         """A notice across the top of the window for 90 s (an owner alert raised on another console, an urgent CAD
-        incident), with at most one button that acts on it."""
+        incident), with at most two buttons that act on it."""
+        self.notice_label.setTextFormat(Qt.TextFormat.PlainText)  # camera labels and addresses are outside text
         self.notice_label.setText(text)
         self.notice_bar.setStyleSheet(
             "QToolBar { background: #ffb020; border: 0; } QLabel { background: transparent; color: #111; "
@@ -213,12 +220,19 @@ class MainWindow(QMainWindow):
         self._notice_slot = slot
         self.notice_button.setText(button or "")
         self._notice_action.setVisible(bool(button and slot))
+        self._notice_slot2 = slot2 if button2 else None
+        self.notice_button2.setText(button2 or "")
+        self._notice_action2.setVisible(bool(button2 and slot2))
         self.notice_bar.show()
         self._notice_timer.start()
 
-    def _notice_clicked(self) -> None:
-        slot, self._notice_slot = self._notice_slot, None
+    def hide_notice(self) -> None:
+        self._notice_slot = self._notice_slot2 = None
         self.notice_bar.hide()
+
+    def _notice_clicked(self, second: bool = False) -> None:
+        slot = self._notice_slot2 if second else self._notice_slot
+        self.hide_notice()
         if slot is not None:
             slot()
 

@@ -176,3 +176,34 @@ def test_enter_or_a_double_click_in_the_nearby_list_opens_the_feed(qtbot, regist
     qtbot.waitUntil(lambda: "live now" in window.statusBar().currentMessage(), timeout=10_000)
     assert signed.live_view_count() == 2
     signed.close()
+
+
+def test_an_owner_alert_names_the_place_and_opens_from_the_bar(qtbot, registry, sign_in):
+    from datetime import timedelta
+
+    from console.domain.changes import ChangeKind
+    from console.domain.grants import GrantSource, ShareGrant
+    from console.store import changes as feed
+    from console.store import registry as repo
+
+    _, ids, incident = registry
+    signed = sign_in("disp12", Role.DISPATCHER)
+    window = signed.window
+    signed.feeds.ask_purpose = lambda context, count: Purpose("owner pressed the panic button",
+                                                               incident=context.incident)
+    with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000):
+        window.controller.set_incident(incident.lat, incident.lon, "CHI-2026-555001 Shots fired", incident)
+    now = datetime.now(timezone.utc)
+    with signed.services.registry.database.engine.begin() as conn:
+        grant = repo.add_grant(conn, ShareGrant(None, ids["yard"], None, now, now + timedelta(minutes=30),
+                                                GrantSource.PANIC_BUTTON), created_by="owner")
+        feed.record_change(conn, ChangeKind.GRANT, grant, "portal")
+    qtbot.waitUntil(lambda: "OWNER ALERT" in window.notice_label.text(), timeout=15_000)
+    text = window.notice_label.text()
+    assert "yard" in text and "90 Test St" in text and "90 m E of the incident" in text, text
+    assert (window.notice_button.text(), window.notice_button2.text()) == ("Show on map", "Open live")
+    qtbot.mouseClick(window.notice_button2, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: signed.live_view_count() == 1, timeout=20_000)
+    assert [t.view.camera_id for t in signed.wall.tiles if t.view] == [ids["yard"]]
+    assert not window.notice_bar.isVisible()
+    signed.close()
