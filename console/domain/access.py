@@ -169,3 +169,11 @@ def _purpose_denials(purpose: Purpose, now: datetime) -> list[tuple[str, str]]:
 
 def _hm(at: datetime) -> str:
     return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def purpose_problem(purpose: Purpose, now: datetime) -> str | None:
+    """Why `may_view` would refuse this purpose (no incident, a closed one, a missing or short reason), or None.
+
+    The reason prompt shows it before anything is sent, and nothing is remembered until it is None."""
+    denials = _purpose_denials(purpose, now)
+    return denials[0][1] if denials else None

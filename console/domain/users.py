@@ -78,6 +78,8 @@ DISUSE_LIMIT = timedelta(days=90)
 DEFAULT_IDLE_LOCK_MINUTES = 30
 MIN_PASSWORD_LENGTH = 12
 MAX_USERNAME_LENGTH = 64
+# What a username may hold: letters, digits and . _ - @ (check_username; the sign-in form's field allows no more).
+USERNAME_PATTERN = r"^[\w.@-]*$"
 
 # Shown at every login and acknowledged before the password is checked.
 USE_NOTIFICATION = (

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from console.domain.access import Purpose
+from console.domain.access import Purpose, purpose_problem
 from console.domain.cameras import StreamRole
 from console.domain.incidents import Incident
 from console.gui.video.wall import VideoWall
@@ -45,8 +45,10 @@ class IncidentContext:
 class PurposeDialog(QDialog):
     """Why this live view: the CAD number (when the incident is not a console incident) and a reason."""
 
-    def __init__(self, context: IncidentContext | None, camera_count: int, parent: QWidget | None = None):
+    def __init__(self, context: IncidentContext | None, camera_count: int, parent: QWidget | None = None,
+                 reason: str = "", clock: Callable[[], datetime] = _utcnow):
         super().__init__(parent)
+        self.clock = clock
         self.setWindowTitle("Reason for live view")
         self.setMinimumWidth(520)
         layout = QVBoxLayout(self)
@@ -64,16 +66,41 @@ class PurposeDialog(QDialog):
                                            f"{incident.address}"))
         else:
             form.addRow("CAD number", self.cad)
-        self.reason = QLineEdit()
+        self.reason = QLineEdit(reason)
         self.reason.setPlaceholderText("e.g. suspect fled north on foot, checking the street")
+        self.reason.setMaxLength(500)
         form.addRow("Reason", self.reason)
         layout.addLayout(form)
+        # The rule, in the access decision's own words, until the purpose would pass it.
+        self.rule = QLabel()
+        self.rule.setObjectName("warning")
+        self.rule.setTextFormat(Qt.TextFormat.PlainText)
+        self.rule.setWordWrap(True)
+        layout.addWidget(self.rule)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Open live view")
+        self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText("Open live view")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self._incident = incident
+        for field in (self.cad, self.reason):
+            field.textChanged.connect(self._check)
+        self._check()
+        # Typing starts where the first missing answer goes: the CAD number when there is no console incident.
+        (self.cad if incident is None and not self.cad.text() else self.reason).setFocus()
+
+    def problem(self) -> str | None:
+        return purpose_problem(self.purpose(), self.clock())
+
+    def _check(self) -> None:
+        problem = self.problem()
+        self.ok.setEnabled(problem is None)  # Enter on an empty or short reason does nothing
+        self.rule.setText("" if problem is None else problem[:1].upper() + problem[1:] + ".")
+
+    def accept(self) -> None:
+        if self.problem() is None:
+            super().accept()
 
     def purpose(self) -> Purpose:
         if self._incident is not None:
@@ -103,19 +130,35 @@ class LiveFeedController(QObject):
         wall.sig_view_ended.connect(self._ended)
         wall.request_camera = lambda camera_id, tile: self.open_feeds([camera_id], tile)  # drops, recalled layouts
 
-    def _ask(self, context: IncidentContext | None, count: int) -> Purpose | None:
-        dialog = PurposeDialog(context, count, self.parent_widget)
+    def _ask(self, context: IncidentContext | None, count: int, reason: str = "") -> Purpose | None:
+        dialog = PurposeDialog(context, count, self.parent_widget, reason=reason, clock=self.clock)
         return dialog.purpose() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
     def purpose(self, count: int) -> Purpose | None:
+        """The purpose for this incident: asked once, and remembered only once the access rule would accept it."""
         context = self.incident()
         key = context.key if context else "no-incident"
         if key not in self._purposes:
             chosen = self.ask_purpose(context, count)
-            if chosen is None:
+            if chosen is None or purpose_problem(chosen, self.clock()) is not None:
                 return None
             self._purposes[key] = chosen
         return self._purposes[key]
+
+    def change_reason(self) -> None:
+        """Incident menu: give this incident's views a new reason (the next opens use it; open views keep theirs)."""
+        context = self.incident()
+        if context is None:
+            self.sig_message.emit("Put an incident on the map first: a reason belongs to an incident.")
+            return
+        old = self._purposes.get(context.key)
+        asked = (self._ask(context, 1, old.reason if old else "") if self.ask_purpose == self._ask
+                 else self.ask_purpose(context, 1))
+        if asked is None or purpose_problem(asked, self.clock()) is not None:
+            self.sig_message.emit("Reason unchanged.")
+            return
+        self._purposes[context.key] = asked
+        self.sig_message.emit(f"New live-view reason for {context.label}: {asked.reason}")
 
     def forget_purpose(self) -> None:
         """A renewal, or a new incident: the next open asks again."""
@@ -130,7 +173,7 @@ class LiveFeedController(QObject):
             return
         purpose = self.purpose(len(camera_ids))
         if purpose is None:
-            self.sig_message.emit("Live view cancelled: no reason given")
+            self.sig_message.emit("Live view cancelled: no valid reason given")
             return
         if tile is None:
             needed = len(camera_ids) + sum(1 for t in self.wall.visible_tiles() if t.view is not None)

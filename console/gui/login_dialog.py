@@ -10,7 +10,8 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRegularExpression, Qt, Signal
+from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.domain.users import USE_NOTIFICATION
+from console.domain.users import MAX_USERNAME_LENGTH, USE_NOTIFICATION, USERNAME_PATTERN
 from console.gui.workers import Tasks
 from console.services.auth import AuthService, SecondFactorRequired, Session
 
@@ -62,6 +63,13 @@ class LoginDialog(QDialog):
 
         self.username = QLineEdit()
         self.username.setPlaceholderText("your console user name")
+        # Only what a user name may hold (console/domain/users.py check_username). A character no user name has
+        # (most passwords have one) empties the field, so a password typed here by mistake is neither left on the
+        # screen nor sent, where a failed sign-in would write it into the audit trail as a user name.
+        pattern = QRegularExpression(USERNAME_PATTERN, QRegularExpression.PatternOption.UseUnicodePropertiesOption)
+        self.username.setValidator(QRegularExpressionValidator(pattern, self.username))
+        self.username.setMaxLength(MAX_USERNAME_LENGTH)
+        self.username.inputRejected.connect(self._not_a_username)
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.code = QLineEdit()
@@ -111,10 +119,26 @@ class LoginDialog(QDialog):
         self.acknowledge.toggled.connect(self._update_button)
         self.login_button.clicked.connect(self.submit)
         quit_button.clicked.connect(self.reject)
+        # Typing starts in the user name; Tab goes name, password, (code,) the notice box, then Log in.
+        order = [self.username, self.password, self.code, self.new_password, self.repeat_password,
+                 self.acknowledge, self.login_button, quit_button]
+        for first, second in zip(order, order[1:]):
+            self.setTabOrder(first, second)
+        self.username.setFocus()
         self._busy = False
         self._update_button()
 
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._pending is None and not self.username.text():
+            self.username.setFocus()
+
     # --- behaviour ------------------------------------------------------------------------------
+
+    def _not_a_username(self) -> None:
+        self.username.clear()
+        self.message.setText("That is not a user name (user names hold only letters, digits and . _ - @): the field "
+                             "was emptied in case it was your password. Type your user name.")
 
     def _show_code(self, visible: bool) -> None:
         self.code_label.setVisible(visible)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -45,6 +45,9 @@ class ActionId:
     ZOOM_TO_INCIDENT = "zoom_to_incident"
     TOGGLE_THEME = "toggle_theme"
     AUDIT_TRAIL = "audit_trail"
+    CHANGE_REASON = "change_reason"
+    LOCK_NOW = "lock_now"
+    LOG_OUT = "log_out"
     QUIT = "quit"
 
 
@@ -92,6 +95,8 @@ class MainWindow(QMainWindow):
         self.icons = Icons(parts.resources)
         self.tasks = Tasks(self)
         self.actions_by_id: dict[str, QAction] = {}
+        # Asked before the window closes (the signed-in console asks when live views are open); False keeps it open.
+        self.confirm_close: Callable[[], bool] | None = None
         self.docks: dict[str, QDockWidget] = {}
 
         self.map = parts.map_view or make_map_view(parts.settings, parts.resources, parts.mbtiles, parts.cache_dir)
@@ -108,6 +113,7 @@ class MainWindow(QMainWindow):
         self.controller = IncidentController(parts.incident_view, parts.geocoder, self.tasks, self.incident_panel,
                                              self.nearby_panel, self.detail_panel, self.map, parts.ui_dir, self)
         self.nearby_panel.sig_open_nearest_live.connect(self.sig_open_nearest_live)
+        self.nearby_panel.sig_camera_activated.connect(self.open_feed_of)
         self.detail_panel.sig_open_feed.connect(self.sig_open_feed)
         self.detail_panel.sig_reveal_contact.connect(self.sig_reveal_contact)
         self._build_status_bar()
@@ -187,6 +193,11 @@ class MainWindow(QMainWindow):
         self._notice_action = self.notice_bar.addWidget(self.notice_button)
         self._notice_slot = None
         self.notice_button.clicked.connect(self._notice_clicked)
+        self.notice_button2 = QPushButton("")
+        self.notice_button2.setObjectName("noticeButton2")
+        self._notice_action2 = self.notice_bar.addWidget(self.notice_button2)
+        self._notice_slot2 = None
+        self.notice_button2.clicked.connect(lambda: self._notice_clicked(second=True))
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.notice_bar)
         self.notice_bar.hide()
         self._field_copy_notice = False
@@ -196,9 +207,11 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(label)
         self.tasks.sig_busy_changed.connect(lambda busy: self.busy_label.setText("Working…" if busy else ""))
 
-    def show_notice(self, text: str, urgent: bool = True, button: str | None = None, slot=None) -> None:
+    def show_notice(self, text: str, urgent: bool = True, button: str | None = None, slot=None,
+                    button2: str | None = None, slot2=None) -> None:
         """A notice across the top of the window for 90 s (an owner alert raised on another console, an urgent CAD
-        incident), with at most one button that acts on it."""
+        incident), with at most two buttons that act on it."""
+        self.notice_label.setTextFormat(Qt.TextFormat.PlainText)  # camera labels and addresses are outside text
         self.notice_label.setText(text)
         self.notice_bar.setStyleSheet(
             "QToolBar { background: #ffb020; border: 0; } QLabel { background: transparent; color: #111; "
@@ -207,12 +220,19 @@ class MainWindow(QMainWindow):
         self._notice_slot = slot
         self.notice_button.setText(button or "")
         self._notice_action.setVisible(bool(button and slot))
+        self._notice_slot2 = slot2 if button2 else None
+        self.notice_button2.setText(button2 or "")
+        self._notice_action2.setVisible(bool(button2 and slot2))
         self.notice_bar.show()
         self._notice_timer.start()
 
-    def _notice_clicked(self) -> None:
-        slot, self._notice_slot = self._notice_slot, None
+    def hide_notice(self) -> None:
+        self._notice_slot = self._notice_slot2 = None
         self.notice_bar.hide()
+
+    def _notice_clicked(self, second: bool = False) -> None:
+        slot = self._notice_slot2 if second else self._notice_slot
+        self.hide_notice()
         if slot is not None:
             slot()
 
@@ -239,6 +259,16 @@ class MainWindow(QMainWindow):
         camera_id = self.controller.live_now_selected()
         if camera_id is None:
             self.statusBar().showMessage("Select a camera that is live now to open its feed.", 6000)
+            return
+        self.sig_open_feed.emit(camera_id)
+
+    def open_feed_of(self, camera_id: int) -> None:
+        """A row of the nearby list activated (double-click, Enter): that camera's feed, when it is live now."""
+        shown = next((row for row in self.nearby_panel.model.rows if row.camera.id == camera_id), None)
+        if shown is None or shown.state is not SharingState.LIVE_NOW:
+            label = shown.camera.label if shown else f"camera {camera_id}"
+            self.statusBar().showMessage(f"{label} is not live now: its owner's consent does not allow watching "
+                                         "(call the owner for footage).", 6000)
             return
         self.sig_open_feed.emit(camera_id)
 
@@ -280,6 +310,10 @@ class MainWindow(QMainWindow):
             state.sync()
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if self.confirm_close is not None and not self.confirm_close():
+            event.ignore()
+            return
+        self.confirm_close = None  # asked once: the shutdown that follows must not ask again
         self.save_layout()
         self.shutdown()
         super().closeEvent(event)

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from console.domain.audit import Action, AuditEntry
+from console.domain.geo import compass_point, haversine_m, initial_bearing_deg
 from console.domain.users import IdlePolicy, Permission
 from console.gui.audit_viewer import AuditViewer
 from console.gui.contact_reveal import ContactRevealController
@@ -23,6 +24,7 @@ from console.gui.live_feeds import IncidentContext, LiveFeedController
 from console.gui.live_updates import LiveUpdates
 from console.gui.lock_screen import IdleWatcher, LockScreen
 from console.gui.main_window import ActionId, MainWindow
+from console.gui.panels.nearby_panel import format_distance
 from console.gui.registry_tools import RegistryTools
 from console.gui.video.wall import VideoWall
 from console.services.audit_reports import AuditService
@@ -95,6 +97,10 @@ class SignedInConsole(QObject):
         for source in (self.feeds, self.contacts):
             source.sig_message.connect(lambda text: window.statusBar().showMessage(text, 10000))
 
+        window.add_action(ActionId.CHANGE_REASON, "Change live-view reason…", None, self.feeds.change_reason)
+        window.add_action(ActionId.LOCK_NOW, "Lock now", "Ctrl+Shift+L", lambda: self.lock(_utcnow()))
+        window.add_action(ActionId.LOG_OUT, "Log out", None, self.log_out)
+        window.confirm_close = self.confirm_quit
         if user.may(Permission.AUDIT_VIEW):  # supervisors, auditors, administrators
             window.add_action(ActionId.AUDIT_TRAIL, "Audit trail…", "Ctrl+Shift+A", self.open_audit_trail,
                               window.view_menu)
@@ -115,6 +121,30 @@ class SignedInConsole(QObject):
         self.idle.sig_idle.connect(self.lock)
         self.idle.start(app)
 
+    def live_view_count(self) -> int:
+        return sum(1 for tile in self.wall.tiles if tile.view is not None)
+
+    def confirm_quit(self, what: str = "Quit") -> bool:
+        """With live views open, ask first (a stray Ctrl+Q must not end five views on a live call)."""
+        count = self.live_view_count()
+        if count == 0:
+            return True
+        box = QMessageBox(QMessageBox.Icon.Question, f"{what} with live views open?",
+                          f"{count} live view{'s are' if count != 1 else ' is'} open. {what} and end "
+                          f"{'them' if count != 1 else 'it'}? Each end is recorded in the audit trail.",
+                          QMessageBox.StandardButton.Cancel, self.window)
+        end = box.addButton(f"{what} and end {'views' if count != 1 else 'view'}", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)  # Enter keeps the views
+        box.setEscapeButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is end
+
+    def log_out(self) -> None:
+        """End the shift at this console: views end, the logout is recorded, the console closes for the next user."""
+        if self.confirm_quit("Log out"):
+            self.window.confirm_close = None
+            self.app.quit()
+
     def open_audit_trail(self) -> None:
         """The audit viewer (filter, verify, export) for roles that may read the trail."""
         if self.audit_viewer is None:
@@ -131,13 +161,42 @@ class SignedInConsole(QObject):
                               self._show_alerts, lambda error: log.warning("owner alert not shown: %s", error))
 
     def _show_alerts(self, notices) -> None:
+        """The bar names each alert's camera, site, address and distance from the incident, with its actions."""
         raised = [n for n in notices if n.in_force]
         if raised:
-            text = "; ".join(f"{n.where} until {n.expires_at.astimezone():%H:%M}" for n in raised[:3])
+            text = "; ".join(self._alert_text(n) for n in raised[:3])
             more = f" (+{len(raised) - 3} more)" if len(raised) > 3 else ""
-            self.window.show_notice(f"OWNER ALERT: live view allowed — {text}{more}")
+            first = raised[0]
+            openable = first.camera_id is not None
+            self.window.show_notice(f"OWNER ALERT: live view allowed — {text}{more}",
+                                    button="Show on map", slot=lambda n=first: self._show_alert_place(n),
+                                    button2="Open live" if openable else None,
+                                    slot2=(lambda n=first: self.feeds.open_feeds([n.camera_id])) if openable else None)
         elif notices:
             self.window.show_notice(f"Owner alert ended: {', '.join(n.where for n in notices[:3])}", urgent=False)
+
+    def _alert_text(self, notice) -> str:
+        parts = [notice.where]
+        if notice.site_name and notice.site_name != notice.where:
+            parts.append(notice.site_name)
+        if notice.address:
+            parts.append(notice.address)
+        point = self.window.controller.point
+        if point is not None and notice.lat is not None:
+            distance = haversine_m(point.lat, point.lon, notice.lat, notice.lon)
+            direction = compass_point(initial_bearing_deg(point.lat, point.lon, notice.lat, notice.lon))
+            parts.append(f"{format_distance(distance)} {direction} of the incident")
+        return f"{', '.join(parts)} until {notice.expires_at.astimezone():%H:%M}"
+
+    def _show_alert_place(self, notice) -> None:
+        """The alert's camera selected among the nearby ones, or (far away, or no incident) its place on the map."""
+        controller = self.window.controller
+        if notice.camera_id is not None and notice.camera_id in self.window.nearby_panel.camera_ids():
+            controller.select(notice.camera_id)
+            return
+        if notice.lat is not None:
+            label = f"Owner alert: {notice.where}" + (f", {notice.address}" if notice.address else "")
+            controller.set_incident(notice.lat, notice.lon, label)
 
     # --- urgent incidents from CAD ------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ def stylesheet(resources: Path, name: str) -> str:
         raise UserError(f"there is no theme {name!r}: use one of {', '.join(THEMES)}")
     folder = resources / "themes"
     values = tomllib.loads((folder / f"{name}.toml").read_text(encoding="utf-8"))
+    values["check_icon"] = (resources / "icons" / "check.svg").as_posix()  # the tick of a ticked check box
     # substitute() (not safe_substitute): a variable missing from a theme file is a bug to see at once.
     return string.Template((folder / "base.qss").read_text(encoding="utf-8")).substitute(values)
 

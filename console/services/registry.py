@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from console.domain.cameras import Camera, NearbyCamera
 from console.domain.geo import validate_point
@@ -30,6 +30,10 @@ class AlertNotice:
     expires_at: datetime
     in_force: bool
     source: str
+    site_name: str = ""
+    address: str = ""
+    lat: float | None = None  # the camera's point, or the site's for a whole-site alert
+    lon: float | None = None
 
 
 class RegistryService:
@@ -69,15 +73,20 @@ class RegistryService:
         if not grant_ids:
             return []
         grants, cameras, sites = repo.grants, repo.cameras, repo.sites
+        # The site is the alert's own (a whole-site alert) or the camera's.
+        site_id = func.coalesce(grants.c.site_id, cameras.c.site_id)
         query = (select(grants.c.id, grants.c.expires_at, grants.c.revoked_at, grants.c.source, grants.c.camera_id,
-                        cameras.c.label, sites.c.name)
+                        cameras.c.label, sites.c.name, sites.c.address,
+                        func.coalesce(cameras.c.lat, sites.c.lat).label("lat"),
+                        func.coalesce(cameras.c.lon, sites.c.lon).label("lon"))
                  .select_from(grants.outerjoin(cameras, cameras.c.id == grants.c.camera_id)
-                              .outerjoin(sites, sites.c.id == grants.c.site_id))
+                              .outerjoin(sites, sites.c.id == site_id))
                  .where(grants.c.id.in_(grant_ids)).order_by(grants.c.id))
         with self.database.reader.connect() as conn:
             rows = conn.execute(query).all()
         return [AlertNotice(row.id, row.label or row.name or "a site", row.camera_id, row.expires_at,
-                            (row.revoked_at is None or row.revoked_at > now) and row.expires_at > now, row.source)
+                            (row.revoked_at is None or row.revoked_at > now) and row.expires_at > now, row.source,
+                            row.name or "", row.address or "", row.lat, row.lon)
                 for row in rows]
 
     def open_incidents(self) -> list[Incident]:

@@ -111,3 +111,84 @@ def test_a_reset_password_must_be_changed_before_the_console_opens(qtbot, dialog
         dialog.submit()
     assert not logged_in.args[0].user.must_change_password
     assert services[1].login("dana", "a brand new passphrase", NOW, notice_acknowledged=True)
+
+
+def _type(qtbot, text: str) -> None:
+    """Type into the focused widget key by key, as a keyboard would (also letters QTest's ASCII table lacks)."""
+    from PySide6.QtCore import QEvent, Qt
+    from PySide6.QtGui import QKeyEvent
+    from PySide6.QtWidgets import QApplication
+
+    for ch in text:
+        target = QApplication.focusWidget()
+        key = Qt.Key(ord(ch.upper())) if ch.isascii() else Qt.Key.Key_unknown
+        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            QApplication.sendEvent(target, QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, ch))
+
+
+def test_typing_name_tab_password_enter_signs_in_as_a_user_would(qtbot, services):
+    """Issue 15: focus once started on the notice box, so name, Tab, password put the password in the name field."""
+    from PySide6.QtCore import Qt
+
+    made = LoginDialog(services[1], clock=lambda: NOW)
+    made.setStyleSheet(stylesheet(resources_dir(), "dark"))
+    qtbot.addWidget(made)
+    made.show()
+    qtbot.waitExposed(made)
+    made.activateWindow()
+    qtbot.waitUntil(lambda: made.username.hasFocus(), timeout=5_000)
+    _type(qtbot, "dana")
+    qtbot.keyClick(made.username, Qt.Key.Key_Tab)
+    assert made.password.hasFocus()
+    _type(qtbot, PASSWORD)
+    assert made.username.text() == "dana" and made.password.text() == PASSWORD
+    qtbot.keyClick(made.password, Qt.Key.Key_Tab)
+    assert made.acknowledge.hasFocus()
+    qtbot.keyClick(made.acknowledge, Qt.Key.Key_Space)
+    assert made.acknowledge.isChecked()
+    with qtbot.waitSignal(made.sig_logged_in, timeout=10_000) as logged_in:
+        qtbot.keyClick(made.acknowledge, Qt.Key.Key_Return)
+    assert logged_in.args[0].user.username == "dana"
+
+
+def test_a_password_typed_into_the_name_field_does_not_stay_there(qtbot, dialog, services):
+    from console.domain.users import check_username
+
+    dialog.username.setFocus()
+    _type(qtbot, "Tr0ub4dor&3 horse!")
+    assert dialog.username.text() == ""
+    assert "not a user name" in dialog.message.text() and "emptied" in dialog.message.text()
+    # the field accepts exactly what check_username accepts, Unicode letters included
+    for name in ("dana", "d.cruz@city.gov", "o'brien", "josé", "a b", "x/y", "ünal_2"):
+        dialog.username.clear()
+        _type(qtbot, name)
+        try:
+            check_username(name)
+        except ValueError:
+            assert dialog.username.text() != name, name
+        else:
+            assert dialog.username.text() == name, name
+
+
+def test_the_notice_box_is_visible_in_both_themes(qtbot, services):
+    """Its indicator must stand out from the window (it once differed by 7 lightness steps in the dark theme)."""
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QStyle, QStyleOptionButton
+
+    for theme in ("dark", "light"):
+        made = LoginDialog(services[1], clock=lambda: NOW)
+        made.setStyleSheet(stylesheet(resources_dir(), theme))
+        qtbot.addWidget(made)
+        made.show()
+        qtbot.waitExposed(made)
+        box = made.acknowledge
+        option = QStyleOptionButton()
+        box.initStyleOption(option)
+        indicator = box.style().subElementRect(QStyle.SubElement.SE_CheckBoxIndicator, option, box)
+        image = box.grab().toImage()
+        background = QColor(image.pixel(image.width() - 2, image.height() // 2)).lightness()
+        contrast = max(abs(QColor(image.pixel(x, y)).lightness() - background)
+                       for x in range(indicator.left(), indicator.right() + 1)
+                       for y in range(indicator.top(), indicator.bottom() + 1))
+        assert contrast >= 60, (theme, contrast)
+        assert image.save(str(OUTPUT / f"login_notice_box_{theme}.png"))

@@ -112,6 +112,8 @@ class NearbyPanel(QWidget):
     """The user selected a camera in the list (camera id)."""
     sig_open_nearest_live = Signal(list)
     """Open the N nearest live-now cameras (list of camera ids, nearest first)."""
+    sig_camera_activated = Signal(int)
+    """The user double-clicked a camera's row or pressed Enter on it (camera id): open its feed."""
 
     def __init__(self, icons: Icons, nearest_live_n: int, parent: QWidget | None = None):
         super().__init__(parent)
@@ -144,6 +146,7 @@ class NearbyPanel(QWidget):
         self._answer: NearbyAnswer | None = None
         self._update_open_live([])
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        self.table.activated.connect(self._activated)  # double-click, or Enter on the current row
         self.open_live.clicked.connect(self.request_open_nearest_live)
 
     def show_answer(self, answer: NearbyAnswer) -> None:
@@ -194,6 +197,11 @@ class NearbyPanel(QWidget):
         current = self.table.currentIndex().row()
         row = 0 if current < 0 else max(0, min(count - 1, current + delta))
         self.select_camera(self.model.rows[row].camera.id)
+
+    def _activated(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.select_camera(self.model.rows[index.row()].camera.id)
+            self.sig_camera_activated.emit(self.model.rows[index.row()].camera.id)
 
     def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
