@@ -467,3 +467,47 @@ def test_a_cad_point_outside_the_area_leaves_the_incident_as_it_was(database, au
     assert (row.id, row.lat, row.lon, row.priority, row.version) == (created.incident_id, 42.1487, -72.6079, 1, 1)
     assert len(audit_rows(database, Action.CAD_INCIDENT)) == 1
 
+
+
+# --- EIDOs with a call and a location but no incident component (as NENA's published samples are) ---------------
+
+
+def test_a_call_only_eido_opens_an_incident_at_the_calls_location(database, cad):
+    applied = cad.apply(eido("call_only.json"))
+    assert applied.result == "created"
+    [row] = incident_rows(database)
+    assert (row.cad_number, row.type, row.priority, row.lat, row.lon, row.address, row.closed_at) == (
+        "urn:emergency:uid:callid:a56e556d871:bcf.example.net", "Emergency", 2, 42.1503, -72.6071,
+        "38 Center St, Chicopee, MA 01013", None)
+    assert cad.apply(eido("call_only.json")).result == "unchanged"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["callComponent"][0].pop("callTypeDescriptionRegistryText"),
+     "callComponent.callTypeDescriptionRegistryText: missing: there is no incidentComponent and the call has no "
+     "type, so no incident can be opened"),
+    (lambda d: d["callComponent"][0].pop("callCommonPriorityNumber"),
+     "callComponent.callCommonPriorityNumber: missing: the call has no priority"),
+    (lambda d: d["callComponent"][0].pop("callTrackingIdentifier"),
+     "callComponent.callTrackingIdentifier: missing: a call with no incidentComponent needs its tracking "
+     "identifier to open an incident"),
+    (lambda d: d.pop("locationComponent"), "locationComponent: missing: the incident has no location"),
+    (lambda d: d["callComponent"][0].update(callLocationReference="$ref:loc-99"),
+     "callComponent.callLocationReference: 'loc-99' names no entry of locationComponent"),
+    (lambda d: d["callComponent"].append(dict(d["callComponent"][0])),
+     "callComponent: expected one call when there is no incidentComponent, found 2"),
+])
+def test_a_call_only_eido_missing_something_says_exactly_what(database, cad, tmp_path, change, message):
+    document = json.loads((SAMPLES / "call_only.json").read_text())
+    change(document)
+    report = FileSource(_write(tmp_path / "call.json", document)).run_once(cad)
+    assert report.applied == [] and len(report.rejected) == 1
+    assert report.rejected[0][1].endswith(message)
+    assert incident_rows(database) == []
+
+
+def test_a_document_with_neither_incident_nor_call_is_rejected_as_before(cad, tmp_path):
+    document = json.loads((SAMPLES / "call_only.json").read_text())
+    document.pop("callComponent")
+    report = FileSource(_write(tmp_path / "x.json", document)).run_once(cad)
+    assert report.rejected[0][1] == "incidentComponent: missing: this is not an incident EIDO"
