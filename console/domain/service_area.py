@@ -9,7 +9,6 @@ point on an edge may fall either way, which is far below a geocoder's own error)
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,6 @@ MAX_FILE_BYTES = 5_000_000
 MAX_VERTICES = 200_000
 MAX_DEPTH = 16
 MAX_FEATURES = 1_000
-_BOX = re.compile(r"^\s*[-+0-9.eE]+\s*(,\s*[-+0-9.eE]+\s*){3}$")
 
 Ring = tuple[tuple[float, float], ...]  # (lon, lat) pairs, as GeoJSON orders them; closed
 Polygon = tuple[Ring, ...]  # the outer ring, then holes
@@ -52,7 +50,9 @@ class ServiceArea:
 
 
 def looks_like_box(text: str) -> bool:
-    return bool(_BOX.match(text or ""))
+    """Four comma-separated values, not a file name: read (and checked) as a box."""
+    text = (text or "").strip()
+    return text.count(",") == 3 and not text.lower().endswith((".geojson", ".json"))
 
 
 def parse_box(text: str) -> ServiceArea:
