@@ -124,3 +124,19 @@ def test_point_in_polygon_agrees_with_an_oracle(lat, lon):
     on_an_edge = any(abs(lat - p[1]) < 1e-9 or abs(lon - p[0]) < 1e-9 for p in OUTER + HOLE + ISLAND)
     if not on_an_edge:
         assert area.contains(lat, lon) == expected
+
+
+def test_the_demo_names_chicopees_box_and_its_cameras_and_incidents_lie_inside(sqlite_url):
+    from sqlalchemy import text
+
+    from console.services.demo import create_demo
+    from console.store.db import open_database
+    from console.store.secrets import ContactCipher, load_contact_key
+
+    with open_database(sqlite_url, create=True) as database:
+        summary = create_demo(database, ContactCipher(load_contact_key()), cameras=2500, seed=3)
+        with database.engine.connect() as conn:
+            points = conn.execute(text("SELECT lat, lon FROM cameras UNION ALL SELECT lat, lon FROM incidents")).all()
+    area = load_service_area(summary["service_area"])
+    assert summary["service_area"] == "42.12,-72.66,42.21,-72.50" and len(points) > 2500
+    assert all(area.contains(lat, lon) for lat, lon in points)
