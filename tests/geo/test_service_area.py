@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.domain.service_area import MAX_VERTICES, ServiceAreaInvalid, parse_box, parse_geojson
+from console.domain.service_area import MAX_VERTICES, ServiceAreaInvalid, parse_box
 from console.errors import UserError
 from console.geo.service_area import load_service_area
 from console.settings import Settings
