@@ -511,3 +511,17 @@ def test_a_document_with_neither_incident_nor_call_is_rejected_as_before(cad, tm
     document.pop("callComponent")
     report = FileSource(_write(tmp_path / "x.json", document)).run_once(cad)
     assert report.rejected[0][1] == "incidentComponent: missing: this is not an incident EIDO"
+
+
+def test_export_rows_outside_the_area_are_rejected_and_the_rows_beside_them_taken(database, audit, tmp_path):
+    from console.domain.service_area import parse_box
+
+    cad = CadService(database, audit, workstation="ws", clock=lambda: LATER, service_area=parse_box(CHICOPEE_BOX))
+    rows = json.loads((SAMPLES / "export.json").read_text())
+    rows[1].update(incident_number="CPD-2026-005099", lat=-77.8463, lon=166.6758, status="Dispatched")
+    report = FileSource(_write(tmp_path / "rows.json", rows)).run_once(cad)
+    assert [a.incident.cad_number for a in report.applied] == ["CPD-2026-005010"]
+    [(origin, why)] = report.rejected
+    assert origin == "rows.json item 2" and why == (
+        "CPD-2026-005099: location: -77.84630, 166.67580 is outside the service area (42.1,-72.66,42.22,-72.49): "
+        "not taken, the incident is left as it was")
