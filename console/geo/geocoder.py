@@ -129,7 +129,8 @@ class Geocoder:
         except JsonRefused as exc:
             document = None
             looks_html = body.lstrip()[:1] == b"<"
-            why = "an HTML page, not JSON" if looks_html else str(exc).replace("it is", "an answer that is", 1)
+            why = ("an HTML page, not JSON (perhaps a sign-in or rate-limit page)" if looks_html
+                   else f"a body that {str(exc).removeprefix('it ')}")
         if status == 429:
             raise self._unreachable("is limiting requests (HTTP 429 Too Many Requests): wait a minute and try "
                                     "again, or type coordinates")
@@ -139,11 +140,13 @@ class Geocoder:
             if status != 200:
                 raise self._unreachable(f"refused the request (HTTP {status} {reason}): check the settings "
                                         "geocoder_url and geocoder_api_key")
-            raise self._unreachable(f"answered with {why} (perhaps a sign-in or rate-limit page): check the "
-                                    "setting geocoder_url")
+            raise self._unreachable(f"answered with {why}: check the setting geocoder_url")
         try:
             found = parse_answer(self.kind, document)
         except AnswerRefused as exc:
+            if status != 200 and "refused the request" not in str(exc):  # the status says more than the body
+                raise self._unreachable(f"refused the request (HTTP {status} {reason}): check the settings "
+                                        "geocoder_url and geocoder_api_key") from None
             raise self._unreachable(f"gave no usable answer: {exc}") from None
         if status != 200:  # a JSON body that did not say what was wrong
             raise self._unreachable(f"refused the request (HTTP {status} {reason}): check the settings "

@@ -120,7 +120,7 @@ def _kept(items) -> list[Candidate]:
         except AnswerRefused as exc:
             first_reason = first_reason or f"candidate {number}: {exc}"
     if not kept and first_reason:
-        raise AnswerRefused(f"no usable place in the answer ({first_reason})")
+        raise AnswerRefused(f"none of its places could be used ({first_reason})")
     return kept
 
 

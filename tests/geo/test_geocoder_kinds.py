@@ -80,6 +80,7 @@ def test_arcgis_asks_for_wgs84_and_sends_the_token():
     ("pelias", Answer(b"\xff\xfe\x00garbage", 200, "application/json"), "not UTF-8"),
     ("census", Answer.json({"result": {"addressMatches": "none"}}), "expected a list of addressMatches, got text"),
     ("pelias", Answer.json({"type": "Feature"}), "not a GeoJSON FeatureCollection"),
+    ("pelias", Answer.json({}, 403), "refused the request (HTTP 403 Forbidden): check the settings"),
     ("nominatim", Answer(b"[" * 100_000 + b"]" * 100_000), "nested more than 32 levels"),
     ("arcgis", Answer(b"{\"candidates\": [" + b" " * (MAX_BODY_BYTES + 10) + b"]}"), "larger than 2,000,000 bytes"),
 ])
