@@ -8,8 +8,11 @@ its own books:
   start with "." or end in .tmp/.part are never read (write under such a name and rename: a rename is atomic),
   and any other file must not have changed for `settle_s` seconds and must keep its size and modification time
   while it is read. Then it moves to processed/ (everything taken) or rejected/ (nothing taken), with
-  NAME.reason.txt beside it listing every rejection. A file whose incidents could not be applied *now*
-  (database or geocoder away) stays where it is and is read again on the next pass.
+  NAME.reason.txt beside it listing every rejection. A file that cannot be read for any reason (larger than
+  MAX_DOCUMENT_BYTES, checked before reading; nested deeper than MAX_JSON_DEPTH, checked before parsing; UTF-16,
+  binary or otherwise not UTF-8; not JSON or CSV; not an EIDO or export; an error nobody foresaw) is rejected
+  the same way, and one file never holds up the files beside it. A file whose incidents could not be applied
+  *now* (database or geocoder away) stays where it is and is read again on the next pass.
 - `HttpSource`: GET with If-None-Match / If-Modified-Since (ETag and Last-Modified kept in feed_cursors, so a
   restart resumes); 304 costs nothing; network errors and HTTP errors back off exponentially (never raise).
 - `CadRunner`: a plain thread (no Qt) running every source each `interval_s`; calls `on_high_priority` (on its
@@ -148,6 +151,8 @@ class FileSource:
 
     def run_once(self, service: CadService, on_applied=None) -> PassReport:
         try:
+            if self.path.stat().st_size > MAX_DOCUMENT_BYTES:  # refused unread
+                return PassReport(rejected=[(self.path.name, f"document: larger than {MAX_DOCUMENT_BYTES:,} bytes")])
             data = self.path.read_bytes()
         except OSError as exc:
             raise UserError(f"cannot read {self.path} ({exc.strerror or exc})") from None

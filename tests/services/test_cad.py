@@ -525,3 +525,10 @@ def test_export_rows_outside_the_area_are_rejected_and_the_rows_beside_them_take
     assert origin == "rows.json item 2" and why == (
         "CPD-2026-005099: location: -77.84630, 166.67580 is outside the service area (42.1,-72.66,42.22,-72.49): "
         "not taken, the incident is left as it was")
+
+
+def test_cad_import_refuses_a_huge_file_unread(cad, tmp_path):
+    with open(tmp_path / "huge.json", "wb") as huge:
+        huge.truncate(60_000_000)
+    report = FileSource(tmp_path / "huge.json").run_once(cad)
+    assert report.rejected == [("huge.json", "document: larger than 20,000,000 bytes")] and report.applied == []
