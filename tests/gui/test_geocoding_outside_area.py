@@ -65,3 +65,25 @@ def test_inside_the_area_is_taken_without_a_question(qtbot, make_console, known_
             look_up(qtbot, window, "452 Montgomery St, Chicopee")
     assert blocker.args[0].lat == pytest.approx(42.1462317)
     assert open_questions(window) == []
+
+
+def test_among_several_places_the_far_one_is_marked_and_still_asked(qtbot, make_console, known_registry,
+                                                                    console_settings):
+    from console.gui.dialogs import CandidatesDialog
+    from tests.geo.nominatim_server import Answer, place
+
+    both = [place("Center Street, Chicopee, MA", 42.1487, -72.6079, 1),
+            place("Center Street, London, United Kingdom", 51.5034, -0.1276, 2)]
+    with GeocoderServer("nominatim", {"Center St": Answer.json(both)}) as server:
+        settings = console_settings.replaced(geocoder_url=server.url, geocoder_min_interval_s=0.0, service_area=AREA)
+        window = make_console(known_registry.url, settings).window
+        look_up(qtbot, window, "Center St")
+        qtbot.waitUntil(lambda: window.findChild(CandidatesDialog, "candidatesDialog") is not None, timeout=10_000)
+    dialog = window.findChild(CandidatesDialog, "candidatesDialog")
+    texts = [dialog.form.candidates.item(i).text() for i in range(dialog.form.candidates.count())]
+    assert not texts[0].endswith("OUTSIDE the service area") and texts[1].endswith("OUTSIDE the service area")
+    dialog.form.candidates.setCurrentRow(1)
+    dialog.accept()
+    box = question(qtbot, window)
+    box.button(QMessageBox.StandardButton.No).click()
+    assert window.controller.point is None
