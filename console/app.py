@@ -190,9 +190,12 @@ def build_console(db_url: str | None, settings: Settings | None = None, *, remem
             from console.geo.geocoder import Geocoder  # geopy and requests: loaded only when used
 
             cache = cache_dir / "geocoder.sqlite"
+            from console.geo.service_area import load_service_area
+
             geocoder = Geocoder(settings.geocoder_kind, settings.geocoder_url, settings.user_agent,
                                 api_key=settings.geocoder_api_key, timeout_s=settings.geocoder_timeout_s,
-                                min_interval_s=settings.geocoder_min_interval_s, cache_path=cache)
+                                min_interval_s=settings.geocoder_min_interval_s, cache_path=cache,
+                                service_area=load_service_area(settings.service_area))
         window_state = None
         if remember_layout:
             path = Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)) / "window.ini"

@@ -77,6 +77,11 @@ DECLARED: tuple[Setting, ...] = (
             "At least this many seconds between two geocoder requests (Nominatim usage policy: 1).", minimum=0.0),
     Setting("geocoder_timeout_s", "Geocoder timeout (s)", 5.0, "Give up on a geocoder answer after this long.",
             minimum=0.5),
+    Setting("service_area", "Service area", "",
+            "The agency's area: a box south,west,north,east in degrees (e.g. 42.11,-72.66,42.21,-72.51) or the path "
+            "of a GeoJSON file (Polygon, MultiPolygon, or a Feature/FeatureCollection of them). A geocoder answer "
+            "outside it is only taken when the user confirms it; a CAD point outside it is rejected. Empty: no "
+            "area, nothing is checked."),
     Setting("user_agent", "User-Agent", "CommunityConnectConsole/0.1 (police RTIC console)",
             "Identifying User-Agent sent to the geocoder and tile servers, as their usage policies require."),
     Setting("search_radius_m", "Search radius (m)", 300.0, "Default radius around an incident.", minimum=10.0),
@@ -278,7 +283,26 @@ def _checked(key: str, value: Any, where: str) -> Any:
         raise UserError(f"{where}: {key} must be one of {', '.join(setting.choices)}, not {value!r}")
     if setting.minimum is not None and value < setting.minimum:
         raise UserError(f"{where}: {key} must be at least {setting.minimum:g}, not {value!r}")
+    if key == "service_area":
+        _check_service_area(value, where)
     return value
+
+
+def _check_service_area(value: str, where: str) -> None:
+    """A box is checked here; a file is read and checked where the area is used (it may change meanwhile)."""
+    from console.domain.service_area import ServiceAreaInvalid, looks_like_box, parse_box
+
+    text = value.strip()
+    if not text:
+        return
+    if looks_like_box(text):
+        try:
+            parse_box(text)
+        except ServiceAreaInvalid as exc:
+            raise UserError(f"{where}: service_area {exc}") from None
+    elif not text.lower().endswith((".geojson", ".json")) or len(text) > 4096:
+        raise UserError(f"{where}: service_area must be a box south,west,north,east or the path of a .geojson "
+                        f"file, not {text[:80]!r}")
 
 
 def parse_value(key: str, text: str) -> Any:

@@ -35,6 +35,7 @@ _COMMANDS = (
     "console.cli.footage",
     "console.cli.evidence",
     "console.cli.cad",
+    "console.cli.geocode",
     "console.cli.portal",
     "console.cli.field",
 )

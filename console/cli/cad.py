@@ -16,6 +16,7 @@ import platformdirs
 
 from console.domain.cad_export import ColumnMapping
 from console.errors import UserError
+from console.geo.service_area import load_service_area
 from console.paths import APP_AUTHOR, APP_NAME
 from console.services.cad import CadService
 from console.services.cad_sources import (
@@ -83,8 +84,10 @@ def _run(args, source, once: bool) -> int:
     interval = getattr(args, "interval", 5.0)
     if interval <= 0:
         raise UserError(f"--interval {interval:g} is not valid: give more than 0 seconds")
+    settings = load_settings()
+    area = load_service_area(settings.service_area)  # a broken area setting stops here, before anything is read
     with open_database(args.db) as database:
-        service = CadService(database, AuditLog(database), geocode=_geocoder())
+        service = CadService(database, AuditLog(database), geocode=_geocoder(settings), service_area=area)
         runner = CadRunner(service, [source], interval_s=interval, auto_offer=False)
         if once:
             return _print(runner.run_pass())
@@ -108,15 +111,10 @@ def _print(report: PassReport) -> int:
     return 2 if report.rejected or report.deferred else 0
 
 
-def _geocoder():
+def _geocoder(settings):
     """The agency's geocoder from the settings, or None when none is configured (address-only EIDO is rejected)."""
-    settings = load_settings()
-    if not (settings.geocoder_url or settings.geocoder_kind in ("arcgis", "census")):
-        return None
-    from console.geo.geocoder import Geocoder
+    from console.geo.geocoder import geocoder_from_settings
 
-    geocoder = Geocoder(settings.geocoder_kind, settings.geocoder_url, settings.user_agent,
-                        api_key=settings.geocoder_api_key, timeout_s=settings.geocoder_timeout_s,
-                        min_interval_s=settings.geocoder_min_interval_s,
-                        cache_path=Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR)) / "geocoder.sqlite")
-    return lambda address: geocoder.lookup(address, limit=1)
+    geocoder = geocoder_from_settings(
+        settings, cache_path=Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR)) / "geocoder.sqlite")
+    return None if geocoder is None else (lambda address: geocoder.lookup(address, limit=1))

@@ -24,6 +24,11 @@ EIDO fields read (everything else is ignored):
   - a JSON object: a GeoJSON Point (`{"type": "Point", "coordinates": [lon, lat]}`, itself or under `point` /
     `geometry`) and/or `civicAddress` (the same PIDF keys, or one line of text).
   A location needs a point or an address; with only an address the service geocodes it before storing.
+- No `incidentComponent` but one `callComponent` (NENA's published sample EIDOs are like this): the incident is
+  opened at the call's location: `callTrackingIdentifier` (the key), `callTypeInternalText` /
+  `callTypeDescriptionRegistryText` (the type), `callPriorityInternalText` or `callCommonPriorityNumber` (read as
+  the incident's), `lastUpdateTimeStamp` (the call's, else the document's, else `callStartTimeStamp`), `callLocationReference` (else
+  `locationReference`). Whatever is missing is named in the rejection.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ MAX_STATUS = 32
 MAX_PIDF_CHARS = 100_000
 _INCIDENT_LOCATION_TYPES = ("currentincident", "incident", "initial")
 _CIVIC_ORDER = ("HNO", "HNS", "PRD", "RD", "STS", "POD")
+_CALL_TYPE_FIELDS = ("callTypeInternalText", "callTypeDescriptionRegistryText", "callTypeRegistryText")
 
 
 class CadRejected(UserError):
@@ -86,6 +92,8 @@ def parse_eido(document: Any) -> CadIncident:
     """The incident an EIDO describes; raises CadRejected naming the field when it cannot be taken whole."""
     if not isinstance(document, Mapping):
         raise CadRejected("EIDO", f"expected a JSON object, got {_kind(document)}")
+    if document.get("incidentComponent") is None and document.get("callComponent") is not None:
+        return _call_incident(document)
     component = _incident_component(document)
     cad_number = _text(component.get("incidentTrackingIdentifier")) or _text(component.get("internalIncidentId"))
     if not cad_number:
@@ -114,6 +122,48 @@ def parse_eido(document: Any) -> CadIncident:
     address, lat, lon = _location(document, component, reject)
     return CadIncident(cad_number, kind[:MAX_TYPE], priority, address[:MAX_ADDRESS], lat, lon,
                        status[:MAX_STATUS] if status else None, bool(closing), updated_at, "eido")
+
+
+def _call_incident(document: Mapping) -> CadIncident:
+    """An EIDO with a call and its location but no incident component (as NENA's published samples are): the
+    incident is opened at the call's location with the call's type and priority, or rejected naming what is missing."""
+    calls = document.get("callComponent")
+    if isinstance(calls, list):
+        if len(calls) != 1:
+            raise CadRejected("callComponent", f"expected one call when there is no incidentComponent, found "
+                              f"{len(calls)}")
+        calls = calls[0]
+    if not isinstance(calls, Mapping):
+        raise CadRejected("callComponent", f"expected an object, got {_kind(calls)}")
+    call = calls
+    cad_number = _text(call.get("callTrackingIdentifier"))
+    if not cad_number:
+        raise CadRejected("callComponent.callTrackingIdentifier",
+                          "missing: a call with no incidentComponent needs its tracking identifier to open an incident")
+    if len(cad_number) > MAX_CAD_NUMBER:
+        raise CadRejected("callComponent.callTrackingIdentifier", f"longer than {MAX_CAD_NUMBER} characters")
+
+    def reject(field: str, why: str):
+        raise CadRejected(field, why, cad_number)
+
+    kind = next((_text(call.get(k)) for k in _CALL_TYPE_FIELDS if _text(call.get(k))), "")
+    if not kind:
+        reject("callComponent.callTypeDescriptionRegistryText",
+               "missing: there is no incidentComponent and the call has no type, so no incident can be opened")
+    priority = _eido_priority(call, reject, "call")
+    # The call's own update time, else the document's, else when the call started: what orders updates.
+    stamps = (("callComponent.lastUpdateTimeStamp", call.get("lastUpdateTimeStamp")),
+              ("lastUpdateTimeStamp", document.get("lastUpdateTimeStamp")),
+              ("callComponent.callStartTimeStamp", call.get("callStartTimeStamp")))
+    stamp_field, stamp = next(((f, v) for f, v in stamps if v is not None), (None, None))
+    if stamp is None:
+        reject("callComponent.lastUpdateTimeStamp", "missing (and no callStartTimeStamp): updates cannot be put in "
+               "order without it")
+    updated_at = parse_timestamp(stamp, stamp_field, cad_number)
+    ref = "callLocationReference" if call.get("callLocationReference") is not None else "locationReference"
+    address, lat, lon = _location(document, call, reject, f"callComponent.{ref}")
+    return CadIncident(cad_number, kind[:MAX_TYPE], priority, address[:MAX_ADDRESS], lat, lon, None, False,
+                       updated_at, "eido")
 
 
 def is_closed_status(status: str | None) -> bool:
@@ -161,21 +211,22 @@ def _incident_component(document: Mapping) -> Mapping:
     return component
 
 
-def _eido_priority(component: Mapping, reject) -> int:
-    internal = _text(component.get("incidentPriorityInternalText"))
+def _eido_priority(component: Mapping, reject, kind: str = "incident") -> int:
+    text_field, number_field = f"{kind}PriorityInternalText", f"{kind}CommonPriorityNumber"
+    internal = _text(component.get(text_field))
     if internal:
         found = re.fullmatch(r"(?:p|pri|priority)?\s*-?\s*(\d{1,2})", internal, re.IGNORECASE)
         if found and int(found.group(1)) >= 1:
             return int(found.group(1))
-    number = component.get("incidentCommonPriorityNumber")
+    number = component.get(number_field)
     if number is None:
         if internal:
-            reject("incidentComponent.incidentPriorityInternalText",
-                   f"{internal!r} is not a priority number and there is no incidentCommonPriorityNumber")
-        reject("incidentComponent.incidentCommonPriorityNumber", "missing: the incident has no priority")
+            reject(f"{kind}Component.{text_field}",
+                   f"{internal!r} is not a priority number and there is no {number_field}")
+        reject(f"{kind}Component.{number_field}", f"missing: the {kind} has no priority")
     whole = isinstance(number, (int, float)) and not isinstance(number, bool) and number == int(number)
     if not whole or not 0 <= number <= 10:
-        reject("incidentComponent.incidentCommonPriorityNumber", f"{number!r} is not a whole number from 0 to 10")
+        reject(f"{kind}Component.{number_field}", f"{number!r} is not a whole number from 0 to 10")
     return min(5, max(1, 6 - math.ceil(int(number) / 2)))
 
 
@@ -188,7 +239,8 @@ def _statuses(value: Any, reject) -> list[str]:
     return [v.strip() for v in values if v.strip()]
 
 
-def _location(document: Mapping, component: Mapping, reject) -> tuple[str, float | None, float | None]:
+def _location(document: Mapping, component: Mapping, reject,
+              ref_field: str = "incidentComponent.locationReference") -> tuple[str, float | None, float | None]:
     locations = document.get("locationComponent")
     if locations is None:
         reject("locationComponent", "missing: the incident has no location")
@@ -196,12 +248,13 @@ def _location(document: Mapping, component: Mapping, reject) -> tuple[str, float
         locations = [locations]
     if not isinstance(locations, list) or not locations or not all(isinstance(x, Mapping) for x in locations):
         reject("locationComponent", "expected a list of location objects")
-    refs = _references(component.get("locationReference"), reject)
+    field = ref_field.rsplit(".", 1)[-1]
+    refs = _references(component.get(field), reject, ref_field)
     if refs:
         by_id = {str(x.get("$id") or x.get("componentIdentifier") or ""): x for x in locations}
         missing = [r for r in refs if r not in by_id]
         if missing:
-            reject("incidentComponent.locationReference", f"{missing[0]!r} names no entry of locationComponent")
+            reject(ref_field, f"{missing[0]!r} names no entry of locationComponent")
         locations = [by_id[r] for r in refs]
     typed = [x for x in locations if _text(x.get("locationTypeDescriptionRegistryText")).replace(" ", "").lower()
              in _INCIDENT_LOCATION_TYPES]
@@ -224,7 +277,7 @@ def _location(document: Mapping, component: Mapping, reject) -> tuple[str, float
     return address or f"{lat:.6f}, {lon:.6f}", lat, lon
 
 
-def _references(value: Any, reject) -> list[str]:
+def _references(value: Any, reject, field: str = "incidentComponent.locationReference") -> list[str]:
     if value is None:
         return []
     out = []
@@ -232,7 +285,7 @@ def _references(value: Any, reject) -> list[str]:
         if isinstance(ref, Mapping):
             ref = ref.get("$ref")
         if not isinstance(ref, str) or not ref.strip():
-            reject("incidentComponent.locationReference", 'expected {"$ref": "<location $id>"}')
+            reject(field, 'expected {"$ref": "<location $id>"}')
         out.append(re.sub(r"^(\$ref:|#)", "", ref.strip()))
     return out
 

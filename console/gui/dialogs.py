@@ -30,7 +30,8 @@ class CandidatesDialog(QDialog):
         self.candidates = candidates
         self.form.prompt.setText(f"“{query}” matches {len(candidates)} places. Pick the incident location:")
         for candidate in candidates:
-            self.form.candidates.addItem(f"{candidate.label}  ({candidate.lat:.5f}, {candidate.lon:.5f})")
+            outside = "  — OUTSIDE the service area" if candidate.inside is False else ""
+            self.form.candidates.addItem(f"{candidate.label}  ({candidate.lat:.5f}, {candidate.lon:.5f}){outside}")
         self.form.candidates.setCurrentRow(0)
         self.form.candidates.itemDoubleClicked.connect(lambda _item: self.accept())
         self.form.buttons.accepted.connect(self.accept)

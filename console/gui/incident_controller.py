@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QMessageBox
 
 from console.domain.incidents import Incident
 from console.domain.sharing import SharingState
@@ -180,13 +181,37 @@ class IncidentController(QObject):
             self.sig_status.emit("Address not found")
             return
         if len(found) == 1:
-            self.set_incident(found[0].lat, found[0].lon, found[0].label)
+            self._take_candidate(found[0])
             return
         dialog = CandidatesDialog(self.ui_dir, address, found, self.nearby.window())
         dialog.setObjectName("candidatesDialog")
-        dialog.sig_chosen.connect(lambda c: self.set_incident(c.lat, c.lon, c.label))
+        dialog.sig_chosen.connect(self._take_candidate)
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
+
+    def _take_candidate(self, candidate: Candidate) -> None:
+        """A place outside the service area becomes the incident only when the user says so (default: No)."""
+        if candidate.inside is not False:
+            self.set_incident(candidate.lat, candidate.lon, candidate.label)
+            return
+        question = QMessageBox(QMessageBox.Icon.Warning, "Outside the service area",
+                               f"The geocoder placed this address outside the service area:\n\n{candidate.label}\n"
+                               f"({candidate.lat:.5f}, {candidate.lon:.5f})\n\nUse this place for the incident?",
+                               QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self.nearby.window())
+        question.setTextFormat(Qt.TextFormat.PlainText)  # the label is the geocoder's text, never markup
+        question.setDefaultButton(QMessageBox.StandardButton.No)
+        question.setEscapeButton(QMessageBox.StandardButton.No)
+        question.setObjectName("outsideServiceAreaQuestion")
+        question.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(button) -> None:
+            if question.standardButton(button) == QMessageBox.StandardButton.Yes:
+                self.set_incident(candidate.lat, candidate.lon, candidate.label)
+            else:
+                self.sig_status.emit("Place outside the service area not taken")
+
+        question.buttonClicked.connect(answered)
+        question.open()
 
     def _geocode_failed(self, message: str) -> None:
         self.incident_panel.show_message(message[:1].upper() + message[1:] + ".")

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from console.domain.audit import Action, AuditEntry
 from console.domain.geo import compass_point, haversine_m, initial_bearing_deg
 from console.domain.users import IdlePolicy, Permission
+from console.errors import UserError
 from console.gui.audit_viewer import AuditViewer
 from console.gui.contact_reveal import ContactRevealController
 from console.gui.live_feeds import IncidentContext, LiveFeedController
@@ -206,8 +207,16 @@ class SignedInConsole(QObject):
         if not (settings.cad_watch_folder or settings.cad_poll_url):
             return None
         geocoder = self.window.parts.geocoder
+        from console.geo.service_area import load_service_area
+
+        try:
+            area = load_service_area(settings.service_area)
+        except UserError as exc:  # fail closed: no CAD intake whose points cannot be checked
+            log.error("CAD intake not started: %s", exc)
+            self.window.show_notice(f"CAD intake not started: {exc}")
+            return None
         service = CadService(self.services.registry.database, self.services.audit,
-                             geocode=geocoder.lookup if geocoder else None)
+                             geocode=geocoder.lookup if geocoder else None, service_area=area)
         runner = runner_from_settings(service, settings)
         if runner is not None:
             runner.start()

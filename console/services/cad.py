@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from console.domain.audit import Action, AuditEntry, Detail, Outcome
 from console.domain.changes import ChangeKind
 from console.domain.eido import CadIncident, CadRejected, check_point
+from console.domain.service_area import ServiceArea
 from console.errors import UserError
 from console.services.accounts import default_workstation
 from console.services.viewing import ViewingService
@@ -65,8 +66,9 @@ class CadApplied:
 class CadService:
     def __init__(self, database: Database, audit: AuditLog, geocode: Geocode | None = None,
                  workstation: str | None = None, clock: Callable[[], datetime] | None = None,
-                 viewing: ViewingService | None = None):
+                 viewing: ViewingService | None = None, service_area: ServiceArea | None = None):
         self.database = database
+        self.service_area = service_area  # None: no area, every point on Earth is taken
         self.audit = audit
         self.geocode = geocode
         self.workstation = workstation or default_workstation()
@@ -123,11 +125,23 @@ class CadService:
         return CadApplied(incident, incident_id, result, previous)
 
     def place(self, incident: CadIncident, known: store.StoredCadIncident | None = None) -> CadIncident:
-        """The incident with a point: its own, the stored one when the address has not changed, or geocoded."""
+        """The incident with a point: its own, the stored one when the address has not changed, or geocoded; a
+        point outside the service area is rejected (naming the point and the area), so nothing is written."""
         if incident.placed:
-            return incident
+            return self._inside(incident, "")
         if known is not None and known.address == incident.address:
             return incident.placed_at(known.lat, known.lon)
+        placed = self._geocoded(incident)
+        return self._inside(placed, f" (the geocoder's place for {incident.address!r})")
+
+    def _inside(self, incident: CadIncident, how: str) -> CadIncident:
+        area = self.service_area
+        if area is not None and not area.contains(incident.lat, incident.lon):
+            raise CadRejected("location", f"{incident.lat:.5f}, {incident.lon:.5f}{how} is outside "
+                              f"{area.describe()}: not taken, the incident is left as it was", incident.cad_number)
+        return incident
+
+    def _geocoded(self, incident: CadIncident) -> CadIncident:
         where = "location"
         if self.geocode is None:
             raise CadRejected(where, f"only an address ({incident.address!r}) and no geocoder is configured to place "
@@ -136,7 +150,7 @@ class CadService:
             found = list(self.geocode(incident.address))
         except UserError as exc:
             from console.geo.geocoder import (
-                GeocoderUnreachable,  # geopy: loaded only when a geocoder is used
+                GeocoderUnreachable,  # requests: loaded only when a geocoder is used
             )
 
             if isinstance(exc, GeocoderUnreachable):

@@ -8,8 +8,11 @@ its own books:
   start with "." or end in .tmp/.part are never read (write under such a name and rename: a rename is atomic),
   and any other file must not have changed for `settle_s` seconds and must keep its size and modification time
   while it is read. Then it moves to processed/ (everything taken) or rejected/ (nothing taken), with
-  NAME.reason.txt beside it listing every rejection. A file whose incidents could not be applied *now*
-  (database or geocoder away) stays where it is and is read again on the next pass.
+  NAME.reason.txt beside it listing every rejection. A file that cannot be read for any reason (larger than
+  MAX_DOCUMENT_BYTES, checked before reading; nested deeper than MAX_JSON_DEPTH, checked before parsing; UTF-16,
+  binary or otherwise not UTF-8; not JSON or CSV; not an EIDO or export; an error nobody foresaw) is rejected
+  the same way, and one file never holds up the files beside it. A file whose incidents could not be applied
+  *now* (database or geocoder away) stays where it is and is read again on the next pass.
 - `HttpSource`: GET with If-None-Match / If-Modified-Since (ETag and Last-Modified kept in feed_cursors, so a
   restart resumes); 304 costs nothing; network errors and HTTP errors back off exponentially (never raise).
 - `CadRunner`: a plain thread (no Qt) running every source each `interval_s`; calls `on_high_priority` (on its
@@ -18,7 +21,6 @@ its own books:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -36,6 +38,7 @@ from console.domain.cad_export import (
     parse_csv,
     parse_json_rows,
 )
+from console.domain.bounded_json import JsonRefused, loads_bounded
 from console.domain.eido import CadIncident, CadRejected, parse_eido
 from console.domain.redaction import redact
 from console.errors import UserError
@@ -45,6 +48,7 @@ from console.services.cad import CadApplied, CadService
 log = logging.getLogger(__name__)
 
 MAX_DOCUMENT_BYTES = 20_000_000
+MAX_JSON_DEPTH = 64  # an EIDO nests about eight levels; deeper is refused before parsing (json recurses per level)
 DEFAULT_MAPPING = ColumnMapping()  # every field in the column of its own name
 SUFFIXES = (".json", ".csv")
 
@@ -84,11 +88,15 @@ class PassReport:
 def read_documents(data: bytes, origin: str, mapping: ColumnMapping = DEFAULT_MAPPING) -> list[Received]:
     """Incidents and rejections in one file or HTTP body: CSV when `origin` ends in .csv, else JSON."""
     if len(data) > MAX_DOCUMENT_BYTES:
-        return [Received(origin, rejection=CadRejected("document", f"larger than {MAX_DOCUMENT_BYTES} bytes"))]
+        return [Received(origin, rejection=CadRejected("document", f"larger than {MAX_DOCUMENT_BYTES:,} bytes"))]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return [Received(origin, rejection=CadRejected("document", f"not UTF-8 text (byte {exc.start})"))]
+        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
+        why = "UTF-16 text, not UTF-8: have CAD write UTF-8" if utf16 else f"not UTF-8 text (byte {exc.start})"
+        return [Received(origin, rejection=CadRejected("document", why))]
+    if "\x00" in text:
+        return [Received(origin, rejection=CadRejected("document", "binary data (NUL bytes), not a CAD document"))]
     if origin.lower().endswith(".csv"):
         try:
             rows = parse_csv(text, mapping)
@@ -96,9 +104,9 @@ def read_documents(data: bytes, origin: str, mapping: ColumnMapping = DEFAULT_MA
             return [Received(origin, rejection=exc)]
         return [Received(f"{origin} {r.where}", r.incident, r.rejection) for r in rows]
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return [Received(origin, rejection=CadRejected("document", f"not JSON ({exc.msg} at line {exc.lineno})"))]
+        document = loads_bounded(text, max_chars=MAX_DOCUMENT_BYTES, max_depth=MAX_JSON_DEPTH)
+    except JsonRefused as exc:
+        return [Received(origin, rejection=CadRejected("document", str(exc).removeprefix("it is ")))]
     items = document if isinstance(document, list) else [document]
     if not items:
         return []
@@ -144,6 +152,8 @@ class FileSource:
 
     def run_once(self, service: CadService, on_applied=None) -> PassReport:
         try:
+            if self.path.stat().st_size > MAX_DOCUMENT_BYTES:  # refused unread
+                return PassReport(rejected=[(self.path.name, f"document: larger than {MAX_DOCUMENT_BYTES:,} bytes")])
             data = self.path.read_bytes()
         except OSError as exc:
             raise UserError(f"cannot read {self.path} ({exc.strerror or exc})") from None
@@ -181,21 +191,37 @@ class FolderSource:
         if not files:
             report.unchanged_sources += 1
         for path in files:
-            report.merge(self._take(path, service, on_applied))
+            try:
+                report.merge(self._take(path, service, on_applied))
+            except Exception:  # a bug while applying one file must not hold up the files beside it
+                log.exception("CAD file %s could not be applied", path.name)
+                report.deferred.append((path.name, "unexpected error while applying it (see the log)"))
         return report
 
     def _take(self, path: Path, service: CadService, on_applied) -> PassReport:
         try:
             before = path.stat()
+            if before.st_size > MAX_DOCUMENT_BYTES:  # refused unread: a huge file costs no memory
+                return self._move(path, PassReport(rejected=[(path.name, f"document: larger than "
+                                                                         f"{MAX_DOCUMENT_BYTES:,} bytes")]))
             data = path.read_bytes()
             after = path.stat()
         except OSError:
             return PassReport()  # gone or unreadable for now: the next pass looks again
         if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or len(data) != after.st_size:
             return PassReport()  # still being written
-        report = apply_all(service, read_documents(data, path.name, self.mapping), on_applied)
+        try:
+            received = read_documents(data, path.name, self.mapping)
+        except Exception as exc:  # cannot be read for a reason not foreseen: it will never be, so out of the way
+            log.exception("CAD file %s could not be read", path.name)
+            received = [Received(path.name, rejection=CadRejected(
+                "document", f"could not be read ({exc.__class__.__name__})"))]
+        report = apply_all(service, received, on_applied)
         if report.deferred:
             return report  # stays for the next pass; what was applied is applied again as "unchanged"
+        return self._move(path, report)
+
+    def _move(self, path: Path, report: PassReport) -> PassReport:
         target = self.folder / ("rejected" if report.rejected and not report.applied else "processed")
         try:
             target.mkdir(exist_ok=True)
@@ -239,8 +265,8 @@ class HttpSource:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         try:
-            response = self.session.get(self.url, headers=headers, timeout=self.timeout_s)
-            body = response.content
+            with self.session.get(self.url, headers=headers, timeout=self.timeout_s, stream=True) as response:
+                body = _bounded_body(response)
         except requests.RequestException as exc:
             return self._failed(report, f"no answer ({exc.__class__.__name__})")
         if response.status_code == 304:
@@ -325,6 +351,17 @@ class CadRunner(BackgroundLoop):
             callback(value)
         except Exception:
             log.exception("CAD runner callback failed")
+
+
+def _bounded_body(response: requests.Response) -> bytes:
+    """The body, read no further than one byte past MAX_DOCUMENT_BYTES (read_documents then refuses it)."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(1 << 16):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_DOCUMENT_BYTES:
+            break
+    return b"".join(chunks)
 
 
 def _free_name(path: Path) -> Path:

@@ -15,7 +15,15 @@ from console.domain.geo import haversine_m
 from console.domain.grants import GrantSource, ShareGrant
 from console.domain.incidents import Incident
 from console.errors import UserError
-from console.services.demo_town import BUSINESS_KINDS, CENTRE, FIRST_NAMES, LAST_NAMES, Town, offset
+from console.services.demo_town import (
+    BUSINESS_KINDS,
+    CENTRE,
+    FIRST_NAMES,
+    LAST_NAMES,
+    SERVICE_AREA,
+    Town,
+    offset,
+)
 from console.store import bulk
 from console.store.db import Database
 from console.store.registry import add_grant, add_incident, count_cameras
@@ -176,7 +184,8 @@ def _add_incidents_and_alerts(conn, builder: _Builder, now: datetime) -> tuple[i
 
 def create_demo(database: Database, cipher: ContactCipher, cameras: int = 2500, seed: int = 1,
                 hasher=None) -> dict:
-    """The whole demo: the registry, one account per role (passwords in the summary, once) and its audit event."""
+    """The whole demo: the registry, one account per role (passwords in the summary, once) and its audit event; the
+    summary also names the demo's service area (Chicopee's box)."""
     from console.domain.audit import Action, AuditEntry
     from console.services.accounts import create_demo_accounts, default_workstation, operator_name
     from console.store.audit import AuditLog
@@ -186,4 +195,6 @@ def create_demo(database: Database, cipher: ContactCipher, cameras: int = 2500, 
     facts = {k: v for k, v in summary.items() if k not in ("database", "seconds")}
     audit.append(AuditEntry(Action.DEMO_CREATED, operator_name(), default_workstation(), details=facts))
     summary["accounts"] = create_demo_accounts(database, hasher=hasher, audit=audit)
+    # The demo's service area, to set with `rtic-console config set service_area ...` (not an audit fact).
+    summary["service_area"] = SERVICE_AREA
     return summary

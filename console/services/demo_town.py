@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from console.domain.geo import EARTH_RADIUS_M
 
 CENTRE = (42.1487, -72.6079)
+# Chicopee, MA, as a box south,west,north,east (setting service_area): the default demo town lies well inside it.
+SERVICE_AREA = "42.12,-72.66,42.21,-72.50"
 CAMERAS_PER_KM2 = 250.0
 BLOCK_M = 110.0  # distance between parallel streets
 SETBACK_M = 14.0  # from the street's centre line to the front of a house

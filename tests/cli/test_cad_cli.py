@@ -89,3 +89,50 @@ def test_poll_once_against_the_cad_endpoint(database, capsys):
 def test_bad_input_is_one_line(database, capsys, argv, words):
     status, _, err = run(database, capsys, *argv)
     assert status == 2 and words in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def _settings(tmp_path, monkeypatch, **values):
+    path = tmp_path / "user.toml"
+    path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()), encoding="utf-8")
+    monkeypatch.setenv("RTIC_USER_SETTINGS", str(path))
+    monkeypatch.setenv("RTIC_MACHINE_SETTINGS", str(tmp_path / "machine.toml"))
+
+
+def test_import_a_cad_address_the_geocoder_places_in_london_is_rejected(database, capsys, tmp_path, monkeypatch):
+    from tests.geo.nominatim_server import GeocoderServer
+
+    document = json.loads((SAMPLES / "address_only.json").read_text())
+    document["locationComponent"][0]["locationByValue"] = {"civicAddress": "10 Downing St, London"}
+    (tmp_path / "london.json").write_text(json.dumps(document))
+    with GeocoderServer("nominatim", {"10 Downing St, London": "nominatim_london.json"}) as server:
+        _settings(tmp_path, monkeypatch, geocoder_kind="nominatim", geocoder_url=server.url,
+                  geocoder_min_interval_s=0.0, service_area="42.10,-72.66,42.22,-72.49")
+        status, out, err = run(database, capsys, "import", tmp_path / "london.json")
+    assert status == 2 and json.loads(out)["rejected"] == 1
+    assert err == ("rtic-console: rejected london.json: CPD-2026-004720: location: 51.50336, -0.12762 (the "
+                   "geocoder's place for '10 Downing St, London') is outside the service area "
+                   "(42.1,-72.66,42.22,-72.49): not taken, the incident is left as it was\n")
+    assert cad_numbers(database) == []
+
+
+def test_import_with_a_broken_service_area_file_is_one_line_and_reads_nothing(database, capsys, tmp_path,
+                                                                              monkeypatch):
+    (tmp_path / "area.geojson").write_text('{"type": "Point", "coordinates": [0, 0]}')
+    _settings(tmp_path, monkeypatch, service_area=str(tmp_path / "area.geojson"))
+    status, out, err = run(database, capsys, "import", SAMPLES / "new_burglary.json")
+    assert (status, out) == (2, "")
+    assert err == "rtic-console: setting service_area: area.geojson: 'Point' is not a Polygon, MultiPolygon, " \
+                  "Feature or FeatureCollection\n"
+    assert cad_numbers(database) == []
+
+
+def test_watch_once_with_a_poisoned_file_beside_a_good_one(database, capsys, tmp_path):
+    shutil.copy(SAMPLES / "new_burglary.json", tmp_path / "good.json")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    past = os.path.getmtime(tmp_path / "good.json") - 60
+    for name in ("good.json", "deep.json"):
+        os.utime(tmp_path / name, (past, past))
+    status, out, err = run(database, capsys, "watch", tmp_path, "--once")
+    assert status == 2 and json.loads(out)["created"] == 1 and json.loads(out)["rejected"] == 1
+    assert err == "rtic-console: rejected deep.json: document: nested more than 64 levels deep\n"
+    assert (tmp_path / "rejected" / "deep.json.reason.txt").is_file() and cad_numbers(database) == ["CPD-2026-004711"]

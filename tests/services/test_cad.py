@@ -342,3 +342,193 @@ def test_read_documents_says_what_is_wrong_with_a_body():
     assert read_documents(b"[]", "x.json") == []
     [only] = read_documents(b'"just text"', "x.json")
     assert "expected a JSON object, got text" in str(only.rejection)
+
+
+# --- a poisoned drop folder, and the service area -------------------------------------------------------
+
+
+def _good_copy(folder: Path, name: str, cad_number: str) -> None:
+    document = json.loads((SAMPLES / "new_burglary.json").read_text())
+    document["incidentComponent"]["incidentTrackingIdentifier"] = cad_number
+    _write(folder / name, document)
+
+
+def test_a_poisoned_folder_still_applies_every_good_file_in_one_pass(database, cad, tmp_path):
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    _good_copy(drop, "a_good.json", "CPD-2026-006001")
+    (drop / "b_nested.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with open(drop / "c_huge.json", "wb") as huge:  # 60 MB, sparse: refused by its size, never read
+        huge.truncate(60_000_000)
+    (drop / "d_utf16.json").write_bytes((SAMPLES / "new_burglary.json").read_text().encode("utf-16"))
+    (drop / "e_garbage.json").write_bytes(bytes(range(256)) * 40)
+    _write(drop / "f_wrong_schema.json", {"incidents": [{"id": 1}], "note": "not an EIDO"})
+    (drop / "g_deep_object.json").write_text('{"a":' * 70 + "1" + "}" * 70, encoding="utf-8")
+    _good_copy(drop, "h_good.json", "CPD-2026-006002")
+
+    report = FolderSource(drop, settle_s=0).run_once(cad)
+
+    assert sorted(r.incident.cad_number for r in report.applied) == ["CPD-2026-006001", "CPD-2026-006002"]
+    assert report.deferred == []
+    assert sorted(p.name for p in (drop / "processed").iterdir()) == ["a_good.json", "h_good.json"]
+    bad = ("b_nested.json", "c_huge.json", "d_utf16.json", "e_garbage.json", "f_wrong_schema.json",
+           "g_deep_object.json")
+    assert sorted(p.name for p in (drop / "rejected").iterdir()) == sorted(
+        [*bad, *(f"{name}.reason.txt" for name in bad)])
+    reasons = {name: (drop / "rejected" / f"{name}.reason.txt").read_text() for name in bad}
+    assert "nested more than 64 levels deep" in reasons["b_nested.json"]
+    assert "nested more than 64 levels deep" in reasons["g_deep_object.json"]
+    assert "larger than 20,000,000 bytes" in reasons["c_huge.json"]
+    assert "UTF-16 text, not UTF-8" in reasons["d_utf16.json"]
+    assert "not UTF-8 text" in reasons["e_garbage.json"]
+    assert "incidentComponent: missing" in reasons["f_wrong_schema.json"]
+    assert all(len(text.splitlines()) == 1 for text in reasons.values())
+    assert [p.name for p in drop.iterdir() if p.is_file()] == []
+    assert [r.cad_number for r in incident_rows(database)] == ["CPD-2026-006001", "CPD-2026-006002"]
+
+
+def test_an_unforeseen_failure_reading_one_file_rejects_it_and_the_others_go_on(database, cad, tmp_path,
+                                                                                  monkeypatch):
+    import console.services.cad_sources as sources
+
+    _good_copy(tmp_path, "a.json", "CPD-2026-006011")
+    _good_copy(tmp_path, "b.json", "CPD-2026-006012")
+    real = sources.read_documents
+
+    def breaks_on_a(data, origin, mapping=sources.DEFAULT_MAPPING):
+        if origin == "a.json":
+            raise MemoryError("simulated")
+        return real(data, origin, mapping)
+
+    monkeypatch.setattr(sources, "read_documents", breaks_on_a)
+    report = FolderSource(tmp_path, settle_s=0).run_once(cad)
+    assert [r.incident.cad_number for r in report.applied] == ["CPD-2026-006012"]
+    assert "could not be read (MemoryError)" in (tmp_path / "rejected" / "a.json.reason.txt").read_text()
+
+
+def test_the_http_body_is_read_only_up_to_the_limit(cad, monkeypatch):
+    import console.services.cad_sources as sources
+
+    monkeypatch.setattr(sources, "MAX_DOCUMENT_BYTES", 1000)
+    with CadEndpoint() as endpoint:
+        endpoint.body, endpoint.etag = b"[" + b" " * 50_000 + b"]", '"big"'
+        report = HttpSource(endpoint.base_url, timeout_s=5).run_once(cad)
+    assert report.rejected == [(endpoint.base_url, "document: larger than 1,000 bytes")]
+
+
+CHICOPEE_BOX = "42.10,-72.66,42.22,-72.49"
+
+
+def _far_answers():
+    return {"10 Downing St, London": "nominatim_london.json", "McMurdo Station, Antarctica": "nominatim_antarctica.json",
+            "17 Center St, Chicopee, MA 01013": "nominatim_montgomery.json"}
+
+
+def _with_address(cad_number: str, address: str, stamp: str = "2026-11-23T22:01:00Z") -> dict:
+    document = json.loads((SAMPLES / "address_only.json").read_text())
+    document["incidentComponent"]["incidentTrackingIdentifier"] = cad_number
+    document["incidentComponent"]["lastUpdateTimeStamp"] = stamp
+    document["locationComponent"][0]["locationByValue"] = {"civicAddress": address}
+    return document
+
+
+def test_geocoded_cad_addresses_far_away_are_rejected_naming_point_and_area(database, audit, tmp_path):
+    from console.domain.service_area import parse_box
+    from tests.geo.nominatim_server import GeocoderServer
+
+    area = parse_box(CHICOPEE_BOX)
+    with GeocoderServer("nominatim", _far_answers()) as server:
+        geocoder = Geocoder("nominatim", server.url, "t", min_interval_s=0, timeout_s=2)
+        cad = CadService(database, audit, geocode=geocoder.lookup, workstation="ws", clock=lambda: LATER,
+                         service_area=area)
+        london = FileSource(_write(tmp_path / "london.json", _with_address(
+            "CPD-2026-007001", "10 Downing St, London"))).run_once(cad)
+        antarctica = FileSource(_write(tmp_path / "mcmurdo.json", _with_address(
+            "CPD-2026-007002", "McMurdo Station, Antarctica"))).run_once(cad)
+    assert london.applied == [] and antarctica.applied == []
+    assert london.rejected[0][1] == (
+        "CPD-2026-007001: location: 51.50336, -0.12762 (the geocoder's place for '10 Downing St, London') is "
+        "outside the service area (42.1,-72.66,42.22,-72.49): not taken, the incident is left as it was")
+    assert "-77.84628, 166.67583" in antarctica.rejected[0][1] and "42.1,-72.66,42.22,-72.49" in \
+        antarctica.rejected[0][1]
+    assert incident_rows(database) == [] and audit_rows(database, Action.CAD_INCIDENT) == []
+
+
+def test_a_cad_point_outside_the_area_leaves_the_incident_as_it_was(database, audit):
+    from console.domain.service_area import parse_box
+
+    cad = CadService(database, audit, workstation="ws", clock=lambda: LATER, service_area=parse_box(CHICOPEE_BOX))
+    created = cad.apply(eido("new_burglary.json"))
+    moved = json.loads((SAMPLES / "update_burglary.json").read_text())
+    moved["locationComponent"][0]["locationByValue"] = {"type": "Point", "coordinates": [-0.1276, 51.5034]}
+    with pytest.raises(Exception, match=r"51.50340, -0.12760 is outside the service area \(42.1,-72.66"):
+        cad.apply(parse_eido(moved))
+    [row] = incident_rows(database)
+    assert (row.id, row.lat, row.lon, row.priority, row.version) == (created.incident_id, 42.1487, -72.6079, 1, 1)
+    assert len(audit_rows(database, Action.CAD_INCIDENT)) == 1
+
+
+
+# --- EIDOs with a call and a location but no incident component (as NENA's published samples are) ---------------
+
+
+def test_a_call_only_eido_opens_an_incident_at_the_calls_location(database, cad):
+    applied = cad.apply(eido("call_only.json"))
+    assert applied.result == "created"
+    [row] = incident_rows(database)
+    assert (row.cad_number, row.type, row.priority, row.lat, row.lon, row.address, row.closed_at) == (
+        "urn:emergency:uid:callid:a56e556d871:bcf.example.net", "Emergency", 2, 42.1503, -72.6071,
+        "38 Center St, Chicopee, MA 01013", None)
+    assert cad.apply(eido("call_only.json")).result == "unchanged"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["callComponent"][0].pop("callTypeDescriptionRegistryText"),
+     "callComponent.callTypeDescriptionRegistryText: missing: there is no incidentComponent and the call has no "
+     "type, so no incident can be opened"),
+    (lambda d: d["callComponent"][0].pop("callCommonPriorityNumber"),
+     "callComponent.callCommonPriorityNumber: missing: the call has no priority"),
+    (lambda d: d["callComponent"][0].pop("callTrackingIdentifier"),
+     "callComponent.callTrackingIdentifier: missing: a call with no incidentComponent needs its tracking "
+     "identifier to open an incident"),
+    (lambda d: d.pop("locationComponent"), "locationComponent: missing: the incident has no location"),
+    (lambda d: d["callComponent"][0].update(callLocationReference="$ref:loc-99"),
+     "callComponent.callLocationReference: 'loc-99' names no entry of locationComponent"),
+    (lambda d: d["callComponent"].append(dict(d["callComponent"][0])),
+     "callComponent: expected one call when there is no incidentComponent, found 2"),
+])
+def test_a_call_only_eido_missing_something_says_exactly_what(database, cad, tmp_path, change, message):
+    document = json.loads((SAMPLES / "call_only.json").read_text())
+    change(document)
+    report = FileSource(_write(tmp_path / "call.json", document)).run_once(cad)
+    assert report.applied == [] and len(report.rejected) == 1
+    assert report.rejected[0][1].endswith(message)
+    assert incident_rows(database) == []
+
+
+def test_a_document_with_neither_incident_nor_call_is_rejected_as_before(cad, tmp_path):
+    document = json.loads((SAMPLES / "call_only.json").read_text())
+    document.pop("callComponent")
+    report = FileSource(_write(tmp_path / "x.json", document)).run_once(cad)
+    assert report.rejected[0][1] == "incidentComponent: missing: this is not an incident EIDO"
+
+
+def test_export_rows_outside_the_area_are_rejected_and_the_rows_beside_them_taken(database, audit, tmp_path):
+    from console.domain.service_area import parse_box
+
+    cad = CadService(database, audit, workstation="ws", clock=lambda: LATER, service_area=parse_box(CHICOPEE_BOX))
+    rows = json.loads((SAMPLES / "export.json").read_text())
+    rows[1].update(incident_number="CPD-2026-005099", lat=-77.8463, lon=166.6758, status="Dispatched")
+    report = FileSource(_write(tmp_path / "rows.json", rows)).run_once(cad)
+    assert [a.incident.cad_number for a in report.applied] == ["CPD-2026-005010"]
+    [(origin, why)] = report.rejected
+    assert origin == "rows.json item 2" and why == (
+        "CPD-2026-005099: location: -77.84630, 166.67580 is outside the service area (42.1,-72.66,42.22,-72.49): "
+        "not taken, the incident is left as it was")
+
+
+def test_cad_import_refuses_a_huge_file_unread(cad, tmp_path):
+    with open(tmp_path / "huge.json", "wb") as huge:
+        huge.truncate(60_000_000)
+    report = FileSource(tmp_path / "huge.json").run_once(cad)
+    assert report.rejected == [("huge.json", "document: larger than 20,000,000 bytes")] and report.applied == []
