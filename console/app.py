@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import platformdirs
@@ -197,8 +198,10 @@ def build_console(db_url: str | None, settings: Settings | None = None, *, remem
         if remember_layout:
             path = Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)) / "window.ini"
             window_state = QSettings(str(path), QSettings.Format.IniFormat)
+        incident_view = IncidentView(RegistryService(database), cipher)
+        incident_view.field_copy_max_age = timedelta(days=settings.field_copy_max_age_days)
         parts = WindowParts(
-            incident_view=IncidentView(RegistryService(database), cipher), settings=settings,
+            incident_view=incident_view, settings=settings,
             resources=resources_dir(), ui_dir=ui_dir(), database_label=database_label or database.display_url,
             sync_label=sync_label or ("shared (PostgreSQL)" if database.dialect == "postgresql"
                                       else "this computer only"),
@@ -214,7 +217,6 @@ def build_console(db_url: str | None, settings: Settings | None = None, *, remem
 
 def run_console(db_url: str | None = None) -> int:
     """Sign in, open the console window on the registry and run until the user quits."""
-    from datetime import timedelta
 
     from console.domain.users import IdlePolicy
     from console.gui.session import SessionServices
@@ -249,6 +251,7 @@ def run_console(db_url: str | None = None) -> int:
         auth=AuthService(database, audit, cipher, idle_policy=idle),
         viewing=ResilientViewingService(database, audit, sink, cipher,
                                         max_session=timedelta(minutes=settings.live_view_max_minutes),
+                                        **offline_limits(settings),
                                         field_copy=_field_copy(cipher)),
         contacts=ContactService(database, audit, cipher), registry=RegistryService(database), audit=audit, sink=sink)
     session = sign_in(AccountService(database, audit, cipher), services.auth, demo_accounts)
@@ -284,6 +287,12 @@ def run_console(db_url: str | None = None) -> int:
         console.close(app)
         if services.viewing.field_copy is not None:
             services.viewing.field_copy.close()
+
+
+def offline_limits(settings: Settings) -> dict:
+    """How old the data behind an offline decision may be (console/services/offline_age.py), from the settings."""
+    return {"max_data_age": timedelta(hours=settings.offline_data_max_age_hours),
+            "field_copy_max_age": timedelta(days=settings.field_copy_max_age_days)}
 
 
 def signed_in_console(app, console: Console, session, services, players, idle):
@@ -366,7 +375,6 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
     views are decided on it; every audit event goes to the local journal, whose flusher writes it into the chain when
     the database answers again (its engine is made without connecting). Restart the console to work online again.
     """
-    from datetime import timedelta
 
     from console.domain.users import IdlePolicy
     from console.gui.session import SessionServices
@@ -400,6 +408,7 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
         auth=auth,
         viewing=ResilientViewingService(remote, audit, sink, cipher,
                                         max_session=timedelta(minutes=settings.live_view_max_minutes),
+                                        **offline_limits(settings),
                                         field_copy=field),
         contacts=ContactService(remote, audit, cipher), registry=RegistryService(field.database, field_copy=field),
         audit=audit, sink=sink)

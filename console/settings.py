@@ -99,7 +99,11 @@ DECLARED: tuple[Setting, ...] = (
             "With field_copy = auto, how often the field copy is made again while the database answers.", minimum=1),
     Setting("field_copy_max_age_days", "Field copy age limit (days)", 7,
             "With no connection, the console starts on the field copy only if it is at most this many days old; "
-            "an older copy is refused (sync it again while online).", minimum=1),
+            "an older copy is refused (sync it again while online); searches and live views decided on the copy "
+            "stop at the same age.", minimum=1),
+    Setting("offline_data_max_age_hours", "Offline data age limit (hours)", 12.0,
+            "While the database is away, a live view may be decided on the registry data this console last read "
+            "only if that data is at most this many hours old; older data opens nothing.", minimum=0.25),
 )
 
 _BY_KEY = {s.key: s for s in DECLARED}

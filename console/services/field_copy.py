@@ -196,7 +196,7 @@ class FieldRegistry:
             if camera is None:
                 return None
             grants = registry_repo.grants_for_cameras(conn, [camera_id], now - RECENT_GRANTS)
-        return KnownCamera(camera, tuple(grants), self.made_at)
+        return KnownCamera(camera, tuple(grants), self.made_at, from_field_copy=True)
 
     def incident(self, incident_id: int | None = None, cad_number: str | None = None) -> Incident | None:
         with self.database.engine.connect() as conn:

@@ -37,7 +37,6 @@ from console.domain.audit import Action, AuditEntry, AuditRecord, Outcome, forma
 from console.errors import UserError
 from console.paths import user_data_dir
 from console.store import journal_chain as chain
-from console.store import journal_received
 from console.store.audit import AuditLog, AuditUnavailable, _checked, _why, connection_lost
 
 JOURNAL_ID = "journal_id"  # the details key that carries the journal id into the database
