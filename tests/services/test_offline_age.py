@@ -13,13 +13,14 @@ from console.domain.access import Purpose
 from console.domain.users import Role
 from console.errors import UserError
 from console.services.field_copy import FieldCopy
+from console.services.field_copy_file import KdfParams
 from console.services.incident_view import IncidentView
 from console.services.offline import ResilientViewingService
 from console.services.offline_age import age_text, too_old
 from console.services.registry import RegistryService
 from console.services.resilience import ResilientAudit
 from console.store.journal import AuditJournal
-from tests.services.conftest import NOW
+from tests.services.conftest import NOW, PASSWORD
 
 WHY = Purpose(reason="suspect fled towards Elm St", cad_number="CAD-2026-0042")
 WHERE = (39.95, -75.16, 300.0)
@@ -64,10 +65,10 @@ def test_a_view_on_last_read_data_is_refused_past_the_limit(database, audit, cip
 def test_the_field_copy_decides_views_and_searches_only_within_its_own_limit(database, audit, cipher, people,
                                                                              registry, proxy, tmp_path):
     detective = people[Role.DETECTIVE]
-    copy = FieldCopy(tmp_path / "field.rtic", key=b"k" * 32)
-    copy.refresh(database, detective, NOW, "field-laptop-7", audit)
+    copy = FieldCopy(tmp_path / "field.rtic", KdfParams(time_cost=1, memory_cost=8, parallelism=1))
+    copy.refresh(database, detective, NOW, "field-laptop-7", audit, seal=copy.seal_for(PASSWORD))
     sink = ResilientAudit(audit, AuditJournal(tmp_path / "journal.db"))
-    with copy.open(cipher) as field:
+    with copy.open(PASSWORD, cipher) as field:
         viewing = ResilientViewingService(database, audit, sink, cipher, workstation="field-laptop-7",
                                           field_copy=field, field_copy_max_age=timedelta(days=7),
                                           max_data_age=timedelta(hours=12))
