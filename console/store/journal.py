@@ -123,7 +123,7 @@ class AuditJournal:
             _private(self.path)
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
-            raise JournalUnavailable(f"the local audit journal {self.path} cannot be opened: {_reason(exc)}") from None
+            raise JournalUnavailable(f"the local audit journal {self.path} cannot be opened: {reason_of(exc)}") from None
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")  # a journaled event survives a power cut
@@ -133,7 +133,7 @@ class AuditJournal:
                 _private(self.path.with_name(self.path.name + suffix), create=False)
         except (OSError, sqlite3.Error) as exc:
             conn.close()
-            raise JournalUnavailable(f"the local audit journal {self.path} cannot be written: {_reason(exc)}") from None
+            raise JournalUnavailable(f"the local audit journal {self.path} cannot be written: {reason_of(exc)}") from None
         return conn
 
     # --- writing ----------------------------------------------------------------------------------
@@ -165,7 +165,7 @@ class AuditJournal:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise JournalUnavailable(
-                    f"the local audit journal {self.path} cannot be written: {_reason(exc)}") from None
+                    f"the local audit journal {self.path} cannot be written: {reason_of(exc)}") from None
             return JournalEntry(cursor.lastrowid, journal_id, moment, entry, None, None, jseq, prev, digest)
 
     # --- reading ----------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ class AuditJournal:
         if not self.path.exists():
             return []
         with closing(self._connect()) as conn:
-            return [_entry(row) for row in conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries {where}")]
+            return [entry_from_row(row) for row in conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries {where}")]
 
     # --- flushing ---------------------------------------------------------------------------------
 
@@ -243,11 +243,11 @@ def with_journal_id(entry: AuditEntry) -> tuple[AuditEntry, str]:
                       entry.incident_id, {**entry.details, JOURNAL_ID: journal_id}), journal_id
 
 
-_ENTRY_COLUMNS = ("n, journal_id, occurred_at, action, username, workstation, outcome, camera_id, incident_id, "
+ENTRY_COLUMNS = ("n, journal_id, occurred_at, action, username, workstation, outcome, camera_id, incident_id, "
                   "details, flushed_at, seq, jseq, prev_hash, hash")
 
 
-def _entry(row) -> JournalEntry:
+def entry_from_row(row) -> JournalEntry:
     n, journal_id, occurred_at, action, username, workstation, outcome, camera_id, incident_id, details, flushed, \
         seq, jseq, prev_hash, digest = row
     return JournalEntry(n, journal_id, occurred_at,
@@ -276,8 +276,8 @@ def _upgrade(conn: sqlite3.Connection) -> None:
         for name, kind in _CHAIN_COLUMNS:
             if name not in {row[1] for row in conn.execute("PRAGMA table_info(entries)")}:
                 conn.execute(f"ALTER TABLE entries ADD COLUMN {name} {kind}")
-        for row in conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries ORDER BY n").fetchall():
-            item = _entry(row)
+        for row in conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries ORDER BY n").fetchall():
+            item = entry_from_row(row)
             jseq, prev = _next_link(conn, item.entry.workstation)
             digest = chain.entry_hash(prev, jseq, chain.canonical_event(item.journal_id, item.occurred_at, item.entry))
             conn.execute("UPDATE entries SET jseq = ?, prev_hash = ?, hash = ? WHERE n = ?", (jseq, prev, digest, item.n))
@@ -315,7 +315,7 @@ def stored_seq(audit: AuditLog, item: JournalEntry) -> int | None:
         raise AuditUnavailable(_why(exc), connection_lost(exc)) from None
 
 
-def _reason(exc: BaseException) -> str:
+def reason_of(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return exc.strerror or str(exc)
     return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__

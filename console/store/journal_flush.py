@@ -21,15 +21,15 @@ from console.store import journal_received
 from console.store.audit import AuditLog, AuditUnavailable, _why, connection_lost
 from console.store.journal import (
     ALTERED,
+    ENTRY_COLUMNS,
     FROM_TAMPERED,
     JOURNAL_SEQ,
     AuditJournal,
     FlushResult,
     JournalEntry,
     JournalUnavailable,
-    _entry,
-    _ENTRY_COLUMNS,
-    _reason,
+    entry_from_row,
+    reason_of,
     stored_seq,
     tamper_entry,
 )
@@ -84,8 +84,8 @@ def flush(journal: AuditJournal, audit: AuditLog, on_appended) -> FlushResult:
     with closing(journal._connect()) as conn:
         while True:
             if not todo:  # entries recorded while this flush ran: appended now, checked at the next flush
-                todo = [_entry(r) for r in conn.execute(
-                    f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE flushed_at IS NULL AND n > ? ORDER BY n", (last_n,))]
+                todo = [entry_from_row(r) for r in conn.execute(
+                    f"SELECT {ENTRY_COLUMNS} FROM entries WHERE flushed_at IS NULL AND n > ? ORDER BY n", (last_n,))]
                 if not todo:
                     return FlushResult(appended, already, 0, tuple(tampered))
                 last_n = todo[-1].n
@@ -93,7 +93,7 @@ def flush(journal: AuditJournal, audit: AuditLog, on_appended) -> FlushResult:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except Exception as exc:
-                raise JournalUnavailable(f"the local audit journal {journal.path} is busy: {_reason(exc)}") from None
+                raise JournalUnavailable(f"the local audit journal {journal.path} is busy: {reason_of(exc)}") from None
             try:
                 row = conn.execute("SELECT flushed_at FROM entries WHERE n = ?", (item.n,)).fetchone()
                 if row is None or (row[0] is not None and item.n not in forged):
