@@ -150,3 +150,24 @@ def test_a_reset_password_is_refused_offline_rather_than_leaving_the_user_stuck(
     assert [(p.entry.action, p.entry.details["why"]) for p in sink.journal.pending()] == [
         (Action.LOGIN_FAILED, "must_change_password")]
     auth.field.close()
+
+
+def test_the_window_sign_in_keeps_the_seal_for_the_keeper_never_the_password(database, audit, auth, people,
+                                                                              registry, tmp_path):
+    """SealingAuth (the online sign-in when the laptop keeps a copy): the key derived from the password is kept in
+    memory for FieldCopyKeeper, this user's existing copy is opened with the password, and the password is gone."""
+    from console.services.field_login import SealingAuth
+
+    copy = made_for(database, audit, people[Role.DETECTIVE], tmp_path / "field.rtic")
+    sealing = SealingAuth(auth, FieldCopy(copy.path, CHEAP))
+    session = sealing.login("detective", PASSWORD, NOW + timedelta(hours=1), notice_acknowledged=True)
+    assert session.user.username == "detective" and sealing.opened is not None
+    assert sealing.opened.username == "detective"
+    assert PASSWORD not in repr(vars(sealing)) and PASSWORD not in repr(sealing.seal)
+    sealing.opened.close()
+    # The keeper's next copy opens with the same password, and with nothing else.
+    copy.refresh(database, people[Role.DETECTIVE], NOW + timedelta(hours=1), "ws", audit, seal=sealing.seal)
+    with copy.open(PASSWORD) as field:
+        assert field.made_at == NOW + timedelta(hours=1)
+    with pytest.raises(LoginFailed):
+        sealing.login("detective", "not the password", NOW + timedelta(hours=2), notice_acknowledged=True)
