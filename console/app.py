@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import platformdirs
@@ -200,8 +201,10 @@ def build_console(db_url: str | None, settings: Settings | None = None, *, remem
         if remember_layout:
             path = Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)) / "window.ini"
             window_state = QSettings(str(path), QSettings.Format.IniFormat)
+        incident_view = IncidentView(RegistryService(database), cipher)
+        incident_view.field_copy_max_age = timedelta(days=settings.field_copy_max_age_days)
         parts = WindowParts(
-            incident_view=IncidentView(RegistryService(database), cipher), settings=settings,
+            incident_view=incident_view, settings=settings,
             resources=resources_dir(), ui_dir=ui_dir(), database_label=database_label or database.display_url,
             sync_label=sync_label or ("shared (PostgreSQL)" if database.dialect == "postgresql"
                                       else "this computer only"),
@@ -217,7 +220,6 @@ def build_console(db_url: str | None, settings: Settings | None = None, *, remem
 
 def run_console(db_url: str | None = None) -> int:
     """Sign in, open the console window on the registry and run until the user quits."""
-    from datetime import timedelta
 
     from console.domain.users import IdlePolicy
     from console.gui.session import SessionServices
@@ -226,6 +228,8 @@ def run_console(db_url: str | None = None) -> int:
     from console.services.accounts import AccountService
     from console.services.auth import AuthService
     from console.services.contacts import ContactService
+    from console.services.field_copy import FieldCopy
+    from console.services.field_login import SealingAuth
     from console.services.registry import RegistryService
     from console.services.offline import ResilientViewingService
     from console.services.resilience import ResilientAudit
@@ -248,11 +252,14 @@ def run_console(db_url: str | None = None) -> int:
     sink = ResilientAudit(audit, AuditJournal())
     sink.start()
     idle = IdlePolicy(settings.idle_lock_minutes)
+    # The field copy is sealed to its user's password: the sign-in keeps the key derived from it (never the password)
+    # for the keeper, and opens this user's existing copy for when the database goes away.
+    auth = SealingAuth(AuthService(database, audit, cipher, idle_policy=idle), FieldCopy(), cipher)
     services = SessionServices(
-        auth=AuthService(database, audit, cipher, idle_policy=idle),
+        auth=auth,
         viewing=ResilientViewingService(database, audit, sink, cipher,
                                         max_session=timedelta(minutes=settings.live_view_max_minutes),
-                                        field_copy=_field_copy(cipher)),
+                                        **offline_limits(settings)),
         contacts=ContactService(database, audit, cipher), registry=RegistryService(database), audit=audit, sink=sink)
     session = sign_in(AccountService(database, audit, cipher), services.auth, demo_accounts)
     if session is None:
@@ -270,9 +277,9 @@ def run_console(db_url: str | None = None) -> int:
         for reader in offline_readers:
             reader.field_copy = field
 
-    use_field_copy(services.viewing.field_copy)
+    use_field_copy(auth.opened)
     keeper = _start_field_copy_keeper(settings, database, audit, cipher, session, sink, use_field_copy,
-                                      services.viewing.field_copy)
+                                      auth.opened, auth.seal)
     feed = _start_feed_runner(settings, database, audit, cipher)
     try:
         return int(app.exec())
@@ -289,6 +296,12 @@ def run_console(db_url: str | None = None) -> int:
             services.viewing.field_copy.close()
 
 
+def offline_limits(settings: Settings) -> dict:
+    """How old the data behind an offline decision may be (console/services/offline_age.py), from the settings."""
+    return {"max_data_age": timedelta(hours=settings.offline_data_max_age_hours),
+            "field_copy_max_age": timedelta(days=settings.field_copy_max_age_days)}
+
+
 def signed_in_console(app, console: Console, session, services, players, idle):
     """The signed-in console on the window, with this user's snapshot folder and saved wall layouts."""
     from console.gui.session import SignedInConsole
@@ -298,15 +311,16 @@ def signed_in_console(app, console: Console, session, services, players, idle):
                            Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)) / "wall_layouts.json")
 
 
-def _start_field_copy_keeper(settings, database, audit, cipher, session, sink, on_fresh, current):
-    """With field_copy = auto (field laptops): the copy is made again after sign-in and every few minutes online."""
-    if settings.field_copy != "auto":
+def _start_field_copy_keeper(settings, database, audit, cipher, session, sink, on_fresh, current, seal):
+    """With field_copy = auto (field laptops): the copy is made again after sign-in and every few minutes online,
+    sealed with the key the sign-in derived from the user's password."""
+    if settings.field_copy != "auto" or seal is None:
         return None
     from console.services.field_copy import FieldCopy, FieldCopyKeeper
 
     keeper = FieldCopyKeeper(FieldCopy(), database, session.user, session.workstation, sink.connectivity, on_fresh,
                              interval_s=settings.field_copy_refresh_min * 60.0, audit=audit, cipher=cipher,
-                             current=current)
+                             current=current, seal=seal)
     keeper.start()
     return keeper
 
@@ -323,20 +337,6 @@ def _start_feed_runner(settings, database, audit, cipher):
     if runner is not None:
         runner.start()
     return runner
-
-
-def _field_copy(cipher):
-    """The field laptop's encrypted registry copy, when this machine has one (`rtic-console field sync`)."""
-    from console.services.field_copy import FieldCopy
-
-    copy = FieldCopy()
-    if not copy.path.exists():
-        return None
-    try:
-        return copy.open(cipher)
-    except UserError as exc:
-        log.warning("field copy not used: %s", exc)
-        return None
 
 
 # --- field mode: no database at start, a field copy on this computer ------------------------------------
@@ -369,7 +369,6 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
     views are decided on it; every audit event goes to the local journal, whose flusher writes it into the chain when
     the database answers again (its engine is made without connecting). Restart the console to work online again.
     """
-    from datetime import timedelta
 
     from console.domain.users import IdlePolicy
     from console.gui.session import SessionServices
@@ -386,31 +385,33 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
     from console.video.factory import PlayerFactory
 
     copy = FieldCopy()
-    try:
-        field = copy.open(cipher, read_only=True)
-    except UserError as exc:
-        raise UserError(f"{why}; and the field copy on this computer cannot be used: {exc}") from None
     remote = connect_database(db_url)
     audit = AuditLog(remote)
     sink = ResilientAudit(audit, AuditJournal())
+    idle = IdlePolicy(settings.idle_lock_minutes)
+    try:
+        # The copy is sealed to its user's password: it is opened by the sign-in, not before.
+        auth = FieldAuthService(copy, sink, cipher, idle_policy=idle,
+                                max_age=timedelta(days=settings.field_copy_max_age_days))
+    except UserError as exc:
+        remote.close()
+        raise UserError(f"{why}; and the field copy on this computer cannot be used: {exc}") from None
     sink.report_offline(why)  # the flusher pings with backoff and writes the journal when the database answers
     sink.start()
-    banner = field_mode_banner(field.made_at)
-    idle = IdlePolicy(settings.idle_lock_minutes)
-    auth = FieldAuthService(field, sink, cipher, idle_policy=idle,
-                            max_age=timedelta(days=settings.field_copy_max_age_days))
-    services = SessionServices(
-        auth=auth,
-        viewing=ResilientViewingService(remote, audit, sink, cipher,
-                                        max_session=timedelta(minutes=settings.live_view_max_minutes),
-                                        field_copy=field),
-        contacts=ContactService(remote, audit, cipher), registry=RegistryService(field.database, field_copy=field),
-        audit=audit, sink=sink)
-    console = signed_in = players = None
+    banner = field_mode_banner(auth.made_at)
+    console = signed_in = players = field = None
     try:
         session = sign_in(None, auth, field_mode=banner)
         if session is None:
             return 0
+        field = auth.field
+        services = SessionServices(
+            auth=auth,
+            viewing=ResilientViewingService(remote, audit, sink, cipher,
+                                            max_session=timedelta(minutes=settings.live_view_max_minutes),
+                                            **offline_limits(settings), field_copy=field),
+            contacts=ContactService(remote, audit, cipher), registry=RegistryService(field.database, field_copy=field),
+            audit=audit, sink=sink)
         console = build_console(db_url, settings, database=field.database, user_name=session.user.username,
                                 database_label=f"field copy {copy.path} (database {remote.display_url} away)",
                                 sync_label=banner)
@@ -430,7 +431,8 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
         sink.stop()
         if console is not None:
             console.close(app)
-        field.close()
+        if field is not None:
+            field.close()
         remote.close()
 
 

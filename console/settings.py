@@ -81,7 +81,7 @@ DECLARED: tuple[Setting, ...] = (
             "The agency's area: a box south,west,north,east in degrees (e.g. 42.11,-72.66,42.21,-72.51) or the path "
             "of a GeoJSON file (Polygon, MultiPolygon, or a Feature/FeatureCollection of them). A geocoder answer "
             "outside it is only taken when the user confirms it; a CAD point outside it is rejected. Empty: no "
-            "area, nothing is checked."),
+            "area, nothing is checked.", policy="machine"),
     Setting("user_agent", "User-Agent", "CommunityConnectConsole/0.1 (police RTIC console)",
             "Identifying User-Agent sent to the geocoder and tile servers, as their usage policies require."),
     Setting("search_radius_m", "Search radius (m)", 300.0, "Default radius around an incident.", minimum=10.0),
@@ -130,7 +130,12 @@ DECLARED: tuple[Setting, ...] = (
             "With field_copy = auto, how often the field copy is made again while the database answers.", minimum=1),
     Setting("field_copy_max_age_days", "Field copy age limit (days)", 7,
             "With no connection, the console starts on the field copy only if it is at most this many days old; "
-            "an older copy is refused (sync it again while online).", minimum=1, policy="at_most"),
+            "an older copy is refused (sync it again while online); searches and live views decided on the copy "
+            "stop at the same age.", minimum=1, policy="at_most"),
+    Setting("offline_data_max_age_hours", "Offline data age limit (hours)", 12.0,
+            "While the database is away, a live view may be decided on the registry data this console last read "
+            "only if that data is at most this many hours old; older data opens nothing.", minimum=0.25,
+            policy="at_most"),
 )
 
 _BY_KEY = {s.key: s for s in DECLARED}

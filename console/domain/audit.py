@@ -48,6 +48,7 @@ class Action:
     CAD_INCIDENT = "cad_incident"  # an incident created, updated, closed or reopened from CAD
     REGISTRY_IMPORT = "registry_import"  # a portal export imported: file name, SHA-256, counts (never contacts)
     FIELD_COPY = "field_copy"  # a field laptop's encrypted registry copy made: for whom, the counts
+    JOURNAL_TAMPERED = "journal_tampered"  # the offline journal failed its check at flush: workstation, sequences
 
 
 class Outcome:

@@ -5,15 +5,13 @@ The copy is a complete console registry (made by the migrations, so the R*Tree i
 sites, streams, grants in force or recent, the open incidents, and the one account the copy is made for (for the
 offline sign-in: console/services/field_login.py). Stream credentials are copied only for roles
 that may view live, owner contacts only for roles that may reveal them; both stay encrypted with the contact key
-as in the database. The SQLite database is serialised and sealed with AES-256-GCM under a key derived from the
-contact key (or given), and replaced atomically. Making a copy is audited with its counts.
+as in the database. The SQLite database is serialised and sealed with AES-256-GCM under a random key wrapped with
+one derived (argon2id) from the password of the user it is made for (console/services/field_copy_file.py), and
+replaced atomically. Making a copy is audited with its counts.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 import os
 import sqlite3
@@ -22,10 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import create_engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -37,6 +31,15 @@ from console.domain.users import Permission, User
 from console.errors import UserError
 from console.paths import user_data_dir
 from console.services.background import BackgroundLoop
+from console.services.field_copy_file import (
+    FieldSeal,
+    Header,
+    KdfParams,
+    WrongPassword,
+    read_header,
+    sealed_bytes,
+    unsealed,
+)
 from console.services.offline import KnownCamera
 from console.services.viewing import RECENT_GRANTS
 from console.store import registry as registry_repo
@@ -48,19 +51,11 @@ from console.store.spatial import NearbyFilter, nearby_cameras
 log = logging.getLogger(__name__)
 
 FILE_NAME = "field-copy.rtic"
-_MAGIC = b"RTICFC01"
-_CHECK_BYTES = 16
-_NONCE_BYTES = 12
 _TABLES = ("owners", "sites", "cameras", "streams", "share_grants", "incidents", "users")
 
 
 def default_field_copy_path() -> Path:
     return user_data_dir() / FILE_NAME
-
-
-def field_key(contact_key: bytes) -> bytes:
-    """The copy's key, derived from the agency's contact key (HKDF-SHA256), so one backed-up key serves both."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"rtic-console field copy v1").derive(contact_key)
 
 
 @dataclass(frozen=True)
@@ -75,25 +70,36 @@ class FieldCopyInfo:
 
 
 class FieldCopy:
-    """The copy's file: `refresh` it from the database while online, `open` it as a registry while offline."""
+    """The copy's file: `refresh` it from the database while online, `open` it as a registry while offline. Both
+    need the user's FieldSeal (from the password: `seal_for` for a new copy, `unlock` for this one)."""
 
-    def __init__(self, path: Path | str | None = None, key: bytes | None = None):
+    def __init__(self, path: Path | str | None = None, kdf: KdfParams = KdfParams()):
         self.path = Path(path) if path is not None else default_field_copy_path()
-        self._key = key
+        self.kdf = kdf
 
-    @property
-    def key(self) -> bytes:
-        if self._key is None:
-            self._key = field_key(load_contact_key())
-        if len(self._key) != 32:
-            raise UserError("the field copy key must be 32 bytes (AES-256)")
-        return self._key
+    # --- the seal ---------------------------------------------------------------------------------------
+
+    def seal_for(self, password: str) -> FieldSeal:
+        """A new wrapping key from the password (fresh salt). argon2id is slow by design: not on the GUI thread."""
+        return FieldSeal.from_password(password, self.kdf)
+
+    def unlock(self, password: str) -> FieldSeal:
+        """The wrapping key of this copy from the password; WrongPassword when it does not open it."""
+        header = self.header()
+        seal = FieldSeal.from_password(password, header.params, header.salt)
+        seal.unwrap(header.wrapped_key)
+        return seal
+
+    def header(self) -> Header:
+        """Who the copy is for and when it was made, readable without the password."""
+        return read_header(self._read(), self.path)
 
     # --- making the copy -------------------------------------------------------------------------------
 
     def refresh(self, database: Database, user: User, now: datetime, workstation: str,
-                audit: AuditLog | None = None) -> FieldCopyInfo:
-        """Copy what `user`'s role may see from `database`, seal it, and replace the copy atomically; audited."""
+                audit: AuditLog | None = None, *, seal: FieldSeal) -> FieldCopyInfo:
+        """Copy what `user`'s role may see from `database`, seal it to `seal` (the user's password), and replace
+        the copy atomically; audited."""
         if not user.is_active:
             raise UserError(f"the account {user.username} is {user.state}: no field copy is made for it")
         with tempfile.TemporaryDirectory(prefix="rtic-field-") as folder:
@@ -101,21 +107,17 @@ class FieldCopy:
             counts = _copy_registry(database, open_database(f"sqlite:///{staging}", create=True), user, now)
             plain = _serialised(staging)
         info = FieldCopyInfo(str(self.path), user.username, user.role.value, _iso(now), counts)
-        meta = json.dumps(info.__dict__, sort_keys=True).encode()
-        self._write(len(meta).to_bytes(4, "big") + meta + plain)
+        self._write(sealed_bytes(info.__dict__, plain, seal, user.username, info.made_at))
         (audit or AuditLog(database)).append(AuditEntry(
             Action.FIELD_COPY, user.username, workstation, details={"counts": counts, "made_at": info.made_at,
                                                                     Detail.FIELD: "refresh"}))
         return info
 
-    def _write(self, plain: bytes) -> None:
-        nonce = os.urandom(_NONCE_BYTES)
-        header = _MAGIC + _check(self.key)
-        sealed = header + nonce + AESGCM(self.key).encrypt(nonce, plain, header)
+    def _write(self, sealed: bytes) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temp = self.path.with_name(self.path.name + ".tmp")
         try:
-            with open(temp, "wb") as handle:
+            with open(os.open(temp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "wb") as handle:
                 handle.write(sealed)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -125,10 +127,12 @@ class FieldCopy:
 
     # --- using the copy --------------------------------------------------------------------------------
 
-    def open(self, cipher: ContactCipher | None = None, read_only: bool = False) -> "FieldRegistry":
-        """The copy as a registry in memory; `read_only` (a console started in field mode) refuses every write, so
-        an edit cannot land in the copy (and its audit event with it) instead of the database."""
-        meta, data = self._unsealed()
+    def open(self, key: str | FieldSeal, cipher: ContactCipher | None = None,
+             read_only: bool = False) -> "FieldRegistry":
+        """The copy as a registry in memory, opened with the user's password or FieldSeal; `read_only` (a console
+        started in field mode) refuses every write, so an edit cannot land in the copy (and its audit event with
+        it) instead of the database. WrongPassword when the password does not open it."""
+        meta, data = self._unsealed(key)
         memory = sqlite3.connect(":memory:", check_same_thread=False)
         try:
             memory.deserialize(data)
@@ -141,31 +145,35 @@ class FieldCopy:
         engine = create_engine("sqlite://", creator=lambda: memory, poolclass=StaticPool)
         return FieldRegistry(Database(engine=engine, url="sqlite://"), FieldCopyInfo(**meta), cipher)
 
-    def info(self) -> FieldCopyInfo:
-        return FieldCopyInfo(**self._unsealed()[0])
+    def info(self, key: str | FieldSeal) -> FieldCopyInfo:
+        return FieldCopyInfo(**self._unsealed(key)[0])
 
-    def _unsealed(self) -> tuple[dict, bytes]:
+    def _read(self) -> bytes:
         try:
-            sealed = self.path.read_bytes()
+            return self.path.read_bytes()
         except FileNotFoundError:
             raise UserError(f"there is no field copy at {self.path}: run `rtic-console field sync` while online") \
                 from None
         except OSError as exc:
             raise UserError(f"cannot read the field copy {self.path}: {exc.strerror or exc}") from None
-        head = len(_MAGIC) + _CHECK_BYTES
-        if len(sealed) < head + _NONCE_BYTES + 16 or not sealed.startswith(_MAGIC):
-            raise UserError(f"{self.path} is not a field copy made by this console")
-        if not hmac.compare_digest(sealed[len(_MAGIC):head], _check(self.key)):
-            raise UserError(f"the field copy {self.path} was made with a different key: check the contact key "
-                            "(RTIC_CONTACT_KEY or the key file), or sync the copy again")
-        nonce = sealed[head:head + _NONCE_BYTES]
+
+    def _unsealed(self, key: str | FieldSeal) -> tuple[dict, bytes]:
+        sealed = self._read()
+        header = read_header(sealed, self.path)
+        seal = key if isinstance(key, FieldSeal) else FieldSeal.from_password(key, header.params, header.salt)
         try:
-            plain = AESGCM(self.key).decrypt(nonce, sealed[head + _NONCE_BYTES:], sealed[:head])
-        except InvalidTag:
-            raise UserError(f"the field copy {self.path} is damaged or was altered: it cannot be used; "
-                            "sync it again while online") from None
-        size = int.from_bytes(plain[:4], "big")
-        return json.loads(plain[4:4 + size]), plain[4 + size:]
+            return unsealed(sealed, header, seal, self.path)
+        except WrongPassword:
+            raise WrongPassword(f"the field copy {self.path} is sealed to {header.username}'s password and this "
+                                "password does not open it") from None
+
+
+def build_field_copy(database: Database, user: User, password: str, now: datetime, workstation: str,
+                     audit: AuditLog | None = None, path: Path | str | None = None,
+                     kdf: KdfParams = KdfParams()) -> FieldCopyInfo:
+    """`field sync`: the copy for `user`, sealed to `password` (the one the user signed in with, already checked)."""
+    copy = FieldCopy(path, kdf)
+    return copy.refresh(database, user, now, workstation, audit, seal=copy.seal_for(password))
 
 
 class FieldRegistry:
@@ -196,7 +204,7 @@ class FieldRegistry:
             if camera is None:
                 return None
             grants = registry_repo.grants_for_cameras(conn, [camera_id], now - RECENT_GRANTS)
-        return KnownCamera(camera, tuple(grants), self.made_at)
+        return KnownCamera(camera, tuple(grants), self.made_at, from_field_copy=True)
 
     def incident(self, incident_id: int | None = None, cad_number: str | None = None) -> Incident | None:
         with self.database.engine.connect() as conn:
@@ -281,11 +289,6 @@ def _serialised(path: Path) -> bytes:
         conn.close()
 
 
-def _check(key: bytes) -> bytes:
-    """A key check value: tells 'wrong key' from 'damaged file' without revealing the key."""
-    return hmac.new(key, b"rtic-console field copy key check", hashlib.sha256).digest()[:_CHECK_BYTES]
-
-
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat()
 
@@ -301,8 +304,10 @@ class FieldCopyKeeper(BackgroundLoop):
 
     def __init__(self, copy: FieldCopy, database: Database, user: User, workstation: str, connectivity,
                  on_fresh, interval_s: float = 1800.0, audit: AuditLog | None = None,
-                 cipher: ContactCipher | None = None, current: FieldRegistry | None = None, clock=None):
+                 cipher: ContactCipher | None = None, current: FieldRegistry | None = None, clock=None, *,
+                 seal: FieldSeal):
         self.copy, self.database, self.user, self.workstation = copy, database, user, workstation
+        self.seal = seal  # derived from the password at sign-in; kept only in memory, never the password itself
         self.connectivity, self.on_fresh, self.interval_s = connectivity, on_fresh, interval_s
         self.audit, self.cipher = audit, cipher
         self.clock = clock or (lambda: datetime.now(timezone.utc))
@@ -318,8 +323,8 @@ class FieldCopyKeeper(BackgroundLoop):
         if not self.connectivity.online:
             return None
         try:
-            self.copy.refresh(self.database, self.user, self.clock(), self.workstation, self.audit)
-            fresh = self.copy.open(self.cipher)
+            self.copy.refresh(self.database, self.user, self.clock(), self.workstation, self.audit, seal=self.seal)
+            fresh = self.copy.open(self.seal, self.cipher)
         except Exception as exc:  # the database gone mid-copy, a full disk: the old copy stays in use
             self._lost = _connection_lost(exc)
             log.warning("field copy not refreshed: %s", exc, exc_info=not isinstance(exc, UserError))

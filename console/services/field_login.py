@@ -1,6 +1,9 @@
 """Signing in on a field laptop with no connection: against the account sealed in the field copy.
 
-The field copy (console/services/field_copy.py) holds the one account it was made for: its password hash (argon2id)
+The field copy is sealed to its user's password (console/services/field_copy_file.py): the password given here first
+unwraps the copy's key (argon2id), and only then is the copy opened. A wrong password that does not open it counts
+towards the lockout like any other failure. The opened copy (console/services/field_copy.py) holds the one account it
+was made for: its password hash (argon2id)
 and its TOTP secret (still encrypted with the contact key), its role and its locked/disabled state as they were when
 the copy was made. The offline sign-in makes the same checks as `AuthService.login` (use notice, password, TOTP with
 its replay guard, lockout after repeated failures, disuse) on that account, and more:
@@ -18,6 +21,7 @@ file is not rewritten offline).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import datetime, timedelta
 
@@ -26,14 +30,17 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.pool import StaticPool
 
 from console.domain.audit import Action, AuditEntry, Outcome
-from console.domain.users import IdlePolicy
+from console.domain.users import FAILED_LOGIN_WINDOW, MAX_FAILED_LOGINS, IdlePolicy, should_lock_out
 from console.errors import UserError
-from console.services.auth import AuthService, LoginFailed, NoticeNotAcknowledged, Session
-from console.services.field_copy import FieldRegistry
+from console.services.auth import WRONG_CREDENTIALS, AuthService, LoginFailed, NoticeNotAcknowledged, Session
+from console.services.field_copy import FieldCopy, FieldRegistry
+from console.services.field_copy_file import FieldSeal, WrongPassword
 from console.services.resilience import ResilientAudit
 from console.store import users as repo
 from console.store.db import Database
 from console.store.secrets import ContactCipher
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_AGE = timedelta(days=7)
 
@@ -51,15 +58,32 @@ class _SinkAudit:
 
 
 class FieldAuthService(AuthService):
-    """`login` (and `unlock_screen`) against the field copy's account; events to the local journal."""
+    """`login` (and `unlock_screen`) against the field copy's account; events to the local journal.
 
-    def __init__(self, field: FieldRegistry, sink: ResilientAudit, cipher: ContactCipher | None = None,
+    `field` is None until a login's password has opened the sealed copy; then it is the opened registry (read-only
+    when `read_only`) and `seal` the key derived from that password (in memory only)."""
+
+    def __init__(self, copy: FieldCopy, sink: ResilientAudit, cipher: ContactCipher | None = None,
                  hasher: PasswordHasher | None = None, workstation: str | None = None,
-                 idle_policy: IdlePolicy = IdlePolicy(), max_age: timedelta = DEFAULT_MAX_AGE):
-        super().__init__(_account_store(field.database), _SinkAudit(sink), cipher, hasher, workstation, idle_policy)
-        self.field = field
+                 idle_policy: IdlePolicy = IdlePolicy(), max_age: timedelta = DEFAULT_MAX_AGE,
+                 read_only: bool = True):
+        super().__init__(_account_store(), _SinkAudit(sink), cipher, hasher, workstation, idle_policy)
+        self.copy = copy
+        self.header = copy.header()  # who the copy is for and when it was made: readable without the password
+        self.field: FieldRegistry | None = None
+        self.seal: FieldSeal | None = None
         self.sink = sink
         self.max_age = max_age
+        self.read_only = read_only
+        self._locked = False  # too many passwords that did not open the copy
+
+    @property
+    def username(self) -> str:
+        return self.header.username
+
+    @property
+    def made_at(self) -> datetime:
+        return datetime.fromisoformat(self.header.made_at)
 
     def login(self, username: str, password: str, now: datetime, totp_code: str | None = None,
               notice_acknowledged: bool = False) -> Session:
@@ -71,12 +95,14 @@ class FieldAuthService(AuthService):
         if stale is not None:
             self._journal(name, Action.LOGIN_FAILED, Outcome.DENIED, {"why": "field_copy_stale"})
             raise LoginFailed(stale)
-        if username and username != self.field.username:
+        if username and username != self.username:
             self._verify(self._dummy_hash, password)  # as long as a wrong password takes
             self._journal(name, Action.LOGIN_FAILED, Outcome.DENIED, {"why": "not_the_field_copy_account"})
             raise LoginFailed("with no connection only the account this laptop's field copy was made for can sign "
                               "in: use that account, or connect to the network")
-        with self.database.engine.begin() as conn:  # the opened copy, in memory
+        if self.field is None:
+            self._open(username, password, now)
+        with self.database.engine.begin() as conn:  # the opened copy's account, in memory
             user = repo.get_user(conn, username) if username else None
             problem = self._check(conn, user, username, password, now, totp_code)
             if problem is None and user.must_change_password:
@@ -89,12 +115,36 @@ class FieldAuthService(AuthService):
                 return Session(repo.get_user_by_id(conn, user.id), self.workstation, now)
         raise problem
 
+    def _open(self, username: str, password: str, now: datetime) -> None:
+        """Unwrap and open the copy with this password, or count the failure (LoginFailed, journaled)."""
+        name = username or "(empty)"
+        if self._locked:
+            self._journal(name, Action.LOGIN_FAILED, Outcome.DENIED, {"why": "locked"})
+            raise LoginFailed("this account is locked after too many failed logins: connect to the network and ask "
+                              "an administrator to unlock it")
+        try:
+            self.seal = self.copy.unlock(password)
+        except WrongPassword:
+            with self.database.engine.begin() as conn:
+                repo.record_failure(conn, name, now, self.workstation)
+                failures = repo.failures_since(conn, name, now - FAILED_LOGIN_WINDOW)
+            self._journal(name, Action.LOGIN_FAILED, Outcome.DENIED, {"why": "wrong_password"})
+            if username and should_lock_out(failures, now):
+                self._locked = True
+                self._journal(name, Action.LOCKOUT, Outcome.DENIED,
+                              {"failures": MAX_FAILED_LOGINS, "window_minutes": int(FAILED_LOGIN_WINDOW.seconds / 60)})
+                raise LoginFailed(f"wrong username or password. After {MAX_FAILED_LOGINS} failed logins this account "
+                                  "is locked: ask an administrator to unlock it") from None
+            raise LoginFailed(WRONG_CREDENTIALS) from None
+        self.field = self.copy.open(self.seal, self.cipher, read_only=self.read_only)
+        _load_account(self.field.database, self.database)
+
     def change_password(self, session: Session, old: str, new: str, now: datetime) -> None:
         raise UserError("the password cannot be changed with no connection: change it when the database answers")
 
     def stale_reason(self, now: datetime) -> str | None:
         """Why the copy is too old to sign in with, or None when it may be used."""
-        made = self.field.made_at
+        made = self.made_at
         if now - made <= self.max_age:
             return None
         days = self.max_age.days if self.max_age.days else round(self.max_age.total_seconds() / 86400, 2)
@@ -106,20 +156,57 @@ class FieldAuthService(AuthService):
         self._journal(username, action, outcome, details)
 
     def _journal(self, username: str, action: str, outcome: str, details: dict) -> None:
-        details = {**details, "offline": True, "data_as_of": self.field.info.made_at}
+        details = {**details, "offline": True, "data_as_of": self.header.made_at}
         self.sink.journal_only(AuditEntry(action=action, username=username[:64], workstation=self.workstation,
                                           outcome=outcome, details=details))
 
 
-def _account_store(copy: Database) -> Database:
-    """The copy's account (and its failed logins) in a database of its own, in memory, that the sign-in may write."""
+def _account_store() -> Database:
+    """A database of the sign-in's own, in memory, that it may write: the failed logins from the first attempt on, and
+    the copy's account once a password has opened the copy."""
     from console.store.models import Base
 
     memory = sqlite3.connect(":memory:", check_same_thread=False)
     engine = create_engine("sqlite://", creator=lambda: memory, poolclass=StaticPool)
     Base.metadata.create_all(engine, tables=[repo.users, repo.failures])
-    with copy.engine.connect() as read, engine.begin() as write:
+    return Database(engine=engine, url="sqlite://")
+
+
+def _load_account(copy: Database, store: Database) -> None:
+    with copy.engine.connect() as read, store.engine.begin() as write:
         rows = [row._asdict() for row in read.execute(select(repo.users))]
         if rows:
             write.execute(repo.users.insert(), rows)
-    return Database(engine=engine, url="sqlite://")
+
+
+class SealingAuth:
+    """The online AuthService, as the window's sign-in uses it, that also keeps what the field copy needs from the
+    password: the FieldSeal a fresh copy is sealed with (`seal`, for the keeper and `field sync`), and this user's
+    existing copy opened (`opened`, or None). The password itself is not kept; everything else is the AuthService's."""
+
+    def __init__(self, auth: AuthService, copy: FieldCopy, cipher: ContactCipher | None = None):
+        self._auth, self._copy, self._cipher = auth, copy, cipher
+        self.seal: FieldSeal | None = None
+        self.opened: FieldRegistry | None = None
+
+    def login(self, username: str, password: str, now: datetime, totp_code: str | None = None,
+              notice_acknowledged: bool = False) -> Session:
+        session = self._auth.login(username, password, now, totp_code, notice_acknowledged)
+        self._keep(session.user.username, password)
+        return session
+
+    def change_password(self, session: Session, old: str, new: str, now: datetime) -> None:
+        self._auth.change_password(session, old, new, now)
+        self.seal = self._copy.seal_for(new)  # the next copy opens with the new password
+
+    def _keep(self, username: str, password: str) -> None:
+        self.seal = self._copy.seal_for(password)
+        if self.opened is None and self._copy.path.exists():
+            try:
+                if self._copy.header().username == username:
+                    self.opened = self._copy.open(password, self._cipher)
+            except UserError as exc:  # another user's, damaged, or sealed to an older password: made again
+                log.warning("field copy not used: %s", exc)
+
+    def __getattr__(self, name: str):
+        return getattr(self._auth, name)

@@ -15,6 +15,7 @@ from console.domain.grants import ShareGrant
 from console.domain.owners import OwnerContact
 from console.domain.sharing import SharingState, current_grant, sharing_state
 from console.errors import UserError
+from console.services.offline_age import DEFAULT_FIELD_COPY_MAX_AGE, too_old
 from console.services.registry import MAX_RADIUS_M, RegistryService, check_search
 from console.store import registry as repo
 from console.store.audit import AuditLog, _first_line, connection_lost
@@ -65,6 +66,8 @@ class IncidentView:
         self._searches: tuple[AuditLog, str, str] | None = None
         # Set when `registry` is itself a field copy (a console started in field mode): answers carry when it was made.
         self.data_as_of: datetime | None = None
+        # A field copy older than this answers no search (setting field_copy_max_age_days).
+        self.field_copy_max_age = DEFAULT_FIELD_COPY_MAX_AGE
 
     def record_searches(self, audit: AuditLog, username: str, workstation: str) -> None:
         """From now on every search is an audit event of this user (set when someone signs in)."""
@@ -80,7 +83,7 @@ class IncidentView:
             found = registry.nearby(lat, lon, radius_m)
             return found, self._shown(registry, found, radius_m, now, with_owners=True)
 
-        (found, shown), data_as_of = self._answered(search)
+        (found, shown), data_as_of = self._answered(search, now)
         answer = NearbyAnswer(lat, lon, radius_m, shown, data_as_of)
         if self._searches is not None:  # recorded before the answer is shown (AuditUnavailable otherwise)
             audit, username, workstation = self._searches
@@ -102,12 +105,14 @@ class IncidentView:
             found = [c for c in registry.nearby(lat, lon, max(reach, radius_m)) if c.distance_m > radius_m]
             return self._shown(registry, found, radius_m, now, with_owners=False)
 
-        return self._answered(search)[0]
+        return self._answered(search, now)[0]
 
-    def _answered(self, search):
+    def _answered(self, search, now: datetime):
         """(search(the database's registry), None), or, when the database is away and a field copy is there,
-        (search(the copy), when the copy was made). No copy: a UserError saying the database is away."""
+        (search(the copy), when the copy was made). No copy, or a copy past its age limit: a UserError saying so."""
         try:
+            if self.data_as_of is not None:
+                self._fresh_enough(self.data_as_of, now)
             return search(self.registry), self.data_as_of
         except SQLAlchemyError as exc:
             if not connection_lost(exc):
@@ -117,7 +122,13 @@ class IncidentView:
                 raise UserError(f"the registry database cannot be reached ({_first_line(exc)}) and this computer "
                                 "has no field copy: the search works again when the database is back") from None
             registry, made_at = offline
+            self._fresh_enough(made_at, now)
             return search(registry), made_at
+
+    def _fresh_enough(self, made_at: datetime, now: datetime) -> None:
+        stale = too_old(made_at, now, self.field_copy_max_age, field_copy=True)
+        if stale:
+            raise UserError(f"the search is not answered: the database cannot be reached and {stale}")
 
     def _shown(self, registry: RegistryService, found: list[NearbyCamera], radius_m: float, now: datetime,
                with_owners: bool) -> list[ShownCamera]:
@@ -145,7 +156,7 @@ class IncidentView:
             return CameraDetail(camera, state, current_grant(camera_id, camera.site_id, grants, now),
                                 owners.get(owner_id, ""))
 
-        return self._answered(read)[0]
+        return self._answered(read, now)[0]
 
     def masked_owners(self, owner_ids: set[int]) -> dict[int, str]:
         """Owner names masked ('M**** L****', or the business name): what the list may show before a reveal."""

@@ -26,6 +26,7 @@ from console.domain.grants import ShareGrant
 from console.domain.incidents import Incident
 from console.domain.users import User
 from console.errors import StoreUnavailable, UserError
+from console.services.offline_age import DEFAULT_DATA_MAX_AGE, DEFAULT_FIELD_COPY_MAX_AGE, too_old
 from console.services.resilience import ResilientAudit
 from console.services.viewing import (
     MAX_REASON_CHARS,
@@ -48,6 +49,7 @@ class KnownCamera:
     camera: Camera
     grants: tuple[ShareGrant, ...]
     read_at: datetime
+    from_field_copy: bool = False  # read_at is when the field copy was made (its own age limit applies)
 
 
 class LastKnownRegistry:
@@ -110,8 +112,12 @@ class ResilientViewingService(ViewingService):
 
     def __init__(self, database, audit, sink: ResilientAudit, cipher: ContactCipher | None = None,
                  workstation: str | None = None, max_session: timedelta = DEFAULT_MAX_SESSION,
-                 last_known: LastKnownRegistry | None = None, field_copy=None):
+                 last_known: LastKnownRegistry | None = None, field_copy=None,
+                 max_data_age: timedelta = DEFAULT_DATA_MAX_AGE,
+                 field_copy_max_age: timedelta = DEFAULT_FIELD_COPY_MAX_AGE):
         super().__init__(database, audit, cipher, workstation, max_session)
+        # Offline decisions stop once the data they rest on is older than this (console/services/offline_age.py).
+        self.max_data_age, self.field_copy_max_age = max_data_age, field_copy_max_age
         self.sink = sink
         self.last_known = last_known or LastKnownRegistry()
         self.field_copy = field_copy  # a FieldRegistry (console/services/field_copy.py), consulted after the cache
@@ -175,11 +181,15 @@ class ResilientViewingService(ViewingService):
         if len(purpose.reason or "") > MAX_REASON_CHARS:
             raise UserError(f"the reason is too long: at most {MAX_REASON_CHARS} characters")
         known = self.last_known.camera(camera_id)
-        if known is None and self.field_copy is not None:
-            known = self.field_copy.known_camera(camera_id, now)
+        stale = self._too_old(known, now)
+        if (known is None or stale) and self.field_copy is not None:
+            known = self.field_copy.known_camera(camera_id, now) or known
+            stale = self._too_old(known, now)
         if known is None:
             raise UserError(f"the database is offline and this console has no registry data for camera {camera_id}: "
                             "live view stays closed until the database is back")
+        if stale:
+            raise UserError(f"live view stays closed: the database is offline and {stale}")
         purpose = self._resolved_offline(purpose)
         current = self.last_known.user(user)
         decision = may_view(known.camera, known.grants, current, purpose, now, self.max_session)
@@ -201,6 +211,12 @@ class ResilientViewingService(ViewingService):
         if not credentials and self.field_copy is not None:
             credentials = StreamCredentials(*self.field_copy.stream_credentials(stream.id))
         return ViewAuthorization(session_id, camera_id, stream, credentials, decision.expires_at, decision)
+
+    def _too_old(self, known: KnownCamera | None, now: datetime) -> str | None:
+        if known is None:
+            return None
+        limit = self.field_copy_max_age if known.from_field_copy else self.max_data_age
+        return too_old(known.read_at, now, limit, known.from_field_copy)
 
     def _resolved_offline(self, purpose: Purpose) -> Purpose:
         incident = purpose.incident

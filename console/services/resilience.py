@@ -132,12 +132,15 @@ class ResilientAudit(BackgroundLoop):
         self._heartbeat = heartbeat_s
         super().__init__()
         self._pending_known = journal.pending_count()
+        # A journal on disk is checked (and its findings reported) at the first contact, even with nothing pending:
+        # an attacker's "flushed" marks or a deleted tail leave nothing pending.
+        self._unchecked = journal.path.exists()
 
     # --- appending --------------------------------------------------------------------------------
 
     def append(self, entry: AuditEntry) -> Appended:
         with self._lock:
-            if self.connectivity.online and self._pending_known:
+            if self.connectivity.online and (self._pending_known or self._unchecked):
                 self._try_flush()  # older journaled events go first
             entry, _ = with_journal_id(entry)
             occurred_at = self.clock()
@@ -176,7 +179,10 @@ class ResilientAudit(BackgroundLoop):
                 return None
             raise
         self._pending_known = result.pending
+        self._unchecked = False
         self.connectivity.came_online(result.pending)
+        if result.tampered:
+            log.warning("audit journal failed its check: %s", "; ".join(f.what for f in result.tampered))
         if result.appended or result.already_stored:
             log.info("audit journal flushed: %d appended, %d already stored", result.appended, result.already_stored)
         return result
@@ -208,12 +214,12 @@ class ResilientAudit(BackgroundLoop):
     def _run(self) -> None:
         delay = self._ping_interval
         while not self._stop.is_set():
-            idle = self.connectivity.online and not self._pending_known
+            idle = self.connectivity.online and not self._pending_known and not self._unchecked
             self._wake.wait(self._heartbeat if idle else delay)
             self._wake.clear()
             if self._stop.is_set():
                 return
-            if self.connectivity.online and not self._pending_known:
+            if self.connectivity.online and not self._pending_known and not self._unchecked:
                 self.ping()  # a heartbeat, so the console says it is offline before anyone tries to write
                 delay = self._ping_interval
                 continue

@@ -330,3 +330,20 @@ class FeedCursorRow(Base):
 
 Index("ix_sites_lat_lon", SiteRow.lat, SiteRow.lon)
 Index("ix_registry_history_entity", RegistryHistoryRow.entity, RegistryHistoryRow.entity_id)
+
+
+# --- 0005: what the server received from each workstation's offline journal ------------------------------
+
+
+class JournalSequenceRow(Base):
+    """Per workstation, the last offline-journal entry the audit trail received (its sequence and chained hash),
+    so the next contact can tell a journal that was cut short, edited or replaced (console/store/journal.py).
+    `reported` lists the journal findings already written as journal_tampered events (JSON), so none is doubled."""
+
+    __tablename__ = "journal_sequences"
+
+    workstation: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    last_hash: Mapped[str] = mapped_column(String(64))
+    reported: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -92,7 +92,7 @@ def test_the_field_copy_and_the_feed_are_kept_in_step_in_the_background(tmp_path
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["steps"] == ["login", "background work done"] and seen["exit"] == 0
     assert seen["threads"] == []  # both stopped on quit
-    assert FieldCopy().info().username == "demo-detective"
+    assert FieldCopy().header().username == "demo-detective"  # made with the key the sign-in derived
     database = open_database(url)
     try:
         events = AuditLog(database).query()

@@ -114,7 +114,8 @@ def test_no_connection_and_a_field_copy_starts_in_field_mode(tmp_path):
         detective = accounts.add_user("os:test", "field-detective", Role.DETECTIVE, PASSWORD,
                                       now - timedelta(days=2))
         accounts.add_user("os:test", "other-detective", Role.DETECTIVE, PASSWORD, now - timedelta(days=2))
-        FieldCopy().refresh(office, detective, now - timedelta(hours=2), "field-laptop-7")
+        copy = FieldCopy()  # sealed to the detective's password, as the sign-in or `field sync` makes it
+        copy.refresh(office, detective, now - timedelta(hours=2), "field-laptop-7", seal=copy.seal_for(PASSWORD))
 
         unreachable = f"postgresql+psycopg://console:secret@127.0.0.1:{_closed_port()}/rtic"
         seen = _run(tmp_path, unreachable)

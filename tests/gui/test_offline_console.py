@@ -56,8 +56,8 @@ def test_the_console_keeps_working_while_the_database_is_away(qtbot, make_consol
     signed = signed_in(console, "disp5", Role.DISPATCHER, tmp_path, players, journal=tmp_path / "journal.db")
     copy = FieldCopy(tmp_path / "field.rtic")  # what `rtic-console field sync` leaves on a detective's laptop
     copy.refresh(console.database, signed.session.user, datetime.now(timezone.utc), "laptop-1",
-                 signed.services.audit)
-    field = copy.open()
+                 signed.services.audit, seal=copy.seal_for("the dispatcher's passphrase"))
+    field = copy.open("the dispatcher's passphrase")
     window, wall = signed.window, signed.wall
     try:
         signed.feeds.ask_purpose = lambda context, count: Purpose("robbery, suspect on foot", incident=incident)

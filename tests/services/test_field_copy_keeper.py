@@ -10,11 +10,12 @@ import pytest
 from console.domain.audit import Action
 from console.domain.users import Role
 from console.services.field_copy import FieldCopy, FieldCopyKeeper
+from console.services.field_copy_file import FieldSeal, KdfParams
 from console.services.offline import ResilientViewingService
 from console.services.registry import RegistryService
 from console.services.resilience import Connectivity, ResilientAudit
 from console.store.journal import AuditJournal
-from tests.services.conftest import NOW, audit_rows
+from tests.services.conftest import NOW, PASSWORD, audit_rows
 
 WAIT_S = 30.0  # how long a broken test takes to fail, never a measured time
 
@@ -25,8 +26,10 @@ def fresh_copies():
 
 
 def keeper(database, audit, cipher, people, tmp_path, connectivity, on_fresh, **options) -> FieldCopyKeeper:
+    # The seal as the window's sign-in derives it from the password: the keeper never sees the password.
+    seal = FieldSeal.from_password(PASSWORD, KdfParams(time_cost=1, memory_cost=8, parallelism=1))
     return FieldCopyKeeper(FieldCopy(tmp_path / "field.rtic"), database, people[Role.DETECTIVE], "field-laptop-7",
-                           connectivity, on_fresh, audit=audit, cipher=cipher, clock=lambda: NOW, **options)
+                           connectivity, on_fresh, audit=audit, cipher=cipher, clock=lambda: NOW, seal=seal, **options)
 
 
 def test_after_sign_in_a_fresh_copy_reaches_the_viewing_and_search_services(database, audit, cipher, people,
@@ -79,7 +82,7 @@ def test_a_failed_refresh_keeps_the_copy_in_use(database, audit, cipher, people,
     assert first is not None and keeping.current is first
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the copy's folder should be")
-    keeping.copy = FieldCopy(blocker / "field.rtic", keeping.copy.key)
+    keeping.copy = FieldCopy(blocker / "field.rtic")
     assert keeping.refresh_now() is None
     assert keeping.current is first and fresh_copies.qsize() == 1
     assert "field copy not refreshed" in caplog.text

@@ -11,12 +11,13 @@ from console.domain.sharing import SharingState
 from console.domain.users import Role
 from console.errors import UserError
 from console.services.field_copy import FieldCopy
+from console.services.field_copy_file import KdfParams
 from console.services.incident_view import DATA_AS_OF, IncidentView
 from console.services.registry import RegistryService
 from console.services.resilience import ResilientAudit
 from console.store.audit import AuditLog
 from console.store.journal import AuditJournal
-from tests.services.conftest import NOW, audit_rows
+from tests.services.conftest import NOW, PASSWORD, audit_rows
 
 pytestmark = pytest.mark.postgres
 
@@ -35,10 +36,10 @@ def states(answer) -> list[tuple[int, SharingState]]:
 
 def test_the_field_copy_answers_while_the_database_is_away(database, audit, cipher, people, registry, proxy,
                                                             tmp_path):
-    copy = FieldCopy(tmp_path / "field.rtic")
-    copy.refresh(database, people[Role.DETECTIVE], NOW, "field-laptop-7", audit)
+    copy = FieldCopy(tmp_path / "field.rtic", KdfParams(time_cost=1, memory_cost=8, parallelism=1))
+    copy.refresh(database, people[Role.DETECTIVE], NOW, "field-laptop-7", audit, seal=copy.seal_for(PASSWORD))
     sink = ResilientAudit(audit, AuditJournal(tmp_path / "journal.db"))
-    with copy.open(cipher) as field:
+    with copy.open(PASSWORD, cipher) as field:
         view = IncidentView(RegistryService(database, field_copy=field), cipher)
         view.record_searches(sink, "detective", "field-laptop-7")
         online = view.nearby(*WHERE, now=NOW)
