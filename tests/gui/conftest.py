@@ -216,3 +216,61 @@ def shared_registry(pg_url):
                                                        datetime.now(timezone.utc)))
         incident = repo.get_incident(conn, incident_id)
     return pg_url, camera, incident
+
+
+# -- a live registry and a signed-in window on it (the session and shift tests) --
+
+
+@pytest.fixture
+def registry(sqlite_url, rtsp_server):
+    """Two live-now cameras near an open incident (their gateway is the local RTSP server), one registered only."""
+    from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol
+    from console.domain.incidents import Incident
+    from console.domain.owners import OwnerContact, OwnerKind
+    from console.store import registry as repo
+    from console.store.db import open_database
+    from console.store.secrets import ContactCipher, load_contact_key
+    from tests.support.geometry import destination
+
+    cipher = ContactCipher(load_contact_key())
+    database = open_database(sqlite_url, create=True)
+    ids = {}
+    with database.engine.begin() as conn:
+        for name, bearing, distance, capability in (("door", 0, 40, Capability.LIVE), ("yard", 90, 90, Capability.LIVE),
+                                                    ("porch", 180, 60, Capability.REGISTERED)):
+            lat, lon = destination(*CENTRE, bearing, distance)
+            owner = repo.add_owner(conn, cipher, OwnerKind.RESIDENT, OwnerContact("Ana Rivera", phone="413-555-0177"))
+            site = repo.add_site(conn, owner, "Residence", f"{distance} Test St", lat, lon)
+            live = capability is Capability.LIVE
+            streams = (Stream(StreamProtocol.RTSP, rtsp_server.url("cam")),) if live else ()
+            ids[name] = repo.add_camera(conn, cipher, Camera(None, site, name, lat, lon, "", capability,
+                                                             SharingMode.ALWAYS if live else SharingMode.NEVER,
+                                                             streams=streams), owner)
+        incident_id = repo.add_incident(conn, Incident(None, "CHI-2026-555001", "Shots fired", 1, "1 Test St",
+                                                       *CENTRE, datetime.now(timezone.utc) - timedelta(minutes=4)))
+        incident = repo.get_incident(conn, incident_id)
+    database.close()
+    return sqlite_url, ids, incident
+
+
+@pytest.fixture
+def sign_in(make_console, registry, tmp_path):
+    """A console window on the registry, signed in as a new account of the given role."""
+    from PySide6.QtWidgets import QApplication
+
+    from console.gui.theme import apply_theme
+    from console.paths import resources_dir
+    from console.video.factory import PlayerFactory
+
+    made = []
+    apply_theme(QApplication.instance(), resources_dir(), "dark")  # before the window, as run_console does
+
+    def sign_in_as(username: str, role):
+        players = PlayerFactory()
+        made.append(players)
+        return signed_in(make_console(registry[0]), username, role, tmp_path, players)
+
+    yield sign_in_as
+    for players in made:
+        players.close()
+    QApplication.instance().setStyleSheet("")

@@ -12,7 +12,6 @@ from console.domain.access import Purpose
 from console.domain.users import Role
 from console.gui.live_feeds import IncidentContext, PurposeDialog
 from console.gui.main_window import ActionId
-from tests.gui.test_session import registry, sign_in  # noqa: F401  (fixtures: a live registry, a signed-in window)
 
 pytestmark = pytest.mark.gui
 NOW = datetime(2026, 12, 2, 6, 0, tzinfo=timezone.utc)
