@@ -100,6 +100,15 @@ DECLARED: tuple[Setting, ...] = (
     Setting("field_copy_max_age_days", "Field copy age limit (days)", 7,
             "With no connection, the console starts on the field copy only if it is at most this many days old; "
             "an older copy is refused (sync it again while online).", minimum=1),
+    Setting("audit_public_key", "Auditor's public key", "",
+            "The auditor's Ed25519 public key file (FILE.pub from `rtic-console audit keygen`): `audit verify` holds "
+            "the trail to every checkpoint it signed. Empty: verify cannot prove that no event was removed."),
+    Setting("audit_signing_key", "Audit signing key", "",
+            "Only on the one server or workstation that writes automatic audit checkpoints: the auditor's private "
+            "key file (mode 0600; a protected key takes its passphrase from RTIC_AUDIT_KEY_PASSPHRASE). Empty: "
+            "no automatic checkpoints. The key is read into memory, never stored in the database nor logged."),
+    Setting("audit_checkpoint_interval_min", "Audit checkpoint interval (minutes)", 60,
+            "With audit_signing_key set, how often the console signs a checkpoint of the audit trail.", minimum=1),
 )
 
 _BY_KEY = {s.key: s for s in DECLARED}
