@@ -173,7 +173,10 @@ class Completeness:
         if self.checkpoints_checked and not self.findings:
             out.append(f"checkpoints: {self.checkpoints_checked} signed by the auditor's key hold; the trail is "
                        f"complete up to event {self.proven_to}")
-        out += [finding.sentence for finding in self.findings]
+        # A flood of forged rows must not bury the first finding: the first 50, then how many more.
+        out += [finding.sentence for finding in self.findings[:50]]
+        if len(self.findings) > 50:
+            out.append(f"... and {len(self.findings) - 50} more findings like these (see --json)")
         out += self.guards
         if self.not_proven:
             out.append(self.not_proven)
