@@ -281,9 +281,12 @@ def run_console(db_url: str | None = None) -> int:
     keeper = _start_field_copy_keeper(settings, database, audit, cipher, session, sink, use_field_copy,
                                       auth.opened, auth.seal)
     feed = _start_feed_runner(settings, database, audit, cipher)
+    checkpointer = _start_audit_checkpointer(settings, audit)
     try:
         return int(app.exec())
     finally:
+        if checkpointer is not None:
+            checkpointer.stop()
         if feed is not None:
             feed.stop()
         if keeper is not None:
@@ -337,6 +340,19 @@ def _start_feed_runner(settings, database, audit, cipher):
     if runner is not None:
         runner.start()
     return runner
+
+
+def _start_audit_checkpointer(settings, audit):
+    """With audit_signing_key set (one server or workstation): signed audit checkpoints at the configured interval."""
+    from console.services.accounts import default_workstation
+    from console.services.audit_checkpointer import checkpointer_from_settings
+
+    try:
+        checkpointer = checkpointer_from_settings(audit, settings, default_workstation())
+    except UserError as exc:
+        log.warning("no automatic audit checkpoints: %s", exc)
+        return None
+    return checkpointer.start() if checkpointer is not None else None
 
 
 # --- field mode: no database at start, a field copy on this computer ------------------------------------

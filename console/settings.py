@@ -136,6 +136,15 @@ DECLARED: tuple[Setting, ...] = (
             "While the database is away, a live view may be decided on the registry data this console last read "
             "only if that data is at most this many hours old; older data opens nothing.", minimum=0.25,
             policy="at_most"),
+    Setting("audit_public_key", "Auditor's public key", "",
+            "The auditor's Ed25519 public key file (FILE.pub from `rtic-console audit keygen`): `audit verify` holds "
+            "the trail to every checkpoint it signed. Empty: verify cannot prove that no event was removed."),
+    Setting("audit_signing_key", "Audit signing key", "",
+            "Only on the one server or workstation that writes automatic audit checkpoints: the auditor's private "
+            "key file (mode 0600; a protected key takes its passphrase from RTIC_AUDIT_KEY_PASSPHRASE). Empty: "
+            "no automatic checkpoints. The key is read into memory, never stored in the database nor logged."),
+    Setting("audit_checkpoint_interval_min", "Audit checkpoint interval (minutes)", 60,
+            "With audit_signing_key set, how often the console signs a checkpoint of the audit trail.", minimum=1),
 )
 
 _BY_KEY = {s.key: s for s in DECLARED}

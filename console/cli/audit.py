@@ -1,6 +1,8 @@
-"""`rtic-console audit verify|export|report|list|restrict`: check the hash chain, export for auditors, publish monthly figures.
+"""`rtic-console audit verify|export|report|list|restrict|keygen|checkpoint`: check the hash chain, export for auditors,
+publish monthly figures; keygen and checkpoint (signed proof of the chain's head) are in cli/audit_checkpoints.py.
 
-`verify` exits 0 when the chain is intact and 1 (naming the first broken event) when it is not.
+`verify` exits 0 when the chain is intact and 1 (naming the first broken event) when it is not, or when it does not
+match a checkpoint signed by the auditor's key (`--pubkey`), or a guard of the trail is missing.
 `verify` and `export` are themselves audited, under the operating-system account that ran them.
 """
 
@@ -15,6 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
+from console.cli import audit_checkpoints
 from console.errors import UserError
 from console.services.accounts import default_workstation, operator_name
 from console.services.audit_reports import EXPORT_FORMATS, AuditService
@@ -33,6 +36,7 @@ def register(subparsers, common) -> None:
                         help="an event's sequence number and hash from an earlier check or export, to also catch "
                              "events cut off the end or a rewritten chain")
     verify.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    audit_checkpoints.add_verify_options(verify)
     verify.set_defaults(func=_verify)
 
     export = actions.add_parser("export", parents=[common], help="write matching events and the chain check to a file")
@@ -57,6 +61,7 @@ def register(subparsers, common) -> None:
     listing.add_argument("--limit", type=_positive, default=100, metavar="N", help="at most N events (default 100)")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     listing.set_defaults(func=_list)
+    audit_checkpoints.register(actions, common)
 
 
 def _filters(parser) -> None:
@@ -118,18 +123,7 @@ def _verify(args) -> int:
         if not match:
             raise UserError(f"--anchor {args.anchor!r} is not SEQ:HASH (a number, a colon, 64 hex digits)")
         anchor = (int(match.group(1)), match.group(2).lower())
-    with _service(args) as service:
-        result = service.verify(operator_name(), default_workstation(), anchor)
-    if args.json:
-        print(json.dumps({"ok": result.ok, "checked": result.checked, "first_bad_seq": result.first_bad_seq,
-                          "reason": result.reason, "last_seq": result.last_seq, "last_hash": result.last_hash}))
-    else:
-        print(result.summary())
-    if not result.ok:
-        print(f"rtic-console: the audit log was tampered with: first broken event {result.first_bad_seq}",
-              file=sys.stderr)
-        return 1
-    return 0
+    return audit_checkpoints.verify_with_checkpoints(args, anchor)
 
 
 def _export(args) -> int:

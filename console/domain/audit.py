@@ -49,6 +49,7 @@ class Action:
     REGISTRY_IMPORT = "registry_import"  # a portal export imported: file name, SHA-256, counts (never contacts)
     FIELD_COPY = "field_copy"  # a field laptop's encrypted registry copy made: for whom, the counts
     JOURNAL_TAMPERED = "journal_tampered"  # the offline journal failed its check at flush: workstation, sequences
+    AUDIT_CHECKPOINT = "audit_checkpoint"  # the auditor's key signed the chain's head: seq, hash, count, signature
 
 
 class Outcome:
@@ -259,11 +260,12 @@ Row = tuple
 class ChainWalker:
     """Feeds rows in seq order; stops at the first event that was changed, removed, inserted or reordered."""
 
-    def __init__(self, anchor: tuple[int, str] | None = None) -> None:
+    def __init__(self, anchor: tuple[int, str] | None = None, marks: Iterable[int] = ()) -> None:
         # anchor (seq, hash) from an earlier verify or export: also catches a cut-off or rewritten chain.
+        # marks: events whose hash to keep as walked (`hashes_at`), e.g. the ones signed checkpoints cover.
         self.anchor = anchor
-        self._anchor_seq = anchor[0] if anchor else -1
-        self.anchor_seen: str | None = None
+        self._marks = set(marks) | ({anchor[0]} if anchor else set())
+        self.hashes_at: dict[int, str] = {}
         self.checked = 0
         self.expected_seq = 1
         self.prev_hash = GENESIS_HASH
@@ -285,6 +287,7 @@ class ChainWalker:
         if self.broken is not None:
             return False
         sha256 = hashlib.sha256
+        marks, hashes_at = self._marks, self.hashes_at
         expected, prev = self.expected_seq, self.prev_hash
         for seq, form, row_prev, row_hash in rows:
             if seq != expected:
@@ -295,8 +298,8 @@ class ChainWalker:
                 return self._break(seq, "its previous-event hash does not match the event before it", expected, prev)
             if sha256(form).hexdigest() != row_hash:
                 return self._break(seq, "its contents do not match its hash (the event was changed)", expected, prev)
-            if seq == self._anchor_seq:
-                self.anchor_seen = row_hash
+            if seq in marks:
+                hashes_at[seq] = row_hash
             expected += 1
             prev = row_hash
         self.checked += expected - self.expected_seq
@@ -308,6 +311,11 @@ class ChainWalker:
         self.expected_seq, self.prev_hash = expected, prev
         self.broken = VerifyResult(ok=False, checked=self.checked, first_bad_seq=seq, reason=reason)
         return False
+
+    @property
+    def last_good_seq(self) -> int:
+        """The newest event that fits the chain so far (0 when none does)."""
+        return self.expected_seq - 1
 
     def result(self) -> VerifyResult:
         """The verdict once every row was fed."""
@@ -321,7 +329,7 @@ class ChainWalker:
                 return VerifyResult(False, self.checked, (last_seq or 0) + 1,
                                     f"events after {last_seq or 0} are missing: an earlier check saw event {seq}",
                                     last_seq, last_hash)
-            if self.anchor_seen != digest:
+            if self.hashes_at.get(seq) != digest:
                 return VerifyResult(False, self.checked, seq,
                                     "its hash differs from the one an earlier check recorded (the chain was rewritten)",
                                     last_seq, last_hash)

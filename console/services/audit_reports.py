@@ -19,7 +19,9 @@ from pathlib import Path
 
 from console.domain.audit import Action, AuditEntry, AuditRecord, Detail, Outcome, VerifyResult, format_timestamp
 from console.errors import UserError
+from console.domain.checkpoints import Checkpoint
 from console.store.audit import AuditFilter, AuditLog, iter_records
+from console.store.checkpoints import stored_checkpoints
 
 EXPORT_FORMATS = ("csv", "pdf")
 CSV_COLUMNS = ("seq", "occurred_at", "username", "workstation", "action", "outcome", "camera_id", "incident_id",
@@ -50,6 +52,7 @@ class TransparencyReport:
     denials_by_rule: dict[str, int] = field(default_factory=dict)
     views_by_end_reason: dict[str, int] = field(default_factory=dict)
     chain_intact: bool = True
+    checkpoint: dict | None = None  # the newest signed checkpoint when the report was made (seq, hash, signature, ...)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -81,6 +84,10 @@ class TransparencyReport:
         lines += [f"    denied by rule {rule}: {count}" for rule, count in sorted(self.denials_by_rule.items())]
         lines += [f"  views ended by {how}: {count}" for how, count in sorted(self.views_by_end_reason.items())]
         lines.append(f"  audit chain intact:         {'yes' if self.chain_intact else 'NO'}")
+        if self.checkpoint:
+            # Printed and filed away from the database, this line lets `audit verify --checkpoints` prove later
+            # that no event up to it was removed, even if the database's own checkpoints are gone.
+            lines += ["  latest signed audit checkpoint (keep this line):", f"  {_checkpoint_line(self.checkpoint)}"]
         return "\n".join(lines) + "\n"
 
 
@@ -190,8 +197,17 @@ class AuditService:
             total_minutes=round(sum(minutes), 1),
             median_minutes=round(statistics.median(minutes), 1) if minutes else None,
             views_without_end=len(started - ended), denials=sum(denials.values()), denials_by_rule=denials,
-            views_by_end_reason=end_reasons, chain_intact=self.log.verify().ok,
+            views_by_end_reason=end_reasons, chain_intact=self.log.verify().ok, checkpoint=_latest_checkpoint(self.log),
         )
+
+
+def _latest_checkpoint(log: AuditLog) -> dict | None:
+    found = [cp for _id, cp in stored_checkpoints(log) if isinstance(cp, Checkpoint)]
+    return found[-1].as_dict() if found else None
+
+
+def _checkpoint_line(values: dict) -> str:
+    return Checkpoint(**values).line()
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:

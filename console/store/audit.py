@@ -178,7 +178,12 @@ class AuditLog:
 
     def verify(self, anchor: tuple[int, str] | None = None, batch: int = 20_000) -> VerifyResult:
         """Walk the whole chain; `anchor` (seq, hash) from an earlier check also catches a cut-off tail."""
-        walker = ChainWalker(anchor)
+        return self.walk(anchor, batch=batch).result()
+
+    def walk(self, anchor: tuple[int, str] | None = None, marks: Iterable[int] = (),
+             batch: int = 20_000) -> ChainWalker:
+        """Walk the whole chain and hand back the walker: its result(), and the hashes of the `marks` events."""
+        walker = ChainWalker(anchor, marks)
         driver_error = self.database.engine.dialect.loaded_dbapi.Error  # raw cursors raise the driver's own
         try:
             with self.database.engine.connect() as conn:
@@ -196,7 +201,7 @@ class AuditLog:
                             break
         except (SQLAlchemyError, driver_error) as exc:
             raise UserError(f"cannot read the audit log to verify it: {_first_line(exc)}") from None
-        return walker.result()
+        return walker
 
 
 def _prefetched(batches: Iterator[list[tuple]]) -> Iterator[list[tuple]]:
@@ -361,10 +366,13 @@ def restrict_privileges(database: Database, role: str) -> list[str]:
             if owner == role:
                 raise UserError(f"the role {role!r} owns the audit table, so it could switch the guards off: let the "
                                 "consoles log in as a role that does not own the tables")
-            statements = [
-                f'REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_events FROM PUBLIC, "{role}"',
-                f'GRANT SELECT, INSERT ON audit_events TO "{role}"',
-            ]
+            statements = []
+            for table in ("audit_events", "audit_checkpoints"):  # the trail and the auditor's signatures over it
+                statements += [
+                    f'REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {table} FROM PUBLIC, "{role}"',
+                    f'GRANT SELECT, INSERT ON {table} TO "{role}"',
+                ]
+            statements.append(f'GRANT USAGE, SELECT ON SEQUENCE audit_checkpoints_id_seq TO "{role}"')
             for statement in statements:
                 conn.exec_driver_sql(statement)
     except SQLAlchemyError as exc:

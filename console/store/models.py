@@ -332,6 +332,24 @@ Index("ix_sites_lat_lon", SiteRow.lat, SiteRow.lon)
 Index("ix_registry_history_entity", RegistryHistoryRow.entity, RegistryHistoryRow.entity_id)
 
 
+# --- 0004: signed audit checkpoints ---------------------------------------------------------------
+
+
+class AuditCheckpointRow(Base):
+    """An auditor's signature over the audit chain's head (console/domain/checkpoints.py). Append-only like the
+    trail: triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL). Never holds the private key."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))  # newest event covered
+    hash: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    signed_at: Mapped[str] = mapped_column(String(32))  # ISO 8601 UTC, milliseconds: signed as written
+    key_fingerprint: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+
+
 # --- 0005: what the server received from each workstation's offline journal ------------------------------
 
 

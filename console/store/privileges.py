@@ -17,7 +17,7 @@ from console.errors import UserError
 from console.store.db import Database
 
 _ROLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-APPEND_ONLY = ("audit_events", "changes")
+APPEND_ONLY = ("audit_events", "audit_checkpoints", "changes")
 READ_ONLY = ("alembic_version",)
 MAY_DELETE = ("login_failures", "footage_request_cameras")
 

@@ -112,3 +112,39 @@ def test_a_console_role_with_granted_privileges_does_its_work_and_nothing_more(c
     _refused(console, "UPDATE audit_events SET username = 'mallory'", "permission denied")
     _refused(console, "CREATE TABLE stash (x int)", "permission denied")
     _refused(console, "UPDATE alembic_version SET version_num = '9999'", "permission denied")
+
+
+def test_verify_reports_privileges_that_let_the_consoles_role_change_the_trail(console_role, capsys):
+    from console.store.audit_guards import guard_problems
+
+    admin, _console, role = console_role
+    with admin.engine.begin() as conn:
+        conn.execute(text(f'GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON audit_events TO "{role}"'))
+        conn.execute(text(f'GRANT DELETE ON audit_checkpoints TO "{role}"'))
+    assert main(["audit", "verify", "--db", admin.url, "--role", role]) == 1
+    out = capsys.readouterr().out
+    assert (f"PRIVILEGE: the role '{role}' may UPDATE, DELETE, TRUNCATE audit_events: run `rtic-console db grant "
+            f"--role {role}` as the tables' owner") in out
+    assert f"PRIVILEGE: the role '{role}' may DELETE audit_checkpoints" in out
+    assert any(role in p for p in guard_problems(admin))  # without --role every console-like login role is checked
+    assert main(["db", "grant", "--db", admin.url, "--role", role]) == 0
+    capsys.readouterr()
+    assert guard_problems(admin, role) == []
+    assert main(["audit", "verify", "--db", admin.url, "--role", role]) == 0
+    owner = admin.engine.url.username
+    assert "is a superuser" in guard_problems(admin, owner)[0]
+    with pytest.raises(UserError, match="there is no PostgreSQL role"):
+        guard_problems(admin, "no_such_role_here")
+
+
+def test_the_restricted_role_appends_checkpoints_but_cannot_change_them(console_role, tmp_path):
+    from console.services.audit_checkpoints import CheckpointService, keygen, load_signer
+
+    admin, console, role = console_role
+    assert main(["db", "grant", "--db", admin.url, "--role", role]) == 0
+    keygen(tmp_path / "k")
+    CheckpointService(AuditLog(console)).checkpoint(load_signer(tmp_path / "k"), "auditor", "ws-1")
+    for statement in ("UPDATE audit_checkpoints SET seq = 0", "DELETE FROM audit_checkpoints",
+                      "TRUNCATE audit_checkpoints"):
+        _refused(console, statement, "permission denied")
+    _refused(admin, "DELETE FROM audit_checkpoints", "append-only")  # even the owner meets the trigger
