@@ -6,26 +6,52 @@ skip importing folium (over a second on a busy workstation); the start view is i
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
+import re
 from importlib.metadata import version
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-ASSET_BASE = "app://local/map/"
+ASSET_ORIGIN = "app://local"
+TILES_ORIGIN = "tiles://local"
+ASSET_BASE = ASSET_ORIGIN + "/map/"
 _VENDOR = ASSET_BASE + "vendor/"
 # The bridge script comes from Qt's own resources; the page never fetches anything from the internet.
 QWEBCHANNEL_JS = "qrc:///qtwebchannel/qwebchannel.js"
 
 
+# What folium writes inline: <script>/<style> bodies, allowed one by one by their hash, nothing else inline.
+_INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
+
+
 def build_map_html(lat: float, lon: float, zoom: int = 15, theme: str = "dark", cache_dir: Path | None = None) -> str:
     """The whole page as HTML text. Markers, incident and tiles come later through window.rtic."""
-    start = json.dumps({"lat": lat, "lon": lon, "zoom": zoom})
+    start = json.dumps({"lat": float(lat), "lon": float(lon), "zoom": int(zoom)})
     html = _folium_page(cache_dir)
     html = html.replace("</head>", f"<script>window.rticStart = {start};</script>\n</head>", 1)
-    return html.replace("<body>", f'<body class="theme-{theme} no-tiles">', 1)
+    return html.replace("<body>", f'<body class="theme-{theme if theme.isalnum() else "dark"} no-tiles">', 1)
+
+
+def content_security_policy(html: str) -> str:
+    """The page's policy: scripts and styles only from the app (and Qt's qwebchannel.js) or by the hash of what the
+    page itself carries inline; images only from the app and the tiles scheme; no connections, frames, objects."""
+    hashes = {"script": [], "style": []}
+    for kind, body in _INLINE.findall(html):
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        hashes[kind].append(f"'sha256-{digest}'")
+    return "; ".join([
+        "default-src 'none'",
+        " ".join(["script-src", ASSET_ORIGIN, "qrc:", *sorted(set(hashes["script"]))]),
+        " ".join(["style-src", ASSET_ORIGIN, *sorted(set(hashes["style"]))]),
+        f"img-src {ASSET_ORIGIN} {TILES_ORIGIN}",
+        "font-src 'none'", "connect-src 'none'", "media-src 'none'", "object-src 'none'", "frame-src 'none'",
+        "worker-src 'none'", "child-src 'none'", "manifest-src 'none'", "base-uri 'none'", "form-action 'none'",
+        "frame-ancestors 'none'",
+    ])
 
 
 def _folium_page(cache_dir: Path | None) -> str:
