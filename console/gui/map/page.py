@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import re
+from html import escape
 from importlib.metadata import version
 from pathlib import Path
 
@@ -50,8 +51,14 @@ def content_security_policy(html: str) -> str:
         f"img-src {ASSET_ORIGIN} {TILES_ORIGIN}",
         "font-src 'none'", "connect-src 'none'", "media-src 'none'", "object-src 'none'", "frame-src 'none'",
         "worker-src 'none'", "child-src 'none'", "manifest-src 'none'", "base-uri 'none'", "form-action 'none'",
-        "frame-ancestors 'none'",
     ])
+
+
+def with_policy_meta(html: str, policy: str) -> str:
+    """The policy as the first element of <head>: QtWebEngine does not apply a CSP response header from a custom
+    scheme handler, so the page carries it itself, before any script or style."""
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{escape(policy, quote=True)}">'
+    return html.replace("<head>", "<head>\n    " + meta, 1)
 
 
 def _folium_page(cache_dir: Path | None) -> str:

@@ -50,8 +50,9 @@ def _reply(job: QWebEngineUrlRequestJob, mime: bytes, data: bytes, headers: dict
 class AppSchemeHandler(QWebEngineUrlSchemeHandler):
     """Serves the page (built in memory) and the shipped files under resources/ (small, read once).
 
-    The page goes out with its Content-Security-Policy as a response header (`policy`), so the policy is in
-    force before the first byte of the page is parsed.
+    Responses carry the page's Content-Security-Policy as a header too (`policy`), but QtWebEngine (6.11) does not
+    enforce a CSP header from a custom scheme handler; the page's first <meta> in <head> is what applies it
+    (tests/gui/test_hostile_labels.py checks that it does).
     """
 
     def __init__(self, resources: Path, index_html: str, parent: QObject | None = None, policy: str = ""):

@@ -21,7 +21,7 @@ from console.geo.mbtiles import MBTiles
 from console.geo.tile_source import UrlTiles
 from console.gui.map.bridge import MapBridge
 from console.gui.map.guard import PageRequestGuard, UserGestures, tile_server_origin
-from console.gui.map.page import build_map_html, content_security_policy
+from console.gui.map.page import build_map_html, content_security_policy, with_policy_meta
 from console.gui.map.schemes import APP_SCHEME, TILE_SCHEME, TILE_URL, AppSchemeHandler, TileSchemeHandler
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ class MapView(QWidget):
         self.profile.setUrlRequestInterceptor(self.request_guard)
         html = build_map_html(center[0], center[1], theme=theme, cache_dir=cache_dir)
         self.policy = content_security_policy(html)
+        html = with_policy_meta(html, self.policy)
         self.app_handler = AppSchemeHandler(resources, html, self, policy=self.policy)
         tiles = mbtiles
         if tiles is None and tile_url:
