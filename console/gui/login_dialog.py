@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from console.domain.users import USE_NOTIFICATION
 from console.gui.workers import Tasks
 from console.services.auth import AuthService, SecondFactorRequired, Session
+from console.gui.text import keep_plain
 
 
 def _utcnow() -> datetime:
@@ -40,6 +41,7 @@ class LoginDialog(QDialog):
     def __init__(self, auth: AuthService, parent: QWidget | None = None, tasks: Tasks | None = None,
                  clock: Callable[[], datetime] = _utcnow):
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.auth = auth
         self.clock = clock
         self._own_tasks = tasks is None

@@ -17,7 +17,7 @@ from console.store.models import CameraRow, SiteRow
 from tests.gui.conftest import signed_in
 from console.domain.geo import haversine_m
 from tests.gui.map_clicks import click_map_at
-from tests.gui.page_probe import js_eval, js_state
+from tests.gui.page_probe import js_state
 from tests.gui.test_intake_dialog import SHOP_POINT, fill
 
 pytestmark = pytest.mark.gui

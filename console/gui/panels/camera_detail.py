@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from console.domain.cameras import SharingMode
 from console.domain.geo import compass_point
@@ -44,6 +44,8 @@ class CameraDetailPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.form)
         self.ui = self.form  # children by Designer name: self.ui.findChild(QLabel, "address") ...
+        for label in self.form.findChildren(QLabel):  # labels, addresses, owner text: never markup
+            label.setTextFormat(Qt.TextFormat.PlainText)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self.detail: CameraDetail | None = None
         self.distance_m: float | None = None

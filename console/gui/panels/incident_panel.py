@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from console.domain.incidents import Incident
 from console.errors import UserError
 from console.geo.coordinates import looks_like_coordinates, parse_coordinates
+from console.gui.text import show_text
 
 MIN_RADIUS_M, MAX_RADIUS_M = 10, 100_000
 
@@ -111,7 +112,7 @@ class IncidentPanel(QWidget):
             self.sig_incident_picked.emit(self._incidents[index])
 
     def show_incident(self, label: str, lat: float, lon: float) -> None:
-        self.current.setText(f"<b>{_escape(label)}</b><br>{lat:.5f}, {lon:.5f}")
+        show_text(self.current, f"{label}\n{lat:.5f}, {lon:.5f}")  # the label may be CAD or geocoder text
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -128,6 +129,3 @@ class IncidentPanel(QWidget):
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
 
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
