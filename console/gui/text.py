@@ -15,10 +15,23 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 
 
-def show_text(label: QLabel, text: object) -> None:
-    """Put data into a label: always as plain text."""
+# A registrant's 10 kB "label" must not widen a panel until the map is a sliver: longer text is cut here, and the
+# whole of it (up to TOOLTIP_MAX) is in the tooltip.
+SHOWN_MAX = 160
+TOOLTIP_MAX = 2000
+
+
+def shortened(text: object, limit: int = SHOWN_MAX) -> str:
+    value = "" if text is None else str(text)
+    return value if len(value) <= limit else value[:limit - 1] + "…"
+
+
+def show_text(label: QLabel, text: object, limit: int = SHOWN_MAX) -> None:
+    """Put data into a label: always as plain text, at most `limit` characters (the rest in the tooltip)."""
+    value = "" if text is None else str(text)
     label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setText("" if text is None else str(text))
+    label.setText(shortened(value, limit))
+    label.setToolTip(plain_tooltip(shortened(value, TOOLTIP_MAX)) if len(value) > limit else "")
 
 
 def plain_label(text: object = "", parent: QWidget | None = None) -> QLabel:

@@ -60,9 +60,9 @@ def test_every_hostile_marker_hovered_and_clicked_runs_nothing_fetches_nothing_a
         label, _, distance = tooltip.rpartition(" · ")
         assert label == camera.label, f"tooltip shows {tooltip[:80]!r}"
         assert distance.endswith(" m")
-        with qtbot.waitSignal(window.controller.sig_camera_shown, timeout=10_000) as selected:
+        with qtbot.waitSignal(window.map.sig_marker_clicked, timeout=10_000) as clicked:
             click_marker(qtbot, window, camera_id)  # the user's own click: the bridge takes it
-        assert selected.args == [camera_id]
+        assert clicked.args == [camera_id]
     qtbot.wait(200)  # let any onerror/onload handler and any request a payload made happen before counting
 
     after = page_untouched(qtbot, window)

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QAbstractButton, QAbstractItemView, QApplication, 
 
 from console.domain.users import Role
 from console.gui.registry_tools import ActionIds
-from console.gui.text import fixed_rich_text, keep_plain, plain_tooltip
+from console.gui.text import SHOWN_MAX, TOOLTIP_MAX, fixed_rich_text, keep_plain, plain_tooltip, shortened
 from console.store import registry as repo
 from console.store.db import open_database
 from tests.gui.conftest import signed_in
@@ -88,11 +88,14 @@ def test_no_widget_shows_registry_or_cad_text_as_rich_text(qtbot, make_console, 
         for camera in answer.inside:
             with qtbot.waitSignal(controller.sig_camera_shown, timeout=10_000):
                 controller.select(camera.camera.id)
-            assert window.detail_panel.form.title.text() == camera.camera.label  # literally
+            title = window.detail_panel.form.title
+            assert title.text() == shortened(camera.camera.label)  # literally (a 10 kB label cut, with "…")
+            if len(camera.camera.label) > SHOWN_MAX:
+                assert title.toolTip() == plain_tooltip(shortened(camera.camera.label, TOOLTIP_MAX))
             bad, n = walk(window, corpus)
             problems += bad
             seen += n
-        assert window.incident_panel.current.text().startswith(incident_label)
+        assert window.incident_panel.current.text().startswith(shortened(incident_label))
         assert seen >= len(answer.inside)  # the walk did see the data it looks for
 
         # The footage request dialog (CAD heading, cameras and addresses of the hostile owners).
