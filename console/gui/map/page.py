@@ -54,9 +54,17 @@ def content_security_policy(html: str) -> str:
     ])
 
 
+def header_policy(policy: str) -> str:
+    """The part of the policy that can travel as a response header: QtWebEngine (6.11) lower-cases the values of
+    headers a scheme handler adds, which breaks the base64 hashes; so script-src, style-src and default-src (whose
+    fallback would cover scripts) stay in the page's <meta>, and the header carries the rest, frame-ancestors
+    included (a <meta> cannot). Both are enforced: a load must pass each."""
+    kept = [d for d in policy.split("; ") if d.split(" ", 1)[0] not in ("default-src", "script-src", "style-src")]
+    return "; ".join([*kept, "frame-ancestors 'none'"])
+
+
 def with_policy_meta(html: str, policy: str) -> str:
-    """The policy as the first element of <head>: QtWebEngine does not apply a CSP response header from a custom
-    scheme handler, so the page carries it itself, before any script or style."""
+    """The whole policy as the first element of <head>, before any script or style (see header_policy)."""
     meta = f'<meta http-equiv="Content-Security-Policy" content="{escape(policy, quote=True)}">'
     return html.replace("<head>", "<head>\n    " + meta, 1)
 

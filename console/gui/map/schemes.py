@@ -41,7 +41,8 @@ def register_schemes() -> None:
 
 def _reply(job: QWebEngineUrlRequestJob, mime: bytes, data: bytes, headers: dict[bytes, bytes] | None = None) -> None:
     if headers:
-        job.setAdditionalResponseHeaders({QByteArray(k): QByteArray(v) for k, v in headers.items()})
+        # A multi-map: each name maps to a list of values (a bare value would be split into characters).
+        job.setAdditionalResponseHeaders({QByteArray(k): [QByteArray(v)] for k, v in headers.items()})
     buffer = QBuffer(job)  # parented to the job: lives exactly as long as the reply needs it
     buffer.setData(QByteArray(data))
     job.reply(mime, buffer)
@@ -50,9 +51,8 @@ def _reply(job: QWebEngineUrlRequestJob, mime: bytes, data: bytes, headers: dict
 class AppSchemeHandler(QWebEngineUrlSchemeHandler):
     """Serves the page (built in memory) and the shipped files under resources/ (small, read once).
 
-    Responses carry the page's Content-Security-Policy as a header too (`policy`), but QtWebEngine (6.11) does not
-    enforce a CSP header from a custom scheme handler; the page's first <meta> in <head> is what applies it
-    (tests/gui/test_hostile_labels.py checks that it does).
+    Responses carry the hash-free part of the page's Content-Security-Policy as a header (`policy`; see
+    page.header_policy for why the rest is in the page's first <meta>).
     """
 
     def __init__(self, resources: Path, index_html: str, parent: QObject | None = None, policy: str = ""):

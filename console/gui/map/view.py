@@ -21,7 +21,7 @@ from console.geo.mbtiles import MBTiles
 from console.geo.tile_source import UrlTiles
 from console.gui.map.bridge import MapBridge
 from console.gui.map.guard import PageRequestGuard, UserGestures, tile_server_origin
-from console.gui.map.page import build_map_html, content_security_policy, with_policy_meta
+from console.gui.map.page import build_map_html, content_security_policy, header_policy, with_policy_meta
 from console.gui.map.schemes import APP_SCHEME, TILE_SCHEME, TILE_URL, AppSchemeHandler, TileSchemeHandler
 
 log = logging.getLogger(__name__)
@@ -64,13 +64,13 @@ class MapView(QWidget):
         self.profile = QWebEngineProfile(self)
         if user_agent:
             self.profile.setHttpUserAgent(user_agent)  # tile servers' usage policies want an identifying agent
-        # The page's walls (guard.py): only the app, qrc: and the tiles; its policy travels as a response header.
+        # The page's walls (guard.py): only the app, qrc: and the tiles; its policy in a <meta> and a header.
         self.request_guard = PageRequestGuard(tile_server_origin(tile_url), self)
         self.profile.setUrlRequestInterceptor(self.request_guard)
         html = build_map_html(center[0], center[1], theme=theme, cache_dir=cache_dir)
         self.policy = content_security_policy(html)
         html = with_policy_meta(html, self.policy)
-        self.app_handler = AppSchemeHandler(resources, html, self, policy=self.policy)
+        self.app_handler = AppSchemeHandler(resources, html, self, policy=header_policy(self.policy))
         tiles = mbtiles
         if tiles is None and tile_url:
             # The page asks tiles://, Python fetches from the server: one place sets the User-Agent, and the
