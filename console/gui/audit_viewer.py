@@ -31,6 +31,7 @@ from console.domain.audit import Action, AuditRecord, Outcome, VerifyResult
 from console.gui.workers import Tasks
 from console.services.audit_reports import AuditService, ExportResult
 from console.store.audit import AuditFilter
+from console.gui.text import keep_plain, show_text
 
 SHOWN_LIMIT = 2000  # newest events kept in the table; exports are not limited
 _ANY = "(any)"
@@ -100,6 +101,7 @@ class AuditViewer(QDialog):
     def __init__(self, service: AuditService, username: str, workstation: str, tasks: Tasks | None = None,
                  parent: QWidget | None = None):
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.service, self.username, self.workstation = service, username, workstation
         self._own_tasks = tasks is None
         self.tasks = tasks or Tasks(self)
@@ -230,7 +232,8 @@ class AuditViewer(QDialog):
     def _verified(self, result: VerifyResult) -> None:
         self.verify_button.setEnabled(True)
         colour = "#2e7d32" if result.ok else "#c62828"
-        self.chain_status.setText(f'<span style="color:{colour}; font-weight:bold">{_escape(result.summary())}</span>')
+        self.chain_status.setStyleSheet(f"color: {colour}; font-weight: bold")
+        show_text(self.chain_status, result.summary())
         self.model.mark_bad(result.first_bad_seq)
         self.sig_verified.emit(result)
         self.search()  # the check itself is now an event in the trail
@@ -246,7 +249,8 @@ class AuditViewer(QDialog):
         self.search()
 
     def _fail(self, message: str) -> None:
-        self.status.setText(f'<span style="color:#c62828">{_escape(message)}</span>')
+        self.status.setStyleSheet("color: #c62828")
+        show_text(self.status, message)
         self.sig_failed.emit(message)
 
     def done(self, result: int) -> None:
@@ -257,7 +261,3 @@ class AuditViewer(QDialog):
 
 def _start_of(day: QDate) -> datetime:
     return datetime.combine(day.toPython(), time(), timezone.utc)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

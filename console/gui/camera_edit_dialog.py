@@ -36,6 +36,7 @@ from console.gui.conflict_dialog import _NAMES, ConflictDialog
 from console.gui.intake_dialog import ChoiceBox
 from console.gui.workers import Tasks
 from console.services.registry_edits import ConcurrentEdit, EditableCamera, RegistryEditService
+from console.gui.text import fixed_rich_text, keep_plain, plain_label
 
 SHARING_TEXT = {SharingMode.NEVER: "never", SharingMode.ON_ALERT: "only during an owner alert",
                 SharingMode.ALWAYS: "always"}
@@ -112,6 +113,7 @@ class CameraEditDialog(QDialog):
     def __init__(self, service: RegistryEditService, user: Callable[[], User], camera_id: int,
                  tasks: Tasks | None = None, parent: QWidget | None = None):
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.service, self.user, self.camera_id = service, user, camera_id
         self.tasks = tasks or Tasks(self)
         self.loaded: EditableCamera | None = None
@@ -326,13 +328,15 @@ class ConfirmDialog(QDialog):
     def __init__(self, title: str, heading: str, body: str, action_text: str, reason_label: str | None = None,
                  parent: QWidget | None = None):
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.setWindowTitle(title)
         layout = QVBoxLayout(self)
-        self.heading = QLabel(heading)
+        self.heading = plain_label(heading)  # names the camera: registry text
         self.heading.setObjectName("warning")
         self.heading.setProperty("role", "heading")
         self.heading.setWordWrap(True)
-        self.body = QLabel(body)
+        self.body = QLabel()
+        fixed_rich_text(self.body, body)  # the console's own wording; callers never put data in it
         self.body.setWordWrap(True)
         layout.addWidget(self.heading)
         layout.addWidget(self.body)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from console.gui.workers import Tasks
 from console.services.registry_edits import ConcurrentEdit
+from console.gui.text import keep_plain
 
 _NAMES = {"label": "Label", "lat": "Latitude", "lon": "Longitude", "capability": "Capability",
           "sharing_mode": "Sharing", "status": "Status", "placement": "Placement", "fov_bearing_deg": "Direction °",
@@ -49,6 +50,7 @@ class ConflictDialog(QDialog):
     def __init__(self, conflict: ConcurrentEdit, save: Callable[[int, dict], Any] | None = None,
                  tasks: Tasks | None = None, parent: QWidget | None = None):
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.save = save
         self.tasks = tasks or Tasks(self)
         self.setWindowTitle("Someone else changed this record")

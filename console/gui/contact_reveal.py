@@ -33,9 +33,11 @@ class ContactRevealController(QObject):
         return reason.strip() if ok else None
 
     def _show(self, contact: OwnerContact) -> None:
-        lines = [f"<b>{contact.name}</b>", contact.organisation, contact.phone, contact.email, contact.address]
-        box = QMessageBox(QMessageBox.Icon.Information, "Owner contact", "<br>".join(x for x in lines if x),
-                          QMessageBox.StandardButton.Close, self.parent_widget)
+        lines = [contact.name, contact.organisation, contact.phone, contact.email, contact.address]
+        box = QMessageBox(QMessageBox.Icon.Information, "Owner contact", "", QMessageBox.StandardButton.Close,
+                          self.parent_widget)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # the owner typed these: text, never markup
+        box.setText("\n".join(x for x in lines if x))
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.exec()
 

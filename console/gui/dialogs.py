@@ -9,6 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
 from console.gui.forms import load_form
+from console.gui.text import keep_plain
 
 if TYPE_CHECKING:
     from console.geo.geocoder import Candidate
@@ -22,6 +23,7 @@ class CandidatesDialog(QDialog):
 
     def __init__(self, ui_dir: Path, query: str, candidates: list[Candidate], parent: QWidget | None = None):
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.form = load_form(ui_dir, "geocode_candidates", self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -49,6 +49,7 @@ from console.domain.users import Permission, User
 from console.gui.workers import Tasks
 from console.services.contacts import ContactService
 from console.services.footage import FootageService
+from console.gui.text import keep_plain, plain_label, plain_tooltip
 
 if TYPE_CHECKING:
     from console.gui.map.view import MapView
@@ -94,6 +95,7 @@ class FootageRequestDialog(QDialog):
                  choose_export: Callable[[], str | None] | None = None, area_map: MapView | None = None):
         """`area_map`: the window's map, to draw an area of candidate cameras on (no map: no drawing)."""
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.footage, self.contacts, self.incident, self.clock = footage, contacts, incident, clock
         self._user = user if callable(user) else (lambda: user)
         # Its own pool when it has no Tasks of the window's: closing it then waits only for its own jobs.
@@ -126,8 +128,8 @@ class FootageRequestDialog(QDialog):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         layout = QVBoxLayout(self)
-        heading = QLabel(f"{incident.cad_number or ''}  {incident.type} — {incident.address}  "
-                         f"(opened {_local(incident.opened_at)})")
+        heading = plain_label(f"{incident.cad_number or ''}  {incident.type} — {incident.address}  "
+                              f"(opened {_local(incident.opened_at)})")  # CAD text: shown as text
         heading.setProperty("role", "heading")
         layout.addWidget(heading)
         layout.addWidget(splitter, 1)
@@ -293,7 +295,7 @@ class FootageRequestDialog(QDialog):
                 owner.setExpanded(True)
                 self.owner_items[camera.owner_id] = owner
             item = QTreeWidgetItem(owner, [camera.label, f"{camera.distance_m:.0f} m"])
-            item.setToolTip(0, camera.address)
+            item.setToolTip(0, plain_tooltip(camera.address))
             item.setData(0, _ROLE_CAMERA, camera.id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(0, Qt.CheckState.Checked)
@@ -498,7 +500,7 @@ class FootageRequestDialog(QDialog):
         table.insertRow(row)
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
-            item.setToolTip(text)
+            item.setToolTip(plain_tooltip(text))
             table.setItem(row, column, item)
 
     def record_attempt(self) -> None:

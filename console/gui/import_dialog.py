@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from console.gui.workers import Tasks
 from console.services.registry_import import ImportCancelled
+from console.gui.text import keep_plain
 
 _STEPS = 1000  # the bar's resolution; the import reports rows
 SHOWN_PROBLEMS = 1000  # rows of the bad-row table; the rejects file holds them all
@@ -146,6 +147,7 @@ class ImportSummaryDialog(QDialog):
 
     def __init__(self, summary: dict, path: Path, parent: QWidget | None = None):
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.setWindowTitle(f"Import {path.name}")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self._path, self._summary = path, summary

@@ -38,6 +38,7 @@ from console.domain.owners import OwnerContact, OwnerKind
 from console.domain.users import User
 from console.gui.workers import Tasks
 from console.services.intake import DuplicatesFound, IntakeService
+from console.gui.text import keep_plain
 
 _SHARING_TEXT = {SharingMode.NEVER: "never", SharingMode.ON_ALERT: "only during owner alert",
                  SharingMode.ALWAYS: "always"}
@@ -151,6 +152,7 @@ class IntakeDialog(QDialog):
     def __init__(self, intake: IntakeService, user: User, geocoder=None, tasks: Tasks | None = None,
                  parent: QWidget | None = None, started_at: datetime | None = None):
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.intake, self.user, self.geocoder = intake, user, geocoder
         self.started_at = started_at or datetime.now(timezone.utc)  # when the call began, shown with the consent
         self.tasks = tasks or Tasks(self)

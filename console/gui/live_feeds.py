@@ -22,6 +22,7 @@ from console.gui.workers import Tasks
 from console.services.registry import RegistryService
 from console.services.viewing import ViewingService
 from console.video.view import LiveView
+from console.gui.text import keep_plain, plain_label
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class PurposeDialog(QDialog):
                  reason: str = "", clock: Callable[[], datetime] = _utcnow):
         super().__init__(parent)
         self.clock = clock
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.setWindowTitle("Reason for live view")
         self.setMinimumWidth(520)
         layout = QVBoxLayout(self)
@@ -62,8 +64,8 @@ class PurposeDialog(QDialog):
         self.cad.setPlaceholderText("CAD number, e.g. CHI-2026-123456")
         incident = context.incident if context else None
         if incident is not None:
-            form.addRow("Incident", QLabel(f"{incident.cad_number or 'console incident'} — {incident.type}, "
-                                           f"{incident.address}"))
+            form.addRow("Incident", plain_label(f"{incident.cad_number or 'console incident'} — {incident.type}, "
+                                                f"{incident.address}"))
         else:
             form.addRow("CAD number", self.cad)
         self.reason = QLineEdit(reason)

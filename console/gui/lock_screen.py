@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QLineEdit, QPus
 from console.domain.users import IdlePolicy
 from console.gui.workers import Tasks
 from console.services.auth import AuthService, Session
+from console.gui.text import keep_plain
 
 
 def _utcnow() -> datetime:
@@ -95,6 +96,7 @@ class LockScreen(QWidget):
     def __init__(self, auth: AuthService, session: Session, last_activity: datetime, parent: QWidget | None = None,
                  tasks: Tasks | None = None, clock: Callable[[], datetime] = _utcnow):
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.auth, self.session, self.clock = auth, session, clock
         self._own_tasks = tasks is None
         self.tasks = tasks or Tasks(self)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from console.domain.users import MAX_USERNAME_LENGTH, USE_NOTIFICATION, USERNAME_PATTERN
 from console.gui.workers import Tasks
 from console.services.auth import AuthService, SecondFactorRequired, Session
+from console.gui.text import keep_plain
 
 
 def _utcnow() -> datetime:
@@ -41,6 +42,7 @@ class LoginDialog(QDialog):
     def __init__(self, auth: AuthService, parent: QWidget | None = None, tasks: Tasks | None = None,
                  clock: Callable[[], datetime] = _utcnow):
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.auth = auth
         self.clock = clock
         self._own_tasks = tasks is None

@@ -21,6 +21,7 @@ from console.gui.map.view import DEFAULT_CENTER, MapView
 from console.gui.panels.camera_detail import CameraDetailPanel
 from console.gui.panels.incident_panel import IncidentPanel
 from console.gui.panels.nearby_panel import NearbyPanel
+from console.gui.text import keep_plain
 from console.gui.theme import Icons, apply_theme
 from console.gui.workers import Tasks
 from console.services.incident_view import IncidentView
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, parts: WindowParts, parent: QWidget | None = None):
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.parts = parts
         self.settings = parts.settings
         self.theme = parts.settings.theme

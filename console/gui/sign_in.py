@@ -21,6 +21,7 @@ from console.gui.login_dialog import LoginDialog
 from console.gui.workers import Tasks
 from console.services.accounts import AccountService
 from console.services.auth import AuthService, Session
+from console.gui.text import keep_plain
 
 
 class FirstAdminDialog(QDialog):
@@ -28,6 +29,7 @@ class FirstAdminDialog(QDialog):
 
     def __init__(self, accounts: AccountService, parent: QWidget | None = None):
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.accounts = accounts
         self.tasks = Tasks(self)
         self.setWindowTitle("Community Connect Console — first administrator")
@@ -81,6 +83,7 @@ class DemoAccountsDialog(QDialog):
 
     def __init__(self, accounts: dict[str, str], parent: QWidget | None = None):
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.setWindowTitle("Demo registry created")
         self.setMinimumSize(520, 360)
         layout = QVBoxLayout(self)

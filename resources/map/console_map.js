@@ -8,16 +8,31 @@
   // The footage area: drawn corner by corner while `drawing`, then kept on the map until Python clears it.
   var areaLayer, drawing = false, areaPoints = [], areaBar = null, legendDiv = null;
 
+  // Text from outside (labels, addresses, attribution) is data: it reaches the DOM only through textContent,
+  // in nodes this file builds. Nothing here parses a string as HTML.
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
   // Shapes as well as colours, so the three states read at a glance for colour-blind users too.
-  function iconHtml(state, inside, selected) {
-    var cls = "cam cam-" + STATE[state] + (inside ? " cam-inside" : "") + (selected ? " cam-selected" : "");
-    return '<div class="' + cls + '"></div>';
+  function iconNode(state, inside, selected) {
+    return el("div", "cam cam-" + (STATE[state] || STATE[0]) + (inside ? " cam-inside" : "") +
+              (selected ? " cam-selected" : ""));
   }
   function makeIcon(state, inside, selected) {
     var size = inside ? 18 : 14;
     if (selected) size = 24;
-    return L.divIcon({className: "cam-icon", html: iconHtml(state, inside, selected),
+    return L.divIcon({className: "cam-icon", html: iconNode(state, inside, selected),
                       iconSize: [size, size], iconAnchor: [size / 2, size / 2]});
+  }
+
+  // The one escaping function, for the single Leaflet API that only takes an HTML string (attribution).
+  var ENTITY = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"};
+  function escapeText(text) {
+    return String(text).replace(/[&<>"']/g, function (ch) { return ENTITY[ch]; });
   }
 
   function fmtDistance(m) { return m < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(2) + " km"; }
@@ -43,7 +58,10 @@
   function onMarkerOver(e) {
     var c = cameras[e.target.camId];
     if (!e.target.getTooltip()) {
-      e.target.bindTooltip(c.label + " · " + fmtDistance(c.d), {direction: "top", offset: [0, -8]});
+      var tip = el("span", "cam-tip");
+      tip.appendChild(el("span", "cam-label", c.label));
+      tip.appendChild(el("span", "cam-distance", " · " + fmtDistance(c.d)));
+      e.target.bindTooltip(tip, {direction: "top", offset: [0, -8]});
       e.target.openTooltip();
     }
   }
@@ -118,12 +136,13 @@
   function showBar(show) {
     if (show && !areaBar) {
       areaBar = L.DomUtil.create("div", "area-bar", map.getContainer());
-      areaBar.innerHTML = '<span class="area-hint"></span>' +
-        '<button type="button" class="area-finish">Finish area</button>' +
-        '<button type="button" class="area-cancel">Cancel</button>';
+      areaBar.appendChild(el("span", "area-hint"));
+      var finish = areaBar.appendChild(el("button", "area-finish", "Finish area"));
+      var cancel = areaBar.appendChild(el("button", "area-cancel", "Cancel"));
+      finish.type = cancel.type = "button";
       L.DomEvent.disableClickPropagation(areaBar);
-      areaBar.querySelector(".area-finish").onclick = function () { rtic.finishArea(); };
-      areaBar.querySelector(".area-cancel").onclick = function () { rtic.cancelArea(); };
+      finish.addEventListener("click", function () { rtic.finishArea(); });
+      cancel.addEventListener("click", function () { rtic.cancelArea(); });
     } else if (!show && areaBar) {
       areaBar.parentNode.removeChild(areaBar);
       areaBar = null;
@@ -147,7 +166,7 @@
     setIncident: function (lat, lon, radius, label, fit) {
       incidentLayer.clearLayers();
       incident = {lat: lat, lon: lon, radius: radius, label: label || ""};
-      var icon = L.divIcon({className: "incident-icon", html: '<div class="incident"></div>',
+      var icon = L.divIcon({className: "incident-icon", html: el("div", "incident"),
                             iconSize: [28, 28], iconAnchor: [14, 14]});
       L.marker([lat, lon], {icon: icon, zIndexOffset: 10000, interactive: false}).addTo(incidentLayer);
       ring = L.circle([lat, lon], {radius: radius, className: "radius-ring", interactive: false}).addTo(incidentLayer);
@@ -178,7 +197,9 @@
     setTiles: function (url, attribution, maxZoom) {
       if (tileLayer) { map.removeLayer(tileLayer); tileLayer = null; }
       if (url) {
-        tileLayer = L.tileLayer(url, {attribution: attribution || "", maxZoom: 19, maxNativeZoom: maxZoom || 19});
+        // Leaflet's attribution control takes HTML: the text (from a settings or MBTiles file) goes in escaped.
+        tileLayer = L.tileLayer(url, {attribution: escapeText(attribution || ""), maxZoom: 19,
+                                      maxNativeZoom: maxZoom || 19});
         tileLayer.addTo(map);
         map.removeLayer(gridLayer);
       } else if (!map.hasLayer(gridLayer)) {
@@ -253,6 +274,19 @@
       map.fire("click", {latlng: L.latLng(lat, lon)});
       return true;
     },
+    // Hover a marker as the mouse would (Leaflet's mouseover); returns the tooltip's text as the page shows it.
+    hoverMarker: function (id) {
+      var m = markers[id];
+      if (!m) return null;
+      m.fire("mouseover", {latlng: m.getLatLng()}, true);
+      var tip = m.getTooltip(), node = tip && tip.getElement();
+      return node ? node.textContent : null;
+    },
+    // Where a point is in the view, in CSS pixels from its top left (for a real mouse click there).
+    pointOf: function (lat, lon) {
+      var p = map.latLngToContainerPoint(L.latLng(lat, lon));
+      return JSON.stringify([p.x, p.y]);
+    },
     markerPoint: function (id) {
       var m = markers[id];
       if (!m || !map.hasLayer(m)) return null;
@@ -282,6 +316,8 @@
   // Called from the folium page once Leaflet (loaded after this file) has made the map.
   window.rticInit = function (leafletMap) {
     map = leafletMap;
+    // Leaflet's own prefix is a link out of the app (and inline SVG): the page links nowhere.
+    if (map.attributionControl) map.attributionControl.setPrefix(false);
     if (window.rticStart) map.setView([rticStart.lat, rticStart.lon], rticStart.zoom, {animate: false});
     var Grid = makeGrid();
     gridLayer = new Grid({zIndex: 0}).addTo(map);
@@ -296,11 +332,14 @@
     var legend = L.control({position: "bottomright"});
     legend.onAdd = function () {
       var div = legendDiv = L.DomUtil.create("div", "legend");
-      div.innerHTML = '<div><i class="incident"></i>Incident and radius</div>' +
-        '<div><i class="cam cam-live_now"></i>Live now</div>' +
-        '<div><i class="cam cam-live_not_now"></i>Live-capable, not shared now</div>' +
-        '<div><i class="cam cam-registered"></i>Registered only (call owner)</div>' +
-        '<div class="legend-area"><i class="area-swatch"></i>Footage request area</div>';
+      [["", "incident", "Incident and radius"], ["", "cam cam-live_now", "Live now"],
+       ["", "cam cam-live_not_now", "Live-capable, not shared now"],
+       ["", "cam cam-registered", "Registered only (call owner)"],
+       ["legend-area", "area-swatch", "Footage request area"]].forEach(function (row) {
+        var line = div.appendChild(el("div", row[0]));
+        line.appendChild(el("i", row[1]));
+        line.appendChild(document.createTextNode(row[2]));
+      });
       return div;
     };
     legend.addTo(map);

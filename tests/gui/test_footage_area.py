@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from console.domain.users import Role
@@ -13,6 +14,7 @@ from console.gui.registry_tools import ActionIds
 from console.store import registry as repo
 from console.store.db import open_database
 from tests.gui.conftest import CENTRE, signed_in
+from tests.gui.map_clicks import double_click_map_at, press_key
 from tests.gui.page_probe import js_eval, js_state
 from tests.support.geometry import destination
 
@@ -65,12 +67,12 @@ def test_an_area_drawn_by_map_clicks_lists_the_cameras_inside_and_never_moves_th
     assert area_state(qtbot, window)["drawing"] and len(area_state(qtbot, window)["points"]) == 3
     lat, lon = AREA[3]
     with qtbot.waitSignal(window.map.sig_area_drawn, timeout=10_000) as drawn:
-        # A user's double-click: two clicks on one spot, then the double-click itself.
-        js_eval(qtbot, window, f"rtic.clickMap({lat}, {lon}); rtic.clickMap({lat}, {lon}); "
-                               f"rtic.doubleClickMap({lat}, {lon})")
+        # The user's own double-click (real Qt mouse events): the bridge takes the area only after one.
+        double_click_map_at(qtbot, window, lat, lon)
     assert len(drawn.args[0]) == 4  # one corner for the double-click, not two
-    for (got_lat, got_lon), (want_lat, want_lon) in zip(drawn.args[0], AREA):
+    for (got_lat, got_lon), (want_lat, want_lon) in zip(drawn.args[0][:3], AREA[:3]):
         assert abs(got_lat - want_lat) < 1e-9 and abs(got_lon - want_lon) < 1e-9
+    assert abs(drawn.args[0][3][0] - lat) < 1e-4 and abs(drawn.args[0][3][1] - lon) < 1e-4  # within a pixel
     qtbot.waitUntil(lambda: "inside the area" in dialog.source_label.text(), timeout=10_000)
     assert listed(dialog) == {"always_50m", "registered_120m"}
     assert len(dialog.owner_items) == 2  # grouped by owner (each known camera has its own)
@@ -99,7 +101,7 @@ def test_drawing_finishes_from_the_dialog_and_escape_on_the_map_abandons_it(
     dialog.draw_button.click()
     js_eval(qtbot, window, f"rtic.clickMap({AREA[0][0]}, {AREA[0][1]})")
     with qtbot.waitSignal(window.map.sig_area_cancelled, timeout=10_000):
-        js_eval(qtbot, window, "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'})); true")
+        press_key(window, Qt.Key.Key_Escape)  # the user's own key on the map
     assert not dialog.drawing and window.controller.map_click_sets_incident
     assert area_state(qtbot, window) == {"drawing": False, "points": [], "shapes": 0}
 

@@ -6,26 +6,67 @@ skip importing folium (over a second on a busy workstation); the start view is i
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
+import re
+from html import escape
 from importlib.metadata import version
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-ASSET_BASE = "app://local/map/"
+ASSET_ORIGIN = "app://local"
+TILES_ORIGIN = "tiles://local"
+ASSET_BASE = ASSET_ORIGIN + "/map/"
 _VENDOR = ASSET_BASE + "vendor/"
 # The bridge script comes from Qt's own resources; the page never fetches anything from the internet.
 QWEBCHANNEL_JS = "qrc:///qtwebchannel/qwebchannel.js"
 
 
+# What folium writes inline: <script>/<style> bodies, allowed one by one by their hash, nothing else inline.
+_INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
+
+
 def build_map_html(lat: float, lon: float, zoom: int = 15, theme: str = "dark", cache_dir: Path | None = None) -> str:
     """The whole page as HTML text. Markers, incident and tiles come later through window.rtic."""
-    start = json.dumps({"lat": lat, "lon": lon, "zoom": zoom})
+    start = json.dumps({"lat": float(lat), "lon": float(lon), "zoom": int(zoom)})
     html = _folium_page(cache_dir)
     html = html.replace("</head>", f"<script>window.rticStart = {start};</script>\n</head>", 1)
-    return html.replace("<body>", f'<body class="theme-{theme} no-tiles">', 1)
+    return html.replace("<body>", f'<body class="theme-{theme if theme.isalnum() else "dark"} no-tiles">', 1)
+
+
+def content_security_policy(html: str) -> str:
+    """The page's policy: scripts and styles only from the app (and Qt's qwebchannel.js) or by the hash of what the
+    page itself carries inline; images only from the app and the tiles scheme; no connections, frames, objects."""
+    hashes = {"script": [], "style": []}
+    for kind, body in _INLINE.findall(html):
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        hashes[kind].append(f"'sha256-{digest}'")
+    return "; ".join([
+        "default-src 'none'",
+        " ".join(["script-src", ASSET_ORIGIN, "qrc:", *sorted(set(hashes["script"]))]),
+        " ".join(["style-src", ASSET_ORIGIN, *sorted(set(hashes["style"]))]),
+        f"img-src {ASSET_ORIGIN} {TILES_ORIGIN}",
+        "font-src 'none'", "connect-src 'none'", "media-src 'none'", "object-src 'none'", "frame-src 'none'",
+        "worker-src 'none'", "child-src 'none'", "manifest-src 'none'", "base-uri 'none'", "form-action 'none'",
+    ])
+
+
+def header_policy(policy: str) -> str:
+    """The part of the policy that can travel as a response header: QtWebEngine (6.11) lower-cases the values of
+    headers a scheme handler adds, which breaks the base64 hashes; so script-src, style-src and default-src (whose
+    fallback would cover scripts) stay in the page's <meta>, and the header carries the rest, frame-ancestors
+    included (a <meta> cannot). Both are enforced: a load must pass each."""
+    kept = [d for d in policy.split("; ") if d.split(" ", 1)[0] not in ("default-src", "script-src", "style-src")]
+    return "; ".join([*kept, "frame-ancestors 'none'"])
+
+
+def with_policy_meta(html: str, policy: str) -> str:
+    """The whole policy as the first element of <head>, before any script or style (see header_policy)."""
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{escape(policy, quote=True)}">'
+    return html.replace("<head>", "<head>\n    " + meta, 1)
 
 
 def _folium_page(cache_dir: Path | None) -> str:

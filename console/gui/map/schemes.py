@@ -39,19 +39,28 @@ def register_schemes() -> None:
         QWebEngineUrlScheme.registerScheme(scheme)
 
 
-def _reply(job: QWebEngineUrlRequestJob, mime: bytes, data: bytes) -> None:
+def _reply(job: QWebEngineUrlRequestJob, mime: bytes, data: bytes, headers: dict[bytes, bytes] | None = None) -> None:
+    if headers:
+        # A multi-map: each name maps to a list of values (a bare value would be split into characters).
+        job.setAdditionalResponseHeaders({QByteArray(k): [QByteArray(v)] for k, v in headers.items()})
     buffer = QBuffer(job)  # parented to the job: lives exactly as long as the reply needs it
     buffer.setData(QByteArray(data))
     job.reply(mime, buffer)
 
 
 class AppSchemeHandler(QWebEngineUrlSchemeHandler):
-    """Serves the page (built in memory) and the shipped files under resources/ (small, read once)."""
+    """Serves the page (built in memory) and the shipped files under resources/ (small, read once).
 
-    def __init__(self, resources: Path, index_html: str, parent: QObject | None = None):
+    Responses carry the hash-free part of the page's Content-Security-Policy as a header (`policy`; see
+    page.header_policy for why the rest is in the page's first <meta>).
+    """
+
+    def __init__(self, resources: Path, index_html: str, parent: QObject | None = None, policy: str = ""):
         super().__init__(parent)
         self.root = resources.resolve()
         self.index_html = index_html.encode()
+        self.headers = {b"Content-Security-Policy": policy.encode(), b"X-Content-Type-Options": b"nosniff",
+                        b"Referrer-Policy": b"no-referrer"} if policy else {}
         self._cache: dict[str, bytes] = {}
 
     def requestStarted(self, job: QWebEngineUrlRequestJob) -> None:
@@ -61,18 +70,18 @@ class AppSchemeHandler(QWebEngineUrlSchemeHandler):
             job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
             return
         if path in ("/", "/index.html"):
-            _reply(job, b"text/html", self.index_html)
+            _reply(job, b"text/html", self.index_html, self.headers)
             return
         data = self._cache.get(path)
         if data is None:
             file = (self.root / path.lstrip("/")).resolve()
             if not file.is_relative_to(self.root) or not file.is_file():
-                log.warning("map page asked for a missing file %s", path)
+                log.warning("map page asked for a missing file %.200s", path)
                 job.fail(QWebEngineUrlRequestJob.Error.UrlNotFound)
                 return
             data = self._cache[path] = file.read_bytes()
         mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        _reply(job, mime.encode(), data)
+        _reply(job, mime.encode(), data, self.headers)
 
 
 class _TileRelay(QObject):

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QUrl, Signal, Slot
+from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
@@ -19,7 +19,9 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from console.geo.mbtiles import MBTiles
 from console.geo.tile_source import UrlTiles
-from console.gui.map.page import build_map_html
+from console.gui.map.bridge import MapBridge
+from console.gui.map.guard import PageRequestGuard, UserGestures, tile_server_origin
+from console.gui.map.page import build_map_html, content_security_policy, header_policy, with_policy_meta
 from console.gui.map.schemes import APP_SCHEME, TILE_SCHEME, TILE_URL, AppSchemeHandler, TileSchemeHandler
 
 log = logging.getLogger(__name__)
@@ -27,49 +29,13 @@ PAGE_URL = "app://local/index.html"
 DEFAULT_CENTER = (42.1487, -72.6079)  # where the map opens before any incident (the demo town)
 
 
-class _Bridge(QObject):
-    """The object the page sees as `bridge`: its slots are the page's only way back into Python."""
-
-    sig_ready = Signal()
-    """The page has made its map and connected the channel."""
-    sig_marker_clicked = Signal(int)
-    """A camera marker was clicked (camera id)."""
-    sig_map_clicked = Signal(float, float)
-    """The map was clicked away from any marker (lat, lon)."""
-    sig_area_drawn = Signal(list)
-    """An area was drawn and closed: its corners as [[lat, lon], ...]."""
-    sig_area_cancelled = Signal()
-    """The area being drawn was abandoned (Escape or Cancel on the map)."""
-
-    @Slot()
-    def pageReady(self) -> None:  # noqa: N802 (called by name from JavaScript)
-        self.sig_ready.emit()
-
-    @Slot(int)
-    def markerClicked(self, camera_id: int) -> None:  # noqa: N802
-        self.sig_marker_clicked.emit(camera_id)
-
-    @Slot(float, float)
-    def mapClicked(self, lat: float, lon: float) -> None:  # noqa: N802
-        self.sig_map_clicked.emit(lat, lon)
-
-    @Slot(str)
-    def areaDrawn(self, points_json: str) -> None:  # noqa: N802 (JSON: a JS array does not cross as a list)
-        try:
-            points = [[float(lat), float(lon)] for lat, lon in json.loads(points_json)]
-        except (ValueError, TypeError):
-            log.warning("map page sent an area that is not a list of points: %.80s", points_json)
-            return
-        self.sig_area_drawn.emit(points)
-
-    @Slot()
-    def areaCancelled(self) -> None:  # noqa: N802
-        self.sig_area_cancelled.emit()
-
-
 class _Page(QWebEnginePage):
     def javaScriptConsoleMessage(self, level, message, line, source):  # noqa: N802
-        log.debug("map page %s:%s: %s", source, line, message)
+        log.debug("map page %.200s:%s: %.500s", source, line, message)
+
+    def acceptNavigationRequest(self, url, kind, is_main_frame):  # noqa: N802
+        # The page is built once and never goes anywhere else (a link, a javascript: URL, a form).
+        return url.toString() == PAGE_URL
 
 
 class MapView(QWidget):
@@ -98,8 +64,13 @@ class MapView(QWidget):
         self.profile = QWebEngineProfile(self)
         if user_agent:
             self.profile.setHttpUserAgent(user_agent)  # tile servers' usage policies want an identifying agent
+        # The page's walls (guard.py): only the app, qrc: and the tiles; its policy in a <meta> and a header.
+        self.request_guard = PageRequestGuard(tile_server_origin(tile_url), self)
+        self.profile.setUrlRequestInterceptor(self.request_guard)
         html = build_map_html(center[0], center[1], theme=theme, cache_dir=cache_dir)
-        self.app_handler = AppSchemeHandler(resources, html, self)
+        self.policy = content_security_policy(html)
+        html = with_policy_meta(html, self.policy)
+        self.app_handler = AppSchemeHandler(resources, html, self, policy=header_policy(self.policy))
         tiles = mbtiles
         if tiles is None and tile_url:
             # The page asks tiles://, Python fetches from the server: one place sets the User-Agent, and the
@@ -109,7 +80,10 @@ class MapView(QWidget):
         self.profile.installUrlSchemeHandler(APP_SCHEME, self.app_handler)
         self.profile.installUrlSchemeHandler(TILE_SCHEME, self.tile_handler)
         self.page = _Page(self.profile, self)
-        self.bridge = _Bridge(self)
+        # Camera ids the console has put on the page: (highlighted, clustered); the bridge accepts no others.
+        self._shown_ids: tuple[set[int], set[int]] = (set(), set())
+        self.gestures = UserGestures(self)
+        self.bridge = MapBridge(self.gestures, self._is_shown, self)
         self.channel = QWebChannel(self.page)
         self.channel.registerObject("bridge", self.bridge)
         self.page.setWebChannel(self.channel)
@@ -118,6 +92,9 @@ class MapView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
+        self.gestures.watch(self.view)
+        self.gestures.watch(self.view.focusProxy())
+        self.page.loadFinished.connect(lambda _ok: self.gestures.watch(self.view.focusProxy()))
         self.bridge.sig_ready.connect(self._on_ready)
         self.bridge.sig_marker_clicked.connect(self.sig_marker_clicked)
         self.bridge.sig_map_clicked.connect(self.sig_map_clicked)
@@ -160,11 +137,18 @@ class MapView(QWidget):
 
     def set_cameras(self, rows: list[list], callback: Callable[[Any], None] | None = None) -> None:
         """rows: [id, lat, lon, state 0..2, inside 0/1, label, distance m, fov bearing, angle, range]."""
+        self._shown_ids[0].clear()
+        self._shown_ids[0].update(int(row[0]) for row in rows)
         self._call("setCameras", rows, callback=callback)
 
     def set_context(self, rows: list[list], callback: Callable[[Any], None] | None = None) -> None:
         """The cameras around the radius, clustered; same row layout as set_cameras."""
+        self._shown_ids[1].clear()
+        self._shown_ids[1].update(int(row[0]) for row in rows)
         self._call("setContext", rows, callback=callback)
+
+    def _is_shown(self, camera_id: int) -> bool:
+        return camera_id in self._shown_ids[0] or camera_id in self._shown_ids[1]
 
     def set_incident(self, lat: float, lon: float, radius_m: float, label: str = "", fit: bool = True) -> None:
         self._call("setIncident", lat, lon, radius_m, label, fit)
@@ -192,10 +176,12 @@ class MapView(QWidget):
 
     def finish_area(self) -> None:
         """Close the area being drawn (ignored with fewer than 3 corners)."""
+        self.gestures.grant("areaDrawn")  # the user pressed the console's own button for it
         self._call("finishArea")
 
     def cancel_area(self) -> None:
         """Abandon the area being drawn, or remove the one shown."""
+        self.gestures.grant("areaCancelled")
         self._call("cancelArea")
 
     def show_area(self, points: list[list[float]]) -> None:

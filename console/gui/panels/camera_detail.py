@@ -10,13 +10,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from console.domain.cameras import SharingMode
 from console.domain.geo import compass_point
 from console.domain.sharing import SharingState
 from console.gui.forms import load_form
+from console.gui.text import show_text
 from console.gui.panels.nearby_panel import MODE_TEXT, STATE_TEXT, format_distance
 from console.services.incident_view import CameraDetail
 
@@ -44,6 +45,13 @@ class CameraDetailPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.form)
         self.ui = self.form  # children by Designer name: self.ui.findChild(QLabel, "address") ...
+        for label in self.form.findChildren(QLabel):  # labels, addresses, owner text: never markup
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            if not label.objectName().endswith("Caption"):
+                # A registrant's very long text must not widen the dock (and squeeze the map): it is clipped or
+                # wrapped to the panel's width; show_text puts the whole of a cut text in the tooltip.
+                label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+                label.setMinimumWidth(1)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self.detail: CameraDetail | None = None
         self.distance_m: float | None = None
@@ -59,9 +67,9 @@ class CameraDetailPanel(QWidget):
                     bearing_deg: float | None = None) -> None:
         self.detail, self.distance_m = detail, distance_m
         cam = detail.camera
-        self._w("title").setText(cam.label)
+        show_text(self._w("title"), cam.label)
         self._w("state").setText(STATE_TEXT[detail.state])
-        self._w("address").setText(cam.address)
+        show_text(self._w("address"), cam.address, 400)
         if distance_m is not None and bearing_deg is not None:
             self._w("distance").setText(f"{format_distance(distance_m)} {compass_point(bearing_deg)} "
                                         f"({bearing_deg:.0f}°)")
@@ -81,7 +89,7 @@ class CameraDetailPanel(QWidget):
         self._w("consent").setText(
             f"{consent.at.date().isoformat()} by {consent.channel.value.replace('_', ' ')}, taken by {consent.taken_by}"
             if consent else "not recorded")
-        self._w("owner").setText(detail.owner_masked or "—")
+        show_text(self._w("owner"), detail.owner_masked or "—")
         self._w("openFeed").setEnabled(detail.state is SharingState.LIVE_NOW)
         self._w("openFeed").setToolTip("Open the live feed (Ctrl+O)" if detail.state is SharingState.LIVE_NOW
                                        else "The owner's consent does not allow live viewing now")

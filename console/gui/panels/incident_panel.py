@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from console.domain.incidents import Incident
 from console.errors import UserError
 from console.geo.coordinates import looks_like_coordinates, parse_coordinates
+from console.gui.text import SHOWN_MAX, TOOLTIP_MAX, plain_tooltip, shortened, show_text
 
 MIN_RADIUS_M, MAX_RADIUS_M = 10, 100_000
 
@@ -111,7 +112,9 @@ class IncidentPanel(QWidget):
             self.sig_incident_picked.emit(self._incidents[index])
 
     def show_incident(self, label: str, lat: float, lon: float) -> None:
-        self.current.setText(f"<b>{_escape(label)}</b><br>{lat:.5f}, {lon:.5f}")
+        # The label may be CAD or geocoder text: plain, cut to a line's worth, the coordinates always shown.
+        show_text(self.current, f"{shortened(label)}\n{lat:.5f}, {lon:.5f}", limit=SHOWN_MAX + 40)
+        self.current.setToolTip(plain_tooltip(shortened(label, TOOLTIP_MAX)))
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -128,6 +131,3 @@ class IncidentPanel(QWidget):
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
 
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

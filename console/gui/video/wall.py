@@ -15,6 +15,7 @@ from console.gui.video.snapshot import snapshot_tile
 from console.gui.video.tile import VideoTile
 from console.video.factory import PlayerFactory
 from console.video.view import LiveView
+from console.gui.text import keep_plain
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class TileWindow(QWidget):
 
     def __init__(self, wall: "VideoWall", tile: VideoTile):
         super().__init__(None, Qt.WindowType.Window)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.wall, self.tile = wall, tile
         self.setWindowTitle(tile.view.camera_label if tile.view else "Camera")
         QVBoxLayout(self).setContentsMargins(0, 0, 0, 0)
@@ -62,6 +64,7 @@ class VideoWall(QWidget):
     def __init__(self, factory: PlayerFactory, open_camera: OpenCamera | None = None,
                  layouts: dict | None = None, snapshot_folder: Path | None = None, parent=None):
         super().__init__(parent)
+        keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.snapshot_folder = Path(snapshot_folder) if snapshot_folder else Path.home() / "RTIC snapshots"
         self.factory = factory
         self.open_camera = open_camera
