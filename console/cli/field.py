@@ -1,6 +1,7 @@
 """`rtic-console field sync|status`: the field laptop's encrypted registry copy, and what waits in the audit journal.
 
-`sync` (online) makes or refreshes the copy for one console user: only what that user's role may see. `status`
+`sync` (online) signs in as the console user who takes the laptop out (`--user NAME`: their password, and their
+code when they have a second factor) and makes or refreshes the copy for them: only what their role may see. `status`
 says when the copy was made, for whom and what it holds, and how many audit events wait in the local journal.
 """
 
@@ -10,14 +11,12 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from console.cli import signin
 from console.errors import UserError
-from console.services.accounts import default_workstation
 from console.services.field_copy import FieldCopy, default_field_copy_path
-from console.store.audit import AuditLog
 from console.store.db import open_database
 from console.store.journal import AuditJournal
 from console.store.secrets import _decode
-from console.store.users import get_user
 
 
 def register(subparsers, common) -> None:
@@ -25,7 +24,7 @@ def register(subparsers, common) -> None:
     actions = parser.add_subparsers(dest="field_action", metavar="ACTION", required=True)
     sync = actions.add_parser("sync", parents=[common],
                               help="make or refresh the encrypted copy of what a user's role may see (online)")
-    sync.add_argument("--user", required=True, metavar="NAME", help="the console user who takes the laptop out")
+    signin.add_user_option(sync)
     status = actions.add_parser("status", parents=[common], help="the copy's age and contents, the journal's backlog")
     for action in (sync, status):
         action.add_argument("--copy", metavar="PATH", type=Path,
@@ -51,11 +50,8 @@ def _sync(args) -> int:
     copy = _copy(args)
     copy.key  # a missing or bad key says so before the database is touched
     with open_database(args.db) as database:
-        with database.engine.connect() as conn:
-            user = get_user(conn, (args.user or "").strip())
-        if user is None:
-            raise UserError(f"there is no user named {args.user}: `rtic-console users list` shows them")
-        info = copy.refresh(database, user, datetime.now(timezone.utc), default_workstation(), AuditLog(database))
+        signed = signin.sign_in(args, database, "field sync")  # the copy is for whoever signs in, and only them
+        info = copy.refresh(database, signed.user, datetime.now(timezone.utc), signed.workstation, signed.audit)
     if args.json:
         print(json.dumps(info.__dict__))
     else:

@@ -78,8 +78,11 @@ class AuthService(AuditedService):
     # --- login ----------------------------------------------------------------------------------
 
     def login(self, username: str, password: str, now: datetime, totp_code: str | None = None,
-              notice_acknowledged: bool = False) -> Session:
-        """A session for the user, or LoginFailed (or AuditUnavailable) saying why not."""
+              notice_acknowledged: bool = False, command_line: bool = False) -> Session:
+        """A session for the user, or LoginFailed (or AuditUnavailable) saying why not.
+
+        `command_line`: a `rtic-console` subcommand signs in (console/cli/signin.py): the same checks and
+        lockout, but no use notice is shown, and the login event says so."""
         if not notice_acknowledged:
             raise NoticeNotAcknowledged("read and acknowledge the use notice before logging in")
         username = (username or "").strip()
@@ -87,7 +90,7 @@ class AuthService(AuditedService):
             user = repo.get_user(conn, username) if username else None
             problem = self._check(conn, user, username, password, now, totp_code)
             if problem is None:
-                self._succeed(conn, user, now, second_factor=user.totp_enabled)
+                self._succeed(conn, user, now, second_factor=user.totp_enabled, command_line=command_line)
                 return Session(repo.get_user_by_id(conn, user.id), self.workstation, now)
         raise problem  # raised after the commit, so the failure and its audit event are kept
 
@@ -202,9 +205,12 @@ class AuthService(AuditedService):
         return LoginFailed(message)
 
     def _succeed(self, conn: Connection, user: User, now: datetime, second_factor: bool,
-                 resumed: bool = False) -> None:
+                 resumed: bool = False, command_line: bool = False) -> None:
         repo.record_login(conn, user.id, now)
-        details = {"role": user.role.value, "second_factor": second_factor, "notice": "acknowledged"}
+        details = {"role": user.role.value, "second_factor": second_factor,
+                   "notice": "not shown (command line)" if command_line else "acknowledged"}
+        if command_line:
+            details["via"] = "command line"
         if resumed:
             details["resumed"] = True
         self._audit(conn, user.username, Action.LOGIN, Outcome.OK, details)
