@@ -138,8 +138,12 @@ def _add(args) -> int:
 
 
 def _list(args) -> int:
-    with _service(args, "users list") as (service, _):
-        users = service.list_users()
+    with _open(args) as database:
+        if AccountService(database, signin.unsigned_audit(database, "users list")).needs_first_admin():
+            users = []  # nothing to reveal and nobody to sign in as: say how to begin
+        else:
+            signed = signin.sign_in(args, database, "users list", Permission.USER_ADMIN)
+            users = AccountService(database, signed.audit).list_users()
     rows = [{"name": u.username, "display_name": u.display_name, "role": u.role.value, "state": u.state,
              "second_factor": u.totp_enabled,
              "last_login": u.last_login_at.isoformat() if u.last_login_at else None} for u in users]
