@@ -13,7 +13,6 @@ from console.cli.args import integer, number
 from console.domain.audit import Action, AuditEntry
 from console.domain.cameras import CameraStatus, SharingMode
 from console.domain.geo import compass_point
-from console.errors import UserError
 from console.services.registry import MAX_RADIUS_M, RegistryService
 from console.store.db import open_database
 from console.store.spatial import NearbyFilter

@@ -123,9 +123,15 @@ def test_offline_views_can_be_decided_on_the_field_copy(database, audit, cipher,
         assert sink.flush().appended == 2 and audit.verify().ok
 
 
-def test_field_sync_and_status_from_the_command_line(database, people, town, tmp_path, capsys):
-    from console.cli import main
+def test_field_sync_and_status_from_the_command_line(database, people, town, tmp_path, capsys, monkeypatch, hasher):
+    from console.cli import main, signin
+    from tests.services.conftest import PASSWORD
 
+    monkeypatch.setattr(signin, "password_hasher", lambda: hasher)
+    password = tmp_path / "detective.password"  # `field sync --user X` signs in as X (console/cli/signin.py)
+    password.write_text(PASSWORD)
+    password.chmod(0o600)
+    monkeypatch.setenv("RTIC_PASSWORD_FILE", str(password))
     copy = tmp_path / "field.rtic"
     assert main(["field", "sync", "--db", database.url, "--user", "detective", "--copy", str(copy), "--json"]) == 0
     assert '"cameras": 67' in capsys.readouterr().out
@@ -133,7 +139,7 @@ def test_field_sync_and_status_from_the_command_line(database, people, town, tmp
     out = capsys.readouterr().out
     assert "for detective (detective)" in out and "0 event(s) waiting" in out
     assert main(["field", "sync", "--db", database.url, "--user", "nobody", "--copy", str(copy)]) == 2
-    assert "there is no user named nobody" in capsys.readouterr().err
+    assert "wrong username or password" in capsys.readouterr().err
     (tmp_path / "bad.key").write_text("not base64!")
     assert main(["field", "status", "--copy", str(copy), "--key-file", str(tmp_path / "bad.key")]) == 2
     err = capsys.readouterr().err
