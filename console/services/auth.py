@@ -3,7 +3,8 @@
 Rules (times come in as `now`, so tests control them): 5 failed logins within 15 minutes lock the account
 until an administrator unlocks it; an account unused for 90 days is disabled at its next login attempt (and
 by `AccountService.disable_disused`); the use notice must be acknowledged before anything is checked.
-Every outcome is an audit event written in the same transaction as the change it records (fail closed).
+Every outcome is an audit event written in the same transaction as the change it records (fail closed). What a
+sign-in writes goes to the sign-in table only (console/store/users.py), which the consoles' database role may write.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class AuthService(AuditedService):
         with audited_transaction(self.database) as conn:
             if not self._password_ok(conn, session.user.username, old):
                 raise UserError("the current password is wrong: the password was not changed")
-            repo.set_password_hash(conn, session.user.id, self.hasher.hash(new), must_change=False)
+            repo.set_own_password_hash(conn, session.user.id, self.hasher.hash(new))
             self._audit(conn, session.user.username, Action.USER_CHANGE, Outcome.OK,
                         {"change": "password_changed", "user": session.user.username})
 
@@ -145,7 +146,7 @@ class AuthService(AuditedService):
             return self._fail(conn, username, now, "locked",
                               f"this account is locked {why}: ask an administrator to unlock it", count=False)
         if is_disused(user, now):
-            repo.disable(conn, user.id, now)
+            repo.disable_unused_at_sign_in(conn, user.id, now)
             self._audit(conn, "system", Action.USER_CHANGE, Outcome.OK,
                         {"change": "disabled", "user": username, "why": "unused for 90 days"})
             return self._fail(conn, username, now, "disused",
@@ -167,9 +168,10 @@ class AuthService(AuditedService):
         stored = repo.password_hash(conn, username)
         if stored is None or not self._verify(stored, password):
             return False
-        if self.hasher.check_needs_rehash(stored):
-            repo.set_password_hash(conn, repo.get_user(conn, username).id, self.hasher.hash(password),
-                                   must_change=repo.get_user(conn, username).must_change_password)
+        user = repo.get_user(conn, username)
+        # A temporary password from a reset is not rehashed: storing it as the user's own would end the required change.
+        if self.hasher.check_needs_rehash(stored) and not user.must_change_password:
+            repo.set_own_password_hash(conn, user.id, self.hasher.hash(password))
         return True
 
     def _verify(self, stored: str, password: str) -> bool:
