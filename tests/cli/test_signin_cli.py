@@ -193,3 +193,54 @@ def test_a_reset_password_must_be_changed_before_the_command_line_uses_it(databa
     status, _, err = _cli(database, capsys, "users", "list", *me)
     assert status == 2 and err == ("rtic-console: the password of chief was reset and must be changed first: sign in "
                                    "to the console window once and choose a new one\n")
+
+
+def _on_a_terminal(argv, answers, env):
+    """Run the real entry point on a pseudo-terminal (its controlling terminal, as a person's shell gives it),
+    answer each prompt in turn; (exit status, everything the terminal showed)."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the console, nothing else
+        os.execve(sys.executable, [sys.executable, "-m", "console", *argv], env)
+    shown, pending = b"", list(answers)
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], 60)
+            if not ready:
+                break
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if pending and shown.rstrip().endswith(pending[0][0].encode()):
+                os.write(fd, pending.pop(0)[1].encode() + b"\n")
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+def test_a_person_types_the_password_and_code_on_the_terminal_without_echo(sqlite_url):
+    from console.store.db import open_database
+
+    with open_database(sqlite_url, create=True) as database:
+        accounts = _accounts(database)
+        accounts.create_first_admin("chief", PASSWORD, datetime.now(timezone.utc))
+        uri = accounts.enable_totp("os:test", "chief", datetime.now(timezone.utc))
+    env = {k: v for k, v in os.environ.items() if k not in ("RTIC_PASSWORD_FILE", "RTIC_TOTP")}
+    env["PYTHONPATH"] = str(ROOT)
+    code = pyotp.parse_uri(uri).now()
+    status, shown = _on_a_terminal(["users", "list", "--user", "chief", "--db", sqlite_url],
+                                   [("Password for chief:", PASSWORD), ("Code from the authenticator app:", code)],
+                                   env)
+    assert status == 0, shown
+    assert "Password for chief:" in shown and "chief" in shown.split("Code from the authenticator app:")[-1]
+    assert PASSWORD not in shown  # getpass: the password is not echoed
+    with open_database(sqlite_url) as database:
+        login = AuditLog(database).query(actions=(Action.LOGIN,))[-1]
+    assert (login.username, login.details["second_factor"], login.details["via"]) == ("chief", True, "command line")
