@@ -1,7 +1,9 @@
 """`rtic-console access explain`: why a user may or may not open a camera live, and the rule behind it.
 
-What support staff run when someone asks "why can't I open this camera?". It opens no stream; it records an
-ACCESS_EXPLAIN audit event naming who asked (the operating-system account) and about whom.
+What support staff run when someone asks "why can't I open this camera?". It opens no stream; it signs in
+(`--user NAME`) and records an ACCESS_EXPLAIN audit event naming who asked (the console account, with the
+operating-system account beside it) and about whom. Anyone may ask about their own access; asking about another
+user's (`--for NAME`) needs the audit view permission (supervisors, auditors, administrators).
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+from console.cli import signin
+from console.cli.args import identifier, integer
 from console.domain.access import DEFAULT_MAX_SESSION, Purpose
+from console.domain.users import Permission
 from console.errors import UserError
-from console.services.accounts import operator_name
 from console.services.viewing import ViewingService
-from console.store.audit import AuditLog
 from console.store.db import open_database
+from console.store.registry import find_incident
 
 
 def register(subparsers, common) -> None:
@@ -24,12 +28,16 @@ def register(subparsers, common) -> None:
         "explain", parents=[common],
         help="say whether a user may open a camera live now (or at --at), and which rule decides",
     )
-    explain.add_argument("camera_id", metavar="CAMERA_ID", type=int, help="the camera's registry id")
-    explain.add_argument("--user", required=True, metavar="NAME", help="the console user asking to watch")
+    explain.add_argument("camera_id", metavar="CAMERA_ID", type=identifier("CAMERA_ID"), help="the camera's registry id")
+    signin.add_user_option(explain)
+    explain.add_argument("--for", dest="subject", metavar="NAME",
+                         help="the console user asking to watch (default: the signed-in user; another user's access "
+                              "needs the audit view permission)")
     explain.add_argument("--incident", metavar="CAD_NUMBER", help="the incident the view would be for")
     explain.add_argument("--reason", metavar="TEXT", default="", help="the reason the user would give")
     explain.add_argument("--at", metavar="ISO_TIME", help="decide at this time (default: now; no zone means UTC)")
-    explain.add_argument("--max-session", metavar="MINUTES", type=int, default=int(DEFAULT_MAX_SESSION.total_seconds() // 60),
+    explain.add_argument("--max-session", metavar="MINUTES", type=integer("--max-session", 1, 24 * 60),
+                         default=int(DEFAULT_MAX_SESSION.total_seconds() // 60),
                          help="longest view before a new reason is needed (default: %(default)s)")
     explain.add_argument("--json", action="store_true", help="print one JSON object")
     explain.set_defaults(func=_explain)
@@ -47,14 +55,22 @@ def parse_time(text: str | None) -> datetime:
 
 def _explain(args) -> int:
     now = parse_time(args.at)
-    if args.max_session <= 0:
-        raise UserError(f"--max-session {args.max_session} is not valid: give a number of minutes above 0")
     with open_database(args.db) as database:
-        service = ViewingService(database, AuditLog(database), max_session=timedelta(minutes=args.max_session))
-        decision = service.explain(operator_name(), args.user, args.camera_id,
-                                   Purpose(reason=args.reason or "", cad_number=args.incident), now)
+        about_other = bool(args.subject) and args.subject.strip() != (args.signin_user or "").strip()
+        signed = signin.sign_in(args, database, "access explain", Permission.AUDIT_VIEW if about_other else None)
+        subject = args.subject.strip() if about_other else signed.name
+        cad = (args.incident or "").strip()
+        if cad:
+            with database.engine.connect() as conn:
+                if find_incident(conn, cad) is None:
+                    raise UserError(f"there is no incident with CAD number {cad[:40]!r} in the registry: check the "
+                                    "number (`rtic-console cad import` brings an incident in from CAD)")
+        service = ViewingService(database, signed.audit, workstation=signed.workstation,
+                                 max_session=timedelta(minutes=args.max_session))
+        decision = service.explain(signed.name, subject, args.camera_id,
+                                   Purpose(reason=args.reason or "", cad_number=cad or None), now)
     if args.json:
-        print(json.dumps({"camera_id": args.camera_id, "user": args.user, "at": now.isoformat(),
+        print(json.dumps({"camera_id": args.camera_id, "user": subject, "at": now.isoformat(),
                           **decision.as_dict()}))
         return 0
     if decision.allowed:

@@ -1,6 +1,9 @@
 """`rtic-console alerts raise|list|end`: owner alerts entered by staff on the owner's call, and those in force.
 
-Raising or ending an alert is a consent change recorded under the operating-system account that ran the command.
+Each signs in (`--user NAME`). Raising an alert is a consent change for roles that edit the registry (outreach,
+administrators), exactly as in the window; any signed-in account may list alerts or end one (that only takes
+access away). Staff enter what an owner said on the phone, the app or the panic button: only the portal's feed
+itself may record a `feed` alert. Each change is recorded under the console user, the OS account beside it.
 """
 
 from __future__ import annotations
@@ -8,15 +11,20 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from console.cli import signin
+from console.cli.args import identifier, integer
 from console.domain.grants import GrantSource
-from console.services.accounts import operator_name
+from console.domain.users import Permission
+from console.errors import UserError
 from console.services.owner_alerts import (
     DEFAULT_MINUTES,
     MAX_MINUTES,
     OwnerAlertService,
 )
-from console.store.audit import AuditLog
 from console.store.db import open_database
+
+FEED_REFUSED = ("an alert entered by staff cannot claim --source feed: only the portal's registry feed records "
+                "those (give staff, app or panic_button: how the owner told you)")
 
 
 def register(subparsers, common) -> None:
@@ -26,28 +34,34 @@ def register(subparsers, common) -> None:
     raise_ = actions.add_parser("raise", parents=[common],
                                 help="open live access to a camera or a whole site, on the owner's word")
     target = raise_.add_mutually_exclusive_group(required=True)
-    target.add_argument("--camera", type=int, metavar="ID", help="the camera's registry id")
-    target.add_argument("--site", type=int, metavar="ID", help="the site's registry id (every camera there)")
-    raise_.add_argument("--minutes", type=int, default=DEFAULT_MINUTES, metavar="N",
+    target.add_argument("--camera", type=identifier("--camera"), metavar="ID", help="the camera's registry id")
+    target.add_argument("--site", type=identifier("--site"), metavar="ID", help="the site's registry id (every camera there)")
+    raise_.add_argument("--minutes", type=integer("--minutes", 1, MAX_MINUTES), default=DEFAULT_MINUTES, metavar="N",
                         help=f"how long the alert lasts (default {DEFAULT_MINUTES}, at most {MAX_MINUTES})")
     raise_.add_argument("--source", default=GrantSource.STAFF.value, choices=[s.value for s in GrantSource],
-                        help="how the owner raised it (default: staff, on the owner's call)")
+                        help="how the owner raised it (default: staff, on the owner's call; never feed)")
+    signin.add_user_option(raise_)
     raise_.set_defaults(func=_raise)
 
     listing = actions.add_parser("list", parents=[common], help="alerts in force now")
     listing.add_argument("--json", action="store_true", help="one JSON array instead of a table")
+    signin.add_user_option(listing)
     listing.set_defaults(func=_list)
 
     end = actions.add_parser("end", parents=[common], help="end an alert early")
-    end.add_argument("grant_id", type=int, metavar="ID", help="the alert's id (`alerts list`)")
+    end.add_argument("grant_id", type=identifier("the alert's ID"), metavar="ID", help="the alert's id (`alerts list`)")
+    signin.add_user_option(end)
     end.set_defaults(func=_end)
 
 
 def _raise(args) -> int:
+    if GrantSource(args.source) is GrantSource.FEED:
+        raise UserError(FEED_REFUSED)
     now = datetime.now(timezone.utc)
     with open_database(args.db) as database:
-        grant = OwnerAlertService(database, AuditLog(database)).raise_alert(
-            operator_name(), now, camera_id=args.camera, site_id=args.site, minutes=args.minutes,
+        signed = signin.sign_in(args, database, "alerts raise", Permission.REGISTRY_EDIT)
+        grant = OwnerAlertService(database, signed.audit, signed.workstation).raise_alert_as(
+            signed.user, now, camera_id=args.camera, site_id=args.site, minutes=args.minutes,
             source=GrantSource(args.source))
     what = f"camera {args.camera}" if args.camera is not None else f"every camera at site {args.site}"
     print(f"Alert {grant.id}: {what} may be watched live until {_hm(grant.expires_at)}.")
@@ -57,7 +71,8 @@ def _raise(args) -> int:
 def _list(args) -> int:
     now = datetime.now(timezone.utc)
     with open_database(args.db) as database:
-        found = OwnerAlertService(database, AuditLog(database)).active_alerts(now)
+        signed = signin.sign_in(args, database, "alerts list")
+        found = OwnerAlertService(database, signed.audit, signed.workstation).active_alerts(now)
     if args.json:
         print(json.dumps([a.as_dict() for a in found]))
         return 0
@@ -74,7 +89,8 @@ def _list(args) -> int:
 def _end(args) -> int:
     now = datetime.now(timezone.utc)
     with open_database(args.db) as database:
-        OwnerAlertService(database, AuditLog(database)).end_alert(operator_name(), args.grant_id, now)
+        signed = signin.sign_in(args, database, "alerts end")
+        OwnerAlertService(database, signed.audit, signed.workstation).end_alert_as(signed.user, args.grant_id, now)
     print(f"Alert {args.grant_id} ended at {_hm(now)}.")
     return 0
 

@@ -3,7 +3,9 @@ publish monthly figures; keygen and checkpoint (signed proof of the chain's head
 
 `verify` exits 0 when the chain is intact and 1 (naming the first broken event) when it is not, or when it does not
 match a checkpoint signed by the auditor's key (`--pubkey`), or a guard of the trail is missing.
-`verify` and `export` are themselves audited, under the operating-system account that ran them.
+`verify` and `export` are themselves audited. `list` and `report` sign in (`--user NAME`) with the audit view
+permission (supervisors, auditors, administrators), `export` with audit export (auditors), as in the window; their
+events name the console user with the operating-system account beside it. `--by NAME` picks one user's events.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 from console.cli import audit_checkpoints
+from console.cli import signin
+from console.cli.args import identifier, integer
+from console.domain.users import Permission
 from console.errors import UserError
-from console.services.accounts import default_workstation, operator_name
 from console.services.audit_reports import EXPORT_FORMATS, AuditService
 from console.store.audit import AuditFilter, AuditLog, restrict_privileges
 from console.store.db import open_database
 
 _ANCHOR = re.compile(r"^(\d+):([0-9a-fA-F]{64})$")
+MAX_LIST = 1_000_000  # `audit export` is for more
 
 
 def register(subparsers, common) -> None:
@@ -43,12 +48,14 @@ def register(subparsers, common) -> None:
     _filters(export)
     export.add_argument("--format", choices=EXPORT_FORMATS, default="csv", help="csv (default) or pdf")
     export.add_argument("--output", "-o", metavar="FILE", help="file to write (default: audit-export-<time>.<format>)")
+    signin.add_user_option(export)
     export.set_defaults(func=_export)
 
     report = actions.add_parser("report", parents=[common], help="the monthly transparency report (no personal data)")
     report.add_argument("--month", required=True, metavar="YYYY-MM", help="the month (UTC)")
     report.add_argument("--format", choices=("text", "json", "csv"), default="text", help="text (default), json or csv")
     report.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    signin.add_user_option(report)
     report.set_defaults(func=_report)
 
     restrict = actions.add_parser("restrict", parents=[common],
@@ -58,7 +65,9 @@ def register(subparsers, common) -> None:
 
     listing = actions.add_parser("list", parents=[common], help="print matching events, oldest first")
     _filters(listing)
-    listing.add_argument("--limit", type=_positive, default=100, metavar="N", help="at most N events (default 100)")
+    listing.add_argument("--limit", type=integer("--limit", 1, MAX_LIST), default=100, metavar="N",
+                         help=f"at most N events (default 100, at most {MAX_LIST:,})")
+    signin.add_user_option(listing)
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     listing.set_defaults(func=_list)
     audit_checkpoints.register(actions, common)
@@ -69,9 +78,10 @@ def _filters(parser) -> None:
                         help="from this UTC date or time (YYYY-MM-DD or YYYY-MM-DDTHH:MM), inclusive")
     parser.add_argument("--to", dest="until", type=_when(end=True), metavar="WHEN",
                         help="up to this UTC date (the whole day) or time, inclusive")
-    parser.add_argument("--user", metavar="USERNAME", help="only this user's events")
-    parser.add_argument("--camera", type=_positive, metavar="ID", help="only events about this camera")
-    parser.add_argument("--incident", type=_positive, metavar="ID", help="only events about this incident")
+    parser.add_argument("--by", dest="by_user", metavar="USERNAME", help="only this user's events")
+    parser.add_argument("--camera", type=identifier("--camera"), metavar="ID", help="only events about this camera")
+    parser.add_argument("--incident", type=identifier("--incident"), metavar="ID",
+                        help="only events about this incident")
     parser.add_argument("--action", action="append", metavar="ACTION", help="only this action (repeatable)")
 
 
@@ -93,20 +103,10 @@ def _when(end: bool):
     return parse
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
-
-
 def _where(args) -> AuditFilter:
     if args.since and args.until and args.since >= args.until:
         raise UserError("--from must be before --to")
-    return AuditFilter(since=args.since, until=args.until, username=args.user, camera_id=args.camera,
+    return AuditFilter(since=args.since, until=args.until, username=args.by_user, camera_id=args.camera,
                        incident_id=args.incident, actions=tuple(args.action or ()))
 
 
@@ -114,6 +114,13 @@ def _where(args) -> AuditFilter:
 def _service(args) -> Iterator[AuditService]:
     with open_database(args.db) as database:
         yield AuditService(AuditLog(database))
+
+
+@contextmanager
+def _signed_service(args, command: str, permission: Permission) -> Iterator[tuple[AuditService, signin.SignedIn]]:
+    with open_database(args.db) as database:
+        signed = signin.sign_in(args, database, command, permission)
+        yield AuditService(signed.audit), signed
 
 
 def _verify(args) -> int:
@@ -129,8 +136,8 @@ def _verify(args) -> int:
 def _export(args) -> int:
     where = _where(args)
     output = args.output or f"audit-export-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.{args.format}"
-    with _service(args) as service:
-        result = service.export(Path(output), args.format, where, operator_name(), default_workstation())
+    with _signed_service(args, "audit export", Permission.AUDIT_EXPORT) as (service, signed):
+        result = service.export(Path(output), args.format, where, signed.name, signed.workstation)
     print(json.dumps({"file": str(result.path), "format": result.format, "events": result.events,
                       "sha256": result.sha256, "chain_ok": result.verification.ok}))
     if not result.verification.ok:
@@ -139,7 +146,7 @@ def _export(args) -> int:
 
 
 def _report(args) -> int:
-    with _service(args) as service:
+    with _signed_service(args, "audit report", Permission.AUDIT_VIEW) as (service, _):
         report = service.monthly_report(args.month)
     text = {"text": report.to_text, "json": lambda: report.to_json() + "\n", "csv": report.to_csv}[args.format]()
     if args.output:
@@ -154,7 +161,7 @@ def _report(args) -> int:
 
 def _list(args) -> int:
     where = _where(args)
-    with _service(args) as service:
+    with _signed_service(args, "audit list", Permission.AUDIT_VIEW) as (service, _):
         records = service.events(AuditFilter(**{**where.__dict__, "limit": args.limit}))
     for r in records:
         if args.json:

@@ -12,6 +12,8 @@ import os
 import sys
 
 from console.errors import UserError
+from console.cli import signin
+from console.domain.users import Permission
 from console.services.accounts import default_workstation, operator_name
 from console.services.audit_checkpoints import (
     ENV_PASSPHRASE,
@@ -27,8 +29,7 @@ from console.store.db import open_database
 
 
 def acting_user(args) -> str:
-    """Who runs this command, for the audit trail. Today the operating-system user; the signed-in command line
-    replaces this one function."""
+    """Who ran `audit verify` (a read-only check that runs without a console account): the operating-system user."""
     return operator_name()
 
 
@@ -44,6 +45,7 @@ def register(actions, common) -> None:
                                help="sign the audit chain's head with the auditor's key and store the checkpoint")
     point.add_argument("--key", metavar="FILE", help="the auditor's private key (default: the audit_signing_key setting)")
     point.add_argument("--json", action="store_true", help="print the checkpoint as one JSON object")
+    signin.add_user_option(point)
     point.set_defaults(func=_checkpoint)
 
 
@@ -94,7 +96,9 @@ def _checkpoint(args) -> int:
         raise UserError("give the auditor's private key with --key FILE (or set audit_signing_key)")
     signer = load_signer(path, lambda: _ask(f"Passphrase for {path}: "))
     with open_database(args.db) as database:
-        checkpoint = CheckpointService(AuditLog(database)).checkpoint(signer, acting_user(args), default_workstation())
+        # The auditor signs in as well as holding the key: the checkpoint event names a person, not only a key.
+        signed = signin.sign_in(args, database, "audit checkpoint", Permission.AUDIT_EXPORT)
+        checkpoint = CheckpointService(signed.audit).checkpoint(signer, signed.name, signed.workstation)
     print(json.dumps(checkpoint.as_dict()) if args.json else checkpoint.line())
     return 0
 

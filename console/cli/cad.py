@@ -3,6 +3,8 @@
 Each pass prints one JSON line (created, updated, closed, reopened, unchanged, stale, views_ended, rejected,
 deferred); each rejection is one line on stderr naming the file, row and field. Exit status 2 when anything was
 rejected or could not be applied, else 0. `watch` and `poll` run until Ctrl+C unless given --once.
+Each signs in (`--user NAME`; any active account, as the window's CAD intake runs for whoever is signed in): the
+incidents are recorded as CAD's, with the console user and the operating-system account beside them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 
 import platformdirs
 
+from console.cli import signin
+from console.cli.args import number
 from console.domain.cad_export import ColumnMapping
 from console.errors import UserError
 from console.geo.service_area import load_service_area
@@ -27,7 +31,6 @@ from console.services.cad_sources import (
     PassReport,
 )
 from console.settings import load_settings
-from console.store.audit import AuditLog
 from console.store.db import open_database
 
 
@@ -39,20 +42,21 @@ def register(subparsers, common) -> None:
     mapping.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                          help="for CSV/JSON exports: the column holding a field (incident_number, type, priority, "
                               "address, lat, lon, status, updated_at); repeat as needed")
+    signin.add_user_option(mapping)
     take = actions.add_parser("import", parents=[common, mapping], help="apply one EIDO JSON or CSV/JSON export file")
     take.add_argument("file", metavar="FILE", type=Path)
     take.set_defaults(func=_import)
     watch = actions.add_parser("watch", parents=[common, mapping],
                                help="apply files dropped into a folder; they move to processed/ or rejected/")
     watch.add_argument("folder", metavar="FOLDER", type=Path)
-    watch.add_argument("--settle", metavar="SECONDS", type=float, default=2.0,
+    watch.add_argument("--settle", metavar="SECONDS", type=number("--settle", 0, 3600), default=2.0,
                        help="take a file only when unchanged this long (default: %(default)s)")
     poll = actions.add_parser("poll", parents=[common, mapping], help="poll an HTTP endpoint serving EIDO JSON")
     poll.add_argument("url", metavar="URL")
-    poll.add_argument("--timeout", metavar="SECONDS", type=float, default=10.0, help="default: %(default)s")
+    poll.add_argument("--timeout", metavar="SECONDS", type=number("--timeout", 0.1, 600), default=10.0, help="default: %(default)s")
     for runner in (watch, poll):
         runner.add_argument("--once", action="store_true", help="one pass, then exit")
-        runner.add_argument("--interval", metavar="SECONDS", type=float, default=5.0, help="default: %(default)s")
+        runner.add_argument("--interval", metavar="SECONDS", type=number("--interval", 0.1, 86400), default=5.0, help="default: %(default)s")
     watch.set_defaults(func=_watch)
     poll.set_defaults(func=_poll)
 
@@ -87,7 +91,9 @@ def _run(args, source, once: bool) -> int:
     settings = load_settings()
     area = load_service_area(settings.service_area)  # a broken area setting stops here, before anything is read
     with open_database(args.db) as database:
-        service = CadService(database, AuditLog(database), geocode=_geocoder(settings), service_area=area)
+        signed = signin.sign_in(args, database, f"cad {args.cad_action}")
+        service = CadService(database, signed.audit, geocode=_geocoder(settings), service_area=area,
+                             workstation=signed.workstation)
         runner = CadRunner(service, [source], interval_s=interval, auto_offer=False)
         if once:
             return _print(runner.run_pass())

@@ -1,14 +1,19 @@
-"""`rtic-console cameras near LAT LON --radius M`: the registered cameras nearest a point, for scripts and support."""
+"""`rtic-console cameras near LAT LON --radius M`: the registered cameras nearest a point, for scripts and support.
+
+A search near a point is what the window records as `search_near`: it signs in (`--user NAME`, any active
+account) and is audited as that user, with the operating-system account beside it, before anything is printed.
+"""
 
 from __future__ import annotations
 
 import json
 
-from console.cli.args import number
+from console.cli import signin
+from console.cli.args import integer, number
+from console.domain.audit import Action, AuditEntry
 from console.domain.cameras import CameraStatus, SharingMode
 from console.domain.geo import compass_point
-from console.errors import UserError
-from console.services.registry import RegistryService
+from console.services.registry import MAX_RADIUS_M, RegistryService
 from console.store.db import open_database
 from console.store.spatial import NearbyFilter
 
@@ -17,21 +22,20 @@ def register(subparsers, common) -> None:
     parser = subparsers.add_parser("cameras", parents=[common], help="find registered cameras")
     actions = parser.add_subparsers(dest="cameras_action", metavar="ACTION", required=True)
     near = actions.add_parser("near", parents=[common], help="cameras within a radius of a point, nearest first")
-    near.add_argument("lat", type=number("latitude"), help="latitude in decimal degrees (-90..90)")
-    near.add_argument("lon", type=number("longitude"), help="longitude in decimal degrees (-180..180)")
-    near.add_argument("--radius", type=number("radius"), required=True, metavar="METRES", help="search radius in metres")
+    near.add_argument("lat", type=number("latitude", -90, 90), help="latitude in decimal degrees (-90..90)")
+    near.add_argument("lon", type=number("longitude", -180, 180), help="longitude in decimal degrees (-180..180)")
+    near.add_argument("--radius", type=number("radius", 0, MAX_RADIUS_M), required=True, metavar="METRES", help="search radius in metres")
     near.add_argument("--live-only", action="store_true", help="only live-capable cameras")
     near.add_argument("--mode", action="append", choices=[m.value for m in SharingMode], metavar="MODE",
                       help="only this sharing mode (never, on_alert, always); repeatable")
     near.add_argument("--include-inactive", action="store_true", help="also cameras marked inactive")
-    near.add_argument("--limit", type=int, metavar="N", help="at most N cameras")
+    near.add_argument("--limit", type=integer("--limit", 1, 100_000), metavar="N", help="at most N cameras")
+    signin.add_user_option(near)
     near.add_argument("--json", action="store_true", help="one JSON array instead of a table")
     near.set_defaults(func=_near)
 
 
 def _near(args) -> int:
-    if args.limit is not None and args.limit < 1:
-        raise UserError("--limit must be 1 or more")
     statuses = {CameraStatus.ACTIVE} | ({CameraStatus.INACTIVE} if args.include_inactive else set())
     where = NearbyFilter(
         live_only=args.live_only,
@@ -42,7 +46,10 @@ def _near(args) -> int:
 
     check_search(args.lat, args.lon, args.radius)  # before touching the database
     with open_database(args.db) as database:
+        signed = signin.sign_in(args, database, "cameras near")
         found = RegistryService(database).nearby(args.lat, args.lon, args.radius, where, args.limit)
+        signed.audit.append(AuditEntry(Action.SEARCH_NEAR, signed.name, signed.workstation, details={
+            "lat": round(args.lat, 6), "lon": round(args.lon, 6), "radius_m": args.radius, "found": len(found)}))
     if args.json:
         print(json.dumps([_as_json(c) for c in found], indent=None))
         return 0

@@ -1,6 +1,7 @@
 """`rtic-console evidence export|verify`: write a request's evidence package; check a package against its manifest.
 
-`verify` needs no database: exit 0 when every file and the manifest match, 1 when anything was changed,
+`export` signs in (`--user NAME`) with the footage request permission, as in the window. `verify` needs no
+database and no account: exit 0 when every file and the manifest match, 1 when anything was changed,
 removed or added (each named on stdout), 2 when the input is not a package at all.
 """
 
@@ -10,11 +11,12 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from console.services.accounts import operator_name
+from console.cli import signin
+from console.cli.args import identifier
+from console.domain.users import Permission
 from console.services.evidence import verify_package
 from console.services.footage import FootageService
 from console.settings import load_settings
-from console.store.audit import AuditLog
 from console.store.db import open_database
 
 
@@ -28,9 +30,10 @@ def register(subparsers, common) -> None:
     verify.set_defaults(func=_verify)
     export = actions.add_parser("export", parents=[common],
                                 help="write the files of footage requests and their manifest (audited)")
-    export.add_argument("request_ids", metavar="REQUEST_ID", type=int, nargs="+",
+    export.add_argument("request_ids", metavar="REQUEST_ID", type=identifier("REQUEST_ID"), nargs="+",
                         help="footage request id(s), all of one incident")
     export.add_argument("out", metavar="OUT", type=Path, help="a new folder, or a file name ending in .zip")
+    signin.add_user_option(export)
     export.set_defaults(func=_export)
 
 
@@ -51,8 +54,9 @@ def _verify(args) -> int:
 def _export(args) -> int:
     # The ids come after the options, so the last positional is OUT: argparse gives them in order.
     with open_database(args.db) as database:
-        service = FootageService.from_settings(database, AuditLog(database), load_settings())
-        manifest = service.export_package(operator_name(), args.request_ids, args.out, datetime.now(timezone.utc))
+        signed = signin.sign_in(args, database, "evidence export", Permission.FOOTAGE_REQUEST)
+        service = FootageService.from_settings(database, signed.audit, load_settings(), signed.workstation)
+        manifest = service.export_package(signed.user, args.request_ids, args.out, datetime.now(timezone.utc))
     print(f"exported {len(manifest['files'])} file(s) of incident {manifest['incident']['cad_number'] or manifest['incident']['id']} "
           f"to {args.out} (package {manifest['package_id']})")
     return 0

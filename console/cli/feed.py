@@ -3,7 +3,9 @@
 Prints one JSON line per sync: pages read, items applied by type, unchanged items, rejected pages, the cursor.
 With `--once` it syncs once and exits (status 2 when the sync stopped on an error, with the reason on stderr);
 without it, it syncs again every `--interval` seconds until interrupted. The token is read from an environment
-variable, never from the command line (which other users of the machine can see).
+variable, never from the command line (which other users of the machine can see). A sync writes the registry, so
+it signs in (`--user NAME`, password from RTIC_PASSWORD_FILE when run from a scheduler) with the registry edit
+permission (outreach, administrators); each item applied is recorded with that user and the OS account beside it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import os
 import sys
 import time
 
+from console.cli import signin
+from console.cli.args import integer
+from console.domain.users import Permission
 from console.errors import UserError
 from console.services.registry_feed import (
     TOKEN_ENV,
@@ -21,7 +26,6 @@ from console.services.registry_feed import (
     RegistryFeed,
 )
 from console.settings import load_settings
-from console.store.audit import AuditLog
 from console.store.db import open_database
 from console.store.secrets import ContactCipher, load_contact_key
 
@@ -34,11 +38,12 @@ def register(subparsers, common) -> None:
     sync.add_argument("--token-env", metavar="VAR", default=None,
                       help=f"environment variable holding the bearer token (default: {TOKEN_ENV}, when set)")
     sync.add_argument("--once", action="store_true", help="sync once and exit (default: keep syncing)")
-    sync.add_argument("--interval", type=int, default=60, metavar="SECONDS",
+    sync.add_argument("--interval", type=integer("--interval", 1, 86400), default=60, metavar="SECONDS",
                       help="seconds between syncs without --once (default: %(default)s)")
-    sync.add_argument("--page-size", type=int, default=500, metavar="N", help="items asked for per page")
+    sync.add_argument("--page-size", type=integer("--page-size", 1, 10_000), default=500, metavar="N", help="items asked for per page")
     sync.add_argument("--from-start", action="store_true",
                       help="forget the saved cursor and read the whole feed again (changes nothing already applied)")
+    signin.add_user_option(sync)
     sync.set_defaults(func=_sync)
 
 
@@ -62,7 +67,8 @@ def _sync(args) -> int:
     token = _token(args.token_env)
     options = FeedOptions(page_size=args.page_size, user_agent=_user_agent())
     with FeedHttp(args.url, token, options) as http, open_database(args.db) as database:
-        feed = RegistryFeed(database, AuditLog(database), ContactCipher(load_contact_key()), http)
+        signed = signin.sign_in(args, database, "feed sync", Permission.REGISTRY_EDIT)
+        feed = RegistryFeed(database, signed.audit, ContactCipher(load_contact_key()), http)
         if args.from_start:
             feed.reset()
         while True:

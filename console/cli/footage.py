@@ -1,4 +1,8 @@
-"""`rtic-console footage list|create|contact|attach`: footage requests from the command line (audited as the OS user)."""
+"""`rtic-console footage list|create|contact|attach`: footage requests from the command line.
+
+Each signs in (`--user NAME`) with the footage request permission (dispatchers, detectives, supervisors), as in the
+window, and is audited as that user with the operating-system account beside it.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,14 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from console.cli.args import number
+from console.cli import signin
+from console.cli.args import identifier, number
 from console.domain.footage import Circle, ContactChannel, ContactOutcome, Polygon, parse_choice
+from console.domain.users import Permission
 from console.errors import UserError
-from console.services.accounts import operator_name
 from console.services.footage import FootageService
 from console.settings import load_settings
 from console.store import registry as registry_repo
-from console.store.audit import AuditLog
 from console.store.db import open_database
 
 
@@ -23,6 +27,7 @@ def register(subparsers, common) -> None:
     listing = actions.add_parser("list", parents=[common], help="footage requests, newest first")
     listing.add_argument("--incident", metavar="CAD_NUMBER", help="only this incident's requests")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    signin.add_user_option(listing)
     listing.set_defaults(func=_list)
 
     create = actions.add_parser("create", parents=[common], help="one request per owner of the chosen cameras")
@@ -30,22 +35,25 @@ def register(subparsers, common) -> None:
     create.add_argument("--start", metavar="ISO_TIME", required=True, help="window start (no zone means UTC)")
     create.add_argument("--end", metavar="ISO_TIME", required=True, help="window end, not after now")
     create.add_argument("--cameras", metavar="ID,ID", default="", help="camera ids, comma separated")
-    create.add_argument("--circle", nargs=3, metavar=("LAT", "LON", "M"), type=number("the circle's value"),
+    create.add_argument("--circle", nargs=3, metavar=("LAT", "LON", "M"), type=number("the circle's value", -180, 100_000),
                         help="every camera within M metres of LAT LON")
     create.add_argument("--polygon", metavar="LAT,LON;LAT,LON;...", help="every camera inside this ring of points")
+    signin.add_user_option(create)
     create.set_defaults(func=_create)
 
     contact = actions.add_parser("contact", parents=[common], help="record an attempt to reach the owner")
-    contact.add_argument("request_id", metavar="REQUEST_ID", type=int)
+    contact.add_argument("request_id", metavar="REQUEST_ID", type=identifier("REQUEST_ID"))
+    signin.add_user_option(contact)
     contact.add_argument("--channel", required=True, help="phone, email or in_person")
     contact.add_argument("--outcome", required=True, help="agreed, declined, no_answer, overwritten or left_message")
     contact.add_argument("--note", default="")
     contact.set_defaults(func=_contact)
 
     attach = actions.add_parser("attach", parents=[common], help="copy, hash and record files received")
-    attach.add_argument("request_id", metavar="REQUEST_ID", type=int)
+    attach.add_argument("request_id", metavar="REQUEST_ID", type=identifier("REQUEST_ID"))
+    signin.add_user_option(attach)
     attach.add_argument("files", metavar="FILE", type=Path, nargs="+")
-    attach.add_argument("--camera", metavar="CAMERA_ID", type=int, help="which camera the files are from")
+    attach.add_argument("--camera", metavar="CAMERA_ID", type=identifier("--camera"), help="which camera the files are from")
     attach.set_defaults(func=_attach)
 
 
@@ -57,8 +65,9 @@ def _time(option: str, text: str) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
-def _service(database) -> FootageService:
-    return FootageService.from_settings(database, AuditLog(database), load_settings())
+def _service(args, database, command: str) -> tuple[FootageService, signin.SignedIn]:
+    signed = signin.sign_in(args, database, command, Permission.FOOTAGE_REQUEST)
+    return FootageService.from_settings(database, signed.audit, load_settings(), signed.workstation), signed
 
 
 def _incident_id(database, cad_number: str) -> int:
@@ -81,8 +90,9 @@ def _polygon(text: str) -> Polygon:
 
 def _list(args) -> int:
     with open_database(args.db) as database:
+        service, _ = _service(args, database, "footage list")
         incident_id = _incident_id(database, args.incident) if args.incident else None
-        requests = _service(database).list(incident_id)
+        requests = service.list(incident_id)
     for r in requests:
         if args.json:
             print(json.dumps({"id": r.id, "incident_id": r.incident_id, "owner_id": r.owner_id, "status": r.status.value,
@@ -97,6 +107,8 @@ def _list(args) -> int:
 def _create(args) -> int:
     try:
         camera_ids = [int(x) for x in args.cameras.split(",") if x.strip()]
+        if any(not 1 <= c <= 2**63 - 1 for c in camera_ids):
+            raise ValueError
     except ValueError:
         raise UserError(f"--cameras {args.cameras!r} is not a list of camera ids: write it like 12,40,41") from None
     if args.circle and args.polygon:
@@ -104,7 +116,8 @@ def _create(args) -> int:
     area = Circle(*args.circle) if args.circle else _polygon(args.polygon) if args.polygon else None
     start, end = _time("--start", args.start), _time("--end", args.end)
     with open_database(args.db) as database:
-        created = _service(database).create(operator_name(), _incident_id(database, args.incident), start, end,
+        service, signed = _service(args, database, "footage create")
+        created = service.create(signed.user, _incident_id(database, args.incident), start, end,
                                             datetime.now(timezone.utc), camera_ids, area)
     print(f"{created.summary()}: {', '.join(map(str, created.request_ids))}")
     return 0
@@ -114,9 +127,9 @@ def _contact(args) -> int:
     channel = parse_choice(ContactChannel, args.channel, "--channel")
     outcome = parse_choice(ContactOutcome, args.outcome, "--outcome")
     with open_database(args.db) as database:
-        service = _service(database)
+        service, signed = _service(args, database, "footage contact")
         request = service.get(args.request_id)
-        request = service.record_attempt(operator_name(), request.id, request.version, channel, outcome, args.note,
+        request = service.record_attempt(signed.user, request.id, request.version, channel, outcome, args.note,
                                          datetime.now(timezone.utc))
     print(f"footage request {request.id}: attempt recorded, status {request.status.value}")
     return 0
@@ -124,9 +137,9 @@ def _contact(args) -> int:
 
 def _attach(args) -> int:
     with open_database(args.db) as database:
-        service = _service(database)
+        service, signed = _service(args, database, "footage attach")
         request = service.get(args.request_id)
-        request = service.attach_files(operator_name(), request.id, request.version, args.files,
+        request = service.attach_files(signed.user, request.id, request.version, args.files,
                                        datetime.now(timezone.utc), args.camera)
     for f in request.files[-len(args.files):]:
         print(f"{f.sha256}  {f.size_bytes:>12}  {f.file_name}")

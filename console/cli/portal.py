@@ -2,6 +2,10 @@
 
 import prints every bad row (row, column, why) on stderr, a progress bar on stderr when it is a terminal, and a
 one-line JSON summary on stdout. All or nothing unless --partial; --dry-run writes nothing.
+
+Both sign in (`--user NAME`): import and export need the registry edit permission (outreach, administrators), as
+the window's import does; `export --with-contacts` dumps every owner's contact, so it needs an administrator
+(user admin and registry edit): outreach staff see contacts one owner at a time, in the window.
 """
 
 from __future__ import annotations
@@ -11,7 +15,11 @@ import sys
 import time
 from pathlib import Path
 
+from console.cli import signin
+from console.domain.users import Permission
 from console.errors import UserError
+
+CONTACT_EXPORT = (Permission.REGISTRY_EDIT, Permission.USER_ADMIN)
 
 
 def register(subparsers, common) -> None:
@@ -27,6 +35,7 @@ def register(subparsers, common) -> None:
                         help="where --partial writes the bad rows (default: FILE.rejected.csv beside FILE)")
     parser.add_argument("--dry-run", action="store_true", help="check the file and count what would change; "
                                                                "write nothing")
+    signin.add_user_option(parser)
     parser.set_defaults(func=_import)
 
     export = subparsers.add_parser("export", parents=[common],
@@ -37,11 +46,11 @@ def register(subparsers, common) -> None:
     export.add_argument("--with-contacts", action="store_true",
                         help="include owner names, phones and e-mails (needs --reason; audited)")
     export.add_argument("--reason", default="", metavar="TEXT", help="why contact details are exported")
+    signin.add_user_option(export)
     export.set_defaults(func=_export)
 
 
 def _import(args) -> int:
-    from console.services.accounts import default_workstation, operator_name
     from console.services.portal_files import load_mapping, save_mapping
     from console.services.registry_import import ImportRejected, import_file
     from console.store.db import open_database
@@ -58,10 +67,11 @@ def _import(args) -> int:
     bar = _Bar() if sys.stderr.isatty() else None
     cipher = ContactCipher(load_contact_key())
     with open_database(args.db) as database:
+        signed = signin.sign_in(args, database, "import", Permission.REGISTRY_EDIT)
         try:
-            summary = import_file(database, cipher, args.file, username=operator_name(),
-                                  workstation=default_workstation(), mapping=mapping, partial=args.partial,
-                                  dry_run=args.dry_run, rejects=args.rejects, progress=bar)
+            summary = import_file(database, cipher, args.file, username=signed.name,
+                                  workstation=signed.workstation, mapping=mapping, partial=args.partial,
+                                  dry_run=args.dry_run, rejects=args.rejects, progress=bar, audit=signed.audit)
         except ImportRejected as rejected:
             _end(bar)
             _report(rejected.problems)
@@ -111,7 +121,6 @@ class _Bar:
 
 
 def _export(args) -> int:
-    from console.services.accounts import default_workstation, operator_name
     from console.services.registry_export import export_registry
     from console.store.db import open_database
     from console.store.secrets import ContactCipher, load_contact_key
@@ -121,7 +130,10 @@ def _export(args) -> int:
     fmt = args.format or ("geojson" if args.out.suffix.lower() in (".geojson", ".json") else "csv")
     cipher = ContactCipher(load_contact_key())
     with open_database(args.db) as database:
+        signed = signin.sign_in(args, database, "export --with-contacts" if args.with_contacts else "export",
+                                CONTACT_EXPORT if args.with_contacts else Permission.REGISTRY_EDIT)
         summary = export_registry(database, cipher, args.out, fmt=fmt, with_contacts=args.with_contacts,
-                                  reason=args.reason, username=operator_name(), workstation=default_workstation())
+                                  reason=args.reason, username=signed.name, workstation=signed.workstation,
+                                  audit=signed.audit)
     print(json.dumps(summary))
     return 0

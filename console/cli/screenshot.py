@@ -15,7 +15,7 @@ def register(subparsers, common) -> None:
         "screenshot", parents=[common],
         help="render the console window (offscreen where there is no display) and save it as an image")
     parser.add_argument("out", type=Path, metavar="OUT.png", help="image file to write (.png or .jpg)")
-    parser.add_argument("--incident", nargs=2, type=number("coordinate"), metavar=("LAT", "LON"),
+    parser.add_argument("--incident", nargs=2, type=number("coordinate", -180, 180), metavar=("LAT", "LON"),
                         help="incident location (default: the most urgent open incident)")
     parser.add_argument("--radius", type=_radius, metavar="M", help="search radius in metres (default: settings)")
     parser.add_argument("--theme", choices=("dark", "light"), help="colour theme (default: settings)")
@@ -24,11 +24,7 @@ def register(subparsers, common) -> None:
     parser.set_defaults(func=_screenshot)
 
 
-def _radius(text: str) -> float:
-    value = number("radius")(text)
-    if not 10 <= value <= 100_000:
-        raise argparse.ArgumentTypeError(f"radius {text} m is out of range: give 10 to 100000 metres")
-    return value
+_radius = number("radius", 10, 100_000)
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
 from pathlib import Path
 
 from console import __version__
+from console.cli.args import integer, number
 
 
 def register(subparsers, common) -> None:
@@ -27,20 +27,8 @@ def register(subparsers, common) -> None:
     parser.set_defaults(func=_self_test)
 
 
-def _cameras(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 100_000:
-        raise argparse.ArgumentTypeError(f"cameras {text!r} is not a whole number from 1 to 100000")
-    return int(text)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 1 <= value <= 600:
-        raise argparse.ArgumentTypeError(f"timeout {text!r} is not a number of seconds from 1 to 600")
-    return value
+_cameras = integer("cameras", 1, 100_000)
+_seconds = number("timeout", 1, 600)
 
 
 def _self_test(args) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+from console.cli.args import number
 from console.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ def register(subparsers, common) -> None:
         help="play a stream without a window for a few seconds and report codec, size, frame rate and errors")
     probe.add_argument("url", metavar="URL", help="rtsp://, rtsps://, a WHEP http(s) URL, HLS .m3u8 or HTTP")
     probe.add_argument("--backend", choices=["auto", "vlc", "ffmpeg", "webrtc"], default="auto")
-    probe.add_argument("--seconds", type=float, default=5.0, help="how long to play after the first frame (default 5)")
+    probe.add_argument("--seconds", type=number("--seconds", 0.1, 600), default=5.0, help="how long to play after the first frame (default 5)")
     probe.add_argument("--transport", choices=["tcp", "udp"], default="tcp", help="RTSP transport (default tcp)")
     probe.add_argument("--token", help="bearer token for a WHEP gateway (or set RTIC_STREAM_TOKEN)")
     probe.add_argument("--json", action="store_true", help="print one JSON object")

@@ -2,7 +2,9 @@
 
 Every change is written together with its audit event in one transaction: if the event cannot be stored,
 the change is not made. `actor` is who asks: a logged-in `User` (who must hold the user-admin permission)
-or, from the command line, a name such as "os:alice" (whoever can reach the database is trusted there).
+or a name such as "os:alice" for the first administrator on an empty database (the command line signs in
+for everything else: console/cli/signin.py). On PostgreSQL only the tables' owner may change accounts; the
+consoles' role records sign-ins in a table of their own (console/store/users.py).
 """
 
 from __future__ import annotations
@@ -43,12 +45,27 @@ def default_workstation() -> str:
     return socket.gethostname()[:100] or "console"
 
 
-def operator_name() -> str:
-    """Who runs a command-line action, for the audit trail: the operating-system account ("os:alice")."""
+def os_user() -> str:
+    """The operating-system account running this process ("alice"), written beside the console user."""
     try:
-        return f"os:{getpass.getuser()}"[:64]
+        return getpass.getuser()[:60]
     except (KeyError, OSError):  # no name for this uid (e.g. in a container)
-        return f"os:uid{os.getuid()}"
+        return f"uid{os.getuid()}"
+
+
+def operator_name() -> str:
+    """The audit trail's name for a command-line action done without a console account ("os:alice"): only the
+    first administrator on an empty database, and services run by the system."""
+    return f"os:{os_user()}"[:64]
+
+
+class PrivilegeRefused(UserError):
+    """The database role this console connects as may not make this change (PostgreSQL: permission denied)."""
+
+
+ACCOUNTS_NEED_OWNER = ("the database role this console connects as may not change user accounts (the consoles' role "
+                       "only records sign-ins): run `rtic-console users ...` with the tables' owner's database URL in "
+                       "RTIC_ADMIN_DATABASE_URL or --db")
 
 
 @contextmanager
@@ -59,6 +76,9 @@ def audited_transaction(database: Database) -> Iterator[Connection]:
             yield conn
     except SQLAlchemyError as exc:
         text = str(getattr(exc, "orig", None) or exc.__class__.__name__).strip().splitlines()
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501":  # insufficient_privilege
+            raise PrivilegeRefused(f"the database refused this change: {text[0] if text else 'permission denied'}"
+                                   ) from None
         raise AuditUnavailable("this was not done because it could not be recorded in the audit log: "
                                f"{text[0] if text else exc.__class__.__name__}", connection_lost(exc)) from None
 
@@ -111,7 +131,7 @@ class AccountService(AuditedService):
 
     def create_first_admin(self, username: str, password: str, now: datetime, display_name: str = "") -> User:
         """The first account of a new installation; refused once any account exists."""
-        with audited_transaction(self.database) as conn:
+        with self._changing() as conn:
             if repo.count_users(conn) != 0:
                 raise UserError("the first administrator exists already: log in as an administrator to add users")
             return self._add(conn, username, username, Role.ADMIN, password, now, display_name, False, "first_admin")
@@ -119,7 +139,7 @@ class AccountService(AuditedService):
     def add_user(self, actor: User | str, username: str, role: Role, password: str, now: datetime,
                  display_name: str = "", must_change_password: bool = False) -> User:
         actor_name = self._authorised(actor)
-        with audited_transaction(self.database) as conn:
+        with self._changing() as conn:
             return self._add(conn, actor_name, username, role, password, now, display_name, must_change_password,
                              "user_added")
 
@@ -138,7 +158,7 @@ class AccountService(AuditedService):
 
     def lock(self, actor: User | str, username: str, now: datetime) -> User:
         actor_name = self._authorised(actor)
-        with audited_transaction(self.database) as conn:
+        with self._changing() as conn:
             user = self._existing(conn, username)
             repo.lock(conn, user.id, LockReason.ADMIN, now)
             self._audit(conn, actor_name, Action.USER_CHANGE, {"change": "locked", "user": user.username})
@@ -147,7 +167,7 @@ class AccountService(AuditedService):
     def unlock(self, actor: User | str, username: str, now: datetime) -> User:
         """Lift a lock (failed logins or an administrator's) and re-enable an account disabled by disuse."""
         actor_name = self._authorised(actor)
-        with audited_transaction(self.database) as conn:
+        with self._changing() as conn:
             user = self._existing(conn, username)
             repo.unlock(conn, user.id, now)
             self._audit(conn, actor_name, Action.USER_CHANGE,
@@ -159,7 +179,7 @@ class AccountService(AuditedService):
         actor_name = self._authorised(actor)
         password = password if password is not None else generate_password()
         _checked(check_password, password)
-        with audited_transaction(self.database) as conn:
+        with self._changing() as conn:
             user = self._existing(conn, username)
             repo.set_password_hash(conn, user.id, self.hasher.hash(password), must_change=True)
             self._audit(conn, actor_name, Action.USER_CHANGE, {"change": "password_reset", "user": user.username})
@@ -167,7 +187,7 @@ class AccountService(AuditedService):
 
     def set_role(self, actor: User | str, username: str, role: Role, now: datetime) -> User:
         actor_name = self._authorised(actor)
-        with audited_transaction(self.database) as conn:
+        with self._changing() as conn:
             user = self._existing(conn, username)
             repo.set_role(conn, user.id, role)
             self._audit(conn, actor_name, Action.USER_CHANGE,
@@ -178,7 +198,7 @@ class AccountService(AuditedService):
         """Turn on the second factor; returns the otpauth:// URI to show once as a QR code or type into an app."""
         actor_name = self._authorised(actor, own=username)
         secret = pyotp.random_base32()
-        with audited_transaction(self.database) as conn:
+        with self._changing() as conn:
             user = self._existing(conn, username)
             repo.set_totp(conn, user.id, self.cipher.encrypt({"secret": secret}, b"totp"))
             self._audit(conn, actor_name, Action.USER_CHANGE, {"change": "second_factor_on", "user": user.username})
@@ -186,7 +206,7 @@ class AccountService(AuditedService):
 
     def disable_totp(self, actor: User | str, username: str, now: datetime) -> None:
         actor_name = self._authorised(actor)
-        with audited_transaction(self.database) as conn:
+        with self._changing() as conn:
             user = self._existing(conn, username)
             repo.set_totp(conn, user.id, None)
             self._audit(conn, actor_name, Action.USER_CHANGE, {"change": "second_factor_off", "user": user.username})
@@ -194,7 +214,7 @@ class AccountService(AuditedService):
     def disable_disused(self, now: datetime, actor: str = "system") -> list[str]:
         """Disable every active account unused for 90 days; returns their names."""
         done = []
-        with audited_transaction(self.database) as conn:
+        with self._changing() as conn:
             for user in repo.list_users(conn):
                 if not user.is_disabled and is_disused(user, now):
                     repo.disable(conn, user.id, now)
@@ -204,6 +224,15 @@ class AccountService(AuditedService):
         return done
 
     # --- helpers --------------------------------------------------------------------------------
+
+    @contextmanager
+    def _changing(self) -> Iterator[Connection]:
+        """An audited transaction on the accounts table, which only the tables' owner may change."""
+        try:
+            with audited_transaction(self.database) as conn:
+                yield conn
+        except PrivilegeRefused:
+            raise PrivilegeRefused(ACCOUNTS_NEED_OWNER) from None
 
     def _authorised(self, actor: User | str, own: str | None = None) -> str:
         if isinstance(actor, str):

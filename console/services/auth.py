@@ -3,7 +3,8 @@
 Rules (times come in as `now`, so tests control them): 5 failed logins within 15 minutes lock the account
 until an administrator unlocks it; an account unused for 90 days is disabled at its next login attempt (and
 by `AccountService.disable_disused`); the use notice must be acknowledged before anything is checked.
-Every outcome is an audit event written in the same transaction as the change it records (fail closed).
+Every outcome is an audit event written in the same transaction as the change it records (fail closed). What a
+sign-in writes goes to the sign-in table only (console/store/users.py), which the consoles' database role may write.
 """
 
 from __future__ import annotations
@@ -78,8 +79,11 @@ class AuthService(AuditedService):
     # --- login ----------------------------------------------------------------------------------
 
     def login(self, username: str, password: str, now: datetime, totp_code: str | None = None,
-              notice_acknowledged: bool = False) -> Session:
-        """A session for the user, or LoginFailed (or AuditUnavailable) saying why not."""
+              notice_acknowledged: bool = False, command_line: bool = False) -> Session:
+        """A session for the user, or LoginFailed (or AuditUnavailable) saying why not.
+
+        `command_line`: a `rtic-console` subcommand signs in (console/cli/signin.py): the same checks and
+        lockout, but no use notice is shown, and the login event says so."""
         if not notice_acknowledged:
             raise NoticeNotAcknowledged("read and acknowledge the use notice before logging in")
         username = (username or "").strip()
@@ -87,7 +91,7 @@ class AuthService(AuditedService):
             user = repo.get_user(conn, username) if username else None
             problem = self._check(conn, user, username, password, now, totp_code)
             if problem is None:
-                self._succeed(conn, user, now, second_factor=user.totp_enabled)
+                self._succeed(conn, user, now, second_factor=user.totp_enabled, command_line=command_line)
                 return Session(repo.get_user_by_id(conn, user.id), self.workstation, now)
         raise problem  # raised after the commit, so the failure and its audit event are kept
 
@@ -111,7 +115,7 @@ class AuthService(AuditedService):
         with audited_transaction(self.database) as conn:
             if not self._password_ok(conn, session.user.username, old):
                 raise UserError("the current password is wrong: the password was not changed")
-            repo.set_password_hash(conn, session.user.id, self.hasher.hash(new), must_change=False)
+            repo.set_own_password_hash(conn, session.user.id, self.hasher.hash(new))
             self._audit(conn, session.user.username, Action.USER_CHANGE, Outcome.OK,
                         {"change": "password_changed", "user": session.user.username})
 
@@ -142,7 +146,7 @@ class AuthService(AuditedService):
             return self._fail(conn, username, now, "locked",
                               f"this account is locked {why}: ask an administrator to unlock it", count=False)
         if is_disused(user, now):
-            repo.disable(conn, user.id, now)
+            repo.disable_unused_at_sign_in(conn, user.id, now)
             self._audit(conn, "system", Action.USER_CHANGE, Outcome.OK,
                         {"change": "disabled", "user": username, "why": "unused for 90 days"})
             return self._fail(conn, username, now, "disused",
@@ -164,9 +168,10 @@ class AuthService(AuditedService):
         stored = repo.password_hash(conn, username)
         if stored is None or not self._verify(stored, password):
             return False
-        if self.hasher.check_needs_rehash(stored):
-            repo.set_password_hash(conn, repo.get_user(conn, username).id, self.hasher.hash(password),
-                                   must_change=repo.get_user(conn, username).must_change_password)
+        user = repo.get_user(conn, username)
+        # A temporary password from a reset is not rehashed: storing it as the user's own would end the required change.
+        if self.hasher.check_needs_rehash(stored) and not user.must_change_password:
+            repo.set_own_password_hash(conn, user.id, self.hasher.hash(password))
         return True
 
     def _verify(self, stored: str, password: str) -> bool:
@@ -202,9 +207,12 @@ class AuthService(AuditedService):
         return LoginFailed(message)
 
     def _succeed(self, conn: Connection, user: User, now: datetime, second_factor: bool,
-                 resumed: bool = False) -> None:
+                 resumed: bool = False, command_line: bool = False) -> None:
         repo.record_login(conn, user.id, now)
-        details = {"role": user.role.value, "second_factor": second_factor, "notice": "acknowledged"}
+        details = {"role": user.role.value, "second_factor": second_factor,
+                   "notice": "not shown (command line)" if command_line else "acknowledged"}
+        if command_line:
+            details["via"] = "command line"
         if resumed:
             details["resumed"] = True
         self._audit(conn, user.username, Action.LOGIN, Outcome.OK, details)

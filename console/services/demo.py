@@ -183,17 +183,19 @@ def _add_incidents_and_alerts(conn, builder: _Builder, now: datetime) -> tuple[i
 
 
 def create_demo(database: Database, cipher: ContactCipher, cameras: int = 2500, seed: int = 1,
-                hasher=None) -> dict:
+                hasher=None, audit=None, actor: str | None = None) -> dict:
     """The whole demo: the registry, one account per role (passwords in the summary, once) and its audit event; the
-    summary also names the demo's service area (Chicopee's box)."""
+    summary also names the demo's service area (Chicopee's box).
+
+    `audit` and `actor`: who asked (the command line's signed-in administrator on a database already in use)."""
     from console.domain.audit import Action, AuditEntry
     from console.services.accounts import create_demo_accounts, default_workstation, operator_name
     from console.store.audit import AuditLog
 
     summary = generate_demo(database, cipher, cameras=cameras, seed=seed)
-    audit = AuditLog(database)
+    audit = audit or AuditLog(database)
     facts = {k: v for k, v in summary.items() if k not in ("database", "seconds")}
-    audit.append(AuditEntry(Action.DEMO_CREATED, operator_name(), default_workstation(), details=facts))
+    audit.append(AuditEntry(Action.DEMO_CREATED, actor or operator_name(), default_workstation(), details=facts))
     summary["accounts"] = create_demo_accounts(database, hasher=hasher, audit=audit)
     # The demo's service area, to set with `rtic-console config set service_area ...` (not an audit fact).
     summary["service_area"] = SERVICE_AREA

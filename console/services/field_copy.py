@@ -51,7 +51,7 @@ from console.store.spatial import NearbyFilter, nearby_cameras
 log = logging.getLogger(__name__)
 
 FILE_NAME = "field-copy.rtic"
-_TABLES = ("owners", "sites", "cameras", "streams", "share_grants", "incidents", "users")
+_TABLES = ("owners", "sites", "cameras", "streams", "share_grants", "incidents", "users", "sign_ins")
 
 
 def default_field_copy_path() -> Path:
@@ -248,6 +248,7 @@ def _copy_registry(source: Database, target: Database, user: User, now: datetime
     # Only the account the copy is made for (its password hash and its TOTP secret, still encrypted with the
     # contact key), so the laptop can sign that person in with no connection; never another account.
     queries["users"] = select(tables["users"]).where(tables["users"].c.id == user.id)
+    queries["sign_ins"] = select(tables["sign_ins"]).where(tables["sign_ins"].c.user_id == user.id)
     blank = {"owners": ({} if reveal else {"contact_ciphertext": None, "phone_digest": None, "email_digest": None}),
              "streams": {} if live else {"credential_ciphertext": None}}
     counts = {}

@@ -168,15 +168,16 @@ def _account_store() -> Database:
 
     memory = sqlite3.connect(":memory:", check_same_thread=False)
     engine = create_engine("sqlite://", creator=lambda: memory, poolclass=StaticPool)
-    Base.metadata.create_all(engine, tables=[repo.users, repo.failures])
+    Base.metadata.create_all(engine, tables=[repo.users, repo.sign_ins, repo.failures])
     return Database(engine=engine, url="sqlite://")
 
 
 def _load_account(copy: Database, store: Database) -> None:
     with copy.engine.connect() as read, store.engine.begin() as write:
-        rows = [row._asdict() for row in read.execute(select(repo.users))]
-        if rows:
-            write.execute(repo.users.insert(), rows)
+        for table in (repo.users, repo.sign_ins):
+            rows = [row._asdict() for row in read.execute(select(table))]
+            if rows:
+                write.execute(table.insert(), rows)
 
 
 class SealingAuth:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import stat
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,20 +30,23 @@ _CONTACT = ("owner_name", "phone", "email")
 
 
 def export_registry(database: Database, cipher: ContactCipher, out: str | Path, *, fmt: str = "csv",
-                    with_contacts: bool = False, reason: str = "", username: str, workstation: str) -> dict:
-    """Write every camera not removed to `out`; a summary. Contacts only `with_contacts`, which needs a reason."""
+                    with_contacts: bool = False, reason: str = "", username: str, workstation: str,
+                    audit: AuditLog | None = None) -> dict:
+    """Write every camera not removed to `out`; a summary. Contacts only `with_contacts`, which needs a reason.
+
+    The file is written to a new temporary file beside `out` and renamed over it only when complete; an `out`
+    that exists and is not a regular file (a folder, a device, a symbolic link) is refused."""
     if fmt not in FORMATS:
         raise UserError(f"unknown export format {fmt!r}: use {' or '.join(FORMATS)}")
     reason = reason.strip()
     if with_contacts and len(reason) < 5:
         raise UserError("exporting contact details needs --reason: why they are needed (it goes to the audit trail)")
     out = Path(out)
-    if out.is_dir():
-        raise UserError(f"{out} is a folder: give the file to write")
+    _check_target(out)
     if not out.parent.is_dir():
         raise UserError(f"cannot write {out}: the folder {out.parent} does not exist")
     started = time.perf_counter()
-    audit = AuditLog(database)
+    audit = audit or AuditLog(database)
     details = {"format": fmt, "with_contacts": with_contacts, "file": out.name}
     if with_contacts:
         details[Detail.REASON] = reason
@@ -49,17 +54,40 @@ def export_registry(database: Database, cipher: ContactCipher, out: str | Path, 
         rows = _rows(conn, cipher, with_contacts)
     # Contacts leave the registry only once the export is on record (fail closed).
     audit.append(AuditEntry(Action.EXPORT, username, workstation, details={**details, "cameras": len(rows)}))
-    temporary = out.with_name(f".{out.name}.part")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if with_contacts else 0o644)
+    try:  # a fresh name (O_EXCL), so nothing planted beside OUT is written through
+        fd, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    temporary = Path(name)
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600 if with_contacts else 0o644)
             (_write_geojson if fmt == "geojson" else _write_csv)(handle, rows)
+        _check_target(out)  # again, just before the rename: something may have been put there meanwhile
         os.replace(temporary, out)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    except UserError:
+        temporary.unlink(missing_ok=True)
+        raise
     return {"file": str(out), "format": fmt, "cameras": len(rows), "with_contacts": with_contacts,
             "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _check_target(out: Path) -> None:
+    try:
+        info = os.lstat(out)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UserError(f"{out} is a folder: give the file to write")
+    if stat.S_ISLNK(info.st_mode):
+        raise UserError(f"{out} is a symbolic link: give the file itself (the export does not write through links)")
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError(f"{out} is not a regular file (a device, pipe or socket): give a file to write")
 
 
 def _rows(conn, cipher: ContactCipher, with_contacts: bool) -> list[dict]:

@@ -462,7 +462,7 @@ class ImportRejected(UserError):
 
 def import_file(database: Database, cipher: ContactCipher, path: str | Path, *, username: str, workstation: str,
                 mapping: dict[str, str] | None = None, partial: bool = False, dry_run: bool = False,
-                rejects: Path | None = None, progress: Progress | None = None) -> dict:
+                rejects: Path | None = None, progress: Progress | None = None, audit: AuditLog | None = None) -> dict:
     """Import a portal export in one audited transaction; a summary (counts, never contacts).
 
     All or nothing: any bad row raises ImportRejected (the report in it) unless `partial`, which imports the
@@ -507,7 +507,7 @@ def import_file(database: Database, cipher: ContactCipher, path: str | Path, *, 
             conn.rollback()
     else:
         with audited_transaction(database) as conn:
-            counts = upsert_records(conn, cipher, records, workstation, username=username, audit=AuditLog(database),
+            counts = upsert_records(conn, cipher, records, workstation, username=username, audit=audit or AuditLog(database),
                                     event=event, progress=upsert_progress)
     if progress is not None:
         progress(steps, steps)

@@ -156,6 +156,24 @@ class UserRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class SignInRow(Base):
+    """What signing in writes about an account, kept apart from the account itself: on PostgreSQL the consoles'
+    role may write this table but not `users` (`db grant`), so a console can count failures, lock after too many,
+    note the last sign-in and the TOTP step, and keep a password the user chose, but never change a role, lift an
+    administrator's lock or add an account. The account as the console sees it joins both (console/store/users.py).
+    """
+
+    __tablename__ = "sign_ins"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # locked after too many failed sign-ins
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # found unused for 90 days at a sign-in
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # A password the user chose (or a rehash of it); an administrator's reset clears it, and the users row's wins.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+
+
 class LoginFailureRow(Base):
     """Failed logins, counted over a sliding window for the lockout rule."""
 

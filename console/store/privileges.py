@@ -2,8 +2,11 @@
 
 Registry tables: read, add and change (never DELETE: removals and erasures are updates that keep history); the audit
 trail and the change feed: read and append only; the schema version: read only; no DDL (migrations run as the
-owner with `rtic-console db upgrade`). Login failures are the one table consoles delete from (a successful login
-clears its user's failures), and the cameras of a footage request can be taken off the request.
+owner with `rtic-console db upgrade`). Accounts (`users`): read only, so a console cannot change a role, lift an
+administrator's lock or add an account; what signing in writes goes to `sign_ins`, which consoles may insert and
+update (account changes run as the owner: `rtic-console users ...` with RTIC_ADMIN_DATABASE_URL). Login failures are
+the one table consoles delete from (a successful login clears its user's failures), and the cameras of a footage
+request can be taken off the request.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from console.store.db import Database
 
 _ROLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 APPEND_ONLY = ("audit_events", "audit_checkpoints", "changes")
-READ_ONLY = ("alembic_version",)
+READ_ONLY = ("alembic_version", "users")
 MAY_DELETE = ("login_failures", "footage_request_cameras")
 
 

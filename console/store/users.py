@@ -1,7 +1,11 @@
-"""User accounts and failed logins: reads and writes on a SQLAlchemy Connection, in domain types.
+"""User accounts, their sign-in state and failed logins: reads and writes on a SQLAlchemy Connection, in domain types.
 
-The password hash and the encrypted TOTP secret are returned only by the functions named for them, so a
-`User` (which ends up in views and logs) never carries either.
+An account is two rows: `users` (what an administrator decides: name, role, the password they set, an
+administrator's lock, disablement, the TOTP secret) and `sign_ins` (what signing in writes: the last sign-in, a lock
+after too many failures, disuse found at a sign-in, the last TOTP step, a password the user chose). On PostgreSQL the
+consoles' role may write only the second (`db grant`); the functions below say which row each one writes. A `User`
+is both rows joined; the password hash and the encrypted TOTP secret are returned only by the functions named for
+them, so a `User` (which ends up in views and logs) never carries either.
 """
 
 from __future__ import annotations
@@ -12,44 +16,64 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from console.domain.users import LockReason, Role, User
-from console.store.models import LoginFailureRow, UserRow, ViewSessionRow
+from console.store.models import LoginFailureRow, SignInRow, UserRow, ViewSessionRow
 
 users = UserRow.__table__
+sign_ins = SignInRow.__table__
 failures = LoginFailureRow.__table__
 view_sessions = ViewSessionRow.__table__
 
+_JOINED = (select(users, sign_ins.c.last_login_at.label("s_last_login_at"), sign_ins.c.locked_at.label("s_locked_at"),
+                  sign_ins.c.disabled_at.label("s_disabled_at"), sign_ins.c.password_hash.label("s_password_hash"))
+           .select_from(users.outerjoin(sign_ins, sign_ins.c.user_id == users.c.id)))
+
+
+def _latest(*times):
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
 
 def _user(row) -> User:
+    if row.locked_at is not None:  # an administrator's lock (or one from before sign_ins) comes first
+        locked_at, reason = row.locked_at, LockReason(row.lock_reason) if row.lock_reason else LockReason.ADMIN
+    elif row.s_locked_at is not None:
+        locked_at, reason = row.s_locked_at, LockReason.FAILED_LOGINS
+    else:
+        locked_at, reason = None, None
     return User(
         id=row.id, username=row.username, display_name=row.display_name, role=Role(row.role),
-        created_at=row.created_at, last_login_at=row.last_login_at, locked_at=row.locked_at,
-        lock_reason=LockReason(row.lock_reason) if row.lock_reason else None, disabled_at=row.disabled_at,
-        reenabled_at=row.reenabled_at,
-        totp_enabled=row.totp_secret_ciphertext is not None, must_change_password=row.must_change_password,
+        created_at=row.created_at, last_login_at=_latest(row.last_login_at, row.s_last_login_at),
+        locked_at=locked_at, lock_reason=reason, disabled_at=row.disabled_at or row.s_disabled_at,
+        reenabled_at=row.reenabled_at, totp_enabled=row.totp_secret_ciphertext is not None,
+        must_change_password=row.must_change_password and row.s_password_hash is None,
     )
 
 
+# --- the accounts table (administrators; the tables' owner on PostgreSQL) --------------------------------------
+
 def add_user(conn: Connection, username: str, display_name: str, role: Role, password_hash: str,
              now: datetime, must_change_password: bool = False) -> int:
-    return conn.execute(
+    user_id = conn.execute(
         insert(users).values(username=username, display_name=display_name, role=role.value,
                              password_hash=password_hash, must_change_password=must_change_password,
                              created_at=now).returning(users.c.id)
     ).scalar_one()
+    conn.execute(insert(sign_ins).values(user_id=user_id))
+    return user_id
 
 
 def get_user(conn: Connection, username: str) -> User | None:
-    row = conn.execute(select(users).where(users.c.username == username)).first()
+    row = conn.execute(_JOINED.where(users.c.username == username)).first()
     return None if row is None else _user(row)
 
 
 def get_user_by_id(conn: Connection, user_id: int) -> User | None:
-    row = conn.execute(select(users).where(users.c.id == user_id)).first()
+    row = conn.execute(_JOINED.where(users.c.id == user_id)).first()
     return None if row is None else _user(row)
 
 
 def list_users(conn: Connection) -> list[User]:
-    return [_user(r) for r in conn.execute(select(users).order_by(users.c.username))]
+    return [_user(r) for r in conn.execute(_JOINED.order_by(users.c.username))]
 
 
 def count_users(conn: Connection) -> int:
@@ -57,28 +81,34 @@ def count_users(conn: Connection) -> int:
 
 
 def password_hash(conn: Connection, username: str) -> str | None:
-    return conn.execute(select(users.c.password_hash).where(users.c.username == username)).scalar_one_or_none()
+    """The password in force: the one the user chose, else the one an administrator set."""
+    row = conn.execute(select(users.c.password_hash, sign_ins.c.password_hash.label("own"))
+                       .select_from(users.outerjoin(sign_ins, sign_ins.c.user_id == users.c.id))
+                       .where(users.c.username == username)).first()
+    return None if row is None else row.own or row.password_hash
 
 
 def set_password_hash(conn: Connection, user_id: int, hashed: str, must_change: bool) -> None:
+    """An administrator sets the password (a reset, a demo account): any password the user chose is dropped."""
     conn.execute(update(users).where(users.c.id == user_id)
                  .values(password_hash=hashed, must_change_password=must_change))
+    _sign_in_update(conn, user_id, password_hash=None)
 
 
 def totp_secret_ciphertext(conn: Connection, user_id: int) -> tuple[bytes | None, int | None]:
     """(encrypted TOTP secret, last accepted time step)."""
-    row = conn.execute(select(users.c.totp_secret_ciphertext, users.c.totp_last_step)
+    row = conn.execute(select(users.c.totp_secret_ciphertext, users.c.totp_last_step,
+                              sign_ins.c.totp_last_step.label("s_step"))
+                       .select_from(users.outerjoin(sign_ins, sign_ins.c.user_id == users.c.id))
                        .where(users.c.id == user_id)).one()
-    return row.totp_secret_ciphertext, row.totp_last_step
+    steps = [s for s in (row.totp_last_step, row.s_step) if s is not None]
+    return row.totp_secret_ciphertext, max(steps) if steps else None
 
 
 def set_totp(conn: Connection, user_id: int, ciphertext: bytes | None) -> None:
     conn.execute(update(users).where(users.c.id == user_id)
                  .values(totp_secret_ciphertext=ciphertext, totp_last_step=None))
-
-
-def set_totp_last_step(conn: Connection, user_id: int, step: int) -> None:
-    conn.execute(update(users).where(users.c.id == user_id).values(totp_last_step=step))
+    _sign_in_update(conn, user_id, totp_last_step=None)
 
 
 def set_role(conn: Connection, user_id: int, role: Role) -> None:
@@ -86,24 +116,50 @@ def set_role(conn: Connection, user_id: int, role: Role) -> None:
 
 
 def lock(conn: Connection, user_id: int, reason: LockReason, now: datetime) -> None:
-    conn.execute(update(users).where(users.c.id == user_id).values(locked_at=now, lock_reason=reason.value))
+    """An administrator's lock goes on the account; a lock after failed sign-ins is the sign-in path's own."""
+    if reason is LockReason.FAILED_LOGINS:
+        _sign_in_update(conn, user_id, locked_at=now)
+    else:
+        conn.execute(update(users).where(users.c.id == user_id).values(locked_at=now, lock_reason=reason.value))
 
 
 def unlock(conn: Connection, user_id: int, now: datetime) -> None:
-    """Clear the lock and the disuse state; the failed-login count and the disuse clock start again."""
+    """Clear every lock and the disuse state; the failed-login count and the disuse clock start again."""
     username = conn.execute(select(users.c.username).where(users.c.id == user_id)).scalar_one()
     conn.execute(update(users).where(users.c.id == user_id)
                  .values(locked_at=None, lock_reason=None, disabled_at=None, reenabled_at=now))
+    _sign_in_update(conn, user_id, locked_at=None, disabled_at=None)
     conn.execute(delete(failures).where(failures.c.username == username))
 
 
 def disable(conn: Connection, user_id: int, now: datetime) -> None:
+    """An administrator (or the daily sweep run by one) disables the account."""
     conn.execute(update(users).where(users.c.id == user_id).values(disabled_at=now))
+
+
+# --- what signing in writes (the consoles' role may) -----------------------------------------------------------
+
+def _sign_in_update(conn: Connection, user_id: int, **values) -> None:
+    if conn.execute(update(sign_ins).where(sign_ins.c.user_id == user_id).values(**values)).rowcount == 0:
+        conn.execute(insert(sign_ins).values(user_id=user_id, **values))  # an account older than the table
+
+
+def disable_unused_at_sign_in(conn: Connection, user_id: int, now: datetime) -> None:
+    _sign_in_update(conn, user_id, disabled_at=now)
+
+
+def set_own_password_hash(conn: Connection, user_id: int, hashed: str) -> None:
+    """The user's own new password (or a rehash of the one in force); this also ends a required change."""
+    _sign_in_update(conn, user_id, password_hash=hashed)
+
+
+def set_totp_last_step(conn: Connection, user_id: int, step: int) -> None:
+    _sign_in_update(conn, user_id, totp_last_step=step)
 
 
 def record_login(conn: Connection, user_id: int, now: datetime) -> None:
     username = conn.execute(select(users.c.username).where(users.c.id == user_id)).scalar_one()
-    conn.execute(update(users).where(users.c.id == user_id).values(last_login_at=now))
+    _sign_in_update(conn, user_id, last_login_at=now)
     conn.execute(delete(failures).where(failures.c.username == username))
 
 

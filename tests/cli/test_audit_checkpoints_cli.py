@@ -21,9 +21,29 @@ def _url(database):
 
 
 def run(capsys, *argv):
-    status = main(list(argv))
+    argv = list(argv)
+    if "checkpoint" in argv:  # the auditor signs in as well as holding the key (console/cli/signin.py)
+        argv += ["--user", "cli-auditor"]
+    status = main(argv)
     out, err = capsys.readouterr()
     return status, out, err
+
+
+@pytest.fixture(autouse=True)
+def _auditor(request, sign_in_as):
+    """The auditor's console account, for the tests that write to a database."""
+    if "database" in request.fixturenames or "trail" in request.fixturenames:
+        sign_in_as(request.getfixturevalue("database"), "auditor")
+
+
+def test_a_checkpoint_needs_the_auditor_signed_in(database, key, capsys, sign_in_as):
+    sign_in_as(database, "dispatcher")
+    status = main(["audit", "checkpoint", "--db", _url(database), "--key", str(key), "--user", "cli-dispatcher"])
+    err = capsys.readouterr().err
+    assert status == 2 and "the dispatcher role cannot run `rtic-console audit checkpoint`" in err
+    status = main(["audit", "checkpoint", "--db", _url(database), "--key", str(key)])
+    assert status == 2 and "needs a signed-in console account" in capsys.readouterr().err
+    assert [e for e in AuditLog(database).query(actions=("audit_checkpoint",))] == []
 
 
 @pytest.fixture

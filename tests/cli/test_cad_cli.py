@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from console.cli import main
+from console.domain.users import Role
 from console.store.models import IncidentRow
 from tests.services.test_cad import CadEndpoint
 
@@ -19,8 +20,16 @@ SAMPLES = Path(__file__).resolve().parent.parent / "data" / "eido"
 incidents = IncidentRow.__table__
 
 
-def run(database, capsys, *argv):
-    status = main(["cad", *map(str, argv), "--db", database.url])
+@pytest.fixture
+def signed(database, sign_in_as):
+    return sign_in_as(database, Role.DISPATCHER)
+
+
+def run(database, capsys, *argv, user=("--user", "cli-dispatcher")):
+    try:
+        status = main(["cad", *map(str, argv), "--db", database.url, *user])
+    except SystemExit as usage:  # argparse's range errors: one line, exit 2
+        status = usage.code
     out, err = capsys.readouterr()
     return status, out, err
 
@@ -30,7 +39,7 @@ def cad_numbers(database):
         return sorted(conn.execute(select(incidents.c.cad_number)).scalars())
 
 
-def test_import_an_eido_then_its_update(database, capsys):
+def test_import_an_eido_then_its_update(database, signed, capsys):
     status, out, err = run(database, capsys, "import", SAMPLES / "new_burglary.json")
     assert (status, err) == (0, "")
     summary = json.loads(out)
@@ -39,7 +48,7 @@ def test_import_an_eido_then_its_update(database, capsys):
     assert json.loads(out)["updated"] == 1 and cad_numbers(database) == ["CPD-2026-004711"]
 
 
-def test_import_a_malformed_eido_is_one_line_and_leaves_nothing(database, capsys):
+def test_import_a_malformed_eido_is_one_line_and_leaves_nothing(database, signed, capsys):
     status, out, err = run(database, capsys, "import", SAMPLES / "malformed_dangling_location.json")
     assert status == 2 and json.loads(out)["rejected"] == 1
     assert err == ("rtic-console: rejected malformed_dangling_location.json: CPD-2026-004711: "
@@ -47,7 +56,7 @@ def test_import_a_malformed_eido_is_one_line_and_leaves_nothing(database, capsys
     assert cad_numbers(database) == []
 
 
-def test_import_a_csv_export_with_a_column_mapping(database, capsys, tmp_path):
+def test_import_a_csv_export_with_a_column_mapping(database, signed, capsys, tmp_path):
     text = (SAMPLES / "export.csv").read_text().replace("incident_number,", "EventNo,", 1)
     (tmp_path / "calls.csv").write_text(text)
     status, out, err = run(database, capsys, "import", tmp_path / "calls.csv", "--map", "incident_number=EventNo")
@@ -56,7 +65,7 @@ def test_import_a_csv_export_with_a_column_mapping(database, capsys, tmp_path):
     assert cad_numbers(database) == ["CPD-2026-005001", "CPD-2026-005002"]
 
 
-def test_watch_once_moves_the_files(database, capsys, tmp_path):
+def test_watch_once_moves_the_files(database, signed, capsys, tmp_path):
     for name in ("new_burglary.json", "truncated.json"):
         shutil.copy(SAMPLES / name, tmp_path / name)
         os.utime(tmp_path / name, (1_700_000_000, 1_700_000_000))
@@ -66,7 +75,7 @@ def test_watch_once_moves_the_files(database, capsys, tmp_path):
     assert (tmp_path / "rejected" / "truncated.json.reason.txt").exists()
 
 
-def test_poll_once_against_the_cad_endpoint(database, capsys):
+def test_poll_once_against_the_cad_endpoint(database, signed, capsys):
     with CadEndpoint() as endpoint:
         endpoint.serve("new_burglary.json", etag='"a"')
         status, out, _ = run(database, capsys, "poll", endpoint.base_url + "/eido", "--once")
@@ -84,9 +93,10 @@ def test_poll_once_against_the_cad_endpoint(database, capsys):
     (["watch", "/no/such/folder", "--once"], "there is no folder /no/such/folder"),
     (["poll", "ftp://cad.example/eido", "--once"], "is not an http:// or https:// URL"),
     (["import", str(SAMPLES / "export.csv"), "--map", "incident_number"], "is not FIELD=COLUMN"),
-    (["poll", "http://127.0.0.1:9/", "--once", "--interval", "0"], "--interval 0 is not valid"),
+    (["poll", "http://127.0.0.1:9/", "--once", "--interval", "0"], "--interval 0 is out of range"),
+    (["watch", "/tmp", "--once", "--settle", "1e400"], "--settle '1e400' is not a finite number"),
 ])
-def test_bad_input_is_one_line(database, capsys, argv, words):
+def test_bad_input_is_one_line(database, signed, capsys, argv, words):
     status, _, err = run(database, capsys, *argv)
     assert status == 2 and words in err and len(err.splitlines()) == 1 and "Traceback" not in err
 
@@ -136,3 +146,17 @@ def test_watch_once_with_a_poisoned_file_beside_a_good_one(database, capsys, tmp
     assert status == 2 and json.loads(out)["created"] == 1 and json.loads(out)["rejected"] == 1
     assert err == "rtic-console: rejected deep.json: document: nested more than 64 levels deep\n"
     assert (tmp_path / "rejected" / "deep.json.reason.txt").is_file() and cad_numbers(database) == ["CPD-2026-004711"]
+
+
+def test_cad_intake_signs_in_and_is_recorded_with_the_os_account(database, capsys, sign_in_as):
+    status, _, err = run(database, capsys, "import", SAMPLES / "export.csv", user=())
+    assert status == 2 and err == ("rtic-console: `rtic-console cad import` needs a signed-in console account: give "
+                                   "--user NAME (the password is asked on the terminal, or read from the file named "
+                                   "by RTIC_PASSWORD_FILE)\n")
+    sign_in_as(database, Role.DETECTIVE, "det")
+    status, _, err = run(database, capsys, "import", SAMPLES / "new_burglary.json", user=("--user", "det"))
+    assert (status, err) == (0, "")
+    from console.store.audit import AuditLog
+    [event] = AuditLog(database).query(actions=("cad_incident",))
+    assert (event.username, event.details["signed_in_as"], event.details["command"]) == ("cad", "det", "cad import")
+    assert event.details["os_user"]

@@ -26,8 +26,13 @@ def demo(db_url):
 
 
 @pytest.fixture
-def demo_url(demo):
+def demo_url(demo, tmp_path, monkeypatch):
+    """The demo database, with demo-dispatcher's printed password in RTIC_PASSWORD_FILE (mode 0600)."""
     db_url, summary = demo
+    password = tmp_path / "dispatcher.password"
+    password.write_text(summary["accounts"]["demo-dispatcher"] + "\n")
+    password.chmod(0o600)
+    monkeypatch.setenv("RTIC_PASSWORD_FILE", str(password))
     assert summary["cameras"] == 800 and summary["live_capable"] + summary["registered_only"] == 800
     assert set(summary["accounts"]) == {f"demo-{role.value}" for role in Role}
     assert len(set(summary["accounts"].values())) == len(Role)  # a fresh password each
@@ -57,7 +62,8 @@ def test_demo_accounts_can_log_in_and_the_demo_is_audited(demo):
 
 
 def test_cameras_near_as_json_nearest_first(demo_url):
-    done = run("cameras", "near", "42.1487", "-72.6079", "--radius", "400", "--json", "--db", demo_url)
+    done = run("cameras", "near", "42.1487", "-72.6079", "--radius", "400", "--json", "--db", demo_url,
+               "--user", "demo-dispatcher")
     assert done.returncode == 0, done.stderr
     cameras = json.loads(done.stdout)
     assert cameras, "the demo registry has cameras near the centre of Chicopee"
@@ -66,21 +72,41 @@ def test_cameras_near_as_json_nearest_first(demo_url):
         assert camera["distance_m"] == pytest.approx(haversine_m(42.1487, -72.6079, camera["lat"], camera["lon"]), abs=0.01)
         assert camera["distance_m"] <= 400
     assert [c["distance_m"] for c in cameras] == sorted(c["distance_m"] for c in cameras)
-    live = run("cameras", "near", "42.1487", "-72.6079", "--radius", "400", "--json", "--live-only", "--db", demo_url)
+    live = run("cameras", "near", "42.1487", "-72.6079", "--radius", "400", "--json", "--live-only", "--db", demo_url,
+               "--user", "demo-dispatcher")
     live_ids = [c["id"] for c in json.loads(live.stdout)]
     assert live_ids == [c["id"] for c in cameras if c["capability"] == "live"]
+    from console.store.audit import AuditLog
+    from console.store.db import open_database
+
+    with open_database(demo_url) as database:
+        searches = AuditLog(database).query(actions=("search_near",))
+    assert [(s.username, s.details["radius_m"], s.details["found"]) for s in searches] == [
+        ("demo-dispatcher", 400.0, len(cameras)), ("demo-dispatcher", 400.0, len(live_ids))]
+    assert all(s.details["os_user"] for s in searches)
+
+
+def test_demo_on_a_database_in_use_needs_an_administrator(demo_url):
+    done = run("demo", "--db", demo_url, "--cameras", "10")
+    assert done.returncode == 2 and done.stderr == (
+        "rtic-console: `rtic-console demo` needs a signed-in console account: give --user NAME (the password is "
+        "asked on the terminal, or read from the file named by RTIC_PASSWORD_FILE)\n")
+    done = run("demo", "--db", demo_url, "--cameras", "10", "--user", "demo-dispatcher")
+    assert done.returncode == 2 and "the dispatcher role cannot run `rtic-console demo`" in done.stderr
 
 
 def test_the_environment_variable_selects_the_database(demo_url):
-    done = run("cameras", "near", "42.1487", "-72.6079", "--radius", "300", env={"RTIC_DATABASE_URL": demo_url})
+    done = run("cameras", "near", "42.1487", "-72.6079", "--radius", "300", "--user", "demo-dispatcher",
+               env={"RTIC_DATABASE_URL": demo_url})
     assert done.returncode == 0, done.stderr
     assert "nearest first" in done.stdout and "ADDRESS" in done.stdout
 
 
 @pytest.mark.parametrize("args,message", [
-    (["95", "-72.6", "--radius", "100"], "latitude 95.0 is out of range"),
-    (["42.1", "-190", "--radius", "100"], "longitude -190.0 is out of range"),
-    (["42.1", "-72.6", "--radius", "-5"], "radius -5.0 m is not valid"),
+    (["95", "-72.6", "--radius", "100"], "latitude 95 is out of range"),
+    (["42.1", "-190", "--radius", "100"], "longitude -190 is out of range"),
+    (["42.1", "-72.6", "--radius", "-5"], "radius -5 is out of range"),
+    (["42.1", "-72.6", "--radius", "100", "--limit", "9" * 40], "--limit " + "9" * 40 + " is out of range"),
     (["42.1", "-72.6", "--radius", "lots"], "radius 'lots' is not a number"),
     (["42.1", "-72.6", "--radius", "100", "--db", "oracle://scott@db/x"], "unsupported database"),
     (["42.1", "-72.6", "--radius", "100", "--db", "sqlite:////nonexistent/folder/x.db"], "no database at"),

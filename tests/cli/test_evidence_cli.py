@@ -15,9 +15,15 @@ from console.domain.audit import Action
 from console.domain.cameras import Camera, Capability, SharingMode
 from console.domain.incidents import Incident
 from console.domain.owners import OwnerContact, OwnerKind
+from console.domain.users import Role
+from console.services.accounts import AccountService
+from console.store.audit import AuditLog
 from console.store import registry as repo
 from console.store.db import open_database
 from console.store.secrets import ContactCipher, load_contact_key
+from tests.cli.conftest import CHEAP, PASSWORD
+
+DETECTIVE = "cli-detective"
 
 
 @pytest.fixture(autouse=True)
@@ -26,11 +32,17 @@ def settings_files(tmp_path, monkeypatch):
     monkeypatch.setenv("RTIC_MACHINE_SETTINGS", str(tmp_path / "machine.toml"))
     (tmp_path / "user.toml").write_text(f'evidence_dir = "{(tmp_path / "evidence").as_posix()}"\n')
     monkeypatch.setenv("RTIC_USER_SETTINGS", str(tmp_path / "user.toml"))
+    password = tmp_path / "detective.password"  # the detective's, for scripts (RTIC_PASSWORD_FILE, mode 0600)
+    password.write_text(PASSWORD)
+    password.chmod(0o600)
+    monkeypatch.setenv("RTIC_PASSWORD_FILE", str(password))
 
 
 def _registry(database) -> dict:
     cipher = ContactCipher(load_contact_key())
     now = datetime.now(timezone.utc)
+    AccountService(database, AuditLog(database), hasher=CHEAP).add_user("os:test", DETECTIVE, Role.DETECTIVE, PASSWORD,
+                                                                        now - timedelta(days=1))
     with database.engine.begin() as conn:
         owner = repo.add_owner(conn, cipher, OwnerKind.BUSINESS, OwnerContact("Bob Shop", phone="215-555-0100"))
         site = repo.add_site(conn, owner, "Bob's", "5 Market St", 39.95, -75.16)
@@ -42,7 +54,12 @@ def _registry(database) -> dict:
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
-    status = main([str(a) for a in argv])
+    """The command; footage and evidence export sign in as the detective."""
+    signs_in = argv[0] == "footage" or argv[:2] == ("evidence", "export")
+    try:
+        status = main([str(a) for a in argv] + (["--user", DETECTIVE] if signs_in else []))
+    except SystemExit as usage:  # argparse's range errors: one line, exit 2
+        status = usage.code
     out, err = capsys.readouterr()
     return status, out, err
 
@@ -85,8 +102,12 @@ def test_footage_to_package_and_back(database, tmp_path, capsys):
     with open_database(database.url) as db:
         from sqlalchemy import text
         with db.engine.connect() as conn:
-            actions = conn.execute(text("SELECT action FROM audit_events ORDER BY seq")).scalars().all()
-    assert actions == [Action.FOOTAGE_REQUEST, Action.FOOTAGE_CONTACT, Action.EVIDENCE_ATTACH, Action.EVIDENCE_EXPORT]
+            rows = conn.execute(text("SELECT action, username, details FROM audit_events ORDER BY seq")).all()
+    work = [r for r in rows if r.action not in (Action.LOGIN, Action.USER_CHANGE)]  # each command signs in first
+    assert [r.action for r in work] == [Action.FOOTAGE_REQUEST, Action.FOOTAGE_CONTACT, Action.EVIDENCE_ATTACH,
+                                        Action.EVIDENCE_EXPORT]
+    assert {r.username for r in work} == {DETECTIVE} and all('"os_user":' in r.details for r in work)
+    assert [r.action for r in rows].count(Action.LOGIN) == 5  # create, contact, attach, export, list
 
 
 @pytest.fixture(params=["folder", "zip"])
@@ -200,6 +221,8 @@ def test_export_refuses_an_existing_target_and_bad_ids(database, tmp_path, capsy
     (["--cameras", "1,x"], "not a list of camera ids"),
     (["--polygon", "1,2;3"], "not a list of points"),
     (["--circle", "39.95", "-75.16", "-5"], "radius"),
+    (["--circle", "39.95", "-75.16", "1e308"], "the circle's value 1e308 is out of range"),
+    (["--cameras", "9" * 30], "not a list of camera ids"),
     (["--cameras", "1", "--end", "2030-01-01T00:00:00Z"], "after now"),
     (["--cameras", "1", "--start", "yesterday"], "--start 'yesterday' is not a time"),
 ])

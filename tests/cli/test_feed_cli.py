@@ -7,6 +7,7 @@ import json
 import pytest
 
 from console.cli import main
+from console.domain.users import Role
 from tests.support.portal_server import PortalServer, alert, camera, cursor_for
 
 TOKEN = "cli-feed-token-41"
@@ -19,13 +20,18 @@ def portal():
         yield server
 
 
+@pytest.fixture
+def outreach(database, sign_in_as):
+    return sign_in_as(database, Role.OUTREACH)
+
+
 def sync(db_url, url, capsys, *extra):
-    status = main(["feed", "sync", url, "--once", "--db", db_url, *extra])
+    status = main(["feed", "sync", url, "--once", "--db", db_url, "--user", "cli-outreach", *extra])
     out, err = capsys.readouterr()
     return status, out, err
 
 
-def test_sync_prints_a_summary_line_and_resumes(database, db_url, portal, capsys, monkeypatch):
+def test_sync_prints_a_summary_line_and_resumes(database, outreach, db_url, portal, capsys, monkeypatch):
     monkeypatch.setenv("PORTAL_TOKEN", TOKEN)
     status, out, err = sync(db_url, portal.base_url, capsys, "--token-env", "PORTAL_TOKEN")
     assert status == 0 and err == ""
@@ -48,7 +54,7 @@ def test_sync_prints_a_summary_line_and_resumes(database, db_url, portal, capsys
     ("bad_url", "is not an http(s) address"),
     ("user_in_url", "not in the URL"),
 ])
-def test_errors_are_one_line_and_exit_2(database, db_url, portal, capsys, monkeypatch, setup, message):
+def test_errors_are_one_line_and_exit_2(database, outreach, db_url, portal, capsys, monkeypatch, setup, message):
     url = portal.base_url
     if setup != "unset":
         monkeypatch.setenv("PORTAL_TOKEN", "nope" if setup == "wrong" else TOKEN)
@@ -59,3 +65,13 @@ def test_errors_are_one_line_and_exit_2(database, db_url, portal, capsys, monkey
     status, out, err = sync(db_url, url, capsys, "--token-env", "PORTAL_TOKEN")
     assert status == 2 and message in err and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err and "secret" not in err and TOKEN not in err + out
+
+
+def test_a_sync_is_done_by_someone_who_edits_the_registry(database, db_url, portal, capsys, monkeypatch, sign_in_as):
+    monkeypatch.setenv("PORTAL_TOKEN", TOKEN)
+    sign_in_as(database, Role.DETECTIVE, "cli-outreach-not")
+    status = main(["feed", "sync", portal.base_url, "--once", "--db", db_url, "--user", "cli-outreach-not",
+                   "--token-env", "PORTAL_TOKEN"])
+    assert status == 2 and capsys.readouterr().err == (
+        "rtic-console: the detective role cannot run `rtic-console feed sync`: it needs the registry edit permission\n")
+    assert portal.statuses == []  # refused before the portal was asked

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from console.domain.portal_records import FIELDS
+from console.domain.users import Role
 
 ROWS = [
     ["A1", "Maria Lopez", "", "413-555-0101", "maria@example.com", "12 Elm St", "42.1487", "-72.6079", "Front door",
@@ -23,8 +24,14 @@ ROWS = [
 
 
 def run(*args, stderr=subprocess.PIPE):
-    return subprocess.run([sys.executable, "-m", "console", *args], stdout=subprocess.PIPE, stderr=stderr,
-                          text=True, timeout=180, env=dict(os.environ))
+    """The command in a new process; import, export and audit list sign in as the administrator `chief`."""
+    signs_in = args[0] in ("import", "export") or args[:2] == ("audit", "list")
+    return subprocess.run([sys.executable, "-m", "console", *args, *(["--user", "chief"] if signs_in else [])],
+                          stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=180, env=dict(os.environ))
+
+
+def _administrator(url, sign_in_as):
+    sign_in_as(url, Role.ADMIN, "chief")  # its password in RTIC_PASSWORD_FILE, which the process inherits
 
 
 def write(path, rows, header=FIELDS):
@@ -36,15 +43,17 @@ def write(path, rows, header=FIELDS):
 
 
 @pytest.fixture
-def url(database, db_url):
-    return db_url  # migrated and empty
+def url(database, db_url, sign_in_as):
+    _administrator(db_url, sign_in_as)
+    return db_url  # migrated, with one account and no cameras
 
 
 @pytest.fixture
-def sqlite_db(sqlite_url):
+def sqlite_db(sqlite_url, sign_in_as):
     from console.store.db import open_database
 
     open_database(sqlite_url, create=True).close()
+    _administrator(sqlite_url, sign_in_as)
     return sqlite_url
 
 
@@ -118,12 +127,18 @@ def test_a_mapping_is_given_saved_and_reused_by_name(url, tmp_path):
     (["export", "{tmp}/out.csv", "--with-contacts"], "exporting contact details needs --reason"),
     (["export", "{tmp}/out.csv", "--reason", "because"], "--reason goes with --with-contacts"),
     (["export", "{tmp}/no/such/folder/out.csv"], "the folder"),
+    (["export", "{tmp}"], "is a folder: give the file to write"),
+    (["export", "/dev/null"], "/dev/null is not a regular file (a device, pipe or socket)"),
+    (["export", "{tmp}/link.csv"], "link.csv is a symbolic link"),
 ])
 def test_bad_input_is_one_clear_line_and_exit_status_2(args, message, sqlite_db, tmp_path):
     write(tmp_path / "p.csv", ROWS)
+    (tmp_path / "target.csv").write_text("kept\n")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "target.csv")
     done = run(*(a.format(tmp=tmp_path) for a in args), "--db", sqlite_db)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1 and done.stdout == ""
+    assert (tmp_path / "target.csv").read_text() == "kept\n" and not list(tmp_path.glob(".*.part"))
 
 
 def test_a_progress_bar_on_a_terminal(sqlite_db, tmp_path):

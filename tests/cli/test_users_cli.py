@@ -1,4 +1,5 @@
-"""`rtic-console users ...`: first admin from standard input, add/list/lock/unlock/reset/role/totp, clear errors."""
+"""`rtic-console users ...`: first admin from standard input without signing in; then add/list/lock/unlock/reset/
+role/totp signed in as that administrator (RTIC_PASSWORD_FILE); clear errors."""
 
 from __future__ import annotations
 
@@ -6,24 +7,26 @@ import io
 import json
 
 import pytest
-from argon2 import PasswordHasher
 
-import console.cli.users as users_cli
 from console.cli import main
 from console.domain.audit import Action
 from console.store.audit import AuditLog
-
-PASSWORD = "correct horse battery staple"
+from tests.cli.conftest import CHEAP, PASSWORD
 
 
 @pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch):
-    monkeypatch.setattr(users_cli, "password_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+def chiefs_password_file(tmp_path, monkeypatch):
+    """The first administrator `chief` (made by the tests with PASSWORD) signs in from this file, as a script would."""
+    path = tmp_path / "chief.password"
+    path.write_text(PASSWORD + "\n")
+    path.chmod(0o600)
+    monkeypatch.setenv("RTIC_PASSWORD_FILE", str(path))
+    return path
 
 
-def run(database, capsys, monkeypatch, *argv, stdin=""):
+def run(database, capsys, monkeypatch, *argv, stdin="", user="chief"):
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    status = main([*argv, "--db", database.url])
+    status = main([*argv, "--db", database.url, *(["--user", user] if user else [])])
     out, err = capsys.readouterr()
     return status, out, err
 
@@ -31,7 +34,8 @@ def run(database, capsys, monkeypatch, *argv, stdin=""):
 def listing(database, capsys, monkeypatch):
     status, out, _ = run(database, capsys, monkeypatch, "users", "list", "--json")
     assert status == 0
-    return {u["name"]: u for u in json.loads(out)}
+    return {u["name"]: {k: v for k, v in u.items() if k != "last_login"} for u in json.loads(out)}  # signing in
+    # to list changes chief's last sign-in
 
 
 def test_first_admin_then_users_from_a_script(database, capsys, monkeypatch):
@@ -82,9 +86,10 @@ def test_lock_unlock_reset_role_totp(database, capsys, monkeypatch):
     status, out, _ = run(database, capsys, monkeypatch, "users", "totp", "dana", "on")
     assert status == 0 and "otpauth://totp/" in out
     assert listing(database, capsys, monkeypatch)["dana"]["second_factor"] is True
-    changes = [r.details["change"] for r in AuditLog(database).query()
-               if r.action == Action.USER_CHANGE and r.username.startswith("os:")]
-    assert changes == ["user_added", "locked", "unlocked", "password_reset", "role", "second_factor_on"]
+    events = [r for r in AuditLog(database).query() if r.action == Action.USER_CHANGE and r.username == "chief"]
+    assert [r.details["change"] for r in events] == ["first_admin", "user_added", "locked", "unlocked",
+                                                     "password_reset", "role", "second_factor_on"]
+    assert all(r.details["os_user"] and r.details["command"].startswith("users ") for r in events)
     assert generated not in str(AuditLog(database).query())
 
 
@@ -95,7 +100,7 @@ def test_disable_unused(database, capsys, monkeypatch):
     from console.services.accounts import AccountService
 
     run(database, capsys, monkeypatch, "users", "add", "chief", stdin=PASSWORD + "\n")
-    AccountService(database, AuditLog(database), hasher=users_cli.password_hasher()).add_user(
+    AccountService(database, AuditLog(database), hasher=CHEAP).add_user(
         "os:test", "old", Role.DETECTIVE, PASSWORD, datetime.now(timezone.utc) - timedelta(days=91))
     status, out, _ = run(database, capsys, monkeypatch, "users", "disable-unused")
     assert (status, out) == (0, "disabled (unused for 90 days): old\n")

@@ -160,23 +160,28 @@ def test_offline_views_can_be_decided_on_the_field_copy(database, audit, cipher,
         assert sink.flush().appended == 2 and audit.verify().ok
 
 
-def test_field_sync_and_status_from_the_command_line(database, people, town, tmp_path, capsys, monkeypatch):
-    from console.cli import main
+def test_field_sync_and_status_from_the_command_line(database, people, town, tmp_path, capsys, monkeypatch, hasher):
+    from console.cli import main, signin
+    from tests.services.conftest import PASSWORD
 
+    monkeypatch.setattr(signin, "password_hasher", lambda: hasher)
+    password = tmp_path / "detective.password"  # `field sync --user X` signs in as X (console/cli/signin.py)
+    password.write_text(PASSWORD + "\n")
+    password.chmod(0o600)
+    monkeypatch.setenv("RTIC_PASSWORD_FILE", str(password))
     copy = tmp_path / "field.rtic"
-    secret = tmp_path / "password.txt"
-    secret.write_text(PASSWORD + "\n")
-    monkeypatch.setenv("RTIC_PASSWORD_FILE", str(secret))
     assert main(["field", "sync", "--db", database.url, "--user", "detective", "--copy", str(copy), "--json"]) == 0
     assert '"cameras": 67' in capsys.readouterr().out
-    with FieldCopy(copy).open(PASSWORD) as field:  # sealed to the password it was given
+    with FieldCopy(copy).open(PASSWORD) as field:  # sealed to the password the user signed in with
         assert field.username == "detective"
     assert main(["field", "status", "--copy", str(copy)]) == 0
     out = capsys.readouterr().out
     assert "for detective, made" in out and "0 event(s) waiting" in out
     assert main(["field", "sync", "--db", database.url, "--user", "nobody", "--copy", str(copy)]) == 2
-    assert "there is no user named nobody" in capsys.readouterr().err
-    secret.write_text("not the password\n")
+    assert "wrong username or password" in capsys.readouterr().err
+    password.write_text("not the password\n")
     assert main(["field", "sync", "--db", database.url, "--user", "detective", "--copy", str(copy)]) == 2
     err = capsys.readouterr().err
-    assert "wrong password for detective" in err and "Traceback" not in err
+    assert "wrong username or password" in err and "Traceback" not in err
+    with FieldCopy(copy).open(PASSWORD) as field:  # the copy made before is still the one there
+        assert field.username == "detective"
