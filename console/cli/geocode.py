@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
+from console.cli.args import integer
 from console.errors import UserError
 from console.geo.service_area import load_service_area
 from console.settings import load_settings
@@ -22,14 +23,12 @@ def register(subparsers, common) -> None:
                                         "geocoder_url)")
     parser.add_argument("address", metavar="ADDRESS")
     parser.add_argument("--json", action="store_true", help="one JSON object instead of lines of text")
-    parser.add_argument("--limit", metavar="N", type=int, default=5,
+    parser.add_argument("--limit", metavar="N", type=integer("--limit", 1, MAX_RESULTS), default=5,
                         help=f"at most this many candidates, 1..{MAX_RESULTS} (default: %(default)s)")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    if not 1 <= args.limit <= MAX_RESULTS:
-        raise UserError(f"--limit must be from 1 to {MAX_RESULTS}")
     from console.geo.geocoder import geocoder_from_settings  # requests: loaded only for this command
 
     settings = load_settings()

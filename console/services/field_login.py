@@ -26,7 +26,7 @@ import sqlite3
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, inspect, select
 from sqlalchemy.pool import StaticPool
 
 from console.domain.audit import Action, AuditEntry, Outcome
@@ -175,6 +175,8 @@ def _account_store() -> Database:
 def _load_account(copy: Database, store: Database) -> None:
     with copy.engine.connect() as read, store.engine.begin() as write:
         for table in (repo.users, repo.sign_ins):
+            if table is repo.sign_ins and not inspect(read).has_table(table.name):
+                continue  # a copy made before sign-ins had a table of their own: the account row says enough
             rows = [row._asdict() for row in read.execute(select(table))]
             if rows:
                 write.execute(table.insert(), rows)

@@ -22,7 +22,7 @@ def _url(database):
 
 def run(capsys, *argv):
     argv = list(argv)
-    if "checkpoint" in argv:  # the auditor signs in as well as holding the key (console/cli/signin.py)
+    if argv[:2] in (["audit", "checkpoint"], ["audit", "report"]):  # the auditor signs in (console/cli/signin.py)
         argv += ["--user", "cli-auditor"]
     status = main(argv)
     out, err = capsys.readouterr()
@@ -59,8 +59,13 @@ def trail(database, key, capsys):
     for i in range(5):
         log.append(AuditEntry(Action.SEARCH_NEAR, "alice", "ws-1", details={"n": i}))
     status, out, _ = run(capsys, "audit", "checkpoint", "--db", _url(database), "--key", str(key))
-    assert status == 0 and out.startswith("checkpoint seq=5 hash=") and f"hash={log.query()[4].hash}" in out
+    # the head it signs: the five events, after the accounts' own and the auditor's sign-in (the event just before)
+    events = log.query()
+    signed = events[-2]
+    assert status == 0 and out.startswith(f"checkpoint seq={signed.seq} hash={signed.hash}")
+    assert events[-1].action == "audit_checkpoint" and [e.details.get("n") for e in events[-7:-2]] == [0, 1, 2, 3, 4]
     log.append(AuditEntry(Action.SEARCH_NEAR, "bob", "ws-2"))
+    database.signed_seq = signed.seq
     return database
 
 
@@ -106,7 +111,7 @@ def test_a_signing_key_others_can_read_is_refused(database, key, capsys):
     key.chmod(0o644)
     status, _, err = run(capsys, "audit", "checkpoint", "--db", _url(database), "--key", str(key))
     assert status == 2 and "can be read by other users" in err
-    assert AuditLog(database).head() is None  # nothing signed, nothing recorded
+    assert AuditLog(database).query(actions=("audit_checkpoint",)) == []  # nothing signed, nothing recorded
 
 
 def test_verify_passes_an_intact_trail_and_records_itself(trail, key, capsys):
@@ -114,18 +119,18 @@ def test_verify_passes_an_intact_trail_and_records_itself(trail, key, capsys):
     assert status == 0, err
     # the stored checkpoint and the event that recorded it are the same one, counted once
     assert out.splitlines()[1] == "checkpoints: 1 signed by the auditor's key hold; the trail is complete up to " \
-                                  "event 5"
+                                  f"event {trail.signed_seq}"
     check = AuditLog(trail).query(actions=(Action.AUDIT_VERIFY,))[-1]
-    assert check.outcome == Outcome.OK and check.details["proven_to"] == 5
+    assert check.outcome == Outcome.OK and check.details["proven_to"] == trail.signed_seq
 
 
 def test_verify_reports_a_rechained_trail_with_the_sequence_number(trail, key, capsys):
     rechain_without(AuditLog(trail), 2)
     status, out, err = run(capsys, "audit", "verify", "--db", _url(trail), "--pubkey", f"{key}.pub")
     assert status == 1
-    assert "audit trail REWRITTEN at or before event 5: its hash differs from the checkpoint signed at " in out
+    assert f"audit trail REWRITTEN at or before event {trail.signed_seq}: its hash differs from the checkpoint signed at " in out
     assert "GUARD MISSING: audit_events has no working append-only trigger against DELETE" in out
-    assert err.strip() == "rtic-console: the audit trail cannot be trusted: first at event 5 (see the lines above)"
+    assert err.strip() == f"rtic-console: the audit trail cannot be trusted: first at event {trail.signed_seq} (see the lines above)"
     assert AuditLog(trail).query(actions=(Action.AUDIT_VERIFY,))[-1].outcome == Outcome.FAILED
 
 
@@ -143,7 +148,7 @@ def test_the_monthly_report_prints_the_checkpoint_that_verify_can_hold_the_trail
     report = tmp_path / "report.txt"
     month = AuditLog(trail).head().occurred_at[:7]
     assert run(capsys, "audit", "report", "--db", _url(trail), "--month", month, "--output", str(report))[0] == 0
-    assert "  checkpoint seq=5 hash=" in report.read_text()
+    assert f"  checkpoint seq={trail.signed_seq} hash=" in report.read_text()
     with trail.engine.begin() as conn:  # the owner empties the trail AND its checkpoints
         for table in ("audit_events", "audit_checkpoints"):
             if trail.dialect == "sqlite":
@@ -154,9 +159,9 @@ def test_the_monthly_report_prints_the_checkpoint_that_verify_can_hold_the_trail
     status, out, _ = run(capsys, "audit", "verify", "--db", _url(trail), "--pubkey", f"{key}.pub",
                          "--checkpoints", str(report))
     assert status == 1 and "audit trail EMPTIED: the checkpoint signed at " in out
-    assert "covers events 1 to 5, and no event is left" in out
+    assert f"covers events 1 to {trail.signed_seq}, and no event is left" in out
     forged = tmp_path / "forged.txt"
-    forged.write_text(report.read_text().replace("seq=5 ", "seq=4 "))
+    forged.write_text(report.read_text().replace(f"seq={trail.signed_seq} ", f"seq={trail.signed_seq - 1} "))
     status, out, _ = run(capsys, "audit", "verify", "--db", _url(trail), "--pubkey", f"{key}.pub",
                          "--checkpoints", str(forged))
     assert status == 1 and "has a BAD SIGNATURE: it was forged or changed" in out

@@ -102,13 +102,16 @@ def test_bad_input_is_one_line(database, signed, capsys, argv, words):
 
 
 def _settings(tmp_path, monkeypatch, **values):
-    path = tmp_path / "user.toml"
+    """The workstation's machine file (service_area is set only there: it is agency policy)."""
+    path = tmp_path / "machine.toml"
     path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()), encoding="utf-8")
-    monkeypatch.setenv("RTIC_USER_SETTINGS", str(path))
-    monkeypatch.setenv("RTIC_MACHINE_SETTINGS", str(tmp_path / "machine.toml"))
+    monkeypatch.setenv("RTIC_MACHINE_SETTINGS", str(path))
+    monkeypatch.setenv("RTIC_USER_SETTINGS", str(tmp_path / "user.toml"))
 
 
-def test_import_a_cad_address_the_geocoder_places_in_london_is_rejected(database, capsys, tmp_path, monkeypatch):
+def test_import_a_cad_address_the_geocoder_places_in_london_is_rejected(database, capsys, tmp_path, monkeypatch,
+                                                                         sign_in_as):
+    sign_in_as(database, Role.DISPATCHER)
     from tests.geo.nominatim_server import GeocoderServer
 
     document = json.loads((SAMPLES / "address_only.json").read_text())
@@ -126,7 +129,8 @@ def test_import_a_cad_address_the_geocoder_places_in_london_is_rejected(database
 
 
 def test_import_with_a_broken_service_area_file_is_one_line_and_reads_nothing(database, capsys, tmp_path,
-                                                                              monkeypatch):
+                                                                              monkeypatch, sign_in_as):
+    sign_in_as(database, Role.DISPATCHER)
     (tmp_path / "area.geojson").write_text('{"type": "Point", "coordinates": [0, 0]}')
     _settings(tmp_path, monkeypatch, service_area=str(tmp_path / "area.geojson"))
     status, out, err = run(database, capsys, "import", SAMPLES / "new_burglary.json")
@@ -136,7 +140,8 @@ def test_import_with_a_broken_service_area_file_is_one_line_and_reads_nothing(da
     assert cad_numbers(database) == []
 
 
-def test_watch_once_with_a_poisoned_file_beside_a_good_one(database, capsys, tmp_path):
+def test_watch_once_with_a_poisoned_file_beside_a_good_one(database, capsys, tmp_path, sign_in_as):
+    sign_in_as(database, Role.DISPATCHER)
     shutil.copy(SAMPLES / "new_burglary.json", tmp_path / "good.json")
     (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     past = os.path.getmtime(tmp_path / "good.json") - 60

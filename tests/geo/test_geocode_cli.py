@@ -24,13 +24,18 @@ def settings_file(tmp_path, monkeypatch):
     monkeypatch.setenv("RTIC_USER_SETTINGS", str(user))
 
     def write(**values):
-        user.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in
-                                {"geocoder_min_interval_s": 0.0, "geocoder_timeout_s": 2.0, **values}.items()))
+        values = {"geocoder_min_interval_s": 0.0, "geocoder_timeout_s": 2.0, **values}
+        area = {"service_area": values.pop("service_area")} if "service_area" in values else {}
+        machine.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in area.items()))  # policy: machine file
+        user.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()))
     return write
 
 
 def geocode(capsys, *argv):
-    status = main(["geocode", *argv])
+    try:
+        status = main(["geocode", *argv])
+    except SystemExit as usage:  # argparse's range errors: one line, exit 2
+        status = usage.code
     out, err = capsys.readouterr()
     return status, out, err
 
@@ -88,7 +93,7 @@ def test_no_geocoder_or_a_bad_area_or_limit_is_exit_2(settings_file, capsys):
     assert status == 2 and "south must be less than north" in err
     settings_file(geocoder_kind="nominatim", geocoder_url="http://127.0.0.1:9")
     status, _, err = geocode(capsys, MONTGOMERY, "--limit", "999999999999999999999")
-    assert status == 2 and "--limit must be from 1 to 50" in err
+    assert status == 2 and "--limit 999999999999999999999 is out of range: give a whole number from 1 to 50" in err
 
 
 def test_the_installed_command_in_a_subprocess(settings_file, tmp_path):
