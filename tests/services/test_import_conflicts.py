@@ -11,7 +11,9 @@ from console.domain.portal_records import validate_rows
 from console.services.demo import generate_demo
 from console.services.registry_import import import_file, upsert_records
 from tests.services.conftest import audit_rows
+from tests.services.test_registry_feed import make_feed, portal, waits  # noqa: F401 - the feed's fixtures
 from tests.services.test_registry_import import ROWS, WHO, snapshot, write_csv
+from tests.support.portal_server import camera
 
 NEWCOMER = {**ROWS[1], "portal_id": "C1", "owner_name": "Ann Other", "phone": "413 555 0101",
             "email": "ann@example.com", "address": "14 Elm St", "camera_label": "Porch"}
@@ -106,3 +108,18 @@ def test_new_owners_sharing_phones_with_the_demo_registry_leave_its_owners_alone
     assert owners(database, cipher) == {**before, **{i: o for i, o in owners(database, cipher).items()
                                                      if i not in before}}
     assert {i: n for i, n in camera_owner_names(database, cipher).items() if i in names_before} == names_before
+
+
+def test_a_feed_item_naming_another_owner_on_a_registered_phone_is_not_applied(database, cipher, portal,  # noqa: F811
+                                                                               make_feed):  # noqa: F811
+    portal.add(camera("P-1", owner_name="Maria Lopez", phone="413-555-0101"))
+    make_feed().sync()
+    before = owners(database, cipher)
+    portal.add(camera("P-2", owner_name="Ann Other", phone="(413) 555-0101", email="ann@example.org"),
+               camera("P-3"))
+    summary = make_feed().sync()
+    assert (summary.applied["camera"], summary.conflicts, summary.as_dict()["conflicts"]) == (1, 1, 1)
+    assert {i: owners(database, cipher)[i] for i in before} == before
+    with database.engine.connect() as conn:
+        assert set(conn.execute(text("SELECT portal_id FROM cameras")).scalars()) == {"P-1", "P-3"}
+    assert audit_rows(database)[-1]["details"]["conflicts"] == 1
