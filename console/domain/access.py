@@ -1,7 +1,8 @@
 """The access decision: may this user watch this camera live, now, for this purpose? One pure function, `may_view`.
 
 The GUI, the CLI (`access explain`) and the viewing service all call `may_view`; there is no second copy of
-the rule. Rules are checked in the order of `RULE_ORDER`; a denial names the first rule that failed (and
+the rule. What the map, the lists and "open nearest live" show as openable is `consent_now`, the camera-and-
+consent part that `may_view` itself uses (console/domain/sharing.py turns it into the shown state). Rules are checked in the order of `RULE_ORDER`; a denial names the first rule that failed (and
 lists the others), in words a dispatcher understands.
 """
 
@@ -9,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from typing import Iterable, Union
 
-from console.domain.cameras import Camera, CameraStatus, SharingMode
+from console.domain.cameras import Camera, CameraStatus, NearbyCamera, SharingMode
 from console.domain.grants import ShareGrant
 from console.domain.incidents import Incident
 from console.domain.users import Permission, User
@@ -80,6 +81,37 @@ class Decision:
         }
 
 
+AnyCamera = Union[Camera, NearbyCamera]  # a camera as stored, or as the nearby search returns it
+
+
+@dataclass(frozen=True)
+class Consent:
+    """What the camera and its owner's consent say about watching it now, whoever asks and why."""
+
+    denials: tuple[tuple[str, str], ...]  # (rule, reason), in the order may_view checks them
+    grant: ShareGrant | None  # the owner's alert in force that allows an on-alert camera, if any
+
+    @property
+    def allowed(self) -> bool:
+        return not self.denials
+
+    @property
+    def rule(self) -> str:
+        if self.denials:
+            return self.denials[0][0]
+        return Rule.SHARING_ALWAYS if self.grant is None else Rule.OWNER_ALERT
+
+
+def consent_now(camera: AnyCamera, grants: Iterable[ShareGrant], now: datetime) -> Consent:
+    """The camera-and-consent rules of `may_view` alone: registered only, not active, no stream, sharing never,
+    and for an on-alert camera the alert in force. `grants` may include grants for other cameras."""
+    denials = _camera_denials(camera)
+    grant, grant_denial = _grant(camera, list(grants), now)
+    if grant_denial:
+        denials.append(grant_denial)
+    return Consent(tuple(denials), grant)
+
+
 def may_view(camera: Camera, grants: Iterable[ShareGrant], user: User, purpose: Purpose, now: datetime,
              max_session: timedelta = DEFAULT_MAX_SESSION) -> Decision:
     """The decision for one live view starting at `now`; `grants` may include grants for other cameras."""
@@ -92,10 +124,9 @@ def may_view(camera: Camera, grants: Iterable[ShareGrant], user: User, purpose: 
     if not user.may(Permission.LIVE_VIEW):
         denials.append((Rule.ROLE_NO_LIVE_VIEW,
                         f"the {user.role.value} role does not include live view"))
-    denials.extend(_camera_denials(camera))
-    grant, grant_denial = _grant(camera, list(grants), now)
-    if grant_denial:
-        denials.append(grant_denial)
+    consent = consent_now(camera, grants, now)
+    denials.extend(consent.denials)
+    grant = consent.grant
     denials.extend(_purpose_denials(purpose, now))
     if denials:
         (rule, reason), rest = denials[0], tuple(r for r, _ in denials[1:])
@@ -117,7 +148,7 @@ def may_view(camera: Camera, grants: Iterable[ShareGrant], user: User, purpose: 
                     f"{_hm(grant.expires_at)}", expires_at, grant.id)
 
 
-def _camera_denials(camera: Camera) -> list[tuple[str, str]]:
+def _camera_denials(camera: AnyCamera) -> list[tuple[str, str]]:
     out = []
     if not camera.is_live_capable:
         out.append((Rule.CAMERA_REGISTERED_ONLY,
@@ -125,14 +156,14 @@ def _camera_denials(camera: Camera) -> list[tuple[str, str]]:
                     "call the owner for footage"))
     if camera.status is not CameraStatus.ACTIVE:
         out.append((Rule.CAMERA_NOT_ACTIVE, f"this camera is {camera.status.value} in the registry"))
-    if camera.is_live_capable and not camera.streams:
+    if camera.is_live_capable and not camera.has_stream:
         out.append((Rule.CAMERA_NO_STREAM, "this camera has no stream address registered"))
     if camera.sharing_mode is SharingMode.NEVER:
         out.append((Rule.SHARING_NEVER, "the owner does not share this camera live"))
     return out
 
 
-def _grant(camera: Camera, grants: list[ShareGrant], now: datetime) -> tuple[ShareGrant | None, tuple | None]:
+def _grant(camera: AnyCamera, grants: list[ShareGrant], now: datetime) -> tuple[ShareGrant | None, tuple | None]:
     """For an on-alert camera: the grant in force that lasts longest, or the denial saying why there is none."""
     if camera.sharing_mode is not SharingMode.ON_ALERT:
         return None, None

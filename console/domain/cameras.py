@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import Iterable, NamedTuple
+from urllib.parse import urlsplit
+
+MAX_STREAM_URL = 1000  # characters, as the streams table stores it
 
 
 class Capability(str, enum.Enum):
@@ -99,6 +103,10 @@ class Camera:
     def is_live_capable(self) -> bool:
         return self.capability is Capability.LIVE
 
+    @property
+    def has_stream(self) -> bool:
+        return bool(self.streams)
+
 
 class NearbyCamera(NamedTuple):
     """A camera found near a point: what the nearby list and the map need, without streams or contact.
@@ -120,7 +128,90 @@ class NearbyCamera(NamedTuple):
     consent_at: datetime | None
     distance_m: float
     bearing_deg: float  # from the search centre to the camera, degrees clockwise from north
+    has_stream: bool = False  # whether a stream address is registered (what may_view needs of the streams)
 
     @property
     def is_live_capable(self) -> bool:
         return self.capability is Capability.LIVE
+
+
+# --- the one stream-URL classifier and the camera invariants (every ingest path goes through these) -------------
+
+
+class CameraInvalid(ValueError):
+    """A camera that breaks one of the registry's rules; `field` names the value to fix, str() says why."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def stream_protocol(url: str) -> StreamProtocol:
+    """How a stream URL is played, decided here for every path (intake, edits, imports, the feed, the players).
+
+    rtsp:// and rtsps:// are RTSP (RTSPS keeps that it runs over TLS); http(s):// with a path segment `whep` is
+    WebRTC (WHEP); a path ending in .m3u8 is HLS; any other http(s):// is plain HTTP. Anything else, and a URL
+    that is not absolute, too long, or holds spaces or control characters, is refused: ValueError, one sentence.
+    """
+    if not isinstance(url, str) or not url:
+        raise ValueError("the stream URL is empty")
+    if len(url) > MAX_STREAM_URL:
+        raise ValueError(f"the stream URL is {len(url):,} characters long; at most {MAX_STREAM_URL:,}")
+    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in url):
+        raise ValueError("the stream URL contains spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ValueError("the stream URL is not a valid URL (check the host and port)") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("rtsp", "rtsps", "http", "https"):
+        shown = f"{scheme[:12]}:" if scheme else "no scheme"  # urlsplit keeps only letters, digits, + - . here
+        raise ValueError(f"the stream URL must start with rtsp://, rtsps://, http:// or https:// (it has {shown})")
+    if not parts.hostname:
+        raise ValueError("the stream URL has no host name")
+    if scheme in ("rtsp", "rtsps"):
+        return StreamProtocol(scheme)
+    path = parts.path.lower()
+    if "whep" in path.split("/"):
+        return StreamProtocol.WHEP
+    if path.endswith(".m3u8"):
+        return StreamProtocol.HLS
+    return StreamProtocol.HTTP
+
+
+def check_camera_fields(capability: Capability, sharing_mode: SharingMode, stream_urls: Iterable[str]
+                        ) -> tuple[StreamProtocol, ...]:
+    """The registry's rules for one camera; the streams' protocols, or CameraInvalid naming the field.
+
+    Registered only: sharing never and no stream (registration gives police no live access). Live-capable: at
+    least one stream, each with a URL the classifier knows.
+    """
+    urls = [u for u in stream_urls]
+    if capability is Capability.REGISTERED:
+        if sharing_mode is not SharingMode.NEVER:
+            raise CameraInvalid("sharing_mode", "a registered-only camera cannot be shared live: its sharing must be "
+                                "'never' (or make it live-capable with a stream)")
+        if urls:
+            raise CameraInvalid("stream_url", "a registered-only camera has no stream: make it live-capable to give "
+                                "a stream URL, or leave the stream URL empty")
+        return ()
+    if not urls:
+        raise CameraInvalid("stream_url", "a live-capable camera needs a stream URL")
+    protocols = []
+    for url in urls:
+        try:
+            protocols.append(stream_protocol(url))
+        except ValueError as exc:
+            raise CameraInvalid("stream_url", str(exc)) from None
+    return tuple(protocols)
+
+
+def check_camera(camera: Camera) -> Camera:
+    """`camera` if it keeps the registry's rules (see check_camera_fields) and each stream's protocol is the one
+    its URL gives; CameraInvalid otherwise. What every path calls before it writes a camera."""
+    protocols = check_camera_fields(camera.capability, camera.sharing_mode, [s.url for s in camera.streams])
+    for stream, protocol in zip(camera.streams, protocols):
+        if stream.protocol is not protocol:
+            raise CameraInvalid("stream_url", f"the stream URL is {protocol.value}, not {stream.protocol.value}")
+    return camera

@@ -11,9 +11,8 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
-from console.domain.cameras import Capability, SharingMode, StreamProtocol
+from console.domain.cameras import Capability, CameraInvalid, SharingMode, check_camera_fields
 from console.domain.geo import validate_point
 from console.domain.owners import OwnerContact, OwnerKind, mask_text
 
@@ -67,18 +66,6 @@ class IntakeForm:
     consent_wording: str = PHONE_CONSENT_WORDING
 
 
-def stream_protocol(url: str) -> StreamProtocol:
-    """The protocol of a stream URL by its scheme; ValueError naming the accepted schemes otherwise."""
-    scheme = urlsplit(url.strip()).scheme.lower()
-    mapping = {"rtsp": StreamProtocol.RTSP, "rtsps": StreamProtocol.RTSPS, "http": StreamProtocol.HTTP,
-               "https": StreamProtocol.HTTP}
-    if scheme in mapping:
-        return StreamProtocol.HLS if url.split("?")[0].endswith(".m3u8") else mapping[scheme]
-    if scheme in ("whep", "whep+https"):
-        return StreamProtocol.WHEP
-    raise ValueError(f"the stream URL must start with rtsp://, rtsps://, http:// or https:// (got {scheme or 'none'}://)")
-
-
 def check_form(form: IntakeForm) -> None:
     """ValueError with one sentence for the first thing that keeps the registration from being saved."""
     if not form.owner_agreed:
@@ -118,18 +105,11 @@ def _check_camera(number: int, camera: IntakeCamera) -> None:
                                    ("range", camera.range_m, 1, 1000)):
         if value is not None and not (math.isfinite(value) and low <= value <= high):
             raise ValueError(f"{where}: the {name} must be between {low} and {high}")
-    if camera.capability is Capability.REGISTERED:
-        if camera.sharing_mode is not SharingMode.NEVER:
-            raise ValueError(f"{where} is registered only (no live access): its sharing must be 'never'")
-        if camera.stream_url.strip():
-            raise ValueError(f"{where} is registered only: make it live-capable to give a stream URL")
-    else:
-        if not camera.stream_url.strip():
-            raise ValueError(f"{where} is live-capable: give its stream URL")
-        try:
-            stream_protocol(camera.stream_url)
-        except ValueError as exc:
-            raise ValueError(f"{where}: {exc}") from None
+    url = camera.stream_url.strip()
+    try:
+        check_camera_fields(camera.capability, camera.sharing_mode, [url] if url else [])
+    except CameraInvalid as exc:
+        raise ValueError(f"{where}: {exc}") from None
 
 
 # --- addresses --------------------------------------------------------------------------------------

@@ -70,3 +70,30 @@ def mask_phone(phone: str) -> str:
 def mask_email(email: str) -> str:
     local, at, domain = email.partition("@")
     return f"{local[:1]}***@{domain}" if at else ""
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two owner names are the same person's as typed: case and spacing do not count, anything else does."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+@dataclass(frozen=True)
+class OwnerConflict:
+    """A row whose owner matched a registered owner by phone or e-mail, under another name: not imported, the
+    registered owner left as they were. Names are kept only masked (`mask_text`), as lists show contacts."""
+
+    row: int
+    portal_id: str
+    owner_id: int
+    matched_on: str  # "phone" or "email"
+    registry_name: str  # masked
+    file_name: str  # masked
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "portal_id": self.portal_id, "owner_id": self.owner_id,
+                "matched_on": self.matched_on, "registry_name": self.registry_name, "file_name": self.file_name}
+
+    def __str__(self) -> str:
+        return (f"row {self.row}, owner_name: the {self.matched_on} is registered owner #{self.owner_id}'s "
+                f"({self.registry_name}), but this row names {self.file_name}: not imported, owner #{self.owner_id} "
+                "left as it was; correct the row, or register this owner by phone intake")

@@ -13,9 +13,8 @@ import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Mapping, NamedTuple
-from urllib.parse import urlsplit
 
-from console.domain.cameras import Capability, ConsentChannel, SharingMode, StreamProtocol
+from console.domain.cameras import CameraInvalid, Capability, ConsentChannel, SharingMode, check_camera_fields
 from console.domain.geo import haversine_m
 
 # The default columns of a portal export, in order: one row per camera (GeoJSON: Point feature properties).
@@ -26,9 +25,9 @@ FIELDS = (
 )
 REQUIRED = ("portal_id", "owner_name", "address", "lat", "lon")
 CONTACT_FIELDS = ("owner_name", "phone", "email")  # never in logs, audit details or error messages
-STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
+# (stream_url: its length is the stream-URL classifier's check, console/domain/cameras.py)
 MAX_TEXT = {"portal_id": 64, "owner_name": 200, "organisation": 200, "phone": 40, "email": 254, "address": 300,
-            "camera_label": 200, "stream_url": 1000}
+            "camera_label": 200}
 # A camera this far from the middle of the file, that would be near it with latitude and longitude exchanged,
 # was almost certainly entered the wrong way round.
 SWAP_DISTANCE_M = 200_000.0
@@ -74,19 +73,6 @@ class PortalRecord:
     __str__ = __repr__
 
 
-def stream_protocol(url: str) -> StreamProtocol:
-    """How a stream URL is played: RTSP(S) by scheme; over HTTP(S) WHEP, HLS or plain HTTP by its path."""
-    parts = urlsplit(url)
-    scheme, path = parts.scheme.lower(), parts.path.lower()
-    if scheme in ("rtsp", "rtsps"):
-        return StreamProtocol(scheme)
-    if "whep" in path:
-        return StreamProtocol.WHEP
-    if path.endswith(".m3u8"):
-        return StreamProtocol.HLS
-    return StreamProtocol.HTTP
-
-
 def validate(row: Mapping[str, Any], number: int = 0) -> PortalRecord | list[Problem]:
     """One raw row (field name -> text, number or None) as a record, or every problem found in it."""
     problems: list[Problem] = []
@@ -115,10 +101,11 @@ def validate(row: Mapping[str, Any], number: int = 0) -> PortalRecord | list[Pro
     channel = _choice(text["consent_channel"], ConsentChannel, None, "consent_channel", fail)
 
     url = text["stream_url"]
-    if url:
-        why = _url_problem(url)
-        if why:
-            fail("stream_url", why)
+    if not any(p.column in ("capability", "sharing_mode") for p in problems):
+        try:  # the camera rules and the stream-URL classifier are the domain's, for every path
+            check_camera_fields(capability, sharing, [url] if url else [])
+        except CameraInvalid as exc:
+            fail(exc.field, str(exc))
 
     bearing = _number(row.get("bearing_deg"), "bearing_deg", fail)
     if bearing is not None and not 0 <= bearing <= 360:
@@ -276,21 +263,6 @@ def _choice(raw: str, kind, default, column: str, fail):
     except ValueError:
         fail(column, f"{_shown(raw)} is not one of {', '.join(m.value for m in kind)}")
         return default
-
-
-def _url_problem(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        return "is not a valid URL"
-    if parts.scheme.lower() not in STREAM_SCHEMES:
-        return f"must start with {', '.join(s + '://' for s in STREAM_SCHEMES)}"
-    if not parts.hostname:
-        return "has no host name"
-    if any(c.isspace() for c in url):
-        return "contains spaces"
-    return None
 
 
 def _moment(raw: str) -> datetime | None:

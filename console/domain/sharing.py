@@ -1,4 +1,8 @@
-"""Whether police may watch a camera right now, as the map and the nearby list show it (three states)."""
+"""What the map and the nearby list show of a camera's consent now (three states), derived from `consent_now`.
+
+There is no rule here: `consent_now` (console/domain/access.py) is the camera-and-consent part of `may_view`,
+so a camera shown "live now" is one `may_view` opens for a permitted user with an open incident and a reason.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +10,18 @@ import enum
 from datetime import datetime
 from typing import Iterable
 
-from console.domain.cameras import CameraStatus, Capability, SharingMode
+from console.domain.access import AnyCamera, consent_now
 from console.domain.grants import ShareGrant
 
 
 class SharingState(str, enum.Enum):
     REGISTERED = "registered"  # location and contact only: call the owner for footage
-    LIVE_NOT_NOW = "live_not_now"  # live-capable, but the owner's consent does not allow watching now
-    LIVE_NOW = "live_now"  # sharing mode always, or an owner alert in force
+    LIVE_NOT_NOW = "live_not_now"  # live-capable, but the camera or the owner's consent does not allow watching now
+    LIVE_NOW = "live_now"  # may_view's camera and consent rules allow it now
 
 
-def sharing_state(capability: Capability, status: CameraStatus, sharing_mode: SharingMode, camera_id: int,
-                  site_id: int | None, grants: Iterable[ShareGrant], now: datetime) -> SharingState:
-    if capability is not Capability.LIVE:
+def sharing_state(camera: AnyCamera, grants: Iterable[ShareGrant], now: datetime) -> SharingState:
+    """The state shown for `camera` (as stored, or as the nearby search returns it) at `now`."""
+    if not camera.is_live_capable:
         return SharingState.REGISTERED
-    if status is not CameraStatus.ACTIVE or sharing_mode is SharingMode.NEVER:
-        return SharingState.LIVE_NOT_NOW
-    if sharing_mode is SharingMode.ALWAYS:
-        return SharingState.LIVE_NOW
-    if current_grant(camera_id, site_id, grants, now) is not None:
-        return SharingState.LIVE_NOW
-    return SharingState.LIVE_NOT_NOW
-
-
-def current_grant(camera_id: int, site_id: int | None, grants: Iterable[ShareGrant],
-                  now: datetime) -> ShareGrant | None:
-    """The grant in force now that covers the camera and lasts longest, or None."""
-    best = None
-    for grant in grants:
-        if grant.covers(camera_id, site_id) and grant.in_force(now):
-            if best is None or grant.expires_at > best.expires_at:
-                best = grant
-    return best
+    return SharingState.LIVE_NOW if consent_now(camera, grants, now).allowed else SharingState.LIVE_NOT_NOW

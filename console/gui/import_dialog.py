@@ -34,6 +34,7 @@ from console.gui.text import keep_plain
 
 _STEPS = 1000  # the bar's resolution; the import reports rows
 SHOWN_PROBLEMS = 1000  # rows of the bad-row table; the rejects file holds them all
+CONFLICT_COLUMNS = ("Row", "Portal id", "Same", "Registered owner", "Owner in the file")
 
 RunImport = Callable[..., dict]
 """run(progress, *, dry_run, partial, rejects) -> summary: import_file with the file and the person bound."""
@@ -125,6 +126,10 @@ def dry_run_text(summary: dict) -> str:
     sites = f"{summary['sites_added']:,} new site{'s' if summary['sites_added'] != 1 else ''}"
     cameras = (f"{summary['added']:,} cameras would be added, {summary['updated']:,} updated and "
                f"{summary['unchanged']:,} left unchanged; {owners} and {sites}.")
+    conflicts = summary.get("conflicts", 0)
+    if conflicts:
+        cameras += (f" {_rows(conflicts)} would not be imported: {'its' if conflicts == 1 else 'their'} phone or "
+                    "e-mail is a registered owner's under another name (listed below); that owner stays as it is.")
     if not good:
         return f"{head}\nNo row can be imported."
     return f"{head}\n{'Of the good rows: ' if bad else ''}{cameras}"
@@ -136,6 +141,8 @@ def import_summary_line(summary: dict) -> str:
             f"{summary['unchanged']:,} unchanged")
     if summary.get("rejects_file"):
         line += f"; {_rows(summary['rejected'], 'bad row')} written to {summary['rejects_file']}"
+    if summary.get("conflicts"):
+        line += f"; {_rows(summary['conflicts'])} not imported (owner conflicts)"
     return line
 
 
@@ -159,6 +166,7 @@ class ImportSummaryDialog(QDialog):
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.summary_label)
+        self.conflicts_table = self._conflicts(summary.get("owner_conflicts", []), layout)
 
         self.problems_table = QTableWidget(0, 3)
         self.rejects_label = QLabel()
@@ -196,7 +204,38 @@ class ImportSummaryDialog(QDialog):
         self.import_good_button.clicked.connect(lambda: self._choose(partial=True))
         self.cancel_button.clicked.connect(self.reject)
         layout.addWidget(self.buttons)
-        self.resize(760, 460 if problems else 160)
+        self.resize(760, 460 if problems or not self.conflicts_table.isHidden() else 160)
+
+    def _conflicts(self, conflicts: list[dict], layout: QVBoxLayout) -> QTableWidget:
+        """The rows whose owner matched a registered owner under another name: both names, masked by the service
+        as every list masks contacts (console/domain/owners.py: mask_text); cells are plain text."""
+        table = QTableWidget(0, len(CONFLICT_COLUMNS))
+        if not conflicts:
+            table.hide()
+            return table
+        note = QLabel("Not imported: the phone or e-mail of these rows is a registered owner's, under another "
+                      "name. Correct the rows, or register the owner by phone intake:")
+        note.setTextFormat(Qt.TextFormat.PlainText)
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        table.setHorizontalHeaderLabels(list(CONFLICT_COLUMNS))
+        shown = conflicts[:SHOWN_PROBLEMS]
+        table.setRowCount(len(shown))
+        for n, conflict in enumerate(shown):
+            row = QTableWidgetItem()
+            row.setData(Qt.ItemDataRole.DisplayRole, int(conflict["row"]))
+            table.setItem(n, 0, row)
+            for column, key in enumerate(("portal_id", "matched_on", "registry_name", "file_name"), 1):
+                shown_text = str(conflict[key])
+                if key == "registry_name":
+                    shown_text = f"#{int(conflict['owner_id'])} {shown_text}"
+                table.setItem(n, column, QTableWidgetItem(shown_text))
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.verticalHeader().hide()
+        table.horizontalHeader().setSectionResizeMode(len(CONFLICT_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        table.resizeColumnsToContents()
+        layout.addWidget(table, 1)
+        return table
 
     def _fill(self, problems) -> None:
         table = self.problems_table

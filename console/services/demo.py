@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
-from console.domain.cameras import Capability, CameraStatus, SharingMode
+from console.domain.cameras import Capability, CameraStatus, SharingMode, check_camera_fields
 from console.domain.geo import haversine_m
 from console.domain.grants import GrantSource, ShareGrant
 from console.domain.incidents import Incident
@@ -133,25 +133,27 @@ class _Builder:
         lat, lon = offset((lot.lat, lot.lon), rng.uniform(-6, 6), rng.uniform(-6, 6))
         facing = (lot.facing_deg + (0, 90, -90, 180)[0 if n == 0 else 1 + rng.randrange(3)] + rng.uniform(-25, 25)) % 360
         status = CameraStatus.ACTIVE if rng.random() < 0.97 else CameraStatus.INACTIVE
+        capability = Capability.LIVE if live else Capability.REGISTERED
+        gateway = f"gw-{site_id}.demo.invalid"
+        rtsp = live and rng.random() < 0.8
+        urls = ([f"rtsp://{gateway}:554/cam{n + 1}/{role}" for role in ("main", "sub")] if rtsp
+                else [f"https://{gateway}/whep/cam{n + 1}"] if live else [])
+        protocols = check_camera_fields(capability, mode, urls)  # the registry's rules hold for the demo too
         self.cameras.append((
             camera_id, site_id, owner_id, None, _CAMERA_PLACES[(n + site_id) % len(_CAMERA_PLACES)],
-            lat, lon, (Capability.LIVE if live else Capability.REGISTERED).value, mode.value, status.value,
+            lat, lon, capability.value, mode.value, status.value,
             "outside", round(facing, 1), _ANGLES[n % 4], _RANGES[(site_id + n) % 4],
             created, channel, taken_by, WORDING if channel in ("phone", "in_person") else None, True, created, created, 1,
         ))
         if not live:
             return
         self.live += 1
-        gateway = f"gw-{site_id}.demo.invalid"
-        if rng.random() < 0.8:
+        secret = None
+        if rtsp:
             secret = self.cipher.encrypt({"username": "viewer", "password": f"demo-{rng.getrandbits(48):012x}"},
                                          b"stream")
-            for role in ("main", "sub"):
-                self.streams.append((len(self.streams) + 1, camera_id, "rtsp", role,
-                                     f"rtsp://{gateway}:554/cam{n + 1}/{role}", secret))
-        else:
-            self.streams.append((len(self.streams) + 1, camera_id, "whep", "main",
-                                 f"https://{gateway}/whep/cam{n + 1}", None))
+        for url, protocol, role in zip(urls, protocols, ("main", "sub")):
+            self.streams.append((len(self.streams) + 1, camera_id, protocol.value, role, url, secret))
 
 
 def _live_mode(draw: float) -> SharingMode:

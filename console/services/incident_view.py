@@ -13,7 +13,8 @@ from console.domain.audit import Action, AuditEntry
 from console.domain.cameras import Camera, NearbyCamera
 from console.domain.grants import ShareGrant
 from console.domain.owners import OwnerContact
-from console.domain.sharing import SharingState, current_grant, sharing_state
+from console.domain.access import consent_now
+from console.domain.sharing import SharingState, sharing_state
 from console.errors import UserError
 from console.services.offline_age import DEFAULT_FIELD_COPY_MAX_AGE, too_old
 from console.services.registry import MAX_RADIUS_M, RegistryService, check_search
@@ -134,11 +135,7 @@ class IncidentView:
                with_owners: bool) -> list[ShownCamera]:
         grants = registry.grants([c.id for c in found if c.is_live_capable], now)
         owners = self._masked_owners(registry, {c.owner_id for c in found}) if with_owners else {}
-        return [
-            ShownCamera(c, sharing_state(c.capability, c.status, c.sharing_mode, c.id, c.site_id, grants, now),
-                        c.distance_m <= radius_m, owners.get(c.owner_id, ""))
-            for c in found
-        ]
+        return shown_cameras(found, grants, owners, radius_m, now)
 
     def detail(self, camera_id: int, now: datetime | None = None) -> CameraDetail:
         """The camera, its sharing state now, the alert in force and the masked owner (from the field copy while
@@ -148,13 +145,11 @@ class IncidentView:
         def read(registry: RegistryService) -> CameraDetail:
             camera = registry.camera(camera_id)
             grants = registry.grants([camera_id], now)
-            state = sharing_state(camera.capability, camera.status, camera.sharing_mode, camera_id, camera.site_id,
-                                  grants, now)
+            state = sharing_state(camera, grants, now)
             with registry.database.engine.connect() as conn:
                 owner_id = repo.camera_owner_id(conn, camera_id)
             owners = self._masked_owners(registry, {owner_id} if owner_id is not None else set())
-            return CameraDetail(camera, state, current_grant(camera_id, camera.site_id, grants, now),
-                                owners.get(owner_id, ""))
+            return CameraDetail(camera, state, consent_now(camera, grants, now).grant, owners.get(owner_id, ""))
 
         return self._answered(read, now)[0]
 
@@ -172,6 +167,13 @@ class IncidentView:
                 if owner is not None:
                     masked[owner_id] = _masked_name(owner.contact)
         return masked
+
+
+def shown_cameras(found: list[NearbyCamera], grants: list[ShareGrant], owners: dict[int, str], radius_m: float,
+                  now: datetime) -> list[ShownCamera]:
+    """The search's cameras with the state shown for each: `sharing_state`, i.e. may_view's consent rule."""
+    return [ShownCamera(c, sharing_state(c, grants, now), c.distance_m <= radius_m, owners.get(c.owner_id, ""))
+            for c in found]
 
 
 def _masked_name(contact: OwnerContact) -> str:

@@ -13,9 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from console.domain.audit import Action, AuditEntry
-from console.domain.cameras import Camera, ConsentChannel, ConsentRecord, FieldOfView, Stream
+from console.domain.cameras import (
+    Camera,
+    CameraInvalid,
+    ConsentChannel,
+    ConsentRecord,
+    FieldOfView,
+    Stream,
+    check_camera,
+    stream_protocol,
+)
 from console.domain.changes import ChangeKind
-from console.domain.intake import Duplicates, IntakeForm, check_form, stream_protocol
+from console.domain.intake import Duplicates, IntakeForm, check_form
 from console.domain.users import User
 from console.errors import UserError
 from console.services.accounts import AuditedService, audited_transaction
@@ -116,10 +125,14 @@ class IntakeService(AuditedService):
             fov = FieldOfView(camera.bearing_deg, camera.fov_deg or 90.0, camera.range_m or 30.0)
         url = camera.stream_url.strip()
         streams = (Stream(stream_protocol(url), url),) if url else ()
-        camera_id = repo.add_camera(conn, self.cipher, Camera(
-            id=None, site_id=site_id, label=camera.label.strip(), lat=camera.lat, lon=camera.lon, address=address,
-            capability=camera.capability, sharing_mode=camera.sharing_mode, field_of_view=fov, consent=consent,
-            streams=streams), owner_id)
+        new = Camera(id=None, site_id=site_id, label=camera.label.strip(), lat=camera.lat, lon=camera.lon,
+                     address=address, capability=camera.capability, sharing_mode=camera.sharing_mode,
+                     field_of_view=fov, consent=consent, streams=streams)
+        try:
+            check_camera(new)  # check_form said so already; the rule is the domain's, so it is asked here too
+        except CameraInvalid as exc:
+            raise UserError(f"not saved: camera {camera.label.strip()!r}: {exc}") from None
+        camera_id = repo.add_camera(conn, self.cipher, new, owner_id)
         store.set_placement(conn, camera_id, camera.placement.value)
         store.add_history(conn, now, user.username, "camera", camera_id,
                           [("created", None, camera.label.strip()), ("sharing_mode", None, camera.sharing_mode)])

@@ -20,7 +20,14 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from console.domain.audit import Action, AuditEntry
-from console.domain.cameras import CameraStatus, Capability, ConsentRecord, SharingMode
+from console.domain.cameras import (
+    CameraInvalid,
+    CameraStatus,
+    Capability,
+    ConsentRecord,
+    SharingMode,
+    check_camera_fields,
+)
 from console.domain.changes import ChangeKind
 from console.domain.intake import Placement
 from console.domain.owners import OwnerContact, OwnerKind
@@ -135,8 +142,11 @@ def edit_camera_in(conn: Connection, audit: AuditLog, camera_id: int, seen_versi
     if stored["status"] == CameraStatus.REMOVED.value:
         raise UserError(f"camera {camera_id} has been removed from the registry; it cannot be edited")
     after = {**stored, **values}
-    if after["capability"] == Capability.REGISTERED.value and after["sharing_mode"] != SharingMode.NEVER.value:
-        raise UserError("a registered-only camera cannot be shared live: make it live-capable first, or choose 'never'")
+    try:  # the registry's camera rules, the domain's: as the camera would be after the edit, with its streams
+        check_camera_fields(Capability(after["capability"]), SharingMode(after["sharing_mode"]),
+                            store.camera_stream_urls(conn, camera_id))
+    except CameraInvalid as exc:
+        raise UserError(f"not saved: camera {camera_id}, {exc.field.replace('_', ' ')}: {exc}") from None
     if store.update_versioned(conn, cameras, camera_id, seen_version, values, now) != 1:
         raise _conflict(conn, camera_id, seen_version, values)
     diff = [(name, stored[name], value) for name, value in values.items() if stored[name] != value]

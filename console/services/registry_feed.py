@@ -97,13 +97,14 @@ class SyncSummary:
                                                               "alert": 0})
     unchanged: int = 0
     rejected: int = 0
+    conflicts: int = 0  # camera items not applied: their phone or e-mail is a registered owner's, another name
     not_modified: bool = False
     cursor: str | None = None
     error: str | None = None
 
     def as_dict(self) -> dict:
         return {"pages": self.pages, "applied": dict(self.applied), "unchanged": self.unchanged,
-                "rejected": self.rejected, "not_modified": self.not_modified,
+                "rejected": self.rejected, "conflicts": self.conflicts, "not_modified": self.not_modified,
                 "cursor": self.cursor, "error": self.error}
 
 
@@ -365,8 +366,9 @@ class RegistryFeed:
                     else:
                         summary.unchanged += 1
             self._upsert(conn, batch, counts)
-            applied["camera"] -= counts.unchanged
+            applied["camera"] -= counts.unchanged + counts.conflicts
             summary.unchanged += counts.unchanged
+            summary.conflicts += counts.conflicts
             if not any(applied.values()):
                 return  # a page the registry already had (re-sent): the cursor moves, nothing else is written
             self.audit.append(AuditEntry(
@@ -395,8 +397,12 @@ class RegistryFeed:
         if not records:
             return
         done = upsert_records(conn, self.cipher, records, self.workstation, username=self.actor)
-        for key in ("added", "updated", "unchanged", "owners_added", "owners_updated", "sites_added"):
+        for key in ("added", "updated", "unchanged", "owners_added", "owners_updated", "sites_added", "conflicts"):
             setattr(counts, key, getattr(counts, key) + getattr(done, key))
+        if done.owner_conflicts:  # portal ids and owner ids only: names stay out of the log
+            log.warning("registry feed: %d camera item(s) not applied, owner conflict (the phone or e-mail is a "
+                        "registered owner's under another name): %s", len(done.owner_conflicts),
+                        ", ".join(f"{c.portal_id} (owner #{c.owner_id})" for c in done.owner_conflicts[:20]))
 
     def _remove(self, conn: Connection, item: CameraRemoved, now: datetime) -> bool:
         """Remove the camera; False when there is nothing to do (unknown to the registry, or removed already)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
@@ -20,8 +20,9 @@ from sqlalchemy.engine import Connection
 
 from console.domain.audit import Action, AuditEntry
 from console.domain.changes import ChangeKind
-from console.domain.owners import OwnerKind
-from console.domain.portal_records import PortalRecord, Problem, stream_protocol, validate_rows
+from console.domain.owners import OwnerConflict, OwnerKind, mask_text, same_name
+from console.domain.cameras import CameraInvalid, check_camera_fields, stream_protocol
+from console.domain.portal_records import PortalRecord, Problem, validate_rows
 from console.errors import UserError
 from console.services.accounts import audited_transaction
 from console.services.portal_files import PortalFile, read_portal_file, write_rejects
@@ -61,6 +62,8 @@ class ImportCounts:
     owners_added: int = 0
     owners_updated: int = 0
     sites_added: int = 0
+    conflicts: int = 0  # rows not imported: their phone or e-mail is a registered owner's, under another name
+    owner_conflicts: list[OwnerConflict] = field(default_factory=list)  # those rows, names masked
 
     @property
     def changed(self) -> bool:
@@ -68,7 +71,9 @@ class ImportCounts:
 
     def as_details(self) -> dict:
         """For audit details and summaries: counts only, never contact details."""
-        return asdict(self)
+        details = asdict(self)
+        del details["owner_conflicts"]
+        return details
 
 
 def upsert_records(conn: Connection, cipher: ContactCipher, records: Sequence[PortalRecord], workstation: str, *,
@@ -126,7 +131,13 @@ def _utcnow() -> datetime:
 
 
 class _Plan:
-    """Matches records to what is registered, then writes the difference."""
+    """Matches records to what is registered, then writes the difference.
+
+    A new camera's record whose phone or e-mail digest is a registered owner's, but whose owner name is not that
+    owner's, is a conflict: two people share a line, or the row is wrong. Which, only a person can tell, so the row
+    is not imported (its camera would otherwise be listed under, and its footage asked of, someone else) and the
+    registered owner is left as they were; `conflicts` lists them (names masked).
+    """
 
     def __init__(self, conn: Connection, cipher: ContactCipher, records: Sequence[PortalRecord], username: str):
         self.conn, self.cipher, self.records, self.username = conn, cipher, records, username[:64]
@@ -138,11 +149,21 @@ class _Plan:
         self.new_cameras: list[tuple[PortalRecord, tuple, tuple]] = []  # record, owner ref, site ref
         self.camera_updates: list[tuple[PortalRecord, object, tuple, tuple]] = []
         self.unchanged = 0
+        self.conflicts: list[OwnerConflict] = []
+        self.matched_by: dict[int, tuple[int, str]] = {}  # group -> (registered owner, "phone"/"email") by digest
+        self.stored_names: dict[int, str] = {}  # registered owner -> name, for the owners matched by digest
 
     # --- matching ---------------------------------------------------------------------------------
 
     def match(self, progress: Progress | None) -> None:
         records = self.records
+        for record in records:  # validate_rows checked them; the rule is the domain's, so it is asked once more here
+            try:
+                check_camera_fields(record.capability, record.sharing_mode,
+                                    [record.stream_url] if record.stream_url else [])
+            except CameraInvalid as exc:
+                raise UserError(f"portal camera {record.portal_id[:64]!r}, {exc.field}: {exc}; nothing was imported"
+                                ) from None
         existing = self._existing_cameras([r.portal_id for r in records])
         stream_rows = self._main_streams([row.id for row in existing.values()])
         groups = self._owner_groups()
@@ -152,12 +173,16 @@ class _Plan:
         contact_from: dict[int, PortalRecord] = {}  # an existing owner -> the first record that speaks for them
         total = len(records)
         for done, record in enumerate(records, 1):
+            if progress is not None and (done % 2000 == 0 or done == total):
+                progress(done, total)
             row = existing.get(record.portal_id)
             if row is not None and row.status == "removed":
                 self.unchanged += 1  # a camera the owner withdrew stays withdrawn; so does an erased owner
                 continue
             # A registered camera stays with its owner (owners may share a phone line); new ones join their group's.
             owner_ref = row.owner_id if row is not None else owner_of[self.group_of[done - 1]]
+            if row is None and self._conflicting(record, self.group_of[done - 1]):
+                continue
             if isinstance(owner_ref, int):
                 contact_from.setdefault(owner_ref, record)
             address_key = record.address.casefold()
@@ -177,9 +202,20 @@ class _Plan:
                     self.camera_updates.append((record, row, (owner_ref, site_ref), stream_change))
                 else:
                     self.unchanged += 1
-            if progress is not None and (done % 2000 == 0 or done == total):
-                progress(done, total)
         self._owner_changes(contact_from)
+
+    def _conflicting(self, record: PortalRecord, group: int) -> bool:
+        """Whether a new camera's record names another person than the registered owner its digest matched."""
+        matched = self.matched_by.get(group)
+        if matched is None:
+            return False
+        owner_id, matched_on = matched
+        stored = self.stored_names.get(owner_id, "")
+        if same_name(record.owner_name, stored):
+            return False
+        self.conflicts.append(OwnerConflict(record.row, record.portal_id, owner_id, matched_on, mask_text(stored),
+                                            mask_text(record.owner_name)))
+        return True
 
     def _existing_cameras(self, portal_ids: list[str]) -> dict:
         found = {}
@@ -204,15 +240,17 @@ class _Plan:
         return found
 
     def _owner_groups(self) -> list[dict]:
-        """Records grouped by owner: a shared phone or e-mail digest, else the same name and address."""
+        """Records grouped by owner: the same name with a shared phone or e-mail digest, else the same name and
+        address. Two names on one phone line are two owners, as the file says (see _conflicting for registered ones)."""
         digest = self.digest
         by_key: dict[tuple, int] = {}
         groups: list[dict] = []
         self.group_of: list[int] = []
         for record in self.records:
             phone, email = digest(record.phone), digest(record.email)
-            keys = [k for k in (("phone", phone), ("email", email)) if k[1]] or [
-                ("name", record.owner_name.casefold(), record.address.casefold())]
+            name = " ".join(record.owner_name.split()).casefold()  # as same_name compares them
+            keys = [(*k, name) for k in (("phone", phone), ("email", email)) if k[1]] or [
+                ("name", name, record.address.casefold())]
             group = next((by_key[k] for k in keys if k in by_key), None)
             if group is None:
                 group = len(groups)
@@ -226,18 +264,32 @@ class _Plan:
     def _owners(self, groups: list[dict], existing: dict) -> dict[int, object]:
         """Group number -> an existing owner's id, or ("new-owner", group) for an owner to add."""
         digests = sorted({g[k] for g in groups for k in ("phone", "email") if g[k]})
-        by_digest: dict[str, int] = {}
+        by_digest: dict[tuple[str, str], list[int]] = {}  # ("phone"/"email", digest) -> registered owners, oldest first
+        names: dict[int, bytes] = {}
         for chunk in _chunks(digests):
-            query = (select(owners.c.id, owners.c.phone_digest, owners.c.email_digest)
+            query = (select(owners.c.id, owners.c.phone_digest, owners.c.email_digest, owners.c.contact_ciphertext)
                      .where(owners.c.erased_at.is_(None))
                      .where(owners.c.phone_digest.in_(chunk) | owners.c.email_digest.in_(chunk)).order_by(owners.c.id))
             for row in self.conn.execute(query):
-                for value in (row.phone_digest, row.email_digest):
-                    if value:
-                        by_digest.setdefault(value, row.id)
+                names[row.id] = row.contact_ciphertext
+                for kind, value in (("phone", row.phone_digest), ("email", row.email_digest)):
+                    if value and row.id not in by_digest.setdefault((kind, value), []):
+                        by_digest[(kind, value)].append(row.id)
         owner_of: dict[int, object] = {}
         for number, group in enumerate(groups):
-            owner_id = by_digest.get(group["phone"]) or by_digest.get(group["email"])
+            candidates = [(owner, kind) for kind in ("phone", "email") if group[kind]
+                          for owner in by_digest.get((kind, group[kind]), ())]
+            owner_id = None
+            if candidates:
+                # The registered owner of this phone or e-mail with this name; if none has it, the first is the
+                # conflicting one (its new cameras are reported, not imported: see _conflicting).
+                for owner, _ in candidates:
+                    if owner not in self.stored_names:
+                        stored = names.get(owner)
+                        self.stored_names[owner] = self.cipher.decrypt(stored)["name"] if stored else ""
+                owner_id, kind = next(((o, k) for o, k in candidates
+                                       if same_name(group["record"].owner_name, self.stored_names[o])), candidates[0])
+                self.matched_by[number] = (owner_id, kind)
             if owner_id is None:
                 owner_id = next((existing[p].owner_id for p in group["portal_ids"] if p in existing), None)
             owner_of[number] = owner_id if owner_id is not None else ("new-owner", number)
@@ -316,6 +368,7 @@ class _Plan:
         counts.added, counts.updated, counts.unchanged = len(self.new_cameras), len(self.camera_updates), self.unchanged
         counts.owners_added, counts.owners_updated = len(self.new_owners), len(self.owner_updates)
         counts.sites_added = len(self.new_sites)
+        counts.conflicts, counts.owner_conflicts = len(self.conflicts), list(self.conflicts)
 
     def _add_cameras(self, owner, site, stamp) -> None:
         if not self.new_cameras:
@@ -368,11 +421,11 @@ class _Plan:
         params, history, new_streams, stream_updates = [], [], [], []
         for record, row, (owner_ref, site_ref), stream_change in self.camera_updates:
             values = dict(zip(_CAMERA_FIELDS, self._camera_values(record, owner(owner_ref), site(site_ref))))
-            for field in _CAMERA_FIELDS:
-                old, new = getattr(row, field), values[field]
+            for name in _CAMERA_FIELDS:
+                old, new = getattr(row, name), values[name]
                 if old != new:
                     history.append({"at": self.now, "username": self.username, "entity": "camera",
-                                    "entity_id": row.id, "field": field, "old_value": _history_text(old),
+                                    "entity_id": row.id, "field": name, "old_value": _history_text(old),
                                     "new_value": _history_text(new)})
             values["consent_taken_by"] = _PORTAL_TAKER if record.consent_at else None
             params.append({f"b_{k}": v for k, v in values.items()} | {"b_id": row.id})
@@ -512,6 +565,7 @@ def import_file(database: Database, cipher: ContactCipher, path: str | Path, *, 
     if progress is not None:
         progress(steps, steps)
     summary.update(counts.as_details())
+    summary["owner_conflicts"] = [c.as_dict() for c in counts.owner_conflicts]  # masked, as lists show contacts
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return {"problems": problems, **summary} if dry_run else summary
 

@@ -146,6 +146,12 @@ def camera_values(conn: Connection, camera_id: int) -> tuple[int, dict] | None:
     return row.version, {f: getattr(row, f) for f in CAMERA_FIELDS}
 
 
+def camera_stream_urls(conn: Connection, camera_id: int) -> list[str]:
+    """The URLs (without credentials) of a camera's streams, main first."""
+    return list(conn.execute(select(streams.c.url).where(streams.c.camera_id == camera_id)
+                             .order_by(streams.c.role, streams.c.id)).scalars())
+
+
 def owner_row(conn: Connection, owner_id: int):
     return conn.execute(select(owners).where(owners.c.id == owner_id)).first()
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, select, text, type_coerce
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, and_, exists, select, text, type_coerce
 from sqlalchemy.engine import Connection
 
 from console.domain.cameras import (
@@ -30,7 +30,7 @@ from console.domain.cameras import (
     SharingMode,
 )
 from console.domain.geo import EARTH_RADIUS_M, bounding_boxes
-from console.store.models import CameraRow, SiteRow
+from console.store.models import CameraRow, SiteRow, StreamRow
 
 # The R*Tree is a virtual table that Alembic must not manage; it lives in its own metadata.
 camera_rtree = Table(
@@ -45,6 +45,7 @@ camera_rtree = Table(
 
 _cameras = CameraRow.__table__
 _sites = SiteRow.__table__
+_streams = StreamRow.__table__
 
 _COLUMNS = (
     _cameras.c.id,
@@ -63,6 +64,10 @@ _COLUMNS = (
     # Read raw and converted only for the cameras inside the circle (see _as_utc): parsing every candidate's
     # timestamp cost a third of the query.
     type_coerce(_cameras.c.consent_at, String).label("consent_at"),
+    # What may_view needs of the streams (see consent_now): looked up through the streams' camera_id index, and only
+    # for live-capable cameras (a registered-only camera has none).
+    and_(_cameras.c.capability == Capability.LIVE.value,
+         exists().where(_streams.c.camera_id == _cameras.c.id)).label("has_stream"),
 )
 
 
@@ -153,7 +158,9 @@ def scan_cameras(
 _SELECT = (
     "cameras.id, cameras.site_id, cameras.owner_id, cameras.label, cameras.lat, cameras.lon, sites.address, "
     "cameras.capability, cameras.sharing_mode, cameras.status, cameras.fov_bearing_deg, cameras.fov_angle_deg, "
-    "cameras.fov_range_m, cameras.consent_at"
+    "cameras.fov_range_m, cameras.consent_at, "
+    f"(cameras.capability = '{Capability.LIVE.value}' "
+    "AND EXISTS (SELECT 1 FROM streams WHERE streams.camera_id = cameras.id)) AS has_stream"
 )
 
 
@@ -225,7 +232,7 @@ def _nearest(rows, lat: float, lon: float, radius_m: float, limit: int | None) -
     cameras = []
     for distance, _, row in found:
         (camera_id, site_id, owner_id, label, cam_lat, cam_lon, address, capability, sharing, status,
-         fov_bearing, fov_angle, fov_range, consent_at) = row
+         fov_bearing, fov_angle, fov_range, consent_at, has_stream) = row
         if distance > 0:
             p2 = cam_lat * to_rad
             dl = (cam_lon - lon) * to_rad
@@ -238,7 +245,7 @@ def _nearest(rows, lat: float, lon: float, radius_m: float, limit: int | None) -
             sharing_modes[sharing], statuses[status],
             None if fov_bearing is None or fov_angle is None or fov_range is None
             else FieldOfView(fov_bearing, fov_angle, fov_range),
-            None if consent_at is None else _as_utc(consent_at), distance, bearing,
+            None if consent_at is None else _as_utc(consent_at), distance, bearing, bool(has_stream),
         ))
     return cameras
 

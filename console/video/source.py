@@ -5,26 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from console.domain.cameras import StreamProtocol
+from console.domain.cameras import StreamProtocol, stream_protocol
 from console.domain.redaction import redact
 
 __all__ = ["StreamSource", "protocol_of", "redact"]
 
 
 def protocol_of(url: str) -> StreamProtocol | None:
-    """The stream protocol a URL most likely speaks, or None when it cannot be told from the URL."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme in ("rtsp", "rtsps"):
-        return StreamProtocol(scheme)
-    if scheme in ("http", "https"):
-        path = parts.path.lower()
-        if "whep" in path:
-            return StreamProtocol.WHEP
-        if path.endswith(".m3u8"):
-            return StreamProtocol.HLS
-        return StreamProtocol.HTTP
-    return None
+    """The stream protocol of a URL by the domain's one classifier, or None when it is not a stream URL it knows
+    (a local file, say)."""
+    try:
+        return stream_protocol(url)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

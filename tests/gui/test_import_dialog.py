@@ -194,3 +194,34 @@ def test_cancel_during_the_dry_run_is_a_cancel_not_a_failure(registry, tmp_path,
         gate.set()
     assert cancelled.args[0] == "Import of portal.csv cancelled: nothing was imported"
     assert flow.summary_dialog is None and flow.error_box is None and cameras(database) == []
+
+
+def test_owner_conflicts_are_listed_with_both_names_masked_and_not_imported(registry, tmp_path, qtbot):
+    database, tasks, runner = registry
+    first = tmp_path / "first.csv"
+    with first.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, FIELDS)
+        writer.writeheader()
+        writer.writerow({"portal_id": "P1", "owner_name": "Ann Lee", "phone": "413-555-0199", "address": "1 Elm St",
+                         "lat": "42.141", "lon": "-72.60"})
+        writer.writerow({"portal_id": "P2", "owner_name": "<b>Bob</b> Stone", "phone": "413-555-0199",
+                         "address": "3 Elm St", "lat": "42.142", "lon": "-72.60"})
+    registered = tmp_path / "registered.csv"
+    registered.write_text("\n".join(first.read_text(encoding="utf-8").splitlines()[:2]) + "\n", encoding="utf-8")
+    import_file(database, ContactCipher(load_contact_key()), registered, username="ann", workstation="rtic-ws-1")
+    assert cameras(database) == ["P1"]  # Ann Lee is registered with that phone; the file's P2 names someone else
+    flow = PortalImport(tasks, runner(first), first)
+    summary = checked(flow, qtbot)
+    qtbot.addWidget(summary)
+    assert "1 row would not be imported" in summary.summary_label.text()
+    table = summary.conflicts_table
+    assert not table.isHidden() and table.rowCount() == 1
+    cells = [table.item(0, c).text() for c in range(table.columnCount())]
+    assert cells[0] == "3" and cells[1] == "P2"  # the spreadsheet row (the header is row 1)
+    assert cells[2] == "phone"
+    assert cells[3].endswith("A** L**") and cells[4] == "<********* S****"  # masked, shown as the literal text
+    assert "Ann" not in " ".join(cells) and "Bob" not in " ".join(cells)
+    with qtbot.waitSignal(flow.sig_finished, timeout=30_000) as finished:
+        summary.import_all_button.click()
+    assert "1 row not imported (owner conflicts)" in finished.args[0]
+    assert cameras(database) == ["P1"]

@@ -130,7 +130,7 @@ def test_create_new_anyway_needs_the_explicit_override(database, intake, staff):
     ({"contact": OwnerContact(name="Ann", organisation="Ann's", phone="", email="")}, "phone number or an e-mail"),
     ({"lat": 142.0}, "latitude 142.0 is out of range"),
     ({"cameras": ()}, "at least one camera"),
-    ({"cameras": (IntakeCamera("Door", 42.1, -72.6, Capability.LIVE, SharingMode.ALWAYS),)}, "give its stream URL"),
+    ({"cameras": (IntakeCamera("Door", 42.1, -72.6, Capability.LIVE, SharingMode.ALWAYS),)}, "needs a stream URL"),
     ({"cameras": (IntakeCamera("Door", 42.1, -72.6, sharing_mode=SharingMode.ALWAYS),)}, "must be 'never'"),
     ({"cameras": (IntakeCamera("Door", 42.1, -72.6, Capability.LIVE, SharingMode.ALWAYS, stream_url="ftp://x/y"),)},
      "must start with rtsp"),

@@ -256,7 +256,10 @@ def test_reading_the_whole_log_again_ends_in_the_same_registry(database, portal,
 
 
 def test_removal_and_erasure_from_the_feed(database, portal, make_feed):
-    portal.add(camera("P-1", phone="413-555-0001"), camera("P-2", phone="413-555-0001", address="1 Same St"),
+    # P-1 and P-2: one owner (the same name on the same phone) at two addresses; another name on that phone would be
+    # another owner, whose cameras the erasure must not touch (issue 13).
+    portal.add(camera("P-1", phone="413-555-0001"),
+               camera("P-2", phone="413-555-0001", owner_name="Owner P-1", address="1 Same St"),
                camera("P-3"), {"type": "camera_removed", "portal_id": "P-3"},
                {"type": "owner_deleted", "camera_portal_id": "P-2"},
                {"type": "camera_removed", "portal_id": "P-unknown"})

@@ -169,7 +169,9 @@ def test_a_dry_run_counts_but_writes_nothing(database, cipher, tmp_path):
 def test_a_geojson_export_with_a_saved_style_mapping(database, cipher, tmp_path):
     features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(r["lon"]), float(r["lat"])]},
                  "properties": {"CamID": r["portal_id"], "Owner": r["owner_name"], "Street": r["address"],
-                                "phone": r["phone"], "sharing_mode": r["sharing_mode"]}} for r in ROWS]
+                                "phone": r["phone"], "sharing_mode": r["sharing_mode"],
+                                # without these, a live row would be registered-only with a sharing mode: refused
+                                "capability": r["capability"], "stream_url": r["stream_url"]}} for r in ROWS]
     path = tmp_path / "portal.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
     with pytest.raises(UserError, match="no portal_id, owner_name, address columns"):
