@@ -9,7 +9,7 @@ import json
 
 from console.services.demo import create_demo
 from console.store.db import open_database
-from console.store.secrets import ContactCipher, load_contact_key
+from console.store.key_check import agency_cipher
 
 
 def register(subparsers, common) -> None:
@@ -23,6 +23,6 @@ def register(subparsers, common) -> None:
 
 def run(args) -> int:
     with open_database(args.db, create=True) as database:
-        summary = create_demo(database, ContactCipher(load_contact_key()), cameras=args.cameras, seed=args.seed)
+        summary = create_demo(database, agency_cipher(database), cameras=args.cameras, seed=args.seed)
     print(json.dumps(summary))
     return 0

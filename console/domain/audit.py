@@ -48,6 +48,9 @@ class Action:
     CAD_INCIDENT = "cad_incident"  # an incident created, updated, closed or reopened from CAD
     REGISTRY_IMPORT = "registry_import"  # a portal export imported: file name, SHA-256, counts (never contacts)
     FIELD_COPY = "field_copy"  # a field laptop's encrypted registry copy made: for whom, the counts
+    KEY_EXPORT = "key_export"  # the agency contact key written to a passphrase-protected file (its key id)
+    KEY_IMPORT = "key_import"  # a key file installed on a workstation (its key id)
+    KEY_ROTATION = "key_rotation"  # a contact key rotation started, resumed or finished (key ids, counts)
 
 
 class Outcome:
