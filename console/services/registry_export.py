@@ -48,7 +48,8 @@ def export_registry(database: Database, cipher: ContactCipher, out: str | Path, 
     unreadable: set[int] = set()
     with database.engine.connect() as conn:
         rows = _rows(conn, cipher, with_contacts, unreadable)
-    details["unreadable_owners"] = len(unreadable)
+    if unreadable:  # owners written "(unreadable)": this key cannot open their records
+        details["unreadable_owners"] = len(unreadable)
     # Contacts leave the registry only once the export is on record (fail closed).
     audit.append(AuditEntry(Action.EXPORT, username, workstation, details={**details, "cameras": len(rows)}))
     temporary = out.with_name(f".{out.name}.part")
