@@ -32,7 +32,7 @@ ENV_PASSPHRASE_FILE = "RTIC_KEY_PASSPHRASE_FILE"
 # Subcommands that touch no encrypted record (or check the key themselves): the window and `demo` run the check as
 # they open the registry; `key` commands are how a refused workstation gets right.
 _WITHOUT_KEY_CHECK = {None, "db", "config", "stream", "selftest", "screenshot", "audit", "demo", "key"}
-_WITHOUT_KEY_CHECK_ACTIONS = {("field", "status")}
+_WITHOUT_KEY_CHECK_ACTIONS = {("field", "status"), ("evidence", "verify")}
 
 
 def acting_user() -> str:
@@ -47,7 +47,11 @@ def check_workstation_key(args) -> None:
     action = getattr(args, f"{command}_action", None) if command else None
     if command in _WITHOUT_KEY_CHECK or (command, action) in _WITHOUT_KEY_CHECK_ACTIONS:
         return
-    with open_database(args.db) as database:
+    try:
+        database = open_database(args.db)
+    except UserError:  # no database, a bad URL, the server away: the command itself says so, after its own checks
+        return
+    with database:
         agency_cipher(database)
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from console.errors import UserError
 from console.store.db import Database
@@ -149,11 +149,21 @@ def agency_cipher(database: Database, *, workstation: str = "", create_key: bool
                     created = default_key_path()
                 write_check(conn, key, workstation)
             return ContactCipher(key)
-        except IntegrityError:
+        except SQLAlchemyError as exc:
             if created is not None:
                 created.unlink(missing_ok=True)
+            if isinstance(exc, IntegrityError) and _attempt == 0 and _has_check(database):
+                continue  # another console wrote the first check a moment ago: check against theirs
+            first = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [exc.__class__.__name__]
+            raise UserError(f"cannot check this workstation's contact key against the database {database.display_url}"
+                            f": {first[0]} (after `rtic-console db upgrade`, run `rtic-console db grant`)") from None
         except BaseException:
             if created is not None:
                 created.unlink(missing_ok=True)
             raise
     raise KeyMismatch("the key check could not be written: another console is writing it; start again")
+
+
+def _has_check(database: Database) -> bool:
+    with database.engine.connect() as conn:
+        return read_check(conn) is not None

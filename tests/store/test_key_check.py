@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from console.domain.owners import OwnerContact, OwnerKind
+from console.errors import UserError
 from console.store import registry as repo
 from console.store.key_check import KeyMismatch, agency_cipher, key_check, read_check, refusal
 from console.store.secrets import ContactCipher, default_key_path, key_id, key_sources
@@ -109,7 +110,7 @@ def test_a_key_file_is_kept_only_when_its_check_is_committed(database, no_key):
                               "BEGIN RAISE EXCEPTION 'refused'; END $$"))
             conn.execute(text("CREATE TRIGGER refuse_check BEFORE INSERT ON key_check "
                               "FOR EACH ROW EXECUTE FUNCTION refuse_check()"))
-    with pytest.raises(Exception):
+    with pytest.raises(UserError, match="cannot check this workstation's contact key against the database"):
         agency_cipher(database)
     assert not default_key_path().exists()
     with database.engine.connect() as conn:
