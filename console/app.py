@@ -109,21 +109,27 @@ def _drain(app, seconds: float = 0.2) -> None:
         time.sleep(0.01)
 
 
-def _open_registry(db_url: str | None, cipher):
-    """Open the database; an empty one (first start) gets the demo registry and its accounts (returned, or None)."""
+def _open_registry(db_url: str | None, keep: dict | None = None):
+    """Open the database and prove this workstation's contact key is the agency's (refused with one sentence
+    otherwise: console/store/key_check.py); an empty one (first start) gets the demo registry and its accounts
+    (returned, or None). The proven cipher is put in `keep["cipher"]`."""
     _store_loaded()
     from console.store.db import open_database
+    from console.store.key_check import agency_cipher
     from console.store.registry import count_cameras
 
     database = open_database(db_url, create=True)
-    with database.engine.connect() as conn:
-        empty = count_cameras(conn) == 0
-    if not empty:
-        return database, None
-    from console.services.demo import create_demo
-
-    log.info("empty registry at %s: creating the demo registry", database.display_url)
     try:
+        cipher = agency_cipher(database)
+        if keep is not None:
+            keep["cipher"] = cipher
+        with database.engine.connect() as conn:
+            empty = count_cameras(conn) == 0
+        if not empty:
+            return database, None
+        from console.services.demo import create_demo
+
+        log.info("empty registry at %s: creating the demo registry", database.display_url)
         return database, create_demo(database, cipher)["accounts"]
     except BaseException:
         database.close()
@@ -179,9 +185,12 @@ def build_console(db_url: str | None, settings: Settings | None = None, *, remem
         from console.services.registry import RegistryService
         from console.store.secrets import ContactCipher, load_contact_key
 
-        cipher = ContactCipher(load_contact_key())
         if database is None:
-            database, _ = _open_registry(db_url, cipher)
+            keep: dict = {}
+            database, _ = _open_registry(db_url, keep)
+            cipher = keep["cipher"]
+        else:  # opened, and its key proven, by the caller
+            cipher = ContactCipher(load_contact_key())
     except BaseException:
         map_view.close_page()
         raise
@@ -235,18 +244,23 @@ def run_console(db_url: str | None = None) -> int:
     from console.services.resilience import ResilientAudit
     from console.store.audit import AuditLog
     from console.store.journal import AuditJournal
-    from console.store.secrets import ContactCipher, load_contact_key
+    from console.store.secrets import ContactCipher, find_contact_key, key_sources
     from console.video.factory import PlayerFactory
 
     app = qt_application()
     settings = load_settings()
     apply_theme(app, resources_dir(), settings.theme)
-    cipher = ContactCipher(load_contact_key())
+    keep: dict = {}
     database, demo_accounts = _with_notice(
         "Opening the camera registry…\n(a first start creates the demo registry and its accounts: a few seconds)",
-        lambda: open_registry_or_field(db_url, cipher))
+        lambda: open_registry_or_field(db_url, keep))
     if database is None:  # the database server does not answer, and this laptop has a field copy
-        return run_field_mode(app, settings, cipher, db_url, demo_accounts)
+        key, _ = find_contact_key()  # never created here: the copy was sealed under the key this laptop had
+        if key is None:
+            raise UserError(f"{demo_accounts}; and this laptop has no contact key to open its field copy: "
+                            f"{key_sources()}")
+        return run_field_mode(app, settings, ContactCipher(key), db_url, demo_accounts)
+    cipher = keep["cipher"]
     audit = AuditLog(database)
     # Events that cannot reach the database (it went away mid-shift) wait in a local journal, flushed in order.
     sink = ResilientAudit(audit, AuditJournal())
@@ -358,13 +372,13 @@ def _start_audit_checkpointer(settings, audit):
 # --- field mode: no database at start, a field copy on this computer ------------------------------------
 
 
-def open_registry_or_field(db_url: str | None, cipher):
+def open_registry_or_field(db_url: str | None, keep: dict | None = None):
     """As _open_registry; but when the database server does not answer and this computer has a field copy,
     (None, why) so the console starts in field mode on the copy."""
     from console.errors import DatabaseUnreachable
 
     try:
-        return _open_registry(db_url, cipher)
+        return _open_registry(db_url, keep)
     except DatabaseUnreachable as exc:
         from console.services.field_copy import default_field_copy_path
 

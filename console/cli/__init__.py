@@ -38,6 +38,7 @@ _COMMANDS = (
     "console.cli.geocode",
     "console.cli.portal",
     "console.cli.field",
+    "console.cli.key",
 )
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
             from console.app import run_console
 
             return run_console(db_url=args.db)
+        from console.cli.key import check_workstation_key
+
+        check_workstation_key(args)  # a workstation whose contact key is not the agency's is refused here
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"rtic-console: {redact(exc)}", file=sys.stderr)

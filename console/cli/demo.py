@@ -16,8 +16,8 @@ from console.cli.args import integer
 from console.domain.users import Permission
 from console.services.demo import create_demo
 from console.store.db import open_database
+from console.store.key_check import agency_cipher
 from console.store.models import CameraRow, UserRow
-from console.store.secrets import ContactCipher, load_contact_key
 
 
 def register(subparsers, common) -> None:
@@ -42,7 +42,7 @@ def run(args) -> int:
         signed = None
         if in_use(database):
             signed = signin.sign_in(args, database, "demo", (Permission.USER_ADMIN, Permission.REGISTRY_EDIT))
-        summary = create_demo(database, ContactCipher(load_contact_key()), cameras=args.cameras, seed=args.seed,
+        summary = create_demo(database, agency_cipher(database), cameras=args.cameras, seed=args.seed,
                               hasher=signin.password_hasher(), audit=signed.audit if signed else None,
                               actor=signed.name if signed else None)
     print(json.dumps(summary))

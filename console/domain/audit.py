@@ -50,6 +50,9 @@ class Action:
     FIELD_COPY = "field_copy"  # a field laptop's encrypted registry copy made: for whom, the counts
     JOURNAL_TAMPERED = "journal_tampered"  # the offline journal failed its check at flush: workstation, sequences
     AUDIT_CHECKPOINT = "audit_checkpoint"  # the auditor's key signed the chain's head: seq, hash, count, signature
+    KEY_EXPORT = "key_export"  # the agency contact key written to a passphrase-protected file (its key id)
+    KEY_IMPORT = "key_import"  # a key file installed on a workstation (its key id)
+    KEY_ROTATION = "key_rotation"  # a contact key rotation started, resumed or finished (key ids, counts)
 
 
 class Outcome:

@@ -20,8 +20,11 @@ class OwnerContact:
     phone: str = ""
     email: str = ""
     address: str = ""
+    readable: bool = True  # False: the stored record could not be decrypted with this key (name "(unreadable)")
 
     def masked(self) -> "OwnerContact":
+        if not self.readable:
+            return self
         return OwnerContact(
             name=mask_text(self.name),
             organisation=self.organisation,  # a business name is public

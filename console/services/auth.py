@@ -33,7 +33,7 @@ from console.services.accounts import AuditedService, audited_transaction
 from console.store import users as repo
 from console.store.audit import AuditLog
 from console.store.db import Database
-from console.store.secrets import ContactCipher
+from console.store.secrets import ContactCipher, UnreadableRecord
 
 WRONG_CREDENTIALS = "wrong username or password"
 
@@ -182,7 +182,11 @@ class AuthService(AuditedService):
 
     def _totp_ok(self, conn: Connection, user: User, code: str, now: datetime) -> bool:
         blob, last_step = repo.totp_secret_ciphertext(conn, user.id)
-        totp = pyotp.TOTP(self.cipher.decrypt(blob, b"totp")["secret"])
+        try:
+            totp = pyotp.TOTP(self.cipher.decrypt(blob, b"totp")["secret"])
+        except UnreadableRecord:
+            raise UnreadableRecord(f"the second factor of {user.username} cannot be read with this workstation's "
+                                   f"contact key {self.cipher.key_id}: see `rtic-console key status`") from None
         step_now = int(now.timestamp()) // totp.interval
         # One step either side allows for a workstation clock a little off; a used step is never accepted again.
         for step in (step_now - 1, step_now, step_now + 1):

@@ -38,7 +38,7 @@ from console.store import intake as store
 from console.store.audit import AuditLog
 from console.store.changes import record_change
 from console.store.db import Database
-from console.store.registry import cameras, owners
+from console.store.registry import cameras, owners, readable_contact
 from console.store.users import get_user_by_id
 
 
@@ -324,7 +324,7 @@ class RegistryEditService(AuditedService):
                                                             "address": contact.address}),
                       "phone_digest": cipher.digest(contact.phone), "email_digest": cipher.digest(contact.email)}
             if store.update_versioned(conn, owners, owner_id, seen_version, values, now) != 1:
-                stored = OwnerContact(**cipher.decrypt(row.contact_ciphertext)).masked()
+                stored = readable_contact(cipher, row.contact_ciphertext).masked()
                 raise ConcurrentEdit("owner", owner_id, seen_version, row.version, {"contact": stored},
                                      {"contact": contact})
             store.add_history(conn, now, user.username, "owner", owner_id, [("contact", None, "changed")])

@@ -23,7 +23,7 @@ from console.errors import UserError
 from console.store.audit import AuditLog
 from console.store.db import Database
 from console.store.registry import cameras, owners, sites, streams
-from console.store.secrets import ContactCipher
+from console.store.secrets import UNREADABLE, ContactCipher
 
 FORMATS = ("csv", "geojson")
 _CONTACT = ("owner_name", "phone", "email")
@@ -50,8 +50,11 @@ def export_registry(database: Database, cipher: ContactCipher, out: str | Path, 
     details = {"format": fmt, "with_contacts": with_contacts, "file": out.name}
     if with_contacts:
         details[Detail.REASON] = reason
+    unreadable: set[int] = set()
     with database.engine.connect() as conn:
-        rows = _rows(conn, cipher, with_contacts)
+        rows = _rows(conn, cipher, with_contacts, unreadable)
+    if unreadable:  # owners written "(unreadable)": this key cannot open their records
+        details["unreadable_owners"] = len(unreadable)
     # Contacts leave the registry only once the export is on record (fail closed).
     audit.append(AuditEntry(Action.EXPORT, username, workstation, details={**details, "cameras": len(rows)}))
     try:  # a fresh name (O_EXCL), so nothing planted beside OUT is written through
@@ -72,6 +75,7 @@ def export_registry(database: Database, cipher: ContactCipher, out: str | Path, 
         temporary.unlink(missing_ok=True)
         raise
     return {"file": str(out), "format": fmt, "cameras": len(rows), "with_contacts": with_contacts,
+            "unreadable_owners": len(unreadable),
             "seconds": round(time.perf_counter() - started, 2)}
 
 
@@ -90,7 +94,8 @@ def _check_target(out: Path) -> None:
         raise UserError(f"{out} is not a regular file (a device, pipe or socket): give a file to write")
 
 
-def _rows(conn, cipher: ContactCipher, with_contacts: bool) -> list[dict]:
+def _rows(conn, cipher: ContactCipher, with_contacts: bool, unreadable: set[int]) -> list[dict]:
+    """The export's rows; the ids of owners whose record this key cannot open are added to `unreadable`."""
     main = {}
     for row in conn.execute(select(streams.c.camera_id, streams.c.url).where(streams.c.role == "main")
                             .order_by(streams.c.id)):
@@ -98,8 +103,11 @@ def _rows(conn, cipher: ContactCipher, with_contacts: bool) -> list[dict]:
     contacts: dict[int, dict] = {}
 
     def contact(owner_id: int, blob) -> dict:
-        if owner_id not in contacts:
-            contacts[owner_id] = cipher.decrypt(blob) if blob else {}
+        if owner_id not in contacts:  # one record this key cannot open is written "(unreadable)", not a failed export
+            contacts[owner_id] = cipher.decrypt_or_none(blob) if blob else {}
+            if contacts[owner_id] is None:
+                unreadable.add(owner_id)
+                contacts[owner_id] = {"name": UNREADABLE}
         return contacts[owner_id]
 
     query = (select(cameras, sites.c.address, owners.c.contact_ciphertext)
@@ -120,6 +128,8 @@ def _rows(conn, cipher: ContactCipher, with_contacts: bool) -> list[dict]:
         }
         if not with_contacts:
             row.update(dict.fromkeys(_CONTACT, ""))
+            if c.owner_id in unreadable:
+                row["owner_name"] = UNREADABLE
         rows.append(row)
     return rows
 

@@ -310,7 +310,7 @@ class _Plan:
                      .where(owners.c.erased_at.is_(None)))
             for row in self.conn.execute(query):
                 values = self._owner_values(contact_from[row.id])
-                stored = self.cipher.decrypt(row.contact_ciphertext) if row.contact_ciphertext else None
+                stored = self.cipher.decrypt_or_none(row.contact_ciphertext) if row.contact_ciphertext else None
                 if stored != values["contact"] or row.kind != values["kind"]:
                     self.owner_updates.append({"b_id": row.id, **values})
 
@@ -336,7 +336,7 @@ class _Plan:
         if stored is not None and stored.url == url:
             if user is None and password is None:
                 return None
-            if stored.credential_ciphertext and self.cipher.decrypt(stored.credential_ciphertext, b"stream") == {
+            if stored.credential_ciphertext and self.cipher.decrypt_or_none(stored.credential_ciphertext, b"stream") == {
                     "username": user, "password": password}:
                 return None
         return url, user, password

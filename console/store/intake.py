@@ -21,9 +21,9 @@ from console.domain.intake import (
     house_number,
     normalise_address,
 )
-from console.domain.owners import OwnerContact, OwnerKind
+from console.domain.owners import OwnerKind
 from console.store.models import OutreachCallRow, RegistryHistoryRow
-from console.store.registry import cameras, owners, sites, streams
+from console.store.registry import cameras, owners, readable_contact, sites, streams
 from console.store.secrets import ContactCipher
 
 history = RegistryHistoryRow.__table__
@@ -82,7 +82,7 @@ def owner_candidates(conn: Connection, cipher: ContactCipher, phone: str, email:
     )
     found = []
     for row in rows:
-        contact = OwnerContact(**cipher.decrypt(row.contact_ciphertext)) if row.contact_ciphertext else OwnerContact("")
+        contact = readable_contact(cipher, row.contact_ciphertext)
         matched = tuple(name for name, digest, mine in (("phone", row.phone_digest, phone_digest),
                                                          ("email", row.email_digest, email_digest))
                         if mine and digest == mine)

@@ -350,6 +350,39 @@ Index("ix_sites_lat_lon", SiteRow.lat, SiteRow.lon)
 Index("ix_registry_history_entity", RegistryHistoryRow.entity, RegistryHistoryRow.entity_id)
 
 
+# --- 0003: one contact key per agency -------------------------------------------------------------
+
+
+class KeyCheckRow(Base):
+    """The agency's contact key, proven without the key: its id and an HMAC of a fixed label under it (one row, id 1).
+
+    A console whose key gives another value refuses to start (console/store/key_check.py). While a rotation runs,
+    the new key's id and check value sit beside the old ones.
+    """
+
+    __tablename__ = "key_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16))
+    check_value: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    workstation: Mapped[str] = mapped_column(String(100))
+    next_key_id: Mapped[str | None] = mapped_column(String(16))
+    next_check_value: Mapped[str | None] = mapped_column(String(64))
+    rotation_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rotation_started_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class KeyRotationRow(Base):
+    """A key rotation's progress in one table: the last row id re-encrypted, so a rotation cut short resumes there."""
+
+    __tablename__ = "key_rotation"
+
+    table_name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer, default=0)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+
+
 # --- 0004: signed audit checkpoints ---------------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ from console.domain.grants import GrantSource, ShareGrant
 from console.domain.incidents import Incident
 from console.domain.owners import Owner, OwnerContact, OwnerKind, Site
 from console.store.models import CameraRow, IncidentRow, OwnerRow, ShareGrantRow, SiteRow, StreamRow
-from console.store.secrets import ContactCipher
+from console.store.secrets import UNREADABLE, ContactCipher, UnreadableRecord
 
 owners = OwnerRow.__table__
 sites = SiteRow.__table__
@@ -80,8 +80,17 @@ def get_owner(conn: Connection, cipher: ContactCipher, owner_id: int) -> Owner |
     row = conn.execute(select(owners).where(owners.c.id == owner_id)).first()
     if row is None:
         return None
-    contact = OwnerContact(**cipher.decrypt(row.contact_ciphertext)) if row.contact_ciphertext else OwnerContact("")
+    contact = readable_contact(cipher, row.contact_ciphertext)
     return Owner(id=row.id, kind=OwnerKind(row.kind), contact=contact, portal_id=row.portal_id, is_demo=row.is_demo)
+
+
+def readable_contact(cipher: ContactCipher, blob: bytes | None) -> OwnerContact:
+    """The owner's contact; "(unreadable)" (readable=False) when this key cannot open the record, so one bad record
+    never fails a whole search, list or detail."""
+    record = cipher.decrypt_or_none(blob)
+    if record is None:
+        return OwnerContact(UNREADABLE, readable=False)
+    return OwnerContact(**record) if record else OwnerContact("")
 
 
 def _contact_record(contact: OwnerContact) -> dict:
@@ -163,7 +172,11 @@ def stream_credentials(conn: Connection, cipher: ContactCipher, stream_id: int) 
     blob = conn.execute(select(streams.c.credential_ciphertext).where(streams.c.id == stream_id)).scalar_one_or_none()
     if not blob:
         return None, None
-    record = cipher.decrypt(blob, b"stream")
+    try:
+        record = cipher.decrypt(blob, b"stream")
+    except UnreadableRecord:
+        raise UnreadableRecord(f"the credentials of stream {stream_id} cannot be read with this workstation's contact "
+                               f"key {cipher.key_id}: see `rtic-console key status`") from None
     return record.get("username"), record.get("password")
 
 
