@@ -18,6 +18,19 @@ PASSWORD = "correct horse battery staple"
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
+def add_account(url: str, role: Role | str, name: str, folder) -> dict:
+    """For subprocess tests: the account (made once, cheap hash) and the environment that signs it in from a script
+    (RTIC_PASSWORD_FILE naming a 0600 file with its password)."""
+    with open_database(url) as db:
+        accounts = AccountService(db, AuditLog(db), hasher=CHEAP, workstation="ws-test")
+        if name not in {u.username for u in accounts.list_users()}:
+            accounts.add_user("os:test", name, Role(role), PASSWORD, datetime.now(timezone.utc) - timedelta(days=1))
+    path = folder / f"{name}.password"
+    path.write_text(PASSWORD + "\n")
+    path.chmod(0o600)
+    return {signin.PASSWORD_FILE_ENV: str(path)}
+
+
 @pytest.fixture(autouse=True)
 def cheap_argon2(monkeypatch):
     monkeypatch.setattr(signin, "password_hasher", lambda: CHEAP)

@@ -21,8 +21,10 @@ from sqlalchemy import create_engine, inspect, text
 
 from console.services.key_transfer import DEFAULT_PARAMS, write_key_export
 from console.store.secrets import key_id
+from tests.cli.conftest import add_account
 
 KEY_A = bytes(range(32))
+ADMIN = ("--user", "key-admin")
 PASSPHRASE = "correct horse battery staple"
 
 
@@ -89,11 +91,15 @@ def test_a_second_workstation_without_the_key_is_refused_on_the_shared_database(
 def test_the_key_carried_by_export_and_import_lets_the_second_workstation_in(pg_url, tmp_path):
     a = workstation(tmp_path / "a", KEY_A)
     assert run(a, "demo", "--cameras", "20", "--db", pg_url).returncode == 0
+    a.update(add_account(pg_url, "admin", "key-admin", tmp_path))  # an administrator carries the key
     passphrase = tmp_path / "passphrase"
     passphrase.write_text(PASSPHRASE + "\n")
     carried = tmp_path / "agency.key.json"
+    refused = run({**a, "RTIC_KEY_PASSPHRASE_FILE": str(passphrase)}, "key", "export", "--to", str(carried),
+                  "--db", pg_url)
+    assert refused.returncode == 2 and "`rtic-console key export` needs a signed-in console account" in refused.stderr
     exported = run({**a, "RTIC_KEY_PASSPHRASE_FILE": str(passphrase)}, "key", "export", "--to", str(carried),
-                   "--db", pg_url)
+                   "--db", pg_url, *ADMIN)
     assert exported.returncode == 0, exported.stderr
     assert json.loads(exported.stdout)["key_id"] == key_id(KEY_A)
     assert stat.S_IMODE(carried.stat().st_mode) == 0o600
@@ -102,17 +108,17 @@ def test_the_key_carried_by_export_and_import_lets_the_second_workstation_in(pg_
         1, key_id(KEY_A), "argon2id", "AES-256-GCM")
     assert base64.b64encode(KEY_A).decode() not in carried.read_text()
     again = run({**a, "RTIC_KEY_PASSPHRASE_FILE": str(passphrase)}, "key", "export", "--to", str(carried),
-                "--db", pg_url)
+                "--db", pg_url, *ADMIN)
     assert again.returncode == 2 and "already exists" in again.stderr and again.stderr.count("\n") == 1
 
-    b = workstation(tmp_path / "b")
+    b = workstation(tmp_path / "b", RTIC_PASSWORD_FILE=a["RTIC_PASSWORD_FILE"])
     wrong = tmp_path / "wrong"
     wrong.write_text("not the passphrase at all\n")
-    refused = run({**b, "RTIC_KEY_PASSPHRASE_FILE": str(wrong)}, "key", "import", str(carried), "--db", pg_url)
+    refused = run({**b, "RTIC_KEY_PASSPHRASE_FILE": str(wrong)}, "key", "import", str(carried), "--db", pg_url, *ADMIN)
     assert (refused.returncode, refused.stderr) == (
         2, f"rtic-console: the passphrase does not open {carried} (or the file was changed): nothing was installed\n")
     assert not key_file(tmp_path / "b").exists()
-    imported = run({**b, "RTIC_KEY_PASSPHRASE_FILE": str(passphrase)}, "key", "import", str(carried), "--db", pg_url)
+    imported = run({**b, "RTIC_KEY_PASSPHRASE_FILE": str(passphrase)}, "key", "import", str(carried), "--db", pg_url, *ADMIN)
     assert imported.returncode == 0, imported.stderr
     assert stat.S_IMODE(key_file(tmp_path / "b").stat().st_mode) == 0o600
     assert base64.b64decode(key_file(tmp_path / "b").read_text()) == KEY_A
@@ -133,8 +139,9 @@ def test_a_key_file_for_another_registry_is_not_installed(sqlite_url, tmp_path):
     passphrase.write_text(PASSPHRASE)
     other = tmp_path / "other.json"
     write_key_export(other, b"z" * 32, PASSPHRASE, DEFAULT_PARAMS)
-    b = workstation(tmp_path / "b", RTIC_KEY_PASSPHRASE_FILE=str(passphrase))
-    refused = run(b, "key", "import", str(other), "--db", sqlite_url)
+    b = workstation(tmp_path / "b", RTIC_KEY_PASSPHRASE_FILE=str(passphrase),
+                    **add_account(sqlite_url, "admin", "key-admin", tmp_path))
+    refused = run(b, "key", "import", str(other), "--db", sqlite_url, *ADMIN)
     assert refused.returncode == 2 and f"under contact key {key_id(KEY_A)}" in refused.stderr
     assert refused.stderr.count("\n") == 1 and not key_file(tmp_path / "b").exists()
     status = run(b, "key", "status", "--db", sqlite_url)

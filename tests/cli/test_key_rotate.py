@@ -19,6 +19,7 @@ from console.store.key_check import ENCRYPTED, read_check
 from console.store.models import KeyRotationRow
 from console.store.secrets import ContactCipher, key_id, record_key_id
 from tests.cli.test_key_cli import key_file, run, snapshot, workstation
+from tests.cli.conftest import add_account
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
 
@@ -43,6 +44,7 @@ def opened(blobs: dict, cipher: ContactCipher) -> dict:
 def test_a_rotation_killed_mid_way_finishes_when_run_again(db_url, tmp_path):
     a = workstation(tmp_path / "a")  # the key lives in this workstation's data folder (made by the first start)
     assert run(a, "demo", "--cameras", "400", "--db", db_url).returncode == 0
+    a.update(add_account(db_url, "admin", "key-admin", tmp_path))  # an administrator rotates the key
     old_key = base64.b64decode(key_file(tmp_path / "a").read_text())
     old = ContactCipher(old_key)
     with open_database(db_url) as database:  # a TOTP secret and an outreach call too
@@ -56,7 +58,7 @@ def test_a_rotation_killed_mid_way_finishes_when_run_again(db_url, tmp_path):
 
     new_file = tmp_path / "new.key"
     killed = run({**a, "RTIC_TEST_ROTATE_EXIT_AFTER": "250"}, "key", "rotate", "--new-key-file", str(new_file),
-                 "--db", db_url)
+                 "--db", db_url, "--user", "key-admin")
     assert killed.returncode == 9, killed.stderr
     new = ContactCipher(base64.b64decode(new_file.read_text()))
     mid = records(db_url)
@@ -72,7 +74,7 @@ def test_a_rotation_killed_mid_way_finishes_when_run_again(db_url, tmp_path):
         refused = run(env, "cameras", "near", "42.15", "-72.6", "--radius", "800", "--db", db_url)
         assert refused.returncode == 2 and "rotation from key" in refused.stderr and "in progress" in refused.stderr
 
-    resumed = run(a, "key", "rotate", "--new-key-file", str(new_file), "--db", db_url)
+    resumed = run(a, "key", "rotate", "--new-key-file", str(new_file), "--db", db_url, "--user", "key-admin")
     assert resumed.returncode == 0, resumed.stderr
     summary = json.loads(resumed.stdout)
     after = records(db_url)
