@@ -39,10 +39,11 @@ def in_use(database) -> bool:
 
 def run(args) -> int:
     with open_database(args.db, create=True) as database:
+        cipher = agency_cipher(database)  # a workstation without the agency's key stops here, before anything else
         signed = None
         if in_use(database):
             signed = signin.sign_in(args, database, "demo", (Permission.USER_ADMIN, Permission.REGISTRY_EDIT))
-        summary = create_demo(database, agency_cipher(database), cameras=args.cameras, seed=args.seed,
+        summary = create_demo(database, cipher, cameras=args.cameras, seed=args.seed,
                               hasher=signin.password_hasher(), audit=signed.audit if signed else None,
                               actor=signed.name if signed else None)
     print(json.dumps(summary))

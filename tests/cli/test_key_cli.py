@@ -83,7 +83,8 @@ def test_a_second_workstation_without_the_key_is_refused_on_the_shared_database(
     assert snapshot(pg_url) == before  # not one row written: no owner, no digest, no audit event
     assert not (tmp_path / "out.csv").exists() and not (tmp_path / "stolen.json").exists()
     # A keeps working: its search still finds every camera.
-    found = run(a, "cameras", "near", "42.15", "-72.6", "--radius", "800", "--db", pg_url)
+    a.update(add_account(pg_url, "admin", "key-admin", tmp_path))
+    found = run(a, "cameras", "near", "42.15", "-72.6", "--radius", "800", "--db", pg_url, *ADMIN)
     assert found.returncode == 0 and "camera(s) within 800 m" in found.stdout
 
 
@@ -126,7 +127,7 @@ def test_the_key_carried_by_export_and_import_lets_the_second_workstation_in(pg_
     assert status.returncode == 0, status.stderr
     assert f"key id: {key_id(KEY_A)}" in status.stdout and "matches: yes" in status.stdout
     assert base64.b64encode(KEY_A).decode() not in status.stdout + status.stderr
-    found = run(b, "cameras", "near", "42.15", "-72.6", "--radius", "800", "--db", pg_url)
+    found = run(b, "cameras", "near", "42.15", "-72.6", "--radius", "800", "--db", pg_url, *ADMIN)
     assert found.returncode == 0, found.stderr
     events = snapshot(pg_url)["audit_events"]
     assert [e.action for e in events if e.action.startswith("key_")] == ["key_export", "key_import"]

@@ -93,7 +93,7 @@ def test_a_rotation_killed_mid_way_finishes_when_run_again(db_url, tmp_path):
     # This workstation's own key file now holds the new key; the old one is kept beside it.
     assert base64.b64decode(key_file(tmp_path / "a").read_text()) == base64.b64decode(new_file.read_text())
     assert (key_file(tmp_path / "a").parent / f"contact.key.{key_id(old_key)}.old").exists()
-    found = run(a, "cameras", "near", "42.15", "-72.6", "--radius", "800", "--db", db_url)
+    found = run(a, "cameras", "near", "42.15", "-72.6", "--radius", "800", "--db", db_url, "--user", "key-admin")
     assert found.returncode == 0, found.stderr
     events = [e for e in snapshot(db_url)["audit_events"] if e.action == "key_rotation"]
     phases = [json.loads(e.details)["phase"] for e in events]
