@@ -1,7 +1,8 @@
 """A real GStreamer RTSP server for tests and benchmarks; run it with Debian's /usr/bin/python3 (GI bindings).
 
 Prints `READY <port>` on stdout once it listens (port 0 picks a free one), then serves until killed.
-Mounts: /cam (videotestsrc + H.264) and /stamp (frames carrying the wall-clock time as a barcode, see
+Mounts: /cam (videotestsrc + H.264; --frames N ends it, --gop-seconds sets the key-frame interval, --shared
+with --camera-keys makes it a camera: one running encoder, no extra key frame for a joining viewer) and /stamp (frames carrying the wall-clock time as a barcode, see
 `stamp_code.py`, for glass-to-glass latency). Optional Basic or Digest auth, TCP/UDP/both transports.
 """
 
@@ -25,8 +26,9 @@ from stream_stamp import stamp_frame_i420  # noqa: E402
 ENCODE = "x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate={kbps} ! rtph264pay name=pay0 pt=96 config-interval=1"
 
 
-def _test_pipeline(w, h, fps, gop, kbps):
-    return (f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={w},height={h},framerate={fps}/1 "
+def _test_pipeline(w, h, fps, gop, kbps, frames=-1):
+    return (f"( videotestsrc is-live=true pattern=ball num-buffers={frames} "
+            f"! video/x-raw,width={w},height={h},framerate={fps}/1 "
             f"! timeoverlay font-desc=\"Sans 12\" ! {ENCODE.format(gop=gop, kbps=kbps)} )")
 
 
@@ -63,11 +65,15 @@ def main():
     ap.add_argument("--auth", choices=["basic", "digest"], default="basic")
     ap.add_argument("--transport", choices=["tcp", "udp", "both"], default="both")
     ap.add_argument("--shared", action="store_true", help="one encoder for all clients of a mount")
+    ap.add_argument("--gop-seconds", type=float, default=1.0, help="key-frame interval (default 1 s)")
+    ap.add_argument("--camera-keys", action="store_true",
+                    help="no extra key frame for a new viewer: it waits for the next one, as on a real camera")
+    ap.add_argument("--frames", type=int, default=-1, help="/cam ends after this many frames (default: never)")
     ap.add_argument("--tls-cert", help="PEM certificate: serve RTSPS (needs --user)")
     ap.add_argument("--tls-key", help="PEM key for --tls-cert")
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
-    gop = args.fps  # a key frame every second keeps first-frame time short
+    gop = max(1, round(args.fps * args.gop_seconds))  # a key frame every second keeps first-frame time short
 
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
@@ -87,7 +93,7 @@ def main():
                 "user, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"))
         return f
 
-    mounts.add_factory("/cam", factory(_test_pipeline(w, h, args.fps, gop, args.kbps)))
+    mounts.add_factory("/cam", factory(_test_pipeline(w, h, args.fps, gop, args.kbps, args.frames)))
     stamp = factory(_stamp_pipeline(w, h, args.fps, gop, args.kbps))
 
     def on_configure(_factory, media):
@@ -119,7 +125,7 @@ def main():
         return False
 
     def on_play(_client, ctx):
-        if ctx.media is not None:
+        if ctx.media is not None and not args.camera_keys:
             GLib.timeout_add(20, key_frame_now, ctx.media)
 
     server.connect("client-connected", lambda _srv, client: client.connect("play-request", on_play))

@@ -98,3 +98,43 @@ class SilentServer:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class AttachedViewer:
+    """A plain PyAV client that stays on a shared mount, so its encoder keeps running as a camera's does.
+
+    `started` is set once its first packet arrived: from then on the encoder is live and a joining player meets
+    it mid-interval, never at a fresh key frame.
+    """
+
+    def __init__(self, url: str):
+        import threading
+
+        self.url = url
+        self.started = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="attached-viewer", daemon=True)
+
+    def start(self, timeout: float = 20.0) -> "AttachedViewer":
+        self._thread.start()
+        if not self.started.wait(timeout):
+            self.stop()
+            raise RuntimeError("the attached viewer got no packet from the shared mount")
+        return self
+
+    def _run(self) -> None:
+        import av
+
+        container = av.open(self.url, options={"rtsp_transport": "tcp", "analyzeduration": "1", "probesize": "32",
+                                               "timeout": "5000000"}, timeout=(5, 5))
+        try:
+            for _packet in container.demux(container.streams.video[0]):
+                self.started.set()
+                if self._stop.is_set():
+                    return
+        finally:
+            container.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)

@@ -72,3 +72,33 @@ def _no_player_left_running():
 
     yield
     assert not leftover_player_threads(), "a player was left running"
+
+
+@pytest.fixture(scope="module")
+def vlc_rtsp_server(tmp_path_factory):
+    """VLC's own RTSP server: refuses TCP (461), SDP without a=framerate."""
+    from tests.support.vlc_rtsp_server import VlcRtspServer
+
+    require("vlc")
+    require("ffmpeg")
+    server = VlcRtspServer(tmp_path_factory.mktemp("vlc-rtsp")).start()
+    yield server
+    server.stop()
+
+
+def _camera(gop_seconds: float):
+    """A GStreamer RTSP camera: one encoder already running (shared media, a viewer kept attached)."""
+    from tests.support.rtsp_stream import AttachedViewer
+
+    server = RtspServer("--shared", "--camera-keys", "--gop-seconds", str(gop_seconds)).start()
+    viewer = AttachedViewer(server.url("cam")).start()
+    return server, viewer
+
+
+@pytest.fixture(scope="module")
+def camera_4s(_gstreamer):
+    """A camera with a key frame every 4 s, joined mid-interval."""
+    server, viewer = _camera(4.0)
+    yield server
+    viewer.stop()
+    server.stop()
