@@ -65,7 +65,8 @@ class FFmpegPlayer(ThreadedPlayer):
         # and falls back to the other one when the server refuses it (VLC's server answers 461 to TCP).
         self._rtsp = url.startswith(("rtsp://", "rtsps://"))
         self._fallback = url.startswith("rtsp://")
-        self.transport = ("tcp" if url.startswith("rtsps://") else source.transport) if self._rtsp else "http"
+        self.transport = (("tcp" if url.startswith("rtsps://") else source.transport) if self._rtsp
+                          else "http" if url.startswith(("http://", "https://")) else None)
 
     def _options(self) -> dict[str, str]:
         timeout_us = str(int(self.connect_timeout * 1_000_000))
