@@ -72,8 +72,10 @@ class FFmpegPlayer(ThreadedPlayer):
         timeout_us = str(int(self.connect_timeout * 1_000_000))
         if self._rtsp:
             # analyzeduration=0 means "the 5 s default" to FFmpeg; 1 µs and a tiny probe give ~0.1 s to open.
+            # No fflags=nobuffer: it throws away the packets read while probing, and with them the key frame a
+            # camera sends at PLAY, so the first picture waited a whole key-frame interval (4 s on a 4 s camera).
             return {"rtsp_transport": self.transport, "analyzeduration": "1", "probesize": "32",
-                    "fflags": "nobuffer", "flags": "low_delay", "timeout": timeout_us,
+                    "flags": "low_delay", "timeout": timeout_us,
                     "allowed_media_types": "video", "max_delay": "300000", "reorder_queue_size": "64"}
         return {"rw_timeout": timeout_us, "fflags": "nobuffer", "flags": "low_delay"}
 
@@ -158,7 +160,8 @@ class FFmpegPlayer(ThreadedPlayer):
                 try:
                     frames = packet.decode()
                 except av.error.InvalidDataError:
-                    self.stats.lost += 1  # a damaged picture (lost packets over UDP); the next key frame heals it
+                    if self._session_frames:  # before the first key frame nothing can decode: nothing is lost
+                        self.stats.lost += 1  # a damaged picture (lost packets over UDP); the next key frame heals it
                     continue
                 for frame in frames:
                     if timing is not None and (found := timing.add(frame.time)):

@@ -54,6 +54,49 @@ def _feed_stamps(appsrc, w, h, fps):
             nxt = time.monotonic()
 
 
+def _running_camera(factory, w, h, fps, gop, kbps):
+    """One encoder that never stops nor re-keys; each viewer's media is an appsrc fed its encoded pictures."""
+    encoder = Gst.parse_launch(
+        f"videotestsrc is-live=true pattern=ball ! video/x-raw,width={w},height={h},framerate={fps}/1 "
+        f"! timeoverlay font-desc=\"Sans 12\" ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} "
+        f"bitrate={kbps} ! video/x-h264,stream-format=avc,alignment=au "
+        f"! appsink name=sink emit-signals=true sync=false max-buffers=5 drop=true")
+    viewers = []
+    lock = threading.Lock()
+    caps = {}  # the encoder's caps (SPS/PPS in codec_data): the SDP's sprop-parameter-sets, as a camera's has
+    have_caps = threading.Event()
+
+    def on_sample(sink):
+        sample = sink.emit("pull-sample")
+        buffer = sample.get_buffer()
+        if not have_caps.is_set():
+            caps["caps"] = sample.get_caps()
+            have_caps.set()
+        with lock:
+            for src in list(viewers):
+                copy = buffer.copy()
+                copy.pts = copy.dts = Gst.CLOCK_TIME_NONE  # the viewer's appsrc stamps it on arrival
+                if src.emit("push-buffer", copy) not in (Gst.FlowReturn.OK,):
+                    viewers.remove(src)
+        return Gst.FlowReturn.OK
+
+    encoder.get_by_name("sink").connect("new-sample", on_sample)
+    encoder.set_state(Gst.State.PLAYING)
+    have_caps.wait(10)
+    f = factory("( appsrc name=src is-live=true do-timestamp=true format=time "
+                "! rtph264pay name=pay0 pt=96 config-interval=-1 )")
+
+    def on_configure(_factory, media):
+        src = media.get_element().get_child_by_name("src")
+        src.set_property("caps", caps["caps"])
+        with lock:
+            viewers.append(src)
+
+    f.connect("media-configure", on_configure)
+    f._encoder = encoder  # keep it alive with the factory
+    return f
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
@@ -67,7 +110,8 @@ def main():
     ap.add_argument("--shared", action="store_true", help="one encoder for all clients of a mount")
     ap.add_argument("--gop-seconds", type=float, default=1.0, help="key-frame interval (default 1 s)")
     ap.add_argument("--camera-keys", action="store_true",
-                    help="no extra key frame for a new viewer: it waits for the next one, as on a real camera")
+                    help="/cam as a real camera: one encoder runs from the start, whatever the viewers do; a new "
+                         "viewer gets its pictures from there and waits for the next key frame (no re-key on PLAY)")
     ap.add_argument("--frames", type=int, default=-1, help="/cam ends after this many frames (default: never)")
     ap.add_argument("--tls-cert", help="PEM certificate: serve RTSPS (needs --user)")
     ap.add_argument("--tls-key", help="PEM key for --tls-cert")
@@ -93,7 +137,10 @@ def main():
                 "user, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"))
         return f
 
-    mounts.add_factory("/cam", factory(_test_pipeline(w, h, args.fps, gop, args.kbps, args.frames)))
+    if args.camera_keys:
+        mounts.add_factory("/cam", _running_camera(factory, w, h, args.fps, gop, args.kbps))
+    else:
+        mounts.add_factory("/cam", factory(_test_pipeline(w, h, args.fps, gop, args.kbps, args.frames)))
     stamp = factory(_stamp_pipeline(w, h, args.fps, gop, args.kbps))
 
     def on_configure(_factory, media):

@@ -101,10 +101,10 @@ class SilentServer:
 
 
 class AttachedViewer:
-    """A plain PyAV client that stays on a shared mount, so its encoder keeps running as a camera's does.
+    """A plain PyAV client watching a camera mount: tells when a key frame goes out (`key_frame` is set on each).
 
-    `started` is set once its first packet arrived: from then on the encoder is live and a joining player meets
-    it mid-interval, never at a fresh key frame.
+    A test that clears `key_frame`, waits for it and then starts a player joins right after a key frame, so the
+    player meets the whole interval before the next one: its wait is the long one by construction, not by luck.
     """
 
     def __init__(self, url: str):
@@ -112,6 +112,7 @@ class AttachedViewer:
 
         self.url = url
         self.started = threading.Event()
+        self.key_frame = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="attached-viewer", daemon=True)
 
@@ -119,7 +120,7 @@ class AttachedViewer:
         self._thread.start()
         if not self.started.wait(timeout):
             self.stop()
-            raise RuntimeError("the attached viewer got no packet from the shared mount")
+            raise RuntimeError("the attached viewer got no packet from the camera mount")
         return self
 
     def _run(self) -> None:
@@ -128,8 +129,10 @@ class AttachedViewer:
         container = av.open(self.url, options={"rtsp_transport": "tcp", "analyzeduration": "1", "probesize": "32",
                                                "timeout": "5000000"}, timeout=(5, 5))
         try:
-            for _packet in container.demux(container.streams.video[0]):
+            for packet in container.demux(container.streams.video[0]):
                 self.started.set()
+                if packet.is_keyframe:
+                    self.key_frame.set()
                 if self._stop.is_set():
                     return
         finally:
