@@ -112,6 +112,8 @@ def main():
     ap.add_argument("--camera-keys", action="store_true",
                     help="/cam as a real camera: one encoder runs from the start, whatever the viewers do; a new "
                          "viewer gets its pictures from there and waits for the next key frame (no re-key on PLAY)")
+    ap.add_argument("--no-forced-key", action="store_true",
+                    help="no forced key frame 20 ms after PLAY: a fresh /cam pipeline's first picture is its only one")
     ap.add_argument("--frames", type=int, default=-1, help="/cam ends after this many frames (default: never)")
     ap.add_argument("--tls-cert", help="PEM certificate: serve RTSPS (needs --user)")
     ap.add_argument("--tls-key", help="PEM key for --tls-cert")
@@ -172,7 +174,7 @@ def main():
         return False
 
     def on_play(_client, ctx):
-        if ctx.media is not None and not args.camera_keys:
+        if ctx.media is not None and not args.camera_keys and not args.no_forced_key:
             GLib.timeout_add(20, key_frame_now, ctx.media)
 
     server.connect("client-connected", lambda _srv, client: client.connect("play-request", on_play))

@@ -116,3 +116,32 @@ def test_key_frame_interval_reported(rtsp_server):
         assert player.stats.info.transport == "tcp"
     finally:
         _stop(player)
+
+
+def test_the_key_frame_sent_at_play_is_shown(_gstreamer):
+    """A camera that starts each session with a key frame and sends the next one 10 minutes later: the player must
+    decode that first one (fflags=nobuffer threw away the packets read while opening, and with them this frame)."""
+    server = RtspServer("--gop-seconds", "600", "--no-forced-key").start()
+    rec = Recorder()
+    try:
+        player = _play(server.url("cam"), rec, first_frame_timeout=3.0, reconnect=False)
+        assert wait_until(lambda: player.stats.frames >= 3 or player.state is PlayerState.ERROR, 20)
+        assert player.stats.frames >= 3, player.error
+        _stop(player)
+    finally:
+        server.stop()
+
+
+def test_first_frame_deadline_comes_from_the_factory():
+    """The setting first_frame_timeout_s reaches every player a PlayerFactory builds."""
+    from console.settings import Settings
+    from console.video.factory import PlayerFactory
+
+    assert Settings().first_frame_timeout_s == 12.0
+    factory = PlayerFactory(first_frame_timeout=7.5)
+    try:
+        assert factory.create(StreamSource("rtsp://cam/1"), "ffmpeg").first_frame_timeout == 7.5
+        assert factory.create(StreamSource("https://gw/whep"), "webrtc").first_frame_timeout == 7.5
+        assert PlayerFactory().create(StreamSource("rtsp://cam/1"), "ffmpeg").first_frame_timeout == 12.0
+    finally:
+        factory.close()
