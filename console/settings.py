@@ -136,6 +136,10 @@ DECLARED: tuple[Setting, ...] = (
             "While the database is away, a live view may be decided on the registry data this console last read "
             "only if that data is at most this many hours old; older data opens nothing.", minimum=0.25,
             policy="at_most"),
+    Setting("first_frame_timeout_s", "First-frame deadline (s)", 12.0,
+            "How long a live view waits for a camera's first key frame after connecting (meanwhile it says "
+            "\"waiting for the camera's first key frame\"); the stall timer starts only after that first picture. "
+            "Allow the longest key-frame interval the cameras use (\"smart\" codecs: up to 10 s).", minimum=1.0),
     Setting("audit_public_key", "Auditor's public key", "",
             "The auditor's Ed25519 public key file (FILE.pub from `rtic-console audit keygen`): `audit verify` holds "
             "the trail to every checkpoint it signed. Empty: verify cannot prove that no event was removed."),

@@ -21,6 +21,8 @@ def register(subparsers, common) -> None:
     probe.add_argument("--backend", choices=["auto", "vlc", "ffmpeg", "webrtc"], default="auto")
     probe.add_argument("--seconds", type=number("--seconds", 0.1, 600), default=5.0, help="how long to play after the first frame (default 5)")
     probe.add_argument("--transport", choices=["tcp", "udp"], default="tcp", help="RTSP transport (default tcp)")
+    probe.add_argument("--reconnect", action="store_true",
+                       help="reconnect as a live view does and count the reconnects (default: the first failure ends it)")
     probe.add_argument("--token", help="bearer token for a WHEP gateway (or set RTIC_STREAM_TOKEN)")
     probe.add_argument("--json", action="store_true", help="print one JSON object")
     probe.set_defaults(func=_probe)
@@ -38,7 +40,7 @@ def _probe(args) -> int:
         raise UserError("The URL must start with rtsp://, rtsps://, http:// or https:// (or be a file).")
     source = StreamSource.from_url(args.url, transport=args.transport,
                                    token=args.token or os.environ.get("RTIC_STREAM_TOKEN"))
-    result = probe(source, backend=args.backend, seconds=args.seconds)
+    result = probe(source, backend=args.backend, seconds=args.seconds, reconnect=args.reconnect)
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
@@ -49,12 +51,17 @@ def _probe(args) -> int:
 def _print_human(result) -> None:
     print(f"stream:       {result.url}")
     print(f"backend:      {result.backend or '-'}")
-    if result.ok:
+    if result.frames:
         size = f"{result.width}x{result.height}" if result.width else "unknown"
         print(f"codec:        {result.codec or 'unknown'}")
         print(f"resolution:   {size}")
         print(f"frame rate:   {result.fps or 'unknown'}")
+        print(f"transport:    {result.transport or 'unknown'}")
+        print(f"key frames:   every {result.key_frame_interval_s} s" if result.key_frame_interval_s
+              else "key frames:   interval unknown")
         print(f"first frame:  {result.first_frame_ms} ms")
         print(f"frames:       {result.frames} decoded, {result.lost} lost in {result.seconds} s")
+    print(f"reconnects:   {result.reconnects}")
+    print(f"result:       {'ok, pictures until the end' if result.ok else 'not ok'}")
     if result.error:
         print(f"error:        {result.error}")

@@ -67,12 +67,17 @@ def choose_backend(source: StreamSource, preference: str = "auto",
 class PlayerFactory:
     """Builds players; owns the asyncio loop thread the WebRTC players share. Close it when the app quits."""
 
-    def __init__(self, overrides: dict[StreamProtocol, str] | None = None):
+    def __init__(self, overrides: dict[StreamProtocol, str] | None = None,
+                 first_frame_timeout: float | None = None):
         self.overrides = dict(overrides or {})
+        # The setting first_frame_timeout_s: every player it builds waits this long for a first key frame.
+        self.first_frame_timeout = first_frame_timeout
         self._loop = None
 
     def create(self, source: StreamSource, backend: str = "auto", **kwargs) -> Player:
         name = choose_backend(source, backend, self.overrides)
+        if self.first_frame_timeout is not None:
+            kwargs.setdefault("first_frame_timeout", self.first_frame_timeout)
         if name == "ffmpeg":
             from console.video.ffmpeg import FFmpegPlayer
 

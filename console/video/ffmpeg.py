@@ -9,11 +9,20 @@ import time
 import av
 import av.error
 
-from console.video.player import (STALL_MESSAGE, ErrorKind, PlayerState, StreamError, StreamInfo, ThreadedPlayer,
-                                  fit_size)
+from console.video.player import (STALL_MESSAGE, WAITING_MESSAGE, ErrorKind, PlayerState, RateFromTimestamps,
+                                  StreamError, StreamInfo, ThreadedPlayer, fit_size, no_key_frame_error,
+                                  without_reconnecting)
 
 log = logging.getLogger(__name__)
 
+# RTSP "461 Unsupported transport" reaches PyAV as EPROTONOSUPPORT: the server wants the other lower transport.
+TRANSPORT_REFUSED = errno.EPROTONOSUPPORT
+BOTH_TRANSPORTS_REFUSED = ("The camera refused RTSP over both TCP and UDP; check the camera's RTSP settings "
+                           "(or a firewall between here and the camera).")
+
+
+class _TransportRefused(Exception):
+    """The RTSP server refused the lower transport asked for (461); the other one may work."""
 
 
 def classify(exc: BaseException) -> StreamError:
@@ -31,6 +40,8 @@ def classify(exc: BaseException) -> StreamError:
     if isinstance(exc, (av.error.ExitError, TimeoutError)):
         return StreamError(ErrorKind.TIMED_OUT)
     code = getattr(exc, "errno", None)
+    if isinstance(exc, _TransportRefused) or code == TRANSPORT_REFUSED:
+        return StreamError(ErrorKind.UNSUPPORTED, BOTH_TRANSPORTS_REFUSED)
     if code == errno.ETIMEDOUT:
         return StreamError(ErrorKind.TIMED_OUT)
     if isinstance(exc, (ConnectionError, EOFError)) or code in (
@@ -47,14 +58,24 @@ def classify(exc: BaseException) -> StreamError:
 class FFmpegPlayer(ThreadedPlayer):
     backend = "ffmpeg"
 
+    def __init__(self, source, **kwargs):
+        super().__init__(source, **kwargs)
+        url = source.url.lower()
+        # RTSPS is TCP only (FFmpeg refuses UDP with TLS); plain RTSP starts with the camera's stored transport
+        # and falls back to the other one when the server refuses it (VLC's server answers 461 to TCP).
+        self._rtsp = url.startswith(("rtsp://", "rtsps://"))
+        self._fallback = url.startswith("rtsp://")
+        self.transport = (("tcp" if url.startswith("rtsps://") else source.transport) if self._rtsp
+                          else "http" if url.startswith(("http://", "https://")) else None)
+
     def _options(self) -> dict[str, str]:
         timeout_us = str(int(self.connect_timeout * 1_000_000))
-        if self.source.url.lower().startswith(("rtsp://", "rtsps://")):
+        if self._rtsp:
             # analyzeduration=0 means "the 5 s default" to FFmpeg; 1 µs and a tiny probe give ~0.1 s to open.
-            # RTSPS is TCP only (FFmpeg refuses UDP with TLS).
-            transport = "tcp" if self.source.url.lower().startswith("rtsps://") else self.source.transport
-            return {"rtsp_transport": transport, "analyzeduration": "1", "probesize": "32",
-                    "fflags": "nobuffer", "flags": "low_delay", "timeout": timeout_us,
+            # No fflags=nobuffer: it throws away the packets read while probing, and with them the key frame a
+            # camera sends at PLAY, so the first picture waited a whole key-frame interval (4 s on a 4 s camera).
+            return {"rtsp_transport": self.transport, "analyzeduration": "1", "probesize": "32",
+                    "flags": "low_delay", "timeout": timeout_us,
                     "allowed_media_types": "video", "max_delay": "300000", "reorder_queue_size": "64"}
         return {"rw_timeout": timeout_us, "fflags": "nobuffer", "flags": "low_delay"}
 
@@ -64,7 +85,7 @@ class FFmpegPlayer(ThreadedPlayer):
         while not self._stopping.is_set():
             frames_before = self.stats.frames
             try:
-                self._play_once()
+                self._play_once_any_transport()
                 error = StreamError(ErrorKind.UNREACHABLE, "The camera ended the stream; reconnecting.")
             except StreamError as exc:
                 error = exc
@@ -74,7 +95,7 @@ class FFmpegPlayer(ThreadedPlayer):
             if self._stopping.is_set():
                 break
             if error.final or not self.reconnect:
-                self._set_state(PlayerState.ERROR, error)
+                self._set_state(PlayerState.ERROR, error if self.reconnect else without_reconnecting(error))
                 return
             if str(error) == STALL_MESSAGE:
                 self._set_stalled()
@@ -87,6 +108,21 @@ class FFmpegPlayer(ThreadedPlayer):
             attempt += 1
         self._set_state(PlayerState.ENDED)
 
+    def _play_once_any_transport(self) -> None:
+        """One session; when the server refuses this RTSP transport, at once again with the other one."""
+        try:
+            self._play_once()
+        except _TransportRefused:
+            if not self._fallback:
+                raise StreamError(ErrorKind.UNSUPPORTED, BOTH_TRANSPORTS_REFUSED) from None
+            refused, self.transport = self.transport, "udp" if self.transport == "tcp" else "tcp"
+            log.info("ffmpeg %s refused RTSP over %s; trying %s", self.source.display_url, refused, self.transport)
+            try:
+                self._play_once()
+            except _TransportRefused:
+                self.transport = refused
+                raise StreamError(ErrorKind.UNSUPPORTED, BOTH_TRANSPORTS_REFUSED) from None
+
     def _play_once(self) -> None:
         self._new_session()
         began = time.monotonic()
@@ -95,6 +131,8 @@ class FFmpegPlayer(ThreadedPlayer):
                                 timeout=(self.connect_timeout, self.stall_after / 2))  # PyAV takes ~2x to give up
         except Exception as exc:
             log.debug("open failed: %s", self.source.redact(repr(exc)))
+            if self._rtsp and getattr(exc, "errno", None) == TRANSPORT_REFUSED:
+                raise _TransportRefused() from None
             # A server that accepts and stays silent surfaces as "invalid data" once the socket times out.
             if isinstance(exc, av.error.InvalidDataError) and time.monotonic() - began >= self.connect_timeout * 0.9:
                 raise StreamError(ErrorKind.TIMED_OUT) from None
@@ -105,26 +143,42 @@ class FFmpegPlayer(ThreadedPlayer):
             stream = container.streams.video[0]
             ctx = stream.codec_context
             ctx.thread_type = "SLICE"  # frame threading would add a frame of latency per thread
-            rate = stream.average_rate or stream.guessed_rate
+            # Only a rate the stream declares (SDP a=framerate, container): with probing off FFmpeg's guessed_rate
+            # is a default (50), not the camera's. Without one, the first frames' timestamps tell.
+            rate = stream.average_rate
             fps = float(rate) if rate else None
-            self.stats.info = StreamInfo(codec=ctx.name, width=ctx.width or None, height=ctx.height or None, fps=fps)
-            last_frame_at = time.monotonic()
+            timing = None if fps else RateFromTimestamps()
+            self.stats.info = StreamInfo(codec=ctx.name, width=ctx.width or None, height=ctx.height or None, fps=fps,
+                                         transport=self.transport)
+            opened_at = last_frame_at = time.monotonic()
+            if not self._session_frames:
+                self._set_state(PlayerState.WAITING)
+                log.debug("%s: %s", self.source.display_url, WAITING_MESSAGE)
             for packet in container.demux(stream):
                 if self._stopping.is_set():
                     return
                 try:
                     frames = packet.decode()
                 except av.error.InvalidDataError:
-                    self.stats.lost += 1  # a damaged picture (lost packets over UDP); the next key frame heals it
+                    if self._session_frames:  # before the first key frame nothing can decode: nothing is lost
+                        self.stats.lost += 1  # a damaged picture (lost packets over UDP); the next key frame heals it
                     continue
                 for frame in frames:
-                    if self._count_frame(frame.time, fps):
+                    if timing is not None and (found := timing.add(frame.time)):
+                        fps = self.stats.info.fps = found
+                        timing = None
+                    if self._count_frame(frame.time, fps, frame.key_frame):
                         self._hand_over(self._to_rgb(frame))
                     last_frame_at = time.monotonic()
-                if time.monotonic() - last_frame_at > self.stall_after:
+                # The stall timer runs only once this session has shown a picture: until then a camera may take
+                # its whole key-frame interval, up to the first-frame deadline of its own.
+                if not self._session_frames:
+                    if time.monotonic() - opened_at > self.first_frame_timeout:
+                        raise no_key_frame_error(self.first_frame_timeout)
+                elif time.monotonic() - last_frame_at > self.stall_after:
                     raise StreamError(ErrorKind.TIMED_OUT, STALL_MESSAGE)
         except av.error.ExitError:
-            if self.stats.frames:
+            if self._session_frames:
                 raise StreamError(ErrorKind.TIMED_OUT, STALL_MESSAGE) from None
             raise StreamError(ErrorKind.TIMED_OUT) from None
         finally:

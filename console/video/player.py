@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 class PlayerState(str, enum.Enum):
     IDLE = "idle"
     CONNECTING = "connecting"
+    WAITING = "waiting"  # connected, no picture yet: the camera's first key frame may take its whole interval
     LIVE = "live"
     STALLED = "stalled"  # connected, but no frame for `stall_after` seconds
     RECONNECTING = "reconnecting"
@@ -35,11 +36,13 @@ class ErrorKind(str, enum.Enum):
     UNSUPPORTED_CODEC = "unsupported_codec"
     TIMED_OUT = "timed_out"
     UNSUPPORTED = "unsupported"  # this backend cannot play this kind of URL here
+    REFUSED = "refused"  # the server understood the request and said no (an HTTP 4xx other than auth/404)
     FAILED = "failed"
 
 
 # Errors a retry cannot fix: the player stops and says why instead of reconnecting forever.
-FINAL_ERRORS = {ErrorKind.UNAUTHORIZED, ErrorKind.NOT_FOUND, ErrorKind.UNSUPPORTED_CODEC, ErrorKind.UNSUPPORTED}
+FINAL_ERRORS = {ErrorKind.UNAUTHORIZED, ErrorKind.NOT_FOUND, ErrorKind.UNSUPPORTED_CODEC, ErrorKind.UNSUPPORTED,
+                ErrorKind.REFUSED}
 
 MESSAGES = {
     ErrorKind.UNAUTHORIZED: "The camera refused the stream user name or password; check the credentials stored for it.",
@@ -48,11 +51,28 @@ MESSAGES = {
     ErrorKind.UNSUPPORTED_CODEC: "The camera sends video in a format this console cannot decode; set it to H.264.",
     ErrorKind.TIMED_OUT: "The camera accepted the connection but did not answer in time; it may be overloaded.",
     ErrorKind.UNSUPPORTED: "This player cannot open that kind of stream here; choose another backend.",
+    ErrorKind.REFUSED: "The camera refused the stream request; check the stream address and the camera's settings.",
     ErrorKind.FAILED: "The stream could not be played.",
 }
 
 
 STALL_MESSAGE = "The camera stopped sending pictures; reconnecting."
+WAITING_MESSAGE = "Waiting for the camera's first key frame."
+# Longest key-frame interval a camera may use ("smart" codecs: up to 10 s): the first-frame deadline's default.
+FIRST_FRAME_TIMEOUT_S = 12.0
+
+
+def no_key_frame_error(seconds: float) -> "StreamError":
+    return StreamError(ErrorKind.TIMED_OUT, f"The camera is connected but sent no key frame within {seconds:g} s; "
+                                            "check its key-frame (I-frame) interval.")
+
+
+def without_reconnecting(error: "StreamError") -> "StreamError":
+    """The same error for a player that will not reconnect: it must not promise to."""
+    text = str(error)
+    if text.endswith("; reconnecting."):
+        return StreamError(error.kind, text[: -len("; reconnecting.")] + ".")
+    return error
 
 
 class StreamError(UserError):
@@ -95,7 +115,9 @@ class StreamInfo:
     codec: str | None = None
     width: int | None = None
     height: int | None = None
-    fps: float | None = None
+    fps: float | None = None  # from the SDP, else from the timestamps of the first frames
+    transport: str | None = None  # RTSP lower transport actually used (tcp/udp); "webrtc"/"http" otherwise
+    key_frame_interval_s: float | None = None  # between the last two key frames seen
 
 
 @dataclass
@@ -119,12 +141,13 @@ class Player(ABC):
     def __init__(self, source: StreamSource, *, on_state: StateCallback | None = None,
                  on_frame: FrameCallback | None = None, reconnect: bool = True, stall_after: float = 3.0,
                  connect_timeout: float = 5.0, max_backoff: float = 8.0, output_size: tuple[int, int] | None = None,
-                 frame_wanted: Callable[[], bool] | None = None):
+                 frame_wanted: Callable[[], bool] | None = None, first_frame_timeout: float = FIRST_FRAME_TIMEOUT_S):
         self.source = source
         self.on_state = on_state
         self.on_frame = on_frame
         self.reconnect = reconnect
-        self.stall_after = stall_after
+        self.stall_after = stall_after  # counts only once a session has shown its first picture
+        self.first_frame_timeout = max(first_frame_timeout, stall_after)
         self.connect_timeout = connect_timeout
         self.max_backoff = max_backoff
         self.output_size = output_size  # scale frames down to this (w, h) in the decode thread
@@ -134,6 +157,8 @@ class Player(ABC):
         self.skipped = 0
         self._last_frame_at = 0.0
         self._last_pts: float | None = None
+        self._last_key_pts: float | None = None
+        self._session_frames = 0
         self.stats = PlayerStats()
         self.state = PlayerState.IDLE
         self.error: StreamError | None = None
@@ -172,10 +197,16 @@ class Player(ABC):
         if self.on_state:
             self.on_state(state, error)
 
-    def _count_frame(self, pts_seconds: float | None = None, fps: float | None = None) -> bool:
+    def _count_frame(self, pts_seconds: float | None = None, fps: float | None = None,
+                     key_frame: bool = False) -> bool:
         """Account for one decoded picture; True when someone wants it converted and delivered."""
         now = time.monotonic()
         stats = self.stats
+        self._session_frames += 1
+        if key_frame and pts_seconds is not None:
+            if self._last_key_pts is not None and pts_seconds > self._last_key_pts:
+                stats.info.key_frame_interval_s = round(pts_seconds - self._last_key_pts, 3)
+            self._last_key_pts = pts_seconds
         if stats.frames == 0 and self._started_at is not None:
             stats.first_frame_ms = (now - self._started_at) * 1000.0
         if pts_seconds is not None and fps and self._last_pts is not None:
@@ -194,7 +225,8 @@ class Player(ABC):
 
     def _new_session(self) -> None:
         """A (re)connection starts: its timestamps have nothing to do with the last session's."""
-        self._last_pts = None
+        self._last_pts = self._last_key_pts = None
+        self._session_frames = 0
 
     def _hand_over(self, image) -> None:
         if not image.flags.c_contiguous:  # scaled PyAV frames can carry row padding
@@ -259,3 +291,24 @@ class ThreadedPlayer(Player):
             self._thread.join(timeout)
             return not self._thread.is_alive()
         return True
+
+
+class RateFromTimestamps:
+    """A stream's frame rate from the timestamp steps of its first pictures, for an SDP without `a=framerate`."""
+
+    def __init__(self, pictures: int = 8):
+        self.pictures = pictures
+        self._pts: list[float] = []
+
+    def add(self, pts_seconds: float | None) -> float | None:
+        """Take one picture's timestamp; the rate once enough pictures were seen, else None."""
+        if pts_seconds is None or len(self._pts) > self.pictures:
+            return None
+        self._pts.append(pts_seconds)
+        if len(self._pts) <= self.pictures:
+            return None
+        steps = sorted(b - a for a, b in zip(self._pts, self._pts[1:]) if b > a)
+        if not steps:
+            return None
+        step = steps[len(steps) // 2]  # the median: a lost picture or a jitter spike does not move it
+        return round(1.0 / step, 2) if step > 0 else None

@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 
 from console.video.player import (STALL_MESSAGE, ErrorKind, PlayerState, StreamError, StreamInfo, ThreadedPlayer,
-                                  fit_size)
+                                  fit_size, without_reconnecting)
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class VlcPlayer(ThreadedPlayer):
                 if error is None or self._stopping.is_set():
                     break
                 if error.final or not self.reconnect:
-                    self._set_state(PlayerState.ERROR, error)
+                    self._set_state(PlayerState.ERROR, error if self.reconnect else without_reconnecting(error))
                     return
                 if self.stats.frames > frames_before:
                     attempt = 0
@@ -164,6 +164,7 @@ class VlcPlayer(ThreadedPlayer):
             self._install_callbacks(player)
         began = self._last_frame_at = time.monotonic()
         decoded_before = 0
+        session_start = self.stats.frames  # the stall timer counts from this session's first picture
         player.play()
         try:
             while not self._stopping.wait(0.1):
@@ -182,10 +183,11 @@ class VlcPlayer(ThreadedPlayer):
                     decoded_before = stats.decoded_video  # drawing into a window: count from libVLC's stats
                     self._frame_drawn(player, media, stats.decoded_video)
                 quiet = time.monotonic() - self._last_frame_at
-                if self.stats.frames and quiet > self.stall_after:
+                if self.stats.frames > session_start and quiet > self.stall_after:
                     self._set_stalled()
                     return StreamError(ErrorKind.TIMED_OUT, STALL_MESSAGE)
-                if not self.stats.frames and time.monotonic() - began > self.connect_timeout + self.stall_after:
+                if (self.stats.frames == session_start
+                        and time.monotonic() - began > self.connect_timeout + self.first_frame_timeout):
                     return StreamError(ErrorKind.TIMED_OUT)
             return None
         finally:

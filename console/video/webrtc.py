@@ -13,12 +13,45 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSession
 from aiortc.mediastreams import MediaStreamError
 
 from console.video.aioloop import AsyncLoopThread
-from console.video.player import (STALL_MESSAGE, ErrorKind, Player, PlayerState, StreamError, StreamInfo,
-                                  fit_size)
+from console.video.player import (STALL_MESSAGE, ErrorKind, Player, PlayerState, RateFromTimestamps, StreamError,
+                                  StreamInfo, fit_size, no_key_frame_error, without_reconnecting)
 
 log = logging.getLogger(__name__)
 
 _RTPMAP = re.compile(r"a=rtpmap:\d+ ([A-Za-z0-9-]+)/")
+DELETE_DEADLINE_S = 2.0  # how long a stop waits for the WHEP DELETE (and for an offer already sent) to go out
+
+TIMED_OUT = "The WebRTC gateway did not answer in time; it may be overloaded, or the address may be wrong."
+NO_VIDEO_IN_TIME = ("The WebRTC gateway answered, but no video arrived in time; a firewall may block the media "
+                    "(UDP) between here and the gateway.")
+UNREACHABLE = "The WebRTC gateway cannot be reached; check that it is online and the address is right."
+NO_COMMON_CODEC = ("The WebRTC gateway has no video format in common with this console (it answered without a "
+                   "usable video codec); set the camera or gateway to H.264 or VP8.")
+
+
+def _video_section(sdp: str) -> str | None:
+    """The answer's first m=video section, or None when it has none."""
+    parts = re.split(r"(?m)^(?=m=)", sdp)
+    return next((p for p in parts if p.startswith("m=video")), None)
+
+
+def _no_common_codec(answer_sdp: str) -> bool:
+    """A video line refused (port 0), inactive, or without a codec: what gateways answer when no codec matches."""
+    video = _video_section(answer_sdp)
+    if video is None:
+        return True
+    port = video.split()[1] if len(video.split()) > 1 else "0"
+    return port == "0" or bool(re.search(r"(?m)^a=inactive\s*$", video)) or _negotiated_codec(video) is None
+
+
+def _network_error(exc: BaseException) -> StreamError:
+    """What went wrong talking to the gateway, named for what happened."""
+    # In Python 3.11 asyncio.TimeoutError is TimeoutError, an OSError: it must be asked about before OSError.
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return StreamError(ErrorKind.TIMED_OUT, TIMED_OUT)
+    if isinstance(exc, (aiohttp.ClientConnectionError, OSError)):
+        return StreamError(ErrorKind.UNREACHABLE, UNREACHABLE)
+    return StreamError(ErrorKind.FAILED)
 
 
 def _negotiated_codec(answer_sdp: str) -> str | None:
@@ -37,6 +70,9 @@ def _http_error(status: int) -> StreamError:
     if status in (406, 415, 488):
         return StreamError(ErrorKind.UNSUPPORTED_CODEC, "The WebRTC gateway offers no video format this console "
                                                         "can decode (H.264 or VP8).")
+    if 400 <= status < 500:
+        return StreamError(ErrorKind.REFUSED, f"The WebRTC gateway refused the stream request (HTTP status {status}); "
+                                              "check the stream address and the gateway's settings.")
     return StreamError(ErrorKind.FAILED, f"The WebRTC gateway answered with HTTP status {status}; try again later.")
 
 
@@ -95,13 +131,11 @@ class WebRTCPlayer(Player):
                     error = StreamError(ErrorKind.UNREACHABLE, "The camera ended the stream; reconnecting.")
                 except StreamError as exc:
                     error = exc
-                except (aiohttp.ClientConnectionError, OSError):
-                    error = StreamError(ErrorKind.UNREACHABLE, "The WebRTC gateway cannot be reached; check that "
-                                                               "it is online and the address is right.")
-                except asyncio.TimeoutError:
-                    error = StreamError(ErrorKind.TIMED_OUT)
+                except Exception as exc:  # aiohttp, aiortc and the network: one sentence, details in the log
+                    log.debug("WHEP failure on %s: %s", self.source.display_url, self.source.redact(repr(exc)))
+                    error = _network_error(exc)
                 if error.final or not self.reconnect:
-                    self._set_state(PlayerState.ERROR, error)
+                    self._set_state(PlayerState.ERROR, error if self.reconnect else without_reconnecting(error))
                     return
                 if str(error) == STALL_MESSAGE:
                     self._set_stalled()
@@ -126,51 +160,80 @@ class WebRTCPlayer(Player):
             if track.kind == "video" and not track_ready.done():
                 track_ready.set_result(track)
 
-        timeout = aiohttp.ClientTimeout(total=self.connect_timeout)
         try:
-            async with aiohttp.ClientSession(timeout=timeout) as http:
+            try:
+                pc.addTransceiver("video", direction="recvonly")
+                await pc.setLocalDescription(await pc.createOffer())
+                # Shielded: a stop while the offer is out still learns the session's address, to DELETE it.
+                exchange = asyncio.ensure_future(self._offer(pc.localDescription.sdp))
                 try:
-                    pc.addTransceiver("video", direction="recvonly")
-                    await pc.setLocalDescription(await pc.createOffer())
-                    headers = {"Content-Type": "application/sdp", **self._headers()}
-                    async with http.post(self.source.url, data=pc.localDescription.sdp, headers=headers) as resp:
-                        if resp.status not in (200, 201):
-                            raise _http_error(resp.status)
-                        answer = await resp.text()
-                        if "Location" in resp.headers:
-                            session_url = urljoin(self.source.url, resp.headers["Location"])
-                    self.stats.info = StreamInfo(codec=_negotiated_codec(answer))
-                    try:
-                        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-                    except ValueError:
-                        raise StreamError(ErrorKind.UNSUPPORTED_CODEC) from None
+                    answer, session_url = await asyncio.shield(exchange)
+                except asyncio.CancelledError:
+                    await asyncio.wait({exchange}, timeout=DELETE_DEADLINE_S)
+                    if exchange.done() and not exchange.cancelled() and exchange.exception() is None:
+                        session_url = exchange.result()[1]
+                    else:
+                        exchange.cancel()
+                    raise
+                self.stats.info = StreamInfo(codec=_negotiated_codec(answer), transport="webrtc")
+                if _no_common_codec(answer):
+                    raise StreamError(ErrorKind.UNSUPPORTED_CODEC, NO_COMMON_CODEC)
+                try:
+                    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+                except ValueError:
+                    raise StreamError(ErrorKind.UNSUPPORTED_CODEC, NO_COMMON_CODEC) from None
+                try:
                     track = await asyncio.wait_for(track_ready, self.connect_timeout)
-                    await self._receive(track)
-                finally:
-                    if session_url:
-                        await self._delete(http, session_url)
+                except asyncio.TimeoutError:
+                    raise StreamError(ErrorKind.TIMED_OUT, NO_VIDEO_IN_TIME) from None
+                await self._receive(track)
+            finally:
+                if session_url:
+                    await self._delete_shielded(session_url)
         finally:
             await pc.close()
 
+    async def _offer(self, offer_sdp: str) -> tuple[str, str | None]:
+        """POST the offer (RFC 9725 section 4.1): the answer and the session's address."""
+        headers = {"Content-Type": "application/sdp", **self._headers()}
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.connect_timeout)) as http:
+            async with http.post(self.source.url, data=offer_sdp, headers=headers) as resp:
+                if resp.status not in (200, 201):
+                    raise _http_error(resp.status)
+                answer = await resp.text()
+                location = resp.headers.get("Location")
+        return answer, urljoin(self.source.url, location) if location else None
+
+    async def _delete_shielded(self, session_url: str) -> None:
+        """Send the DELETE even when the stop's cancel lands here, waiting for it at most DELETE_DEADLINE_S."""
+        deleting = asyncio.ensure_future(self._delete(session_url))
+        try:
+            await asyncio.shield(deleting)
+        except asyncio.CancelledError:
+            await asyncio.wait({deleting}, timeout=DELETE_DEADLINE_S)
+            raise
+
     async def _receive(self, track) -> None:
         self._new_session()
-        last_pts = None
+        timing = RateFromTimestamps()
+        self._set_state(PlayerState.WAITING)
         while not self._stopping.is_set():
+            # The stall timer runs once this session showed a picture; before, the first-frame deadline does.
+            first = not self._session_frames
             try:
-                frame = await asyncio.wait_for(track.recv(), self.stall_after if self.stats.frames else
-                                               self.connect_timeout)
+                frame = await asyncio.wait_for(track.recv(), self.first_frame_timeout if first else self.stall_after)
             except asyncio.TimeoutError:
-                raise StreamError(ErrorKind.TIMED_OUT, STALL_MESSAGE if self.stats.frames else None) from None
+                raise (no_key_frame_error(self.first_frame_timeout) if first
+                       else StreamError(ErrorKind.TIMED_OUT, STALL_MESSAGE)) from None
             except MediaStreamError:
                 return  # the remote ended the track
             info = self.stats.info
             if not info.width:
                 info.width, info.height = frame.width, frame.height
             pts = float(frame.pts * frame.time_base) if frame.pts is not None and frame.time_base else None
-            if pts is not None and last_pts is not None and pts > last_pts and not info.fps:
-                info.fps = round(1.0 / (pts - last_pts), 1)
-            last_pts = pts
-            if not self._count_frame(pts, info.fps):
+            if not info.fps and (found := timing.add(pts)):
+                info.fps = found
+            if not self._count_frame(pts, info.fps, bool(getattr(frame, "key_frame", False))):
                 continue
             if self.output_size and (frame.width > self.output_size[0] or frame.height > self.output_size[1]):
                 w, h = fit_size(frame.width, frame.height, self.output_size)
@@ -178,13 +241,13 @@ class WebRTCPlayer(Player):
             else:
                 self._hand_over(frame.to_ndarray(format="rgb24"))
 
-    async def _delete(self, http: aiohttp.ClientSession, session_url: str) -> None:
+    async def _delete(self, session_url: str) -> None:
         """End the WHEP session (RFC 9725 section 4.2); a gateway that is gone already is not an error."""
         began = time.monotonic()
         try:
-            async with http.delete(session_url, headers=self._headers(),
-                                   timeout=aiohttp.ClientTimeout(total=2)) as resp:
-                log.debug("WHEP DELETE %s -> %s in %.0f ms", self.source.redact(session_url), resp.status,
-                          (time.monotonic() - began) * 1000)
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=DELETE_DEADLINE_S)) as http:
+                async with http.delete(session_url, headers=self._headers()) as resp:
+                    log.debug("WHEP DELETE %s -> %s in %.0f ms", self.source.redact(session_url), resp.status,
+                              (time.monotonic() - began) * 1000)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
             log.debug("WHEP DELETE failed for %s", self.source.redact(session_url))

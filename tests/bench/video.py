@@ -4,7 +4,8 @@ Run: `.venv/bin/python tests/bench/video.py [--quick]`. Real servers: GStreamer 
 aiortc WHEP server, each in its own process; real VideoTile widgets offscreen. Not a test: figures, not verdicts.
 The figures the tests tell by events only are measured here: how long a hanging camera holds the GUI thread in
 open_view/close_view, how soon a frozen stream is reported stalled, how long a never-answering server takes to
-time out. --quick: two runs, short loads, one small wall (installer/dev.sh bench --quick).
+time out; joining a running camera (shared encoder) at 1 s and 4 s key-frame intervals beside a plain PyAV
+client. --quick: two runs, short loads, one small wall (installer/dev.sh bench --quick).
 """
 
 from __future__ import annotations
@@ -175,6 +176,7 @@ def main() -> None:
     if not args.walls_only:
         latency_and_memory(factory, runs)
         hanging_and_frozen(factory)
+        joining_a_running_camera(runs)
     walls(factory, secs, [("640x360", 2)] if args.quick else [("1280x720", 3), ("640x360", 4)])
     factory.close()
     app.processEvents()
@@ -208,6 +210,54 @@ def latency_and_memory(factory, runs: int) -> None:
     finally:
         whep.stop()
         rtsp.stop()
+
+
+def _plain_pyav_first_frame_ms(url: str) -> float:
+    """A plain PyAV client with the same low-latency options: open to its first decoded picture."""
+    import av
+
+    began = time.monotonic()
+    container = av.open(url, options={"rtsp_transport": "tcp", "analyzeduration": "1", "probesize": "32",
+                                      "timeout": "5000000"}, timeout=(5, 15))
+    try:
+        for _frame in container.decode(video=0):
+            return (time.monotonic() - began) * 1000.0
+    finally:
+        container.close()
+    return float("nan")
+
+
+def joining_a_running_camera(runs: int) -> None:
+    """Time to first frame joining a camera whose encoder already runs (no re-key for a new viewer), at 1 s and 4 s
+    key-frame intervals, beside a plain PyAV client in the same run. Joins land at random points of the interval:
+    floor_ms is half the interval; the connection (~0.1 s on loopback) comes on top."""
+    import random
+
+    from console.video.ffmpeg import FFmpegPlayer
+    from tests.support.stream_waits import wait_until
+
+    for gop in (1.0, 4.0):
+        server = RtspServer("--camera-keys", "--gop-seconds", str(gop)).start()
+        console_ms, plain_ms, states = [], [], set()
+        try:
+            for _ in range(runs):
+                time.sleep(random.uniform(0, gop))  # a random point of the interval, for both clients
+                plain_ms.append(_plain_pyav_first_frame_ms(server.url("cam")))
+                time.sleep(random.uniform(0, gop))
+                player = FFmpegPlayer(StreamSource(server.url("cam")), stall_after=1.0, reconnect=False,
+                                      on_state=lambda state, _e: states.add(state.value))
+                player.start()
+                wait_until(lambda: player.stats.frames or player.state.value == "error", gop + 15)
+                if player.stats.first_frame_ms is not None:
+                    console_ms.append(player.stats.first_frame_ms)
+                player.stop()
+                player.join(10)
+        finally:
+            server.stop()
+        emit(f"join_running_camera_{gop:g}s_keyframes_first_frame_p50",
+             round(statistics.median(console_ms), 1) if console_ms else None, "ms", runs=len(console_ms),
+             plain_pyav_p50=round(statistics.median(plain_ms), 1), floor_ms=gop * 500,
+             states=sorted(states), stall_after_s=1.0)
 
 
 def hanging_and_frozen(factory) -> None:

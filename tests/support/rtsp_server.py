@@ -1,7 +1,8 @@
 """A real GStreamer RTSP server for tests and benchmarks; run it with Debian's /usr/bin/python3 (GI bindings).
 
 Prints `READY <port>` on stdout once it listens (port 0 picks a free one), then serves until killed.
-Mounts: /cam (videotestsrc + H.264) and /stamp (frames carrying the wall-clock time as a barcode, see
+Mounts: /cam (videotestsrc + H.264; --frames N ends it, --gop-seconds sets the key-frame interval, --shared
+with --camera-keys makes it a camera: one running encoder, no extra key frame for a joining viewer) and /stamp (frames carrying the wall-clock time as a barcode, see
 `stamp_code.py`, for glass-to-glass latency). Optional Basic or Digest auth, TCP/UDP/both transports.
 """
 
@@ -25,8 +26,9 @@ from stream_stamp import stamp_frame_i420  # noqa: E402
 ENCODE = "x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate={kbps} ! rtph264pay name=pay0 pt=96 config-interval=1"
 
 
-def _test_pipeline(w, h, fps, gop, kbps):
-    return (f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={w},height={h},framerate={fps}/1 "
+def _test_pipeline(w, h, fps, gop, kbps, frames=-1):
+    return (f"( videotestsrc is-live=true pattern=ball num-buffers={frames} "
+            f"! video/x-raw,width={w},height={h},framerate={fps}/1 "
             f"! timeoverlay font-desc=\"Sans 12\" ! {ENCODE.format(gop=gop, kbps=kbps)} )")
 
 
@@ -52,6 +54,49 @@ def _feed_stamps(appsrc, w, h, fps):
             nxt = time.monotonic()
 
 
+def _running_camera(factory, w, h, fps, gop, kbps):
+    """One encoder that never stops nor re-keys; each viewer's media is an appsrc fed its encoded pictures."""
+    encoder = Gst.parse_launch(
+        f"videotestsrc is-live=true pattern=ball ! video/x-raw,width={w},height={h},framerate={fps}/1 "
+        f"! timeoverlay font-desc=\"Sans 12\" ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} "
+        f"bitrate={kbps} ! video/x-h264,stream-format=avc,alignment=au "
+        f"! appsink name=sink emit-signals=true sync=false max-buffers=5 drop=true")
+    viewers = []
+    lock = threading.Lock()
+    caps = {}  # the encoder's caps (SPS/PPS in codec_data): the SDP's sprop-parameter-sets, as a camera's has
+    have_caps = threading.Event()
+
+    def on_sample(sink):
+        sample = sink.emit("pull-sample")
+        buffer = sample.get_buffer()
+        if not have_caps.is_set():
+            caps["caps"] = sample.get_caps()
+            have_caps.set()
+        with lock:
+            for src in list(viewers):
+                copy = buffer.copy()
+                copy.pts = copy.dts = Gst.CLOCK_TIME_NONE  # the viewer's appsrc stamps it on arrival
+                if src.emit("push-buffer", copy) not in (Gst.FlowReturn.OK,):
+                    viewers.remove(src)
+        return Gst.FlowReturn.OK
+
+    encoder.get_by_name("sink").connect("new-sample", on_sample)
+    encoder.set_state(Gst.State.PLAYING)
+    have_caps.wait(10)
+    f = factory("( appsrc name=src is-live=true do-timestamp=true format=time "
+                "! rtph264pay name=pay0 pt=96 config-interval=-1 )")
+
+    def on_configure(_factory, media):
+        src = media.get_element().get_child_by_name("src")
+        src.set_property("caps", caps["caps"])
+        with lock:
+            viewers.append(src)
+
+    f.connect("media-configure", on_configure)
+    f._encoder = encoder  # keep it alive with the factory
+    return f
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
@@ -63,11 +108,18 @@ def main():
     ap.add_argument("--auth", choices=["basic", "digest"], default="basic")
     ap.add_argument("--transport", choices=["tcp", "udp", "both"], default="both")
     ap.add_argument("--shared", action="store_true", help="one encoder for all clients of a mount")
+    ap.add_argument("--gop-seconds", type=float, default=1.0, help="key-frame interval (default 1 s)")
+    ap.add_argument("--camera-keys", action="store_true",
+                    help="/cam as a real camera: one encoder runs from the start, whatever the viewers do; a new "
+                         "viewer gets its pictures from there and waits for the next key frame (no re-key on PLAY)")
+    ap.add_argument("--no-forced-key", action="store_true",
+                    help="no forced key frame 20 ms after PLAY: a fresh /cam pipeline's first picture is its only one")
+    ap.add_argument("--frames", type=int, default=-1, help="/cam ends after this many frames (default: never)")
     ap.add_argument("--tls-cert", help="PEM certificate: serve RTSPS (needs --user)")
     ap.add_argument("--tls-key", help="PEM key for --tls-cert")
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
-    gop = args.fps  # a key frame every second keeps first-frame time short
+    gop = max(1, round(args.fps * args.gop_seconds))  # a key frame every second keeps first-frame time short
 
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
@@ -87,7 +139,10 @@ def main():
                 "user, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"))
         return f
 
-    mounts.add_factory("/cam", factory(_test_pipeline(w, h, args.fps, gop, args.kbps)))
+    if args.camera_keys:
+        mounts.add_factory("/cam", _running_camera(factory, w, h, args.fps, gop, args.kbps))
+    else:
+        mounts.add_factory("/cam", factory(_test_pipeline(w, h, args.fps, gop, args.kbps, args.frames)))
     stamp = factory(_stamp_pipeline(w, h, args.fps, gop, args.kbps))
 
     def on_configure(_factory, media):
@@ -119,7 +174,7 @@ def main():
         return False
 
     def on_play(_client, ctx):
-        if ctx.media is not None:
+        if ctx.media is not None and not args.camera_keys and not args.no_forced_key:
             GLib.timeout_add(20, key_frame_now, ctx.media)
 
     server.connect("client-connected", lambda _srv, client: client.connect("play-request", on_play))

@@ -98,3 +98,46 @@ class SilentServer:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class AttachedViewer:
+    """A plain PyAV client watching a camera mount: tells when a key frame goes out (`key_frame` is set on each).
+
+    A test that clears `key_frame`, waits for it and then starts a player joins right after a key frame, so the
+    player meets the whole interval before the next one: its wait is the long one by construction, not by luck.
+    """
+
+    def __init__(self, url: str):
+        import threading
+
+        self.url = url
+        self.started = threading.Event()
+        self.key_frame = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="attached-viewer", daemon=True)
+
+    def start(self, timeout: float = 20.0) -> "AttachedViewer":
+        self._thread.start()
+        if not self.started.wait(timeout):
+            self.stop()
+            raise RuntimeError("the attached viewer got no packet from the camera mount")
+        return self
+
+    def _run(self) -> None:
+        import av
+
+        container = av.open(self.url, options={"rtsp_transport": "tcp", "analyzeduration": "1", "probesize": "32",
+                                               "timeout": "5000000"}, timeout=(5, 5))
+        try:
+            for packet in container.demux(container.streams.video[0]):
+                self.started.set()
+                if packet.is_keyframe:
+                    self.key_frame.set()
+                if self._stop.is_set():
+                    return
+        finally:
+            container.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)

@@ -1,6 +1,9 @@
 """A real WHEP server (aiortc + aiohttp) sending H.264 or VP8 test patterns, for tests and the benchmark.
 
 Endpoints: POST /whep/<codec> (h264 | vp8 | stamp-h264 | stamp-vp8) with an SDP offer -> 201 + answer + Location;
+variants as gateways behave: slow-<codec> answers after `slow_answer_s` (the session exists from the start),
+inactive-<codec> answers the video line `a=inactive` (what GStreamer's webrtcbin does with no common codec),
+refuse answers 400;
 DELETE /whep/session/<id> ends it. An optional bearer token is required when given. In-process use:
 `WhepServer(...).start()` on its own loop thread; standalone: `python whep_stream_server.py` prints READY <port>.
 """
@@ -62,6 +65,9 @@ class WhepServer:
         self.sessions: dict[str, RTCPeerConnection] = {}
         self.deleted: list[str] = []
         self.posts = 0
+        self.created = 0  # sessions this server made: each must be DELETEd by the client that asked for it
+        self.slow_answer_s = 0.5
+        self.offered = threading.Event()  # set when a session is made, before a slow answer is sent
         self.loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -74,6 +80,10 @@ class WhepServer:
         if self.token and request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.Response(status=401, text="unauthorized")
         name = request.match_info["name"]
+        if name == "refuse":
+            return web.Response(status=400, text="bad request")
+        slow, inactive = name.startswith("slow-"), name.startswith("inactive-")
+        name = name.removeprefix("slow-").removeprefix("inactive-")
         stamp = name.startswith("stamp-")
         codec = name.removeprefix("stamp-")
         if codec not in ("h264", "vp8"):
@@ -87,7 +97,14 @@ class WhepServer:
         await pc.setLocalDescription(await pc.createAnswer())
         session = uuid.uuid4().hex
         self.sessions[session] = pc
-        return web.Response(status=201, text=pc.localDescription.sdp, content_type="application/sdp",
+        self.created += 1
+        self.offered.set()
+        if slow:
+            await asyncio.sleep(self.slow_answer_s)
+        answer = pc.localDescription.sdp
+        if inactive:
+            answer = answer.replace("a=sendonly", "a=inactive")
+        return web.Response(status=201, text=answer, content_type="application/sdp",
                             headers={"Location": f"/whep/session/{session}"})
 
     async def _delete(self, request: web.Request) -> web.Response:

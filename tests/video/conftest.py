@@ -72,3 +72,43 @@ def _no_player_left_running():
 
     yield
     assert not leftover_player_threads(), "a player was left running"
+
+
+@pytest.fixture(scope="module")
+def vlc_rtsp_server(tmp_path_factory):
+    """VLC's own RTSP server: refuses TCP (461), SDP without a=framerate."""
+    from tests.support.vlc_rtsp_server import VlcRtspServer
+
+    require("vlc")
+    require("ffmpeg")
+    server = VlcRtspServer(tmp_path_factory.mktemp("vlc-rtsp")).start()
+    yield server
+    server.stop()
+
+
+def _camera(gop_seconds: float):
+    """A GStreamer RTSP camera: one encoder running from the start (no re-key for a new viewer), and a plain
+    client watching it, which tells when a key frame goes out."""
+    from tests.support.rtsp_stream import AttachedViewer
+
+    server = RtspServer("--camera-keys", "--gop-seconds", str(gop_seconds)).start()
+    viewer = AttachedViewer(server.url("cam")).start()
+    server.viewer = viewer
+    return server, viewer
+
+
+@pytest.fixture(scope="module")
+def camera_4s(_gstreamer):
+    """A camera with a key frame every 4 s."""
+    server, viewer = _camera(4.0)
+    yield server
+    viewer.stop()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def camera_without_key_frames(_gstreamer):
+    """A camera whose only key frame went out when it started (a 10-minute interval): a joiner gets none."""
+    server = RtspServer("--camera-keys", "--gop-seconds", "600").start()
+    yield server
+    server.stop()
