@@ -281,7 +281,7 @@ def run_console(db_url: str | None = None) -> int:
         database.close()
         return 0
     console = build_console(db_url, settings, database=database, user_name=session.user.username)
-    players = PlayerFactory()
+    players = PlayerFactory(first_frame_timeout=settings.first_frame_timeout_s)
     console.window.show()
     signed_in = signed_in_console(app, console, session, services, players, idle)
     searches = console.window.parts.incident_view
@@ -446,7 +446,7 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
                                 database_label=f"field copy {copy.path} (database {remote.display_url} away)",
                                 sync_label=banner)
         console.window.parts.incident_view.data_as_of = field.made_at  # searches say they answer from the copy
-        players = PlayerFactory()
+        players = PlayerFactory(first_frame_timeout=settings.first_frame_timeout_s)
         console.window.show()
         signed_in = signed_in_console(app, console, session, services, players, idle)
         signed_in.updates.show_field_mode(banner, why)

@@ -13,13 +13,14 @@ from PySide6.QtWidgets import QFrame, QSizePolicy
 
 from console.gui.video.bridge import PlayerBridge
 from console.video.factory import PlayerFactory
-from console.video.player import Player, PlayerState, StreamError
+from console.video.player import WAITING_MESSAGE, Player, PlayerState, StreamError
 from console.video.view import LiveView
 
 log = logging.getLogger(__name__)
 
 CAMERA_MIME = "application/x-rtic-camera-id"
-STATE_COLOURS = {"live": "#3ddc84", "connecting": "#f0c040", "reconnecting": "#f0c040", "stalled": "#ff9a3c",
+STATE_COLOURS = {"live": "#3ddc84", "connecting": "#f0c040", "waiting": "#f0c040", "reconnecting": "#f0c040",
+                 "stalled": "#ff9a3c",
                  "error": "#ff5a5a", "ended": "#b0b0b0", "idle": "#b0b0b0"}
 EXPIRED_NOTICE = "The authorised viewing time has ended."
 
@@ -222,7 +223,8 @@ class VideoTile(QFrame):
         """What the tile writes over the picture: camera, state, UTC time, time left, and any notice."""
         texts = {"label": self.view.camera_label if self.view else "Drop a camera here", "state": self.state,
                  "time": self.now().strftime("%H:%M:%S UTC"), "left": "",
-                 "notice": self.notice or (self.message if self.state in ("error", "stalled", "reconnecting") else "")}
+                 "notice": self.notice or (self.message if self.state in ("error", "stalled", "reconnecting") else
+                                           WAITING_MESSAGE if self.state == "waiting" else "")}
         if self.view is not None:
             left_s = max(0, int(self.view.remaining_seconds(self.now())))
             texts["left"] = f"{left_s // 60:02d}:{left_s % 60:02d} left"
