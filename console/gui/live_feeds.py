@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QL
 from console.domain.access import Purpose, purpose_problem
 from console.domain.cameras import StreamRole
 from console.domain.incidents import Incident
+from console.gui.video.tile import NO_PICTURE
 from console.gui.video.wall import VideoWall
 from console.gui.workers import Tasks
 from console.services.registry import RegistryService
@@ -217,19 +218,26 @@ class LiveFeedController(QObject):
     def _refused(self, camera_id: int, error: str) -> None:
         self.sig_message.emit(f"Camera {camera_id} not opened: {error}")
 
-    def _ended(self, session_id, how: str) -> None:
+    def _ended(self, session_id, how: str, summary: dict | None = None) -> None:
+        summary = summary or {}
         if how == "expired":  # the authorised time is up: watching on needs a new reason (a renewal)
             self.forget_purpose()
+        if how == NO_PICTURE:
+            self.sig_message.emit(f"No picture from {summary.get('camera_label') or 'the camera'}: "
+                                  f"{summary.get('problem') or 'the stream could not be played.'} "
+                                  "The view was ended; Retry on its tile opens it again.")
         if session_id is None or int(session_id) in self._ended_elsewhere:
             return
         now = self.clock()
+        frames, problem = summary.get("frames_shown"), summary.get("problem")
+        end = lambda: self.viewing.end_view(int(session_id), how, now, frames, problem)  # noqa: E731
         if self._closing:  # the console is going away: record the end now, before the process exits
             try:
-                self.viewing.end_view(int(session_id), how, now)
+                end()
             except Exception:  # noqa: BLE001 - the session stays open in the trail; the report counts it
                 log.exception("could not record the end of view session %s", session_id)
             return
-        self.tasks.run(f"end-{session_id}", lambda: self.viewing.end_view(int(session_id), how, now),
+        self.tasks.run(f"end-{session_id}", end,
                        lambda _duration: None, lambda error: self.sig_message.emit(f"View end not recorded: {error}"))
 
     def check_sessions(self) -> None:

@@ -54,8 +54,11 @@ class TileWindow(QWidget):
 
 
 class VideoWall(QWidget):
-    sig_view_ended = Signal(object, str)
-    """(view session id, how) whenever a tile's view ends: wire it to ViewingService.end_view."""
+    sig_view_ended = Signal(object, str, object)
+    """(view session id, how, summary) whenever a tile's view ends: wire it to ViewingService.end_view.
+
+    summary: {"frames_shown": n, "problem": why no picture came or None, "camera_label": str}.
+    """
     sig_grid_changed = Signal(int)
     """The wall now shows n x n tiles."""
     sig_snapshot_saved = Signal(object, str, str)
@@ -82,6 +85,7 @@ class VideoWall(QWidget):
             tile.hide()
             tile.sig_camera_dropped.connect(lambda cid, t=tile: self.open_in(t, cid))
             tile.sig_double_clicked.connect(lambda t=tile: self.toggle_maximised(t))
+            tile.sig_retry.connect(lambda cid, t=tile: self.open_in(t, cid))  # a new view: decided and audited anew
             tile.sig_snapshot_saved.connect(
                 lambda path, digest, t=tile: self.sig_snapshot_saved.emit(
                     t.view.session_id if t.view else None, path, digest))
@@ -141,7 +145,7 @@ class VideoWall(QWidget):
         return True
 
     def show_view(self, tile: VideoTile, view: LiveView) -> None:
-        tile.open_view(view, on_ended=lambda session, how: self.sig_view_ended.emit(session, how))
+        tile.open_view(view, on_ended=lambda session, how, summary: self.sig_view_ended.emit(session, how, summary))
 
     def close_all(self, how: str = "closed") -> None:
         for tile in self.tiles:
@@ -161,7 +165,7 @@ class VideoWall(QWidget):
         add("Snapshot", WallActions.SNAPSHOT, lambda: self.snapshot(tile), live and tile.current_image() is not None)
         add("Open in its own window", WallActions.OWN_WINDOW, lambda: self.detach_tile(tile),
             live and tile not in self.windows)
-        add("Close feed", WallActions.CLOSE_FEED, lambda: tile.close_view("closed"), live)
+        add("Close feed", WallActions.CLOSE_FEED, lambda: tile.close_view("closed"), live or tile.failed is not None)
         menu.addSeparator()
         for n in GRIDS:
             add(f"{n} x {n}", WallActions.GRID.format(n=n), lambda _=False, n=n: self.set_grid(n))
