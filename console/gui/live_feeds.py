@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -20,6 +20,7 @@ from console.domain.incidents import Incident
 from console.gui.video.tile import NO_PICTURE
 from console.gui.video.wall import VideoWall
 from console.gui.workers import Tasks
+from console.local_time import clock_text
 from console.services.registry import RegistryService
 from console.services.viewing import ViewingService
 from console.video.view import LiveView
@@ -122,8 +123,9 @@ class LiveFeedController(QObject):
     def __init__(self, viewing: ViewingService, registry: RegistryService, user: Callable[[], object],
                  wall: VideoWall, tasks: Tasks, incident: Callable[[], IncidentContext | None],
                  parent_widget: QWidget, ask_purpose: Callable[[IncidentContext | None, int], Purpose | None] | None
-                 = None, clock: Callable[[], datetime] = _utcnow):
+                 = None, clock: Callable[[], datetime] = _utcnow, time_zone: tzinfo | None = None):
         super().__init__(parent_widget)
+        self.time_zone = time_zone  # the zone a person reads times in (setting time_zone; None: the workstation's)
         self.viewing, self.registry, self.user, self.wall, self.tasks = viewing, registry, user, wall, tasks
         self.incident, self.parent_widget, self.clock = incident, parent_widget, clock
         self.ask_purpose = ask_purpose or self._ask
@@ -212,7 +214,7 @@ class LiveFeedController(QObject):
         if tile is None:  # every tile busy: the oldest view gives way (its session ends as "replaced")
             tile = self.wall.visible_tiles()[0]
         self.wall.show_view(tile, view)
-        self.sig_message.emit(f"Live: {view.camera_label} until {view.expires_at:%H:%M} UTC")
+        self.sig_message.emit(f"Live: {view.camera_label} until {clock_text(view.expires_at, self.time_zone, False)}")
         self.sig_opened.emit(view.camera_id)
 
     def _refused(self, camera_id: int, error: str) -> None:

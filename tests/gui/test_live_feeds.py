@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
@@ -74,7 +75,7 @@ def test_open_plays_only_what_the_owner_allows_and_audits_every_step(qtbot, setu
     controller = LiveFeedController(
         ViewingService(database, audit, cipher), RegistryService(database), lambda: user, wall, Tasks(wall),
         lambda: IncidentContext("CHI-2026-000412 Armed robbery"), wall,
-        ask_purpose=lambda context, count: asked.append(count) or purpose)
+        ask_purpose=lambda context, count: asked.append(count) or purpose, time_zone=ZoneInfo("America/New_York"))
     controller.sig_message.connect(messages.append)
 
     controller.open_feeds([live, registered])
@@ -91,6 +92,10 @@ def test_open_plays_only_what_the_owner_allows_and_audits_every_step(qtbot, setu
     assert [(e.camera_id, e.details["reason"]) for e in started] == [(live, purpose.reason)]
     assert [e.camera_id for e in denied] == [registered]
     assert all("gw-Secret-77" not in e.details_json for e in audit.query())  # credentials never in the trail
+    # The status bar reads the agency's zone, with its abbreviation (the view's expiry as recorded, in New York).
+    expires = datetime.fromisoformat(started[0].details["expires_at"]).astimezone(ZoneInfo("America/New_York"))
+    assert f"Live: Shop door until {expires:%H:%M} {expires.tzname()}" in messages
+    assert expires.tzname() in ("EST", "EDT")
 
     controller.close_all()
     assert wall.shutdown(15)

@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QFrame, QPushButton, QSizePolicy
 
 from console.gui.video.bridge import PlayerBridge
+from console.local_time import clock_text
 from console.video.factory import PlayerFactory
 from console.video.player import WAITING_MESSAGE, Player, PlayerState, StreamError
 from console.video.view import LiveView
@@ -55,6 +56,7 @@ class VideoTile(QFrame):
         super().__init__(parent)
         self.factory = factory
         self.now = now
+        self.zone = None  # the time zone its clock reads (setting time_zone); None: the workstation's own
         self.view: LiveView | None = None
         self.player: Player | None = None
         self.maximised = False
@@ -116,7 +118,6 @@ class VideoTile(QFrame):
         summary = {"frames_shown": self.frames_shown, "problem": problem, "camera_label": view.camera_label}
         self._stop_player()
         self.view, self._on_ended = None, None
-        self._clock.stop()
         self.state = {"expired": "ended", NO_PICTURE: "no picture"}.get(how, "idle")
         if how != "expired":
             self._image = self._array = None
@@ -220,18 +221,21 @@ class VideoTile(QFrame):
         self.update()
 
     def _tick(self) -> None:
+        # Runs while the tile is shown, with or without a view: an idle tile's clock ticks too.
         if not self._expired():
             self.update()
 
     # -- Qt events
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        self._clock.start()
         if self.view is not None and self.player is None and not self._expired():
             self._start_player()
 
     def hideEvent(self, event) -> None:
         super().hideEvent(event)
         self._stop_player()  # a hidden tile decodes nothing
+        self._clock.stop()  # and keeps no clock
         self.state = "paused" if self.view is not None else "no picture" if self.failed else "idle"
 
     def resizeEvent(self, event) -> None:
@@ -279,10 +283,10 @@ class VideoTile(QFrame):
             self.sig_painted.emit(self.last_painted_index)
 
     def overlay(self) -> dict[str, str]:
-        """What the tile writes over the picture: camera, state, UTC time, time left, and any notice."""
+        """What the tile writes over the picture: camera, state, time (with its zone), time left, any notice."""
         label = self.view.camera_label if self.view else self.failed[1] if self.failed else "Drop a camera here"
         texts = {"label": label, "state": self.state,
-                 "time": self.now().strftime("%H:%M:%S UTC"), "left": "",
+                 "time": clock_text(self.now(), self.zone), "left": "",
                  "notice": self.notice or (self.message if self.state in ("error", "stalled", "reconnecting") else
                                            WAITING_MESSAGE if self.state == "waiting" else "")}
         if self.failed is not None and self.view is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import tzinfo
 from pathlib import Path
 from typing import Callable
 
@@ -65,7 +66,8 @@ class VideoWall(QWidget):
     """(view session id, PNG path, SHA-256) of a snapshot taken on any tile: write the audit event from it."""
 
     def __init__(self, factory: PlayerFactory, open_camera: OpenCamera | None = None,
-                 layouts: dict | None = None, snapshot_folder: Path | None = None, parent=None):
+                 layouts: dict | None = None, snapshot_folder: Path | None = None, parent=None,
+                 time_zone: tzinfo | None = None):
         super().__init__(parent)
         keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.snapshot_folder = Path(snapshot_folder) if snapshot_folder else Path.home() / "RTIC snapshots"
@@ -92,7 +94,14 @@ class VideoWall(QWidget):
             tile.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             tile.customContextMenuRequested.connect(lambda pos, t=tile: self.tile_menu(t).exec(t.mapToGlobal(pos)))
             self.tiles.append(tile)
+        self.set_time_zone(time_zone)
         self.set_grid(2)
+
+    def set_time_zone(self, zone: tzinfo | None) -> None:
+        """The zone the tile clocks read (setting time_zone; None: the workstation's own)."""
+        for tile in self.tiles:
+            tile.zone = zone
+            tile.update()
 
     # -- layout
     def visible_tiles(self) -> list[VideoTile]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
+from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import QByteArray, QMimeData, QPointF, Qt
@@ -184,14 +186,18 @@ def test_opening_a_hanging_camera_never_blocks_the_gui(qtbot, wall, make_view):
 def test_tile_overlay_and_error_sentence_without_secrets(qtbot, wall, rtsp_server, make_view):
     from datetime import datetime, timezone
 
+    from zoneinfo import ZoneInfo
+
     tile = wall.visible_tiles()[0]
-    fixed = datetime.now(timezone.utc).replace(microsecond=0)
+    fixed = datetime(2026, 12, 2, 19, 4, 5, tzinfo=timezone.utc)
     tile.now = lambda: fixed
+    wall.set_time_zone(ZoneInfo("America/Chicago"))  # the agency's zone: 13:04:05 CST
     view = make_view(4, rtsp_server.url("cam"), label="Maple Rd 9 garage")
+    view = dataclasses.replace(view, expires_at=fixed + timedelta(minutes=10))
     tile.open_view(view)
     qtbot.waitUntil(lambda: tile.state == "live", timeout=10000)
     texts = tile.overlay()
-    assert texts["label"] == "Maple Rd 9 garage" and texts["state"] == "live" and texts["time"] == fixed.strftime("%H:%M:%S UTC")
+    assert texts["label"] == "Maple Rd 9 garage" and texts["state"] == "live" and texts["time"] == "13:04:05 CST"
     left = int(view.remaining_seconds(fixed))
     assert texts["left"] == f"{left // 60:02d}:{left % 60:02d} left"
     other = wall.visible_tiles()[1]
