@@ -86,7 +86,11 @@ class VideoTile(QFrame):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.retry = QPushButton("Retry", self)
         self.retry.setObjectName("retry")
-        self.retry.setMinimumSize(120, 36)
+        self.retry.setMinimumSize(140, 40)
+        # The tile is dark in both themes: a dark button with a clear edge, not a bright slab in a dim room.
+        self.retry.setStyleSheet("QPushButton { background: #2a2f36; color: white; border: 2px solid #f0c040;"
+                                 " border-radius: 6px; font-weight: bold; padding: 6px 18px; }"
+                                 " QPushButton:hover, QPushButton:focus { background: #3a414b; }")
         self.retry.hide()
         self.retry.clicked.connect(self._retry)
 
