@@ -140,6 +140,10 @@ DECLARED: tuple[Setting, ...] = (
             "How long a live view waits for a camera's first key frame after connecting (meanwhile it says "
             "\"waiting for the camera's first key frame\"); the stall timer starts only after that first picture. "
             "Allow the longest key-frame interval the cameras use (\"smart\" codecs: up to 10 s).", minimum=1.0),
+    Setting("time_zone", "Time zone", "",
+            "The time zone every time a person reads is shown in (tile clocks, the status bar), with its abbreviation "
+            "beside it: an IANA name such as America/New_York. Empty: the workstation's own zone. Exports that say "
+            "UTC stay in UTC."),
     Setting("audit_public_key", "Auditor's public key", "",
             "The auditor's Ed25519 public key file (FILE.pub from `rtic-console audit keygen`): `audit verify` holds "
             "the trail to every checkpoint it signed. Empty: verify cannot prove that no event was removed."),
@@ -303,6 +307,13 @@ def _checked(key: str, value: Any, where: str) -> Any:
         raise UserError(f"{where}: {key} must be at least {setting.minimum:g}, not {value!r}")
     if key == "service_area":
         _check_service_area(value, where)
+    if key == "time_zone":
+        from console.local_time import zone_problem
+
+        problem = zone_problem(value)
+        if problem:
+            raise UserError(f"{where}: time_zone {value[:80]!r} is not usable ({problem}): give an IANA name such "
+                            "as America/New_York, or leave it empty for the workstation's own zone")
     return value
 
 

@@ -65,7 +65,8 @@ class Detail:
     """Agreed `details` keys, so reports can read what other parts of the console wrote.
 
     view_start: STREAM_ID, REASON, CAD_NUMBER, SESSION_ID.  view_end: SESSION_ID, STREAM_ID,
-    DURATION_S (seconds, a number), END_REASON (user_closed, expired, revoked, error, ...).
+    DURATION_S (seconds, a number), END_REASON (user_closed, expired, revoked, error, no_picture, ...),
+    FRAMES_SHOWN (pictures the console showed; 0: the view never played), PROBLEM (why no picture came).
     view_denied: RULE.  registry/consent/user changes: FIELD, OLD, NEW.
     """
 
@@ -75,6 +76,8 @@ class Detail:
     CAD_NUMBER = "cad_number"
     DURATION_S = "duration_s"
     END_REASON = "end_reason"
+    FRAMES_SHOWN = "frames_shown"
+    PROBLEM = "problem"
     RULE = "rule"
     FIELD = "field"
     OLD = "old"

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.domain.audit import Action, AuditRecord, Outcome, VerifyResult
+from console.domain.audit import Action, AuditRecord, Detail, Outcome, VerifyResult
 from console.gui.workers import Tasks
 from console.services.audit_reports import AuditService, ExportResult
 from console.store.audit import AuditFilter
@@ -37,6 +37,18 @@ SHOWN_LIMIT = 2000  # newest events kept in the table; exports are not limited
 _ANY = "(any)"
 _COLUMNS = ("Seq", "Time (UTC)", "User", "Workstation", "Action", "Outcome", "Camera", "Incident", "Details", "Hash")
 _ACTIONS = sorted(value for name, value in vars(Action).items() if name.isupper())
+NEVER_PLAYED = "never played"
+
+
+def never_played(record: AuditRecord) -> bool:
+    """A view whose end says the console showed not one picture (a camera that could not be reached, say)."""
+    if record.action != Action.VIEW_END:
+        return False
+    try:
+        shown = record.details.get(Detail.FRAMES_SHOWN)
+        return isinstance(shown, int) and not isinstance(shown, bool) and shown == 0
+    except (ValueError, AttributeError):  # details that are not a JSON object: show the row as stored
+        return False
 
 
 class AuditEventsModel(QAbstractTableModel):
@@ -74,14 +86,16 @@ class AuditEventsModel(QAbstractTableModel):
         r = self.records[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return (r.seq, r.occurred_at.replace("T", " ").rstrip("Z"), r.username, r.workstation, r.action,
-                    r.outcome, "" if r.camera_id is None else r.camera_id,
+                    NEVER_PLAYED if never_played(r) else r.outcome, "" if r.camera_id is None else r.camera_id,
                     "" if r.incident_id is None else r.incident_id, r.details_json, r.hash[:16] + "…")[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 5 and never_played(r):
+            return f"No picture was ever shown: {r.details.get(Detail.PROBLEM) or 'no reason recorded'}"
         if role == Qt.ItemDataRole.ToolTipRole and index.column() in (8, 9):
             return r.details_json if index.column() == 8 else f"SHA-256 {r.hash}\nprevious {r.prev_hash}"
         if role == Qt.ItemDataRole.ForegroundRole:
             if r.seq == self.bad_seq:
                 return QColor("#c62828")
-            if r.outcome in (Outcome.DENIED, Outcome.FAILED) and index.column() == 5:
+            if index.column() == 5 and (r.outcome in (Outcome.DENIED, Outcome.FAILED) or never_played(r)):
                 return QColor("#ef6c00")
         return None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -17,8 +17,10 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QL
 from console.domain.access import Purpose, purpose_problem
 from console.domain.cameras import StreamRole
 from console.domain.incidents import Incident
+from console.gui.video.tile import NO_PICTURE
 from console.gui.video.wall import VideoWall
 from console.gui.workers import Tasks
+from console.local_time import clock_text
 from console.services.registry import RegistryService
 from console.services.viewing import ViewingService
 from console.video.view import LiveView
@@ -121,8 +123,9 @@ class LiveFeedController(QObject):
     def __init__(self, viewing: ViewingService, registry: RegistryService, user: Callable[[], object],
                  wall: VideoWall, tasks: Tasks, incident: Callable[[], IncidentContext | None],
                  parent_widget: QWidget, ask_purpose: Callable[[IncidentContext | None, int], Purpose | None] | None
-                 = None, clock: Callable[[], datetime] = _utcnow):
+                 = None, clock: Callable[[], datetime] = _utcnow, time_zone: tzinfo | None = None):
         super().__init__(parent_widget)
+        self.time_zone = time_zone  # the zone a person reads times in (setting time_zone; None: the workstation's)
         self.viewing, self.registry, self.user, self.wall, self.tasks = viewing, registry, user, wall, tasks
         self.incident, self.parent_widget, self.clock = incident, parent_widget, clock
         self.ask_purpose = ask_purpose or self._ask
@@ -211,25 +214,32 @@ class LiveFeedController(QObject):
         if tile is None:  # every tile busy: the oldest view gives way (its session ends as "replaced")
             tile = self.wall.visible_tiles()[0]
         self.wall.show_view(tile, view)
-        self.sig_message.emit(f"Live: {view.camera_label} until {view.expires_at:%H:%M} UTC")
+        self.sig_message.emit(f"Live: {view.camera_label} until {clock_text(view.expires_at, self.time_zone, False)}")
         self.sig_opened.emit(view.camera_id)
 
     def _refused(self, camera_id: int, error: str) -> None:
         self.sig_message.emit(f"Camera {camera_id} not opened: {error}")
 
-    def _ended(self, session_id, how: str) -> None:
+    def _ended(self, session_id, how: str, summary: dict | None = None) -> None:
+        summary = summary or {}
         if how == "expired":  # the authorised time is up: watching on needs a new reason (a renewal)
             self.forget_purpose()
+        if how == NO_PICTURE:
+            self.sig_message.emit(f"No picture from {summary.get('camera_label') or 'the camera'}: "
+                                  f"{summary.get('problem') or 'the stream could not be played.'} "
+                                  "The view was ended; Retry on its tile opens it again.")
         if session_id is None or int(session_id) in self._ended_elsewhere:
             return
         now = self.clock()
+        frames, problem = summary.get("frames_shown"), summary.get("problem")
+        end = lambda: self.viewing.end_view(int(session_id), how, now, frames, problem)  # noqa: E731
         if self._closing:  # the console is going away: record the end now, before the process exits
             try:
-                self.viewing.end_view(int(session_id), how, now)
+                end()
             except Exception:  # noqa: BLE001 - the session stays open in the trail; the report counts it
                 log.exception("could not record the end of view session %s", session_id)
             return
-        self.tasks.run(f"end-{session_id}", lambda: self.viewing.end_view(int(session_id), how, now),
+        self.tasks.run(f"end-{session_id}", end,
                        lambda _duration: None, lambda error: self.sig_message.emit(f"View end not recorded: {error}"))
 
     def check_sessions(self) -> None:

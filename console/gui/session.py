@@ -31,6 +31,7 @@ from console.gui.video.wall import VideoWall
 from console.services.audit_reports import AuditService
 from console.services.auth import AuthService, Session
 from console.services.cad import CadService
+from console.local_time import time_zone
 from console.services.cad_sources import runner_from_settings
 from console.services.contacts import ContactService
 from console.services.registry import RegistryService
@@ -84,12 +85,14 @@ class SignedInConsole(QObject):
                                                    session.workstation)
 
         self.layouts_file = layouts_file
-        self.wall = VideoWall(player_factory, layouts=_read_layouts(layouts_file), snapshot_folder=snapshot_folder)
+        zone = time_zone(window.parts.settings.time_zone)  # one zone wherever a person reads a time
+        self.wall = VideoWall(player_factory, layouts=_read_layouts(layouts_file), snapshot_folder=snapshot_folder,
+                              time_zone=zone)
         self.wall.set_grid(1)  # grows as feeds open (LiveFeedController.open_feeds)
         dock = window.add_panel("video", "Live video", self.wall, Qt.DockWidgetArea.BottomDockWidgetArea)
         window.resizeDocks([dock], [260], Qt.Orientation.Vertical)
         self.feeds = LiveFeedController(services.viewing, services.registry, lambda: self.session.user, self.wall,
-                                        window.tasks, self._incident, window)
+                                        window.tasks, self._incident, window, time_zone=zone)
         window.sig_open_feed.connect(lambda camera_id: self.feeds.open_feeds([camera_id]))
         window.sig_open_nearest_live.connect(self.feeds.open_feeds)
         self.wall.sig_snapshot_saved.connect(self._snapshot_saved)

@@ -35,6 +35,7 @@ from console.services.viewing import (
     ViewDenied,
     ViewingService,
     _pick,
+    played_details,
 )
 from console.store.audit import AuditUnavailable, _first_line, connection_lost
 from console.store.secrets import ContactCipher
@@ -242,11 +243,13 @@ class ResilientViewingService(ViewingService):
 
     # --- end ----------------------------------------------------------------------------------------
 
-    def end_view(self, session_id: int, how_ended: str, now: datetime) -> float:
+    def end_view(self, session_id: int, how_ended: str, now: datetime, frames_shown: int | None = None,
+                 problem: str | None = None) -> float:
+        played = played_details(frames_shown, problem)
         view = self._open.get(session_id)
         if view is not None and view.offline_id is None and self.sink.connectivity.online:
             try:
-                duration = super().end_view(session_id, how_ended, now)
+                duration = super().end_view(session_id, how_ended, now, frames_shown, problem)
             except (AuditUnavailable, StoreUnavailable, SQLAlchemyError) as exc:
                 if not _lost(exc):
                     raise
@@ -255,12 +258,12 @@ class ResilientViewingService(ViewingService):
                 self._open.pop(session_id, None)
                 return duration
         elif view is None:
-            return super().end_view(session_id, how_ended, now)
+            return super().end_view(session_id, how_ended, now, frames_shown, problem)
         # Offline (or a view that started offline): VIEW_END through the sink, which journals it while offline.
         how_ended = (how_ended or "").strip()[:32] or "closed"
         duration = max((now - view.started_at).total_seconds(), 0.0)
         details = {Detail.STREAM_ID: view.stream_id, Detail.DURATION_S: round(duration, 3),
-                   Detail.END_REASON: how_ended}
+                   Detail.END_REASON: how_ended, **played}
         if view.offline_id is not None:
             details[OFFLINE_SESSION] = view.offline_id
         else:

@@ -188,8 +188,14 @@ class ViewingService(AuditedService):
             self.end_view(session_id, "renewed", now)
         return authorization
 
-    def end_view(self, session_id: int, how_ended: str, now: datetime) -> float:
-        """Close the session and record VIEW_END with its duration in seconds (returned)."""
+    def end_view(self, session_id: int, how_ended: str, now: datetime, frames_shown: int | None = None,
+                 problem: str | None = None) -> float:
+        """Close the session and record VIEW_END with its duration in seconds (returned).
+
+        With `frames_shown` (and, for a view that showed nothing, `problem`: the player's sentence) the event
+        also says how many pictures were shown; 0 marks a view that never played.
+        """
+        played = played_details(frames_shown, problem)
         how_ended = (how_ended or "").strip()[:32] or "closed"
         row = self._session(session_id)
         if row.ended_at is not None:
@@ -201,7 +207,7 @@ class ViewingService(AuditedService):
             self.audit.append(AuditEntry(
                 Action.VIEW_END, row.username, row.workstation, Outcome.OK, row.camera_id, row.incident_id,
                 {Detail.SESSION_ID: session_id, Detail.STREAM_ID: row.stream_id,
-                 Detail.DURATION_S: round(duration, 3), Detail.END_REASON: how_ended}), conn=conn)
+                 Detail.DURATION_S: round(duration, 3), Detail.END_REASON: how_ended, **played}), conn=conn)
         return duration
 
     def ended_sessions(self, session_ids: list[int]) -> dict[int, str]:
@@ -222,6 +228,23 @@ class ViewingService(AuditedService):
         if row is None:
             raise UserError(f"there is no view session {session_id}")
         return row
+
+
+MAX_PROBLEM_CHARS = 300
+
+
+def played_details(frames_shown: int | None, problem: str | None) -> dict:
+    """The view-end details on what was shown, checked: a whole number of frames, one bounded line of why."""
+    if frames_shown is None:
+        return {}
+    if isinstance(frames_shown, bool) or not isinstance(frames_shown, int) or frames_shown < 0:
+        raise UserError("the number of frames shown must be a whole number, zero or more")
+    details: dict = {Detail.FRAMES_SHOWN: frames_shown}
+    # The player's sentence; control characters become spaces so it stays one line the trail can keep.
+    why = " ".join("".join(c if c.isprintable() else " " for c in str(problem or "")).split())[:MAX_PROBLEM_CHARS]
+    if why:
+        details[Detail.PROBLEM] = why
+    return details
 
 
 def _resolved(conn, purpose: Purpose) -> Purpose:

@@ -96,3 +96,27 @@ def test_filter_verify_tamper_export(qtbot, service, tmp_path):
     OUTPUT.mkdir(exist_ok=True)
     assert viewer.grab().save(str(OUTPUT / "audit_viewer.png"))
     viewer.close()
+
+
+def test_a_view_that_never_showed_a_picture_reads_never_played(qtbot, sqlite_url):
+    from console.gui.audit_viewer import NEVER_PLAYED
+
+    database = open_database(sqlite_url, create=True)
+    log = AuditLog(database)
+    why = "The camera cannot be reached; check that it is online and the address and port are right."
+    log.append(AuditEntry(Action.VIEW_END, "dispatcher07", "rtic-ws-03", camera_id=1012, details={
+        Detail.SESSION_ID: 1, Detail.DURATION_S: 4.1, Detail.END_REASON: "no_picture", Detail.FRAMES_SHOWN: 0,
+        Detail.PROBLEM: why}))
+    log.append(AuditEntry(Action.VIEW_END, "dispatcher07", "rtic-ws-03", camera_id=1015, details={
+        Detail.SESSION_ID: 2, Detail.DURATION_S: 60.0, Detail.END_REASON: "user_closed", Detail.FRAMES_SHOWN: 1500}))
+    log.append(AuditEntry(Action.VIEW_END, "dispatcher07", "rtic-ws-03", camera_id=1020, details={
+        Detail.SESSION_ID: 3, Detail.DURATION_S: 60.0, Detail.END_REASON: "user_closed"}))  # before frames were kept
+    viewer = AuditViewer(AuditService(log), "auditor1", "audit-ws")
+    qtbot.addWidget(viewer)
+    with qtbot.waitSignal(viewer.sig_loaded, timeout=10_000):
+        viewer.show()
+    outcome = {viewer.model.records[row].camera_id: viewer.model.index(row, 5) for row in range(3)}
+    assert outcome[1012].data() == NEVER_PLAYED and why in outcome[1012].data(Qt.ItemDataRole.ToolTipRole)
+    assert outcome[1015].data() == Outcome.OK and outcome[1020].data() == Outcome.OK
+    viewer.close()
+    database.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
@@ -74,7 +75,7 @@ def test_open_plays_only_what_the_owner_allows_and_audits_every_step(qtbot, setu
     controller = LiveFeedController(
         ViewingService(database, audit, cipher), RegistryService(database), lambda: user, wall, Tasks(wall),
         lambda: IncidentContext("CHI-2026-000412 Armed robbery"), wall,
-        ask_purpose=lambda context, count: asked.append(count) or purpose)
+        ask_purpose=lambda context, count: asked.append(count) or purpose, time_zone=ZoneInfo("America/New_York"))
     controller.sig_message.connect(messages.append)
 
     controller.open_feeds([live, registered])
@@ -91,6 +92,10 @@ def test_open_plays_only_what_the_owner_allows_and_audits_every_step(qtbot, setu
     assert [(e.camera_id, e.details["reason"]) for e in started] == [(live, purpose.reason)]
     assert [e.camera_id for e in denied] == [registered]
     assert all("gw-Secret-77" not in e.details_json for e in audit.query())  # credentials never in the trail
+    # The status bar reads the agency's zone, with its abbreviation (the view's expiry as recorded, in New York).
+    expires = datetime.fromisoformat(started[0].details["expires_at"]).astimezone(ZoneInfo("America/New_York"))
+    assert f"Live: Shop door until {expires:%H:%M} {expires.tzname()}" in messages
+    assert expires.tzname() in ("EST", "EDT")
 
     controller.close_all()
     assert wall.shutdown(15)
@@ -152,3 +157,45 @@ def test_when_the_authorised_time_is_up_the_feed_stops_and_a_renewal_asks_again(
     assert [e.details["reason"] for e in audit.query(actions=("view_start",))] == ["reason 1", "reason 2"]
     controller.close_all()
     assert wall.shutdown(15)
+
+
+def test_a_camera_that_cannot_be_reached_ends_its_view_as_never_played_and_retry_asks_again(qtbot, setup, factory):
+    """A real player against a closed loopback port: the view ends with 0 frames and why; Retry is a new view."""
+    import socket
+
+    from console.gui.video.tile import NO_PICTURE
+
+    database, audit, cipher, user, _, _ = setup
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with database.engine.begin() as conn:
+        owner = repo.add_owner(conn, cipher, OwnerKind.BUSINESS, OwnerContact("Porch Owner", phone="413-555-0101"))
+        site = repo.add_site(conn, owner, "Porch", "14 Elm St", 42.1, -72.6)
+        dead = repo.add_camera(conn, cipher, Camera(
+            None, site, "Elm St porch", 42.1, -72.6, "", Capability.LIVE, SharingMode.ALWAYS,
+            streams=(Stream(StreamProtocol.RTSP, f"rtsp://127.0.0.1:{port}/cam", StreamRole.MAIN),)), owner)
+    wall = VideoWall(factory)
+    qtbot.addWidget(wall)
+    wall.show()
+    messages = []
+    controller = LiveFeedController(
+        ViewingService(database, audit, cipher), RegistryService(database), lambda: user, wall, Tasks(wall),
+        lambda: IncidentContext("CHI-2026-000414"), wall,
+        ask_purpose=lambda context, count: Purpose("burglary in progress, checking the porch",
+                                                   cad_number="CHI-2026-000414"))
+    controller.sig_message.connect(messages.append)
+    controller.open_feeds([dead])
+    qtbot.waitUntil(lambda: len(audit.query(actions=("view_end",))) == 1, timeout=60_000)
+    [end] = audit.query(actions=("view_end",))
+    assert end.details["end_reason"] == NO_PICTURE and end.details["frames_shown"] == 0
+    assert "cannot be reached" in end.details["problem"]
+    assert any(m.startswith("No picture from Elm St porch:") for m in messages)
+    tile = wall.visible_tiles()[0]
+    assert tile.failed is not None and tile.retry.isVisible()
+    tile.retry.click()  # a new view: decided and recorded again, not the old one revived
+    qtbot.waitUntil(lambda: len(audit.query(actions=("view_end",))) == 2, timeout=60_000)
+    assert len(audit.query(actions=("view_start",))) == 2
+    controller.close_all()
+    assert wall.shutdown(15)
+    assert audit.verify().ok

@@ -133,3 +133,19 @@ def test_a_view_opened_online_and_ended_offline_is_closed_once_the_database_is_b
     [end] = audit_rows(database, Action.VIEW_END)
     assert end["details"]["duration_s"] == 180.0
     assert AuditLog(database).verify().ok
+
+
+def test_a_view_that_never_played_while_offline_says_so_once_flushed(database, audit, cipher, people, registry, proxy,
+                                                                     tmp_path):
+    viewing = service(database, audit, cipher, tmp_path / "journal.db")
+    detective = people[Role.DETECTIVE]
+    viewing.start_view(detective, registry["on_alert"], WHY, NOW)  # the data an offline decision may use
+    proxy.cut()
+    offline = viewing.start_view(detective, registry["on_alert"], WHY, NOW + timedelta(minutes=2))
+    viewing.end_view(offline.session_id, "no_picture", NOW + timedelta(minutes=2, seconds=4), frames_shown=0,
+                     problem="The camera cannot be reached; check that it is online.")
+    proxy.restore()
+    viewing.sink.flush()
+    [end] = [r for r in audit_rows(database, Action.VIEW_END) if r["details"].get(OFFLINE_SESSION) is not None]
+    assert end["details"]["frames_shown"] == 0 and end["details"]["end_reason"] == "no_picture"
+    assert end["details"]["problem"] == "The camera cannot be reached; check that it is online."

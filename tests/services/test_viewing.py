@@ -162,3 +162,24 @@ def test_a_stale_user_object_cannot_keep_a_lost_role_or_a_lock(database, viewing
         viewing.start_view(detective, registry["always"], WHY, NOW)
     assert denied.value.decision.rule == Rule.ACCOUNT_INACTIVE
     assert sessions(database) == []
+
+
+def test_a_view_that_never_played_says_so_in_its_end_event(database, viewing, people, registry):
+    auth = viewing.start_view(people[Role.DISPATCHER], registry["always"], WHY, NOW)
+    hostile = "The camera cannot be reached;\ncheck it.\x00 " + "x" * 5000
+    viewing.end_view(auth.session_id, "no_picture", NOW + timedelta(seconds=4), frames_shown=0, problem=hostile)
+    [event] = audit_rows(database, Action.VIEW_END)
+    details = event["details"]
+    assert details["frames_shown"] == 0 and details["end_reason"] == "no_picture"
+    assert details["problem"].startswith("The camera cannot be reached; check it.")
+    assert "\n" not in details["problem"] and len(details["problem"]) <= 300
+
+
+@pytest.mark.parametrize("frames", [-1, 2.5, "0", True])
+def test_a_bad_frame_count_ends_nothing(database, viewing, people, registry, frames):
+    auth = viewing.start_view(people[Role.DISPATCHER], registry["always"], WHY, NOW)
+    with pytest.raises(UserError, match="frames shown must be a whole number"):
+        viewing.end_view(auth.session_id, "no_picture", NOW + timedelta(seconds=4), frames_shown=frames)
+    assert audit_rows(database, Action.VIEW_END) == []
+    [row] = sessions(database)
+    assert row.ended_at is None, "the session stays open: the end can be recorded again"

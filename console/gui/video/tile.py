@@ -9,9 +9,10 @@ from typing import Callable
 
 from PySide6.QtCore import QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
-from PySide6.QtWidgets import QFrame, QSizePolicy
+from PySide6.QtWidgets import QFrame, QPushButton, QSizePolicy
 
 from console.gui.video.bridge import PlayerBridge
+from console.local_time import clock_text
 from console.video.factory import PlayerFactory
 from console.video.player import WAITING_MESSAGE, Player, PlayerState, StreamError
 from console.video.view import LiveView
@@ -21,8 +22,16 @@ log = logging.getLogger(__name__)
 CAMERA_MIME = "application/x-rtic-camera-id"
 STATE_COLOURS = {"live": "#3ddc84", "connecting": "#f0c040", "waiting": "#f0c040", "reconnecting": "#f0c040",
                  "stalled": "#ff9a3c",
-                 "error": "#ff5a5a", "ended": "#b0b0b0", "idle": "#b0b0b0"}
+                 "error": "#ff5a5a", "ended": "#b0b0b0", "idle": "#b0b0b0", "no picture": "#ff5a5a"}
 EXPIRED_NOTICE = "The authorised viewing time has ended."
+# A camera that has shown nothing after this many tries is not worth a whole authorised view: the tile stops.
+GIVE_UP_AFTER_TRIES = 3
+NO_PICTURE = "no_picture"  # how such a view ends (the view-end event's end_reason)
+
+
+def no_picture_notice(reason: str) -> str:
+    return (f"No picture from this camera. {reason or 'The stream could not be played.'}\n"
+            "The view has ended and no time is counting down. Press Retry to try again.")
 
 
 def utc_now() -> datetime:
@@ -31,7 +40,9 @@ def utc_now() -> datetime:
 
 class VideoTile(QFrame):
     sig_ended = Signal(object, str)
-    """(view session id, how it ended: closed | expired | replaced | error), once per view."""
+    """(view session id, how it ended: closed | expired | replaced | no_picture ...), once per view."""
+    sig_retry = Signal(int)
+    """Retry was pressed on a tile whose camera showed no picture: open this camera id again (a new view)."""
     sig_double_clicked = Signal()
     """The user double-clicked the tile (the wall maximises it)."""
     sig_camera_dropped = Signal(int)
@@ -45,6 +56,7 @@ class VideoTile(QFrame):
         super().__init__(parent)
         self.factory = factory
         self.now = now
+        self.zone = None  # the time zone its clock reads (setting time_zone); None: the workstation's own
         self.view: LiveView | None = None
         self.player: Player | None = None
         self.maximised = False
@@ -53,7 +65,10 @@ class VideoTile(QFrame):
         self.notice = ""
         self.painted = 0
         self.last_painted_index = -1
-        self._on_ended: Callable[[object, str], None] | None = None
+        self.frames_shown = 0  # frames of the current view that reached the tile
+        self.failed: tuple[int, str, str] | None = None  # (camera id, label, why) of a view that showed nothing
+        self._tries = 0
+        self._on_ended: Callable[[object, str, dict], None] | None = None
         self._array = None  # the newest frame as delivered (RGB numpy array), for snapshots and measurements
         self._image: QImage | None = None
         self._old_players: list[Player] = []
@@ -69,36 +84,78 @@ class VideoTile(QFrame):
         self.setMinimumSize(160, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.retry = QPushButton("Retry", self)
+        self.retry.setObjectName("retry")
+        self.retry.setMinimumSize(140, 40)
+        # The tile is dark in both themes: a dark button with a clear edge, not a bright slab in a dim room.
+        self.retry.setStyleSheet("QPushButton { background: #2a2f36; color: white; border: 2px solid #f0c040;"
+                                 " border-radius: 6px; font-weight: bold; padding: 6px 18px; }"
+                                 " QPushButton:hover, QPushButton:focus { background: #3a414b; }")
+        self.retry.hide()
+        self.retry.clicked.connect(self._retry)
 
     # -- opening and closing a view
-    def open_view(self, view: LiveView, on_ended: Callable[[object, str], None] | None = None) -> None:
-        """Play `view` here; `on_ended(session_id, how)` is called once when it stops for any reason."""
+    def open_view(self, view: LiveView, on_ended: Callable[[object, str, dict], None] | None = None) -> None:
+        """Play `view` here; `on_ended(session_id, how, summary)` is called once when it stops for any reason.
+
+        `summary` is {"frames_shown": n, "problem": why no picture came or None, "camera_label": ...}.
+        """
         if self.view is not None:
             self.close_view("replaced")
+        self._clear_failure()
         self.view, self._on_ended = view, on_ended
         self.notice, self.message = "", ""
+        self.frames_shown, self._tries = 0, 0
         self._image = self._array = None
         self._clock.start()
         if not self._expired():
             self._start_player()
         self.update()
 
-    def close_view(self, how: str = "closed") -> None:
+    def close_view(self, how: str = "closed", problem: str | None = None) -> None:
         """Stop the feed and end the view (the callback ends the audited session)."""
         if self.view is None:
+            if self.failed is not None and how != NO_PICTURE:
+                self._clear_failure()  # "Close feed" on a tile that showed nothing clears its notice
             return
         view, callback = self.view, self._on_ended
+        summary = {"frames_shown": self.frames_shown, "problem": problem, "camera_label": view.camera_label}
         self._stop_player()
         self.view, self._on_ended = None, None
-        self._clock.stop()
-        self.state = "idle" if how != "expired" else "ended"
+        self.state = {"expired": "ended", NO_PICTURE: "no picture"}.get(how, "idle")
         if how != "expired":
             self._image = self._array = None
             self.notice = ""
         self.update()
         self.sig_ended.emit(view.session_id, how)
         if callback is not None:
-            callback(view.session_id, how)
+            callback(view.session_id, how, summary)
+
+    def _give_up(self, reason: str) -> None:
+        """No picture after the first tries: end the view now (not after its whole authorised time), say why."""
+        camera_id, label = self.view.camera_id, self.view.camera_label
+        self.close_view(NO_PICTURE, problem=reason)
+        self.failed = (camera_id, label, reason)
+        self.retry.show()
+        self._place_retry()
+
+    def _clear_failure(self) -> None:
+        if self.failed is not None:
+            self.failed = None
+            self.retry.hide()
+            self.state = "idle"
+            self.update()
+
+    def _retry(self) -> None:
+        if self.failed is not None:
+            camera_id = self.failed[0]
+            self._clear_failure()
+            self.sig_retry.emit(camera_id)
+
+    def _place_retry(self) -> None:
+        size = self.retry.sizeHint().expandedTo(self.retry.minimumSize())
+        self.retry.setGeometry((self.width() - size.width()) // 2, self.height() - 20 - size.height() - 12,
+                               size.width(), size.height())
 
     def set_maximised(self, maximised: bool) -> None:
         """Maximised tiles play the main stream; small ones the sub-stream when the camera has one."""
@@ -154,33 +211,43 @@ class VideoTile(QFrame):
             return
         frame, self._image = taken
         self._array = frame.image
+        self.frames_shown += 1
         self.last_painted_index = frame.index
         self.update()
 
     def _on_state(self, state: str, message: str) -> None:
         self.state, self.message = state, message
+        if self.view is not None and self.frames_shown == 0:
+            self._tries += state == "reconnecting"
+            if state == "error" or self._tries >= GIVE_UP_AFTER_TRIES:
+                self._give_up(message)
+                return
         self.update()
 
     def _tick(self) -> None:
+        # Runs while the tile is shown, with or without a view: an idle tile's clock ticks too.
         if not self._expired():
             self.update()
 
     # -- Qt events
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        self._clock.start()
         if self.view is not None and self.player is None and not self._expired():
             self._start_player()
 
     def hideEvent(self, event) -> None:
         super().hideEvent(event)
         self._stop_player()  # a hidden tile decodes nothing
-        self.state = "idle" if self.view is None else "paused"
+        self._clock.stop()  # and keeps no clock
+        self.state = "paused" if self.view is not None else "no picture" if self.failed else "idle"
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.player is not None and not self.maximised:
             # Players read this per frame: decode threads scale to what the tile can show, no more.
             self.player.output_size = self._decode_size()
+        self._place_retry()
 
     def mouseDoubleClickEvent(self, event) -> None:
         self.sig_double_clicked.emit()
@@ -220,11 +287,14 @@ class VideoTile(QFrame):
             self.sig_painted.emit(self.last_painted_index)
 
     def overlay(self) -> dict[str, str]:
-        """What the tile writes over the picture: camera, state, UTC time, time left, and any notice."""
-        texts = {"label": self.view.camera_label if self.view else "Drop a camera here", "state": self.state,
-                 "time": self.now().strftime("%H:%M:%S UTC"), "left": "",
+        """What the tile writes over the picture: camera, state, time (with its zone), time left, any notice."""
+        label = self.view.camera_label if self.view else self.failed[1] if self.failed else "Drop a camera here"
+        texts = {"label": label, "state": self.state,
+                 "time": clock_text(self.now(), self.zone), "left": "",
                  "notice": self.notice or (self.message if self.state in ("error", "stalled", "reconnecting") else
                                            WAITING_MESSAGE if self.state == "waiting" else "")}
+        if self.failed is not None and self.view is None:
+            texts["notice"] = no_picture_notice(self.failed[2])
         if self.view is not None:
             left_s = max(0, int(self.view.remaining_seconds(self.now())))
             texts["left"] = f"{left_s // 60:02d}:{left_s % 60:02d} left"
@@ -262,6 +332,10 @@ class VideoTile(QFrame):
         painter.drawText(top, right, texts["state"])
         if texts["notice"]:
             box = self.rect().adjusted(12, band + 8, -12, -band - 8)
+            if self.failed is not None and self.view is None:  # larger, and clear of the Retry button
+                box.setBottom(self.retry.y() - 6)
+                font.setPointSize(11)
+                painter.setFont(font)
             painter.setPen(QColor("white"))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, texts["notice"])
 

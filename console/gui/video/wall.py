@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import tzinfo
 from pathlib import Path
 from typing import Callable
 
@@ -54,15 +55,19 @@ class TileWindow(QWidget):
 
 
 class VideoWall(QWidget):
-    sig_view_ended = Signal(object, str)
-    """(view session id, how) whenever a tile's view ends: wire it to ViewingService.end_view."""
+    sig_view_ended = Signal(object, str, object)
+    """(view session id, how, summary) whenever a tile's view ends: wire it to ViewingService.end_view.
+
+    summary: {"frames_shown": n, "problem": why no picture came or None, "camera_label": str}.
+    """
     sig_grid_changed = Signal(int)
     """The wall now shows n x n tiles."""
     sig_snapshot_saved = Signal(object, str, str)
     """(view session id, PNG path, SHA-256) of a snapshot taken on any tile: write the audit event from it."""
 
     def __init__(self, factory: PlayerFactory, open_camera: OpenCamera | None = None,
-                 layouts: dict | None = None, snapshot_folder: Path | None = None, parent=None):
+                 layouts: dict | None = None, snapshot_folder: Path | None = None, parent=None,
+                 time_zone: tzinfo | None = None):
         super().__init__(parent)
         keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.snapshot_folder = Path(snapshot_folder) if snapshot_folder else Path.home() / "RTIC snapshots"
@@ -82,13 +87,21 @@ class VideoWall(QWidget):
             tile.hide()
             tile.sig_camera_dropped.connect(lambda cid, t=tile: self.open_in(t, cid))
             tile.sig_double_clicked.connect(lambda t=tile: self.toggle_maximised(t))
+            tile.sig_retry.connect(lambda cid, t=tile: self.open_in(t, cid))  # a new view: decided and audited anew
             tile.sig_snapshot_saved.connect(
                 lambda path, digest, t=tile: self.sig_snapshot_saved.emit(
                     t.view.session_id if t.view else None, path, digest))
             tile.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             tile.customContextMenuRequested.connect(lambda pos, t=tile: self.tile_menu(t).exec(t.mapToGlobal(pos)))
             self.tiles.append(tile)
+        self.set_time_zone(time_zone)
         self.set_grid(2)
+
+    def set_time_zone(self, zone: tzinfo | None) -> None:
+        """The zone the tile clocks read (setting time_zone; None: the workstation's own)."""
+        for tile in self.tiles:
+            tile.zone = zone
+            tile.update()
 
     # -- layout
     def visible_tiles(self) -> list[VideoTile]:
@@ -141,7 +154,7 @@ class VideoWall(QWidget):
         return True
 
     def show_view(self, tile: VideoTile, view: LiveView) -> None:
-        tile.open_view(view, on_ended=lambda session, how: self.sig_view_ended.emit(session, how))
+        tile.open_view(view, on_ended=lambda session, how, summary: self.sig_view_ended.emit(session, how, summary))
 
     def close_all(self, how: str = "closed") -> None:
         for tile in self.tiles:
@@ -161,7 +174,7 @@ class VideoWall(QWidget):
         add("Snapshot", WallActions.SNAPSHOT, lambda: self.snapshot(tile), live and tile.current_image() is not None)
         add("Open in its own window", WallActions.OWN_WINDOW, lambda: self.detach_tile(tile),
             live and tile not in self.windows)
-        add("Close feed", WallActions.CLOSE_FEED, lambda: tile.close_view("closed"), live)
+        add("Close feed", WallActions.CLOSE_FEED, lambda: tile.close_view("closed"), live or tile.failed is not None)
         menu.addSeparator()
         for n in GRIDS:
             add(f"{n} x {n}", WallActions.GRID.format(n=n), lambda _=False, n=n: self.set_grid(n))
