@@ -469,10 +469,27 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
 # --- checks through the real window (console/gui/checks.py) -------------------------------------------------
 
 
+def _open_database(url: str, create: bool = False):
+    _store_loaded()  # the store may still be importing on the preload thread
+    from console.store.db import open_database
+
+    return open_database(url, create=create)
+
+
+def _fill_demo(database, cameras: int) -> None:
+    """The self-test's demo registry, its contacts sealed with the throw-away key in $RTIC_CONTACT_KEY."""
+    import base64
+
+    from console.services.demo import generate_demo
+    from console.store.secrets import ContactCipher
+
+    generate_demo(database, ContactCipher(base64.b64decode(os.environ["RTIC_CONTACT_KEY"])), cameras=cameras)
+
+
 def _root():
     from console.gui.checks import ConsoleRoot
 
-    return ConsoleRoot(qt_application, build_console, _store_loaded)
+    return ConsoleRoot(qt_application, build_console, _store_loaded, _open_database, _fill_demo)
 
 
 def render_screenshot(out, *args, **options) -> None:

@@ -28,10 +28,11 @@ StateCallback = Callable[[bool, str], None]  # (online, why)
 class ChangeFollower(BackgroundLoop):
     """A thread that follows the change feed from the newest change at start; `stop()` ends it."""
 
-    def __init__(self, database: Database, on_changes: ChangesCallback, on_state: StateCallback | None = None,
-                 poll_interval: float = 1.0, max_backoff: float = 30.0):
+    def __init__(self, database: Database, on_changes: ChangesCallback | None = None,
+                 on_state: StateCallback | None = None, poll_interval: float = 1.0, max_backoff: float = 30.0):
+        """The callbacks may be set before `start()` by whoever shows the changes (console/gui/live_updates.py)."""
         self.database = database
-        self.on_changes = on_changes
+        self.on_changes = on_changes or (lambda batch: None)
         self.on_state = on_state or (lambda online, why: None)
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
@@ -41,6 +42,13 @@ class ChangeFollower(BackgroundLoop):
         self._listener = None  # the psycopg connection LISTENing (PostgreSQL)
 
     thread_name = "change-follower"
+
+    @property
+    def how(self) -> str:
+        """How changes arrive, in the words of the status bar."""
+        if self.database.dialect == "postgresql":
+            return "live (LISTEN/NOTIFY)"
+        return f"polling every {self.poll_interval:g} s"
 
     def stop(self, timeout: float = 5.0) -> None:
         super().stop(timeout)

@@ -12,7 +12,6 @@ import queue
 import re
 import threading
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
 
@@ -23,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from console.domain.audit import (
     GENESIS_HASH,
     AuditEntry,
+    AuditFilter,
     AuditRecord,
     ChainWalker,
     VerifyResult,
@@ -56,22 +56,6 @@ class AuditUnavailable(UserError):
     def __init__(self, message: str, connection_lost: bool = False):
         super().__init__(message)
         self.connection_lost = connection_lost
-
-
-@dataclass(frozen=True)
-class AuditFilter:
-    """What to read back. Times: `since` inclusive, `until` exclusive (aware datetimes)."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-    username: str | None = None
-    camera_id: int | None = None
-    incident_id: int | None = None
-    actions: tuple[str, ...] = ()
-    outcome: str | None = None
-    after_seq: int | None = None
-    limit: int | None = None
-    newest_first: bool = False
 
 
 def _utcnow() -> datetime:
