@@ -15,6 +15,7 @@ from typing import Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from console.domain.changes import Change
+from console.errors import first_line
 from console.services.background import BackgroundLoop
 from console.store import changes as store
 from console.store.db import Database
@@ -66,7 +67,7 @@ class ChangeFollower(BackgroundLoop):
                 self._wait()
             except (SQLAlchemyError, OSError, _driver_errors()) as exc:
                 self._close_listener()
-                self._set_state(False, _first_line(exc))
+                self._set_state(False, first_line(exc))
                 self._stop.wait(backoff)
                 backoff = min(self.max_backoff, backoff * 2)
             except Exception:  # noqa: BLE001 - a bug in a callback must not end the feed for this console
@@ -128,8 +129,3 @@ def _driver_errors() -> type[BaseException]:
     except ImportError:  # pragma: no cover - psycopg is a dependency
         return OSError
     return psycopg.Error
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__

@@ -25,7 +25,7 @@ from console.domain.cameras import Camera, StreamRole
 from console.domain.grants import ShareGrant
 from console.domain.incidents import Incident
 from console.domain.users import User
-from console.errors import StoreUnavailable, UserError
+from console.errors import StoreUnavailable, UserError, first_line
 from console.services.offline_age import DEFAULT_DATA_MAX_AGE, DEFAULT_FIELD_COPY_MAX_AGE, too_old
 from console.services.resilience import ResilientAudit
 from console.services.viewing import (
@@ -36,7 +36,7 @@ from console.services.viewing import (
     ViewingService,
     _pick,
 )
-from console.store.audit import AuditUnavailable, _first_line, connection_lost
+from console.store.audit import AuditUnavailable, connection_lost
 from console.store.secrets import ContactCipher
 from console.store.users import view_sessions
 
@@ -285,4 +285,4 @@ def _lost(exc: BaseException) -> bool:
 
 
 def _message(exc: BaseException) -> str:
-    return _first_line(exc) if isinstance(exc, SQLAlchemyError) else str(exc)
+    return first_line(exc) if isinstance(exc, SQLAlchemyError) else str(exc)

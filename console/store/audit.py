@@ -31,7 +31,7 @@ from console.domain.audit import (
     event_hash,
     format_timestamp,
 )
-from console.errors import UserError
+from console.errors import UserError, first_line
 from console.store.db import Database
 from console.store.models import AuditEventRow
 
@@ -151,7 +151,7 @@ class AuditLog:
             with self.database.engine.connect() as conn:
                 return [_record(row) for row in conn.execute(statement)]
         except SQLAlchemyError as exc:
-            raise UserError(f"cannot read the audit log: {_first_line(exc)}") from None
+            raise UserError(f"cannot read the audit log: {first_line(exc)}") from None
 
     def head(self) -> AuditRecord | None:
         """The newest event, or None when the log is empty."""
@@ -184,7 +184,7 @@ class AuditLog:
                         if not feed(rows):
                             break
         except (SQLAlchemyError, driver_error) as exc:
-            raise UserError(f"cannot read the audit log to verify it: {_first_line(exc)}") from None
+            raise UserError(f"cannot read the audit log to verify it: {first_line(exc)}") from None
         return walker
 
 
@@ -287,16 +287,6 @@ def _record(row) -> AuditRecord:
                        row.camera_id, row.incident_id, row.details, row.prev_hash, row.hash)
 
 
-def _first_line(exc: Exception) -> str:
-    # The driver's own message, never SQLAlchemy's (which quotes the statement's parameters).
-    orig = getattr(exc, "orig", None)
-    if orig is not None:
-        text = str(orig).strip()
-    else:
-        text = exc.__class__.__name__ if isinstance(exc, SQLAlchemyError) else str(exc).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__
-
-
 def connection_lost(exc: BaseException) -> bool:
     """Whether a driver error means the database is away (unreachable, connection cut), not a refusal."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
@@ -306,14 +296,14 @@ def connection_lost(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError):
         # PostgreSQL: any OperationalError is the connection's (server gone, network cut, admin shutdown).
         # SQLite: only a file that cannot be opened or read, never "locked" or a constraint.
-        text = _first_line(exc).lower()
+        text = first_line(exc).lower()
         return exc.orig is None or "sqlite" not in type(exc.orig).__module__ or "unable to open" in text \
             or "disk i/o" in text
     return False
 
 
 def _why(exc: SQLAlchemyError) -> str:
-    return (f"the audit log could not record this event, so it was not done: {_first_line(exc)} "
+    return (f"the audit log could not record this event, so it was not done: {first_line(exc)} "
             "(check the database connection, then try again)")
 
 
@@ -360,5 +350,5 @@ def restrict_privileges(database: Database, role: str) -> list[str]:
             for statement in statements:
                 conn.exec_driver_sql(statement)
     except SQLAlchemyError as exc:
-        raise UserError(f"cannot restrict the audit table's privileges: {_first_line(exc)}") from None
+        raise UserError(f"cannot restrict the audit table's privileges: {first_line(exc)}") from None
     return statements
