@@ -34,7 +34,7 @@ from console.services.viewing import (
     ViewAuthorization,
     ViewDenied,
     ViewingService,
-    _pick,
+    pick_stream,
 )
 from console.store.audit import AuditUnavailable, connection_lost
 from console.store.secrets import ContactCipher
@@ -196,7 +196,7 @@ class ResilientViewingService(ViewingService):
         incident_id = purpose.incident.id if purpose.incident else None
         if not decision.allowed:
             self._deny_offline(user, camera_id, purpose, decision, known)
-        stream = _pick(known.camera.streams, stream_role)
+        stream = pick_stream(known.camera.streams, stream_role)
         offline_id = str(uuid.uuid4())
         # journal_only: the durable local record is the condition for the view, whatever the database does now.
         self.sink.journal_only(AuditEntry(

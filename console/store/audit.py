@@ -80,20 +80,20 @@ class AuditLog:
         Raises AuditUnavailable when the event could not be written, UserError for an unsafe or
         malformed entry (nothing is written either way).
         """
-        details_json = _checked(entry)
+        details_json = checked_details(entry)
         if occurred_at is not None and occurred_at.tzinfo is None:
             raise UserError("an audit event's time must be timezone-aware")
         if conn is not None:
             try:
                 return self._append_in(conn, entry, details_json, occurred_at)
             except SQLAlchemyError as exc:
-                raise AuditUnavailable(_why(exc), connection_lost(exc)) from None
+                raise AuditUnavailable(not_recorded(exc), connection_lost(exc)) from None
         try:
             with self.database.engine.connect() as own:
                 record = self._append_in(own, entry, details_json, occurred_at)
                 own.commit()
         except SQLAlchemyError as exc:
-            raise AuditUnavailable(_why(exc), connection_lost(exc)) from None
+            raise AuditUnavailable(not_recorded(exc), connection_lost(exc)) from None
         return record
 
     def _append_in(self, conn: Connection, entry: AuditEntry, details_json: str,
@@ -256,7 +256,8 @@ _SQLITE_FORM = (
 FORM_COLUMNS = f"seq, {_SQLITE_FORM}, prev_hash, hash"  # for ChainWalker.feed_forms
 
 
-def _checked(entry: AuditEntry) -> str:
+def checked_details(entry: AuditEntry) -> str:
+    """The entry's details as stored (canonical JSON), once every field passed the checks an append makes."""
     for name, limit in _LIMITS.items():
         value = getattr(entry, name)
         if not isinstance(value, str) or not value.strip():
@@ -302,7 +303,8 @@ def connection_lost(exc: BaseException) -> bool:
     return False
 
 
-def _why(exc: SQLAlchemyError) -> str:
+def not_recorded(exc: SQLAlchemyError) -> str:
+    """The sentence for an event the database did not take: nothing it records may happen."""
     return (f"the audit log could not record this event, so it was not done: {first_line(exc)} "
             "(check the database connection, then try again)")
 
