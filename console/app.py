@@ -236,6 +236,7 @@ def run_console(db_url: str | None = None) -> int:
     from console.gui.theme import apply_theme
     from console.services.accounts import AccountService
     from console.services.auth import AuthService
+    from console.services.changes import ChangeFollower
     from console.services.contacts import ContactService
     from console.services.field_copy import FieldCopy
     from console.services.field_login import SealingAuth
@@ -274,7 +275,8 @@ def run_console(db_url: str | None = None) -> int:
         viewing=ResilientViewingService(database, audit, sink, cipher,
                                         max_session=timedelta(minutes=settings.live_view_max_minutes),
                                         **offline_limits(settings)),
-        contacts=ContactService(database, audit, cipher), registry=RegistryService(database), audit=audit, sink=sink)
+        contacts=ContactService(database, audit, cipher), registry=RegistryService(database), audit=audit, sink=sink,
+        changes=ChangeFollower(database))
     session = sign_in(AccountService(database, audit, cipher), services.auth, demo_accounts)
     if session is None:
         sink.stop()
@@ -403,6 +405,7 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
     from console.domain.users import IdlePolicy
     from console.gui.session import SessionServices
     from console.gui.sign_in import sign_in
+    from console.services.changes import ChangeFollower
     from console.services.contacts import ContactService
     from console.services.field_copy import FieldCopy
     from console.services.field_login import FieldAuthService
@@ -441,7 +444,7 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
                                             max_session=timedelta(minutes=settings.live_view_max_minutes),
                                             **offline_limits(settings), field_copy=field),
             contacts=ContactService(remote, audit, cipher), registry=RegistryService(field.database, field_copy=field),
-            audit=audit, sink=sink)
+            audit=audit, sink=sink, changes=ChangeFollower(field.database))  # stopped at once: field mode
         console = build_console(db_url, settings, database=field.database, user_name=session.user.username,
                                 database_label=f"field copy {copy.path} (database {remote.display_url} away)",
                                 sync_label=banner)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -70,6 +70,7 @@ class SessionServices:
     registry: RegistryService
     audit: AuditLog
     sink: ResilientAudit | None = None  # the audit log with the local journal behind it (run_console sets it)
+    changes: ChangeFollower = field(kw_only=True)  # the registry's change feed, not started (LiveUpdates follows it)
 
 
 class SignedInConsole(QObject):
@@ -109,7 +110,7 @@ class SignedInConsole(QObject):
         self.audit_viewer: AuditViewer | None = None
 
         self.feeds.sig_notice.connect(window.show_notice)
-        self.updates = LiveUpdates(ChangeFollower(services.registry.database), window, self.feeds.check_sessions,
+        self.updates = LiveUpdates(services.changes, window, self.feeds.check_sessions,
                                    connectivity=services.sink.connectivity if services.sink else None)
         self.updates.sig_owner_alerts.connect(self._owner_alerts)
         self.updates.sig_incidents.connect(self._incidents_changed)
