@@ -236,6 +236,7 @@ def run_console(db_url: str | None = None) -> int:
     from console.gui.theme import apply_theme
     from console.services.accounts import AccountService
     from console.services.auth import AuthService
+    from console.services.changes import ChangeFollower
     from console.services.contacts import ContactService
     from console.services.field_copy import FieldCopy
     from console.services.field_login import SealingAuth
@@ -274,7 +275,8 @@ def run_console(db_url: str | None = None) -> int:
         viewing=ResilientViewingService(database, audit, sink, cipher,
                                         max_session=timedelta(minutes=settings.live_view_max_minutes),
                                         **offline_limits(settings)),
-        contacts=ContactService(database, audit, cipher), registry=RegistryService(database), audit=audit, sink=sink)
+        contacts=ContactService(database, audit, cipher), registry=RegistryService(database), audit=audit, sink=sink,
+        changes=ChangeFollower(database))
     session = sign_in(AccountService(database, audit, cipher), services.auth, demo_accounts)
     if session is None:
         sink.stop()
@@ -403,6 +405,7 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
     from console.domain.users import IdlePolicy
     from console.gui.session import SessionServices
     from console.gui.sign_in import sign_in
+    from console.services.changes import ChangeFollower
     from console.services.contacts import ContactService
     from console.services.field_copy import FieldCopy
     from console.services.field_login import FieldAuthService
@@ -441,7 +444,7 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
                                             max_session=timedelta(minutes=settings.live_view_max_minutes),
                                             **offline_limits(settings), field_copy=field),
             contacts=ContactService(remote, audit, cipher), registry=RegistryService(field.database, field_copy=field),
-            audit=audit, sink=sink)
+            audit=audit, sink=sink, changes=ChangeFollower(field.database))  # stopped at once: field mode
         console = build_console(db_url, settings, database=field.database, user_name=session.user.username,
                                 database_label=f"field copy {copy.path} (database {remote.display_url} away)",
                                 sync_label=banner)
@@ -469,10 +472,27 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
 # --- checks through the real window (console/gui/checks.py) -------------------------------------------------
 
 
+def _open_database(url: str, create: bool = False):
+    _store_loaded()  # the store may still be importing on the preload thread
+    from console.store.db import open_database
+
+    return open_database(url, create=create)
+
+
+def _fill_demo(database, cameras: int) -> None:
+    """The self-test's demo registry, its contacts sealed with the throw-away key in $RTIC_CONTACT_KEY."""
+    import base64
+
+    from console.services.demo import generate_demo
+    from console.store.secrets import ContactCipher
+
+    generate_demo(database, ContactCipher(base64.b64decode(os.environ["RTIC_CONTACT_KEY"])), cameras=cameras)
+
+
 def _root():
     from console.gui.checks import ConsoleRoot
 
-    return ConsoleRoot(qt_application, build_console, _store_loaded)
+    return ConsoleRoot(qt_application, build_console, _store_loaded, _open_database, _fill_demo)
 
 
 def render_screenshot(out, *args, **options) -> None:

@@ -22,10 +22,11 @@ from pathlib import Path
 from console.cli import audit_checkpoints
 from console.cli import signin
 from console.cli.args import identifier, integer
+from console.domain.audit import AuditFilter
 from console.domain.users import Permission
 from console.errors import UserError
 from console.services.audit_reports import EXPORT_FORMATS, AuditService
-from console.store.audit import AuditFilter, AuditLog, restrict_privileges
+from console.store.audit import AuditLog, restrict_privileges
 from console.store.db import open_database
 
 _ANCHOR = re.compile(r"^(\d+):([0-9a-fA-F]{64})$")

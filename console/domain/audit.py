@@ -152,6 +152,22 @@ class VerifyResult:
 # --- time -----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """What to read back. Times: `since` inclusive, `until` exclusive (aware datetimes)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    username: str | None = None
+    camera_id: int | None = None
+    incident_id: int | None = None
+    actions: tuple[str, ...] = ()
+    outcome: str | None = None
+    after_seq: int | None = None
+    limit: int | None = None
+    newest_first: bool = False
+
+
 def format_timestamp(moment: datetime) -> str:
     """UTC, millisecond precision, fixed width, so stored strings sort in time order."""
     if moment.tzinfo is None:

@@ -27,10 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.domain.audit import Action, AuditRecord, Detail, Outcome, VerifyResult
+from console.domain.audit import Action, AuditFilter, AuditRecord, Detail, Outcome, VerifyResult
 from console.gui.workers import Tasks
 from console.services.audit_reports import AuditService, ExportResult
-from console.store.audit import AuditFilter
 from console.gui.text import keep_plain, show_text
 
 SHOWN_LIMIT = 2000  # newest events kept in the table; exports are not limited

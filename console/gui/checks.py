@@ -25,6 +25,8 @@ class ConsoleRoot(NamedTuple):
     qt_application: Callable
     build_console: Callable
     store_loaded: Callable
+    open_database: Callable  # (url, create=True) -> the database the console is built on
+    fill_demo: Callable  # (database, cameras): a demo registry, contacts sealed with $RTIC_CONTACT_KEY
 
 
 @contextmanager
@@ -153,16 +155,12 @@ def run_self_test(root: ConsoleRoot, clip: Path | None = None, cameras: int = 20
                 f"platform {app.platformName()}")
 
     def registry_check() -> str:
-        from console.services.demo import generate_demo
         from console.services.registry import RegistryService
-        from console.store.db import open_database
-        from console.store.secrets import ContactCipher
-
         root.store_loaded()
         url = f"sqlite:///{Path(state['folder']) / 'self-test.db'}"
-        state["database"] = database = open_database(url, create=True)
+        state["database"] = database = root.open_database(url, create=True)
         started = time.monotonic()
-        generate_demo(database, ContactCipher(base64.b64decode(os.environ["RTIC_CONTACT_KEY"])), cameras=cameras)
+        root.fill_demo(database, cameras)
         created = time.monotonic() - started
         from console.gui.map.view import DEFAULT_CENTER
 

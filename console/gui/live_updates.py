@@ -16,7 +16,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from console.domain.changes import Change, ChangeKind
 from console.services.changes import ChangeFollower
-from console.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +35,13 @@ class LiveUpdates(QObject):
     sig_journal = Signal(object)
     """The audit sink's ConnectivityState: offline, or events still waiting in the local journal."""
 
-    def __init__(self, database: Database, window, check_sessions: Callable[[], None] | None = None,
-                 poll_interval: float = 1.0, debounce_ms: int = 250, connectivity=None):
+    def __init__(self, follower: ChangeFollower, window, check_sessions: Callable[[], None] | None = None,
+                 debounce_ms: int = 250, connectivity=None):
+        """`follower`: the change feed to follow (not started); its batches and states are delivered here."""
         super().__init__(window)
         self.window = window
         self.check_sessions = check_sessions
-        self.how = "live (LISTEN/NOTIFY)" if database.dialect == "postgresql" else f"polling every {poll_interval:g} s"
+        self.how = follower.how
         self.last_ok: datetime | None = None
         self.offline_since: datetime | None = None
         self._refresh = QTimer(self, singleShot=True, interval=debounce_ms)
@@ -50,7 +50,8 @@ class LiveUpdates(QObject):
         self._registry_changed = False
         self.sig_changes.connect(self._apply)
         self.sig_state.connect(self._show_state)
-        self.follower = ChangeFollower(database, self.sig_changes.emit, self.sig_state.emit, poll_interval)
+        self.follower = follower
+        follower.on_changes, follower.on_state = self.sig_changes.emit, self.sig_state.emit
         self.journal_note = ""
         self.field_mode = ""
         self.sig_journal.connect(self._show_journal)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -28,16 +28,17 @@ from console.gui.main_window import ActionId, MainWindow
 from console.gui.panels.nearby_panel import format_distance
 from console.gui.registry_tools import RegistryTools
 from console.gui.video.wall import VideoWall
-from console.services.audit_reports import AuditService
+# The audit log is built by the composition root; its type is named through the service that reads it.
+from console.services.audit_reports import AuditLog, AuditService
 from console.services.auth import AuthService, Session
 from console.services.cad import CadService
 from console.local_time import time_zone
 from console.services.cad_sources import runner_from_settings
+from console.services.changes import ChangeFollower
 from console.services.contacts import ContactService
 from console.services.registry import RegistryService
 from console.services.resilience import ResilientAudit
 from console.services.viewing import ViewingService
-from console.store.audit import AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class SessionServices:
     registry: RegistryService
     audit: AuditLog
     sink: ResilientAudit | None = None  # the audit log with the local journal behind it (run_console sets it)
+    changes: ChangeFollower = field(kw_only=True)  # the registry's change feed, not started (LiveUpdates follows it)
 
 
 class SignedInConsole(QObject):
@@ -111,7 +113,7 @@ class SignedInConsole(QObject):
         self.audit_viewer: AuditViewer | None = None
 
         self.feeds.sig_notice.connect(window.show_notice)
-        self.updates = LiveUpdates(services.registry.database, window, self.feeds.check_sessions,
+        self.updates = LiveUpdates(services.changes, window, self.feeds.check_sessions,
                                    connectivity=services.sink.connectivity if services.sink else None)
         self.updates.sig_owner_alerts.connect(self._owner_alerts)
         self.updates.sig_incidents.connect(self._incidents_changed)

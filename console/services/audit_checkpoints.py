@@ -19,11 +19,11 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from console.domain.audit import Action, AuditEntry, ChainWalker, Outcome, VerifyResult, format_timestamp
+from console.domain.audit import Action, AuditEntry, AuditFilter, ChainWalker, Outcome, VerifyResult, format_timestamp
 from console.domain.checkpoints import BadCheckpoint, Checkpoint, Finding, checkpoint_from, compare, key_fingerprint
 from console.domain.checkpoints import parse_line
 from console.errors import UserError
-from console.store.audit import AuditFilter, AuditLog
+from console.store.audit import AuditLog
 from console.store.audit_guards import guard_problems
 from console.store.checkpoints import ChainNotSigned, events_after, stored_checkpoints, write_checkpoint
 

@@ -17,10 +17,19 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from console.domain.audit import Action, AuditEntry, AuditRecord, Detail, Outcome, VerifyResult, format_timestamp
+from console.domain.audit import (
+    Action,
+    AuditEntry,
+    AuditFilter,
+    AuditRecord,
+    Detail,
+    Outcome,
+    VerifyResult,
+    format_timestamp,
+)
 from console.errors import UserError
 from console.domain.checkpoints import Checkpoint
-from console.store.audit import AuditFilter, AuditLog, iter_records
+from console.store.audit import AuditLog, iter_records
 from console.store.checkpoints import stored_checkpoints
 
 EXPORT_FORMATS = ("csv", "pdf")

@@ -24,7 +24,7 @@ from console.domain.audit import Action, AuditEntry, Detail, Outcome
 from console.domain.changes import ChangeKind
 from console.domain.eido import CadIncident, CadRejected, check_point
 from console.domain.service_area import ServiceArea
-from console.errors import UserError
+from console.errors import UserError, first_line
 from console.services.accounts import default_workstation
 from console.services.viewing import ViewingService
 from console.store import cad as store
@@ -84,7 +84,7 @@ class CadService:
                 applied = self._apply_once(incident)
         except SQLAlchemyError as exc:
             raise CadUnavailable(f"{incident.cad_number}: not applied, the database did not answer "
-                                 f"({_first_line(exc)}): it will be tried again") from None
+                                 f"({first_line(exc)}): it will be tried again") from None
         except AuditUnavailable as exc:
             raise CadUnavailable(f"{incident.cad_number}: not applied: {exc}") from None
         if applied.incident.closed or applied.result in ("unchanged", "stale"):
@@ -173,7 +173,7 @@ class CadService:
                 sessions = store.open_view_sessions(conn, incident_id) if closed else []
         except SQLAlchemyError as exc:
             raise CadUnavailable(f"the live views of incident {incident_id} could not be ended now "
-                                 f"({_first_line(exc)}): it will be tried again") from None
+                                 f"({first_line(exc)}): it will be tried again") from None
         ended = 0
         for session_id in sessions:
             try:
@@ -201,9 +201,4 @@ class CadService:
             with self.database.engine.begin() as conn:
                 store.set_cursor(conn, name, cursor, etag, self.clock())
         except SQLAlchemyError as exc:  # only costs a full fetch next time
-            log.warning("could not save where %s left off: %s", name, _first_line(exc))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return text[0] if text else exc.__class__.__name__
+            log.warning("could not save where %s left off: %s", name, first_line(exc))

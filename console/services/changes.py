@@ -15,6 +15,7 @@ from typing import Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from console.domain.changes import Change
+from console.errors import first_line
 from console.services.background import BackgroundLoop
 from console.store import changes as store
 from console.store.db import Database
@@ -28,10 +29,11 @@ StateCallback = Callable[[bool, str], None]  # (online, why)
 class ChangeFollower(BackgroundLoop):
     """A thread that follows the change feed from the newest change at start; `stop()` ends it."""
 
-    def __init__(self, database: Database, on_changes: ChangesCallback, on_state: StateCallback | None = None,
-                 poll_interval: float = 1.0, max_backoff: float = 30.0):
+    def __init__(self, database: Database, on_changes: ChangesCallback | None = None,
+                 on_state: StateCallback | None = None, poll_interval: float = 1.0, max_backoff: float = 30.0):
+        """The callbacks may be set before `start()` by whoever shows the changes (console/gui/live_updates.py)."""
         self.database = database
-        self.on_changes = on_changes
+        self.on_changes = on_changes or (lambda batch: None)
         self.on_state = on_state or (lambda online, why: None)
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
@@ -41,6 +43,13 @@ class ChangeFollower(BackgroundLoop):
         self._listener = None  # the psycopg connection LISTENing (PostgreSQL)
 
     thread_name = "change-follower"
+
+    @property
+    def how(self) -> str:
+        """How changes arrive, in the words of the status bar."""
+        if self.database.dialect == "postgresql":
+            return "live (LISTEN/NOTIFY)"
+        return f"polling every {self.poll_interval:g} s"
 
     def stop(self, timeout: float = 5.0) -> None:
         super().stop(timeout)
@@ -58,7 +67,7 @@ class ChangeFollower(BackgroundLoop):
                 self._wait()
             except (SQLAlchemyError, OSError, _driver_errors()) as exc:
                 self._close_listener()
-                self._set_state(False, _first_line(exc))
+                self._set_state(False, first_line(exc))
                 self._stop.wait(backoff)
                 backoff = min(self.max_backoff, backoff * 2)
             except Exception:  # noqa: BLE001 - a bug in a callback must not end the feed for this console
@@ -120,8 +129,3 @@ def _driver_errors() -> type[BaseException]:
     except ImportError:  # pragma: no cover - psycopg is a dependency
         return OSError
     return psycopg.Error
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__

@@ -15,11 +15,11 @@ from console.domain.grants import ShareGrant
 from console.domain.owners import OwnerContact
 from console.domain.access import consent_now
 from console.domain.sharing import SharingState, sharing_state
-from console.errors import UserError
+from console.errors import UserError, first_line
 from console.services.offline_age import DEFAULT_FIELD_COPY_MAX_AGE, too_old
 from console.services.registry import MAX_RADIUS_M, RegistryService, check_search
 from console.store import registry as repo
-from console.store.audit import AuditLog, _first_line, connection_lost
+from console.store.audit import AuditLog, connection_lost
 from console.store.secrets import ContactCipher
 
 # Cameras around the radius are shown (clustered) for context, out to this multiple of the radius.
@@ -120,7 +120,7 @@ class IncidentView:
                 raise
             offline = self.registry.from_field_copy()
             if offline is None:
-                raise UserError(f"the registry database cannot be reached ({_first_line(exc)}) and this computer "
+                raise UserError(f"the registry database cannot be reached ({first_line(exc)}) and this computer "
                                 "has no field copy: the search works again when the database is back") from None
             registry, made_at = offline
             self._fresh_enough(made_at, now)

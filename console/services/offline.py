@@ -25,7 +25,7 @@ from console.domain.cameras import Camera, StreamRole
 from console.domain.grants import ShareGrant
 from console.domain.incidents import Incident
 from console.domain.users import User
-from console.errors import StoreUnavailable, UserError
+from console.errors import StoreUnavailable, UserError, first_line
 from console.services.offline_age import DEFAULT_DATA_MAX_AGE, DEFAULT_FIELD_COPY_MAX_AGE, too_old
 from console.services.resilience import ResilientAudit
 from console.services.viewing import (
@@ -34,10 +34,10 @@ from console.services.viewing import (
     ViewAuthorization,
     ViewDenied,
     ViewingService,
-    _pick,
+    pick_stream,
     played_details,
 )
-from console.store.audit import AuditUnavailable, _first_line, connection_lost
+from console.store.audit import AuditUnavailable, connection_lost
 from console.store.secrets import ContactCipher
 from console.store.users import view_sessions
 
@@ -197,7 +197,7 @@ class ResilientViewingService(ViewingService):
         incident_id = purpose.incident.id if purpose.incident else None
         if not decision.allowed:
             self._deny_offline(user, camera_id, purpose, decision, known)
-        stream = _pick(known.camera.streams, stream_role)
+        stream = pick_stream(known.camera.streams, stream_role)
         offline_id = str(uuid.uuid4())
         # journal_only: the durable local record is the condition for the view, whatever the database does now.
         self.sink.journal_only(AuditEntry(
@@ -288,4 +288,4 @@ def _lost(exc: BaseException) -> bool:
 
 
 def _message(exc: BaseException) -> str:
-    return _first_line(exc) if isinstance(exc, SQLAlchemyError) else str(exc)
+    return first_line(exc) if isinstance(exc, SQLAlchemyError) else str(exc)

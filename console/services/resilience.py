@@ -18,8 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from console.domain.audit import AuditEntry, AuditRecord
+from console.errors import first_line
 from console.services.background import BackgroundLoop
-from console.store.audit import AuditLog, AuditUnavailable, _first_line, connection_lost
+from console.store.audit import AuditLog, AuditUnavailable, connection_lost
 from console.store.journal import AuditJournal, FlushResult, JournalEntry, with_journal_id
 
 log = logging.getLogger(__name__)
@@ -203,7 +204,7 @@ class ResilientAudit(BackgroundLoop):
             return True
         except SQLAlchemyError as exc:
             if connection_lost(exc):
-                self._offline(f"the database does not answer: {_first_line(exc)}")
+                self._offline(f"the database does not answer: {first_line(exc)}")
             return False
 
     # --- the background thread --------------------------------------------------------------------

@@ -133,7 +133,7 @@ class ViewingService(AuditedService):
         camera, purpose, decision = self.decide(user, camera_id, purpose, now)
         if not decision.allowed:
             self._deny(user, camera_id, purpose, decision)
-        stream = _pick(camera.streams, stream_role)
+        stream = pick_stream(camera.streams, stream_role)
         incident_id = purpose.incident.id if purpose.incident else None
         try:
             with audited_transaction(self.database) as conn:
@@ -260,7 +260,8 @@ def _resolved(conn, purpose: Purpose) -> Purpose:
     return Purpose(reason=purpose.reason, cad_number=cad, incident=incident)
 
 
-def _pick(streams: tuple[Stream, ...], role: StreamRole) -> Stream:
+def pick_stream(streams: tuple[Stream, ...], role: StreamRole) -> Stream:
+    """The camera's stream of the wanted role, else its first."""
     for stream in streams:
         if stream.role is role:
             return stream

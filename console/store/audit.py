@@ -12,7 +12,6 @@ import queue
 import re
 import threading
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator
 
@@ -23,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from console.domain.audit import (
     GENESIS_HASH,
     AuditEntry,
+    AuditFilter,
     AuditRecord,
     ChainWalker,
     VerifyResult,
@@ -31,7 +31,7 @@ from console.domain.audit import (
     event_hash,
     format_timestamp,
 )
-from console.errors import UserError
+from console.errors import UserError, first_line
 from console.store.db import Database
 from console.store.models import AuditEventRow
 
@@ -58,22 +58,6 @@ class AuditUnavailable(UserError):
         self.connection_lost = connection_lost
 
 
-@dataclass(frozen=True)
-class AuditFilter:
-    """What to read back. Times: `since` inclusive, `until` exclusive (aware datetimes)."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-    username: str | None = None
-    camera_id: int | None = None
-    incident_id: int | None = None
-    actions: tuple[str, ...] = ()
-    outcome: str | None = None
-    after_seq: int | None = None
-    limit: int | None = None
-    newest_first: bool = False
-
-
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -96,20 +80,20 @@ class AuditLog:
         Raises AuditUnavailable when the event could not be written, UserError for an unsafe or
         malformed entry (nothing is written either way).
         """
-        details_json = _checked(entry)
+        details_json = checked_details(entry)
         if occurred_at is not None and occurred_at.tzinfo is None:
             raise UserError("an audit event's time must be timezone-aware")
         if conn is not None:
             try:
                 return self._append_in(conn, entry, details_json, occurred_at)
             except SQLAlchemyError as exc:
-                raise AuditUnavailable(_why(exc), connection_lost(exc)) from None
+                raise AuditUnavailable(not_recorded(exc), connection_lost(exc)) from None
         try:
             with self.database.engine.connect() as own:
                 record = self._append_in(own, entry, details_json, occurred_at)
                 own.commit()
         except SQLAlchemyError as exc:
-            raise AuditUnavailable(_why(exc), connection_lost(exc)) from None
+            raise AuditUnavailable(not_recorded(exc), connection_lost(exc)) from None
         return record
 
     def _append_in(self, conn: Connection, entry: AuditEntry, details_json: str,
@@ -167,7 +151,7 @@ class AuditLog:
             with self.database.engine.connect() as conn:
                 return [_record(row) for row in conn.execute(statement)]
         except SQLAlchemyError as exc:
-            raise UserError(f"cannot read the audit log: {_first_line(exc)}") from None
+            raise UserError(f"cannot read the audit log: {first_line(exc)}") from None
 
     def head(self) -> AuditRecord | None:
         """The newest event, or None when the log is empty."""
@@ -200,7 +184,7 @@ class AuditLog:
                         if not feed(rows):
                             break
         except (SQLAlchemyError, driver_error) as exc:
-            raise UserError(f"cannot read the audit log to verify it: {_first_line(exc)}") from None
+            raise UserError(f"cannot read the audit log to verify it: {first_line(exc)}") from None
         return walker
 
 
@@ -272,7 +256,8 @@ _SQLITE_FORM = (
 FORM_COLUMNS = f"seq, {_SQLITE_FORM}, prev_hash, hash"  # for ChainWalker.feed_forms
 
 
-def _checked(entry: AuditEntry) -> str:
+def checked_details(entry: AuditEntry) -> str:
+    """The entry's details as stored (canonical JSON), once every field passed the checks an append makes."""
     for name, limit in _LIMITS.items():
         value = getattr(entry, name)
         if not isinstance(value, str) or not value.strip():
@@ -303,16 +288,6 @@ def _record(row) -> AuditRecord:
                        row.camera_id, row.incident_id, row.details, row.prev_hash, row.hash)
 
 
-def _first_line(exc: Exception) -> str:
-    # The driver's own message, never SQLAlchemy's (which quotes the statement's parameters).
-    orig = getattr(exc, "orig", None)
-    if orig is not None:
-        text = str(orig).strip()
-    else:
-        text = exc.__class__.__name__ if isinstance(exc, SQLAlchemyError) else str(exc).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__
-
-
 def connection_lost(exc: BaseException) -> bool:
     """Whether a driver error means the database is away (unreachable, connection cut), not a refusal."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
@@ -322,14 +297,15 @@ def connection_lost(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError):
         # PostgreSQL: any OperationalError is the connection's (server gone, network cut, admin shutdown).
         # SQLite: only a file that cannot be opened or read, never "locked" or a constraint.
-        text = _first_line(exc).lower()
+        text = first_line(exc).lower()
         return exc.orig is None or "sqlite" not in type(exc.orig).__module__ or "unable to open" in text \
             or "disk i/o" in text
     return False
 
 
-def _why(exc: SQLAlchemyError) -> str:
-    return (f"the audit log could not record this event, so it was not done: {_first_line(exc)} "
+def not_recorded(exc: SQLAlchemyError) -> str:
+    """The sentence for an event the database did not take: nothing it records may happen."""
+    return (f"the audit log could not record this event, so it was not done: {first_line(exc)} "
             "(check the database connection, then try again)")
 
 
@@ -376,5 +352,5 @@ def restrict_privileges(database: Database, role: str) -> list[str]:
             for statement in statements:
                 conn.exec_driver_sql(statement)
     except SQLAlchemyError as exc:
-        raise UserError(f"cannot restrict the audit table's privileges: {_first_line(exc)}") from None
+        raise UserError(f"cannot restrict the audit table's privileges: {first_line(exc)}") from None
     return statements

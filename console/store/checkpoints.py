@@ -14,8 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from console.domain.audit import GENESIS_HASH, AuditEntry, ChainWalker
 from console.domain.checkpoints import BadCheckpoint, Checkpoint, checkpoint_from
-from console.errors import UserError
-from console.store.audit import PG_APPEND_LOCK, AuditLog, AuditUnavailable, _first_line, connection_lost, events
+from console.errors import UserError, first_line
+from console.store.audit import PG_APPEND_LOCK, AuditLog, AuditUnavailable, connection_lost, events
 from console.store.models import AuditCheckpointRow
 
 checkpoints = AuditCheckpointRow.__table__
@@ -34,7 +34,7 @@ def stored_checkpoints(log: AuditLog) -> list[tuple[int, Checkpoint | str]]:
         with log.database.engine.connect() as conn:
             rows = conn.execute(select(checkpoints).order_by(checkpoints.c.id)).all()
     except SQLAlchemyError as exc:
-        raise UserError(f"cannot read the audit checkpoints: {_first_line(exc)}") from None
+        raise UserError(f"cannot read the audit checkpoints: {first_line(exc)}") from None
     found: list[tuple[int, Checkpoint | str]] = []
     for row in rows:
         try:
@@ -73,7 +73,7 @@ def write_checkpoint(log: AuditLog, walker: ChainWalker, sign: Callable[[int, st
             log.append(entry_for(checkpoint), conn=conn)
             conn.commit()
     except SQLAlchemyError as exc:
-        raise AuditUnavailable(f"the audit checkpoint could not be stored: {_first_line(exc)}",
+        raise AuditUnavailable(f"the audit checkpoint could not be stored: {first_line(exc)}",
                                connection_lost(exc)) from None
     return checkpoint
 
@@ -87,7 +87,7 @@ def events_after(log: AuditLog, seq: int, batch: int = 5000):
                 rows = conn.execute(select(*_ALL).where(events.c.seq > after).order_by(events.c.seq)
                                     .limit(batch)).all()
         except SQLAlchemyError as exc:
-            raise UserError(f"cannot read the audit log: {_first_line(exc)}") from None
+            raise UserError(f"cannot read the audit log: {first_line(exc)}") from None
         if rows:
             yield rows
         if len(rows) < batch:

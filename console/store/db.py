@@ -27,7 +27,7 @@ from sqlalchemy.exc import (
 )
 
 from console.domain.redaction import redact
-from console.errors import DatabaseUnreachable, StoreUnavailable, UserError
+from console.errors import DatabaseUnreachable, StoreUnavailable, UserError, first_line
 from console.paths import user_data_dir
 
 ENV_URL = "RTIC_DATABASE_URL"
@@ -216,9 +216,9 @@ def _check_schema(db: Database, *, create: bool) -> None:
     except OperationalError as exc:
         # PostgreSQL: an OperationalError on connecting is the server or the network not answering (or refusing).
         unreachable = DatabaseUnreachable if db.dialect == "postgresql" else StoreUnavailable
-        raise unreachable(f"cannot open the database {db.display_url}: {_first_line(exc)}") from None
+        raise unreachable(f"cannot open the database {db.display_url}: {first_line(exc)}") from None
     except SQLAlchemyError as exc:
-        raise StoreUnavailable(f"cannot use the database {db.display_url}: {_first_line(exc)}") from None
+        raise StoreUnavailable(f"cannot use the database {db.display_url}: {first_line(exc)}") from None
     if revision is not None and revision not in _revisions():
         raise UserError(
             f"the database {db.display_url} has a newer schema ({revision}) than this console knows: "
@@ -237,8 +237,3 @@ def _check_schema(db: Database, *, create: bool) -> None:
             f"the database {db.display_url} has no registry yet: run `rtic-console demo` or `rtic-console db upgrade`"
         )
     raise UserError(f"the database {db.display_url} needs an upgrade: run `rtic-console db upgrade`")
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__

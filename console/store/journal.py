@@ -37,7 +37,7 @@ from console.domain.audit import Action, AuditEntry, AuditRecord, Outcome, forma
 from console.errors import UserError
 from console.paths import user_data_dir
 from console.store import journal_chain as chain
-from console.store.audit import AuditLog, AuditUnavailable, _checked, _why, connection_lost
+from console.store.audit import AuditLog, AuditUnavailable, checked_details, connection_lost, not_recorded
 
 JOURNAL_ID = "journal_id"  # the details key that carries the journal id into the database
 JOURNAL_SEQ = "journal_seq"  # the details key of a flushed event: its place in its workstation's journal chain
@@ -117,7 +117,8 @@ class AuditJournal:
         self.path = Path(path) if path is not None else default_journal_path()
         self.clock = clock or _utcnow
 
-    def _connect(self) -> sqlite3.Connection:
+    def connect(self) -> sqlite3.Connection:
+        """The journal file opened for this caller (only its owner may read it; WAL, a write survives a power cut)."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             _private(self.path)
@@ -146,9 +147,9 @@ class AuditJournal:
         nothing is stored either way.
         """
         entry, journal_id = with_journal_id(entry)
-        details_json = _checked(entry)  # the same checks the database append makes, now rather than at flush
+        details_json = checked_details(entry)  # the same checks the database append makes, now rather than at flush
         moment = format_timestamp(occurred_at or self.clock())
-        with closing(self._connect()) as conn:
+        with closing(self.connect()) as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 jseq, prev = _next_link(conn, entry.workstation)
@@ -181,20 +182,20 @@ class AuditJournal:
     def pending_count(self) -> int:
         if not self.path.exists():
             return 0
-        with closing(self._connect()) as conn:
+        with closing(self.connect()) as conn:
             return conn.execute("SELECT count(*) FROM entries WHERE flushed_at IS NULL").fetchone()[0]
 
     def heads(self) -> dict[str, chain.Head]:
         if not self.path.exists():
             return {}
-        with closing(self._connect()) as conn:
+        with closing(self.connect()) as conn:
             return {ws: chain.Head(base, last) for ws, base, last in
                     conn.execute("SELECT workstation, base_seq, last_seq FROM heads")}
 
     def _select(self, where: str) -> list[JournalEntry]:
         if not self.path.exists():
             return []
-        with closing(self._connect()) as conn:
+        with closing(self.connect()) as conn:
             return [entry_from_row(row) for row in conn.execute(f"SELECT {ENTRY_COLUMNS} FROM entries {where}")]
 
     # --- flushing ---------------------------------------------------------------------------------
@@ -312,7 +313,7 @@ def stored_seq(audit: AuditLog, item: JournalEntry) -> int | None:
                 "ORDER BY seq LIMIT 1"), {"at": item.occurred_at, "ws": item.entry.workstation, "pattern": pattern},
             ).scalar()
     except SQLAlchemyError as exc:
-        raise AuditUnavailable(_why(exc), connection_lost(exc)) from None
+        raise AuditUnavailable(not_recorded(exc), connection_lost(exc)) from None
 
 
 def reason_of(exc: BaseException) -> str:

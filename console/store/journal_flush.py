@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from console.domain.audit import AuditEntry, AuditRecord, parse_timestamp
 from console.store import journal_chain as chain
 from console.store import journal_received
-from console.store.audit import AuditLog, AuditUnavailable, _why, connection_lost
+from console.store.audit import AuditLog, AuditUnavailable, connection_lost, not_recorded
 from console.store.journal import (
     ALTERED,
     ENTRY_COLUMNS,
@@ -81,7 +81,7 @@ def flush(journal: AuditJournal, audit: AuditLog, on_appended) -> FlushResult:
     appended = already = 0
     todo = [i for i in entries if i.flushed_at is None or i.n in forged]
     last_n = entries[-1].n if entries else 0
-    with closing(journal._connect()) as conn:
+    with closing(journal.connect()) as conn:
         while True:
             if not todo:  # entries recorded while this flush ran: appended now, checked at the next flush
                 todo = [entry_from_row(r) for r in conn.execute(
@@ -160,7 +160,7 @@ def _received(audit: AuditLog, ws: str):
         with audit.database.engine.connect() as conn:
             return journal_received.received(conn, ws)
     except SQLAlchemyError as exc:
-        raise AuditUnavailable(_why(exc), connection_lost(exc)) from None
+        raise AuditUnavailable(not_recorded(exc), connection_lost(exc)) from None
 
 
 def _append(audit: AuditLog, entry: AuditEntry, occurred_at: str, ws: str, last, now: datetime) -> AuditRecord:
@@ -171,7 +171,7 @@ def _append(audit: AuditLog, entry: AuditEntry, occurred_at: str, ws: str, last,
             journal_received.set_received(conn, ws, now, last=last)
             conn.commit()
     except SQLAlchemyError as exc:
-        raise AuditUnavailable(_why(exc), connection_lost(exc)) from None
+        raise AuditUnavailable(not_recorded(exc), connection_lost(exc)) from None
     return record
 
 
@@ -182,7 +182,7 @@ def _report(audit: AuditLog, entry: AuditEntry, ws: str, reported: set[str], now
             journal_received.set_received(conn, ws, now, reported=reported)
             conn.commit()
     except SQLAlchemyError as exc:
-        raise AuditUnavailable(_why(exc), connection_lost(exc)) from None
+        raise AuditUnavailable(not_recorded(exc), connection_lost(exc)) from None
 
 
 def _move(audit: AuditLog, ws: str, last, now: datetime) -> None:
@@ -190,4 +190,4 @@ def _move(audit: AuditLog, ws: str, last, now: datetime) -> None:
         with audit.database.engine.begin() as conn:
             journal_received.set_received(conn, ws, now, last=last)
     except SQLAlchemyError as exc:
-        raise AuditUnavailable(_why(exc), connection_lost(exc)) from None
+        raise AuditUnavailable(not_recorded(exc), connection_lost(exc)) from None

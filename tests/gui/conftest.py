@@ -162,6 +162,7 @@ def signed_in(console, username: str, role, folder, players, journal=None, idle=
     from console.gui.session import SessionServices, SignedInConsole
     from console.services.accounts import AccountService
     from console.services.auth import AuthService
+    from console.services.changes import ChangeFollower
     from console.services.contacts import ContactService
     from console.services.registry import RegistryService
     from console.services.viewing import ViewingService
@@ -178,7 +179,8 @@ def signed_in(console, username: str, role, folder, players, journal=None, idle=
     session = auth.login(username, "a long enough password", now, notice_acknowledged=True)
     if journal is None:
         services = SessionServices(auth, ViewingService(database, audit, cipher),
-                                   ContactService(database, audit, cipher), RegistryService(database), audit)
+                                   ContactService(database, audit, cipher), RegistryService(database), audit,
+                                   changes=ChangeFollower(database))
     else:
         from console.services.offline import ResilientViewingService
         from console.services.resilience import ResilientAudit
@@ -187,7 +189,8 @@ def signed_in(console, username: str, role, folder, players, journal=None, idle=
         sink = ResilientAudit(audit, AuditJournal(journal), ping_interval_s=0.5, max_backoff_s=2.0)
         sink.start()
         services = SessionServices(auth, ResilientViewingService(database, audit, sink, cipher),
-                                   ContactService(database, audit, cipher), RegistryService(database), audit, sink)
+                                   ContactService(database, audit, cipher), RegistryService(database), audit, sink,
+                                   changes=ChangeFollower(database))
     return SignedInConsole(QApplication.instance(), console.window, session, services, players, idle,
                            folder, folder / f"{username}-layouts.json")
 

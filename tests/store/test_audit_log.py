@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from console.domain.audit import GENESIS_HASH, Action, AuditEntry, Outcome, UnsafeAuditDetails, record_hash
+from console.domain.audit import GENESIS_HASH, Action, AuditEntry, AuditFilter, Outcome, UnsafeAuditDetails, record_hash
 from console.errors import UserError
-from console.store.audit import AuditFilter, AuditLog, AuditUnavailable, iter_records
+from console.store.audit import AuditLog, AuditUnavailable, iter_records
 from console.store.db import Database, open_database
 
 

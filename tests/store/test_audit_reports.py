@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import text
 
-from console.domain.audit import Action, AuditEntry, Detail, Outcome
+from console.domain.audit import Action, AuditEntry, AuditFilter, Detail, Outcome
 from console.errors import UserError
 from console.services.audit_reports import AuditService, month_bounds
-from console.store.audit import AuditFilter, AuditLog, AuditUnavailable
+from console.store.audit import AuditLog, AuditUnavailable
 
 
 @pytest.fixture
