@@ -55,28 +55,37 @@ def test_the_prompt_needs_the_cad_number_too(qtbot):
     assert dialog.result() == PurposeDialog.DialogCode.Rejected
 
 
+def _when_message_box(act) -> None:
+    """Call act(box) with the next message box once it is on screen (it runs its own event loop)."""
+
+    def look():
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            act(box)
+        else:
+            QTimer.singleShot(20, look)
+
+    QTimer.singleShot(0, look)
+
+
 def _answer_next_box(qtbot, key) -> list[str]:
     """Answer the next message box with a key, as a user would; returns its text."""
     seen = []
-
-    def answer():
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, answer)
-            return
-        seen.append(box.text())
-        qtbot.keyClick(box, key)
-
-    QTimer.singleShot(0, answer)
+    _when_message_box(lambda box: (seen.append(box.text()), qtbot.keyClick(box, key)))
     return seen
 
 
-def _open_two_feeds(qtbot, signed, incident):
+def _on_incident(qtbot, signed, incident, reason="shots fired, looking for the shooter"):
+    """The incident on the signed-in window's map, with `reason` as the answer to the reason prompt."""
     window = signed.window
-    signed.feeds.ask_purpose = lambda context, count: Purpose("shots fired, looking for the shooter",
-                                                               incident=context.incident)
+    signed.feeds.ask_purpose = lambda context, count: Purpose(reason, incident=context.incident)
     with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000):
         window.controller.set_incident(incident.lat, incident.lon, "CHI-2026-555001 Shots fired", incident)
+    return window
+
+
+def _open_two_feeds(qtbot, signed, incident):
+    window = _on_incident(qtbot, signed, incident)
     window.actions_by_id[ActionId.OPEN_NEAREST_LIVE].trigger()
     qtbot.waitUntil(lambda: signed.live_view_count() == 2, timeout=20_000)
 
@@ -119,14 +128,7 @@ def test_quitting_with_live_views_open_asks_first(qtbot, registry, sign_in):
         assert window.isVisible() and signed.live_view_count() == 2
     assert audit.query(actions=("view_end",)) == []
 
-    def confirm():
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, confirm)
-            return
-        next(b for b in box.buttons() if b.text() == "Quit and end views").click()
-
-    QTimer.singleShot(0, confirm)
+    _when_message_box(lambda box: next(b for b in box.buttons() if b.text() == "Quit and end views").click())
     window.actions_by_id[ActionId.QUIT].trigger()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     signed.close()
@@ -147,11 +149,7 @@ def test_lock_now_is_one_keystroke_and_one_audit_event(qtbot, registry, sign_in)
 def test_enter_or_a_double_click_in_the_nearby_list_opens_the_feed(qtbot, registry, sign_in):
     _, ids, incident = registry
     signed = sign_in("disp11", Role.DISPATCHER)
-    window = signed.window
-    signed.feeds.ask_purpose = lambda context, count: Purpose("shots fired, looking for the shooter",
-                                                               incident=context.incident)
-    with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000):
-        window.controller.set_incident(incident.lat, incident.lon, "CHI-2026-555001 Shots fired", incident)
+    window = _on_incident(qtbot, signed, incident)
     table, model = window.nearby_panel.table, window.nearby_panel.model
     row_of = {model.rows[r].camera.id: r for r in range(model.rowCount())}
 
@@ -187,11 +185,7 @@ def test_an_owner_alert_names_the_place_and_opens_from_the_bar(qtbot, registry, 
 
     _, ids, incident = registry
     signed = sign_in("disp12", Role.DISPATCHER)
-    window = signed.window
-    signed.feeds.ask_purpose = lambda context, count: Purpose("owner pressed the panic button",
-                                                               incident=context.incident)
-    with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000):
-        window.controller.set_incident(incident.lat, incident.lon, "CHI-2026-555001 Shots fired", incident)
+    window = _on_incident(qtbot, signed, incident, "owner pressed the panic button")
     now = datetime.now(timezone.utc)
     with signed.services.registry.database.engine.begin() as conn:
         grant = repo.add_grant(conn, ShareGrant(None, ids["yard"], None, now, now + timedelta(minutes=30),
