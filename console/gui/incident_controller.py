@@ -126,7 +126,7 @@ class IncidentController(QObject):
             self.last_timing = {"query_s": queried - started, "paint_s": done - queried, "total_s": done - started,
                                 "markers": int(count or 0)}
             inside = len(answer.inside)
-            self.sig_status.emit(f"{inside} cameras within {answer.radius_m:.0f} m")
+            self.sig_status.emit(f"{inside} camera{'' if inside == 1 else 's'} within {answer.radius_m:.0f} m")
             self.sig_nearby_shown.emit(answer)
             self._load_context(answer)
 

@@ -32,7 +32,7 @@ from console.gui.video.wall import VideoWall
 from console.services.audit_reports import AuditLog, AuditService
 from console.services.auth import AuthService, Session
 from console.services.cad import CadService
-from console.local_time import time_zone
+from console.local_time import clock_text, time_zone
 from console.services.cad_sources import runner_from_settings
 from console.services.changes import ChangeFollower
 from console.services.contacts import ContactService
@@ -87,7 +87,7 @@ class SignedInConsole(QObject):
                                                    session.workstation)
 
         self.layouts_file = layouts_file
-        zone = time_zone(window.parts.settings.time_zone)  # one zone wherever a person reads a time
+        zone = self.zone = time_zone(window.parts.settings.time_zone)  # one zone wherever a person reads a time
         self.wall = VideoWall(player_factory, layouts=_read_layouts(layouts_file), snapshot_folder=snapshot_folder,
                               time_zone=zone)
         self.wall.set_grid(1)  # grows as feeds open (LiveFeedController.open_feeds)
@@ -192,7 +192,7 @@ class SignedInConsole(QObject):
             distance = haversine_m(point.lat, point.lon, notice.lat, notice.lon)
             direction = compass_point(initial_bearing_deg(point.lat, point.lon, notice.lat, notice.lon))
             parts.append(f"{format_distance(distance)} {direction} of the incident")
-        return f"{', '.join(parts)} until {notice.expires_at.astimezone():%H:%M}"
+        return f"{', '.join(parts)} until {clock_text(notice.expires_at, self.zone, seconds=False)}"
 
     def _show_alert_place(self, notice) -> None:
         """The alert's camera selected among the nearby ones, or (far away, or no incident) its place on the map."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from datetime import datetime, timezone
 
 import pytest
@@ -194,6 +196,7 @@ def test_an_owner_alert_names_the_place_and_opens_from_the_bar(qtbot, registry, 
     qtbot.waitUntil(lambda: "OWNER ALERT" in window.notice_label.text(), timeout=15_000)
     text = window.notice_label.text()
     assert "yard" in text and "90 Test St" in text and "90 m E of the incident" in text, text
+    assert re.search(r"until \d\d:\d\d [A-Z+\-0-9]{2,6}$", text), text  # in the agency's zone, with its name
     assert (window.notice_button.text(), window.notice_button2.text()) == ("Show on map", "Open live")
     qtbot.mouseClick(window.notice_button2, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: signed.live_view_count() == 1, timeout=20_000)

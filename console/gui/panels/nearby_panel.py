@@ -154,7 +154,7 @@ class NearbyPanel(QWidget):
         inside = answer.inside
         self.model.set_rows(inside)
         live = sum(1 for c in inside if c.state is SharingState.LIVE_NOW)
-        self.summary.setText(f"{len(inside)} cameras within {format_distance(answer.radius_m)}, {live} live now")
+        self.summary.setText(f"{len(inside)} camera{'' if len(inside) == 1 else 's'} within {format_distance(answer.radius_m)}, {live} live now")
         self._update_open_live(answer.nearest_live(self.nearest_live_n))
 
     def _update_open_live(self, ids: list[int]) -> None:
