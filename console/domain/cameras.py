@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 MAX_STREAM_URL = 1000  # characters, as the streams table stores it
 
@@ -144,6 +144,18 @@ class CameraInvalid(ValueError):
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """('rtsp://host/path', user, password) from a URL that may carry 'user:password@'."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None, None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), parts.username, parts.password
 
 
 def stream_protocol(url: str) -> StreamProtocol:

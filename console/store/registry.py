@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Iterable
-from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
@@ -24,6 +23,7 @@ from console.domain.cameras import (
     Stream,
     StreamProtocol,
     StreamRole,
+    split_credentials,
 )
 from console.domain.grants import GrantSource, ShareGrant
 from console.domain.incidents import Incident
@@ -41,18 +41,6 @@ incidents = IncidentRow.__table__
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """('rtsp://host/path', user, password) from a URL that may carry 'user:password@'."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url, None, None
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), parts.username, parts.password
 
 
 # --- owners and sites ---------------------------------------------------------------------------
