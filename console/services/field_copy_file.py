@@ -6,7 +6,8 @@ The header is readable without the password (who the copy is for, when it was ma
 salt, the wrapped data key) and is bound to the body as AES-GCM associated data, so changing it makes the copy
 unreadable. The data key is random for each copy and wrapped (AES-256-GCM) with a key derived from the user's
 password by argon2id (argon2-cffi `hash_secret_raw`). A laptop without the password cannot open the copy, whatever
-else of the data folder it holds. The body is: metadata length (4) | metadata (JSON) | the SQLite registry's bytes.
+else of the data folder it holds. The body is: metadata length (4) | metadata (JSON: FieldCopyInfo) | the SQLite
+registry's bytes. The file is replaced atomically (write_sealed), so a reader sees the old copy or the new one.
 """
 
 from __future__ import annotations
@@ -22,11 +23,28 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from console.errors import UserError
+from console.paths import user_data_dir
 
+FILE_NAME = "field-copy.rtic"
 MAGIC = b"RTICFC02"
 _NONCE = 12
 _WRAP_LABEL = b"rtic-console field copy data key v2"
 MAX_HEADER = 4096
+
+
+def default_field_copy_path() -> Path:
+    return user_data_dir() / FILE_NAME
+
+
+@dataclass(frozen=True)
+class FieldCopyInfo:
+    """What `field status` shows: who the copy is for, when it was made, what it holds (the sealed metadata)."""
+
+    path: str
+    username: str
+    role: str
+    made_at: str
+    counts: dict
 
 
 @dataclass(frozen=True)
@@ -147,3 +165,27 @@ def unsealed(sealed: bytes, header: Header, seal: FieldSeal, path: Path) -> tupl
                         "online") from None
     size = int.from_bytes(plain[:4], "big")
     return json.loads(plain[4:4 + size]), plain[4 + size:]
+
+
+def write_sealed(path: Path, sealed: bytes) -> None:
+    """Replace the file at `path` with `sealed` (owner-only, synced); UserError naming it when it cannot."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(path.name + ".tmp")
+    try:
+        with open(os.open(temp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "wb") as handle:
+            handle.write(sealed)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)  # readers see the old copy or the new one, never half of one
+    except OSError as exc:
+        raise UserError(f"cannot write the field copy {path}: {exc.strerror or exc}") from None
+
+
+def read_sealed(path: Path) -> bytes:
+    """The file's bytes; UserError naming it (and what to do) when there is none or it cannot be read."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"there is no field copy at {path}: run `rtic-console field sync` while online") from None
+    except OSError as exc:
+        raise UserError(f"cannot read the field copy {path}: {exc.strerror or exc}") from None

@@ -77,11 +77,12 @@ def make_field_copy(path: Path) -> None:
     from console.domain.owners import OwnerContact, OwnerKind
     from console.domain.users import Role
     from console.services.accounts import AccountService
-    from console.services.field_copy import FieldCopyInfo, _copy_registry, _serialised
-    from console.services.field_copy_file import FieldSeal, sealed_bytes
+    from console.services.field_copy_builder import copy_registry
+    from console.services.field_copy_file import FieldCopyInfo, FieldSeal, sealed_bytes
     from console.store import registry as repo
     from console.store.audit import AuditLog
     from console.store.db import open_database
+    from console.store.field_copy import serialised
     from console.store.secrets import ContactCipher
 
     cipher = ContactCipher(bytes(32))  # the owner's contact is never read from this file
@@ -100,8 +101,8 @@ def make_field_copy(path: Path) -> None:
                                                                                    parallelism=1)).add_user(
                 "os:kat", USERNAME, Role.DETECTIVE, PASSWORD, MADE_AT - timedelta(days=1))
             staging = Path(folder) / "copy.db"
-            counts = _copy_registry(source, open_database(f"sqlite:///{staging}", create=True), user, MADE_AT)
-            plain = _serialised(staging)
+            counts = copy_registry(source, open_database(f"sqlite:///{staging}", create=True), user, MADE_AT)
+            plain = serialised(staging)
         finally:
             source.close()
     made_at = MADE_AT.isoformat()
