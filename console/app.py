@@ -578,10 +578,16 @@ def _fill_demo(database, cameras: int) -> None:
     generate_demo(database, ContactCipher(base64.b64decode(os.environ["RTIC_CONTACT_KEY"])), cameras=cameras)
 
 
+def _registry(database):
+    from console.services.registry import RegistryService
+
+    return RegistryService(database)
+
+
 def _root():
     from console.gui.checks import ConsoleRoot
 
-    return ConsoleRoot(qt_application, build_console, _store_loaded, _open_database, _fill_demo)
+    return ConsoleRoot(qt_application, build_console, _store_loaded, _open_database, _fill_demo, _registry)
 
 
 def render_screenshot(out, *args, **options) -> None:
