@@ -1,9 +1,11 @@
 """The composition root: opens the database, builds the services and the window, runs Qt.
 
-The only module besides console.gui that imports PySide6. When the database cannot be reached at start and a field
-copy is on this computer, the console starts in field mode on the copy. The CLI reaches the GUI through
-`run_console`, `render_screenshot` and `run_self_test` (the last two live in console/gui/checks.py and get what they
-build from here); nothing else builds objects for the window.
+The only module besides console.gui that imports PySide6, and the only place the window's services are built: the
+signed-in console gets every service it uses from `session_services`, and what runs beside the window (field copy keeper,
+registry feed, audit checkpoints, CAD intake) is started and stopped here. A start on the database and one in field
+mode (the database cannot be reached at start and a field copy is on this computer) differ only in what they give
+`run_signed_in`. The CLI reaches the GUI through `run_console`, `render_screenshot` and `run_self_test` (the last two
+live in console/gui/checks.py and get what they build from here); nothing else builds objects for the window.
 """
 
 from __future__ import annotations
