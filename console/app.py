@@ -1,9 +1,11 @@
 """The composition root: opens the database, builds the services and the window, runs Qt.
 
-The only module besides console.gui that imports PySide6. When the database cannot be reached at start and a field
-copy is on this computer, the console starts in field mode on the copy. The CLI reaches the GUI through
-`run_console`, `render_screenshot` and `run_self_test` (the last two live in console/gui/checks.py and get what they
-build from here); nothing else builds objects for the window.
+The only module besides console.gui that imports PySide6, and the only place the window's services are built: the
+signed-in console gets every service it uses from `session_services`, and what runs beside the window (field copy keeper,
+registry feed, audit checkpoints, CAD intake) is started and stopped here. A start on the database and one in field
+mode (the database cannot be reached at start and a field copy is on this computer) differ only in what they give
+`run_signed_in`. The CLI reaches the GUI through `run_console`, `render_screenshot` and `run_self_test` (the last two
+live in console/gui/checks.py and get what they build from here); nothing else builds objects for the window.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Callable
 
 import platformdirs
 
@@ -227,12 +230,61 @@ def build_console(db_url: str | None, settings: Settings | None = None, *, remem
     return Console(database, window, settings)
 
 
+# --- a signed-in console: one path for both starts ------------------------------------------------------
+
+
+@dataclass
+class ConsoleStart:
+    """What differs between a start on the database and one in field mode; `run_signed_in` does the rest."""
+
+    auth: object  # signs the user in (and in again at the lock screen)
+    sink: object  # ResilientAudit: the audit log with the local journal behind it, started
+    idle: object  # IdlePolicy
+    services: Callable  # (session) -> SessionServices, once someone signed in
+    accounts: object = None  # AccountService for the first administrator (None in field mode: no accounts to make)
+    demo_accounts: dict | None = None  # a first start's demo accounts, shown before the login
+    banner: str | None = None  # field mode: in the login dialog's title and the window's status
+    window_labels: dict = field(default_factory=dict)  # build_console's database_label and sync_label
+    keepers: Callable = lambda console, signed_in, services, session: []
+    """Started once the window shows: what runs beside it (field copy keeper, feed, checkpoints, CAD intake)."""
+
+
+def run_signed_in(app, settings: Settings, db_url: str | None, start: ConsoleStart) -> int:
+    """Sign in, build the window on the registry the services read, run until the user quits, then close it all:
+    keepers (newest first), the signed-in console (views end, logout recorded), players, the audit sink, the window."""
+    from console.gui.sign_in import sign_in
+    from console.video.factory import PlayerFactory
+
+    console = signed_in = players = None
+    keepers: list = []
+    try:
+        session = sign_in(start.accounts, start.auth, start.demo_accounts, field_mode=start.banner)
+        if session is None:
+            return 0
+        services = start.services(session)
+        console = build_console(db_url, settings, database=services.registry.database,
+                                user_name=session.user.username, **start.window_labels)
+        players = PlayerFactory(first_frame_timeout=settings.first_frame_timeout_s)
+        console.window.show()
+        signed_in = signed_in_console(app, console, session, services, players, start.idle)
+        keepers = [keeper for keeper in start.keepers(console, signed_in, services, session) if keeper is not None]
+        return int(app.exec())
+    finally:
+        for keeper in reversed(keepers):
+            keeper.stop()
+        if signed_in is not None:
+            signed_in.close()
+        if players is not None:
+            players.close()
+        start.sink.stop()
+        if console is not None:
+            console.close(app)
+
+
 def run_console(db_url: str | None = None) -> int:
     """Sign in, open the console window on the registry and run until the user quits."""
 
     from console.domain.users import IdlePolicy
-    from console.gui.session import SessionServices
-    from console.gui.sign_in import sign_in
     from console.gui.theme import apply_theme
     from console.services.accounts import AccountService
     from console.services.auth import AuthService
@@ -246,7 +298,6 @@ def run_console(db_url: str | None = None) -> int:
     from console.store.audit import AuditLog
     from console.store.journal import AuditJournal
     from console.store.secrets import ContactCipher, find_contact_key, key_sources
-    from console.video.factory import PlayerFactory
 
     app = qt_application()
     settings = load_settings()
@@ -270,49 +321,72 @@ def run_console(db_url: str | None = None) -> int:
     # The field copy is sealed to its user's password: the sign-in keeps the key derived from it (never the password)
     # for the keeper, and opens this user's existing copy for when the database goes away.
     auth = SealingAuth(AuthService(database, audit, cipher, idle_policy=idle), FieldCopy(), cipher)
-    services = SessionServices(
-        auth=auth,
-        viewing=ResilientViewingService(database, audit, sink, cipher,
-                                        max_session=timedelta(minutes=settings.live_view_max_minutes),
-                                        **offline_limits(settings)),
-        contacts=ContactService(database, audit, cipher), registry=RegistryService(database), audit=audit, sink=sink,
-        changes=ChangeFollower(database))
-    session = sign_in(AccountService(database, audit, cipher), services.auth, demo_accounts)
-    if session is None:
-        sink.stop()
-        database.close()
-        return 0
-    console = build_console(db_url, settings, database=database, user_name=session.user.username)
-    players = PlayerFactory(first_frame_timeout=settings.first_frame_timeout_s)
-    console.window.show()
-    signed_in = signed_in_console(app, console, session, services, players, idle)
-    searches = console.window.parts.incident_view
-    offline_readers = (services.viewing, services.registry, searches.registry)
+    built: list = []
 
-    def use_field_copy(field) -> None:  # on the keeper's thread: each reader takes the copy once per use
-        for reader in offline_readers:
-            reader.field_copy = field
+    def services(session):
+        built.append(session_services(
+            settings, session, auth=auth,
+            viewing=ResilientViewingService(database, audit, sink, cipher,
+                                            max_session=timedelta(minutes=settings.live_view_max_minutes),
+                                            **offline_limits(settings)),
+            contacts=ContactService(database, audit, cipher), registry=RegistryService(database), audit=audit,
+            cipher=cipher, sink=sink, changes=ChangeFollower(database)))
+        return built[-1]
 
-    use_field_copy(auth.opened)
-    keeper = _start_field_copy_keeper(settings, database, audit, cipher, session, sink, use_field_copy,
-                                      auth.opened, auth.seal)
-    feed = _start_feed_runner(settings, database, audit, cipher)
-    checkpointer = _start_audit_checkpointer(settings, audit)
+    def keepers(console, _signed_in, services, session) -> list:
+        offline_readers = (services.viewing, services.registry, console.window.parts.incident_view.registry)
+
+        def use_field_copy(copy) -> None:  # on the keeper's thread: each reader takes the copy once per use
+            for reader in offline_readers:
+                reader.field_copy = copy
+
+        use_field_copy(auth.opened)
+        return [_start_field_copy_keeper(settings, database, audit, cipher, session, sink, use_field_copy,
+                                         auth.opened, auth.seal),
+                _start_feed_runner(settings, database, audit, cipher),
+                _start_audit_checkpointer(settings, audit),
+                start_cad_intake(console, audit)]
+
     try:
-        return int(app.exec())
+        return run_signed_in(app, settings, db_url, ConsoleStart(
+            auth, sink, idle, services, accounts=AccountService(database, audit, cipher),
+            demo_accounts=demo_accounts, keepers=keepers))
     finally:
-        if checkpointer is not None:
-            checkpointer.stop()
-        if feed is not None:
-            feed.stop()
-        if keeper is not None:
-            keeper.stop()
-        signed_in.close()
-        players.close()
-        sink.stop()
-        console.close(app)
-        if services.viewing.field_copy is not None:
-            services.viewing.field_copy.close()
+        database.close()  # closed with the window already, unless nobody signed in
+        if built and built[0].viewing.field_copy is not None:
+            built[0].viewing.field_copy.close()
+
+
+def session_services(settings: Settings, session, *, auth, viewing, contacts, registry, audit, cipher, changes,
+                     sink=None):
+    """Everything a signed-in console uses, for the workstation `session` signed in at; the registry and footage
+    tools work on `registry`'s database (the shared one, or the field copy in field mode). The GUI builds none."""
+    _store_loaded()
+    from console.gui.registry_tools import ToolServices
+    from console.gui.session import SessionServices
+    from console.services.audit_checkpoints import CheckpointService
+    from console.services.audit_reports import AuditService
+    from console.services.footage import FootageService
+    from console.services.intake import IntakeService
+    from console.services.outreach import OutreachService
+    from console.services.owner_alerts import OwnerAlertService
+    from console.services.registry_edits import RegistryEditService
+    from console.services.registry_import import import_file
+
+    database, workstation = registry.database, session.workstation
+
+    def import_portal(path: Path, **options) -> dict:  # on a worker thread: the dry run, then the import
+        return import_file(database, cipher, path, **options)
+
+    tools = ToolServices(footage=FootageService.from_settings(database, audit, settings, workstation),
+                         intake=IntakeService(database, audit, cipher, workstation),
+                         alerts=OwnerAlertService(database, audit, workstation),
+                         edits=RegistryEditService(database, audit, cipher, workstation),
+                         outreach=OutreachService(database, audit, cipher, workstation),
+                         import_portal=import_portal)
+    return SessionServices(auth=auth, viewing=viewing, contacts=contacts, registry=registry, audit=audit, sink=sink,
+                           changes=changes, audit_trail=AuditService(audit), checkpoints=CheckpointService(audit),
+                           tools=tools)
 
 
 def offline_limits(settings: Settings) -> dict:
@@ -371,6 +445,31 @@ def _start_audit_checkpointer(settings, audit):
     return checkpointer.start() if checkpointer is not None else None
 
 
+def start_cad_intake(console: Console, audit):
+    """Incidents taken from the CAD folder or endpoint the settings name (one workstation or a server should), into
+    the console's database; None, and nothing started, where the settings name no CAD source. Fail closed: with a
+    service area that cannot be read there is no intake (its points could not be checked), and the window says so."""
+    settings = console.settings
+    if not (settings.cad_watch_folder or settings.cad_poll_url):
+        return None
+    from console.geo.service_area import load_service_area
+    from console.services.cad import CadService
+    from console.services.cad_sources import runner_from_settings
+
+    try:
+        area = load_service_area(settings.service_area)
+    except UserError as exc:
+        log.error("CAD intake not started: %s", exc)
+        console.window.show_notice(f"CAD intake not started: {exc}")
+        return None
+    geocoder = console.window.parts.geocoder
+    service = CadService(console.database, audit, geocode=geocoder.lookup if geocoder else None, service_area=area)
+    runner = runner_from_settings(service, settings)
+    if runner is not None:
+        runner.start()
+    return runner
+
+
 # --- field mode: no database at start, a field copy on this computer ------------------------------------
 
 
@@ -400,11 +499,11 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
     The window is built on the copy (opened read-only: an edit is refused, never kept in the copy); searches and live
     views are decided on it; every audit event goes to the local journal, whose flusher writes it into the chain when
     the database answers again (its engine is made without connecting). Restart the console to work online again.
+    Nothing runs beside the window: no field copy keeper, registry feed, checkpoints or CAD intake (they need the
+    database).
     """
 
     from console.domain.users import IdlePolicy
-    from console.gui.session import SessionServices
-    from console.gui.sign_in import sign_in
     from console.services.changes import ChangeFollower
     from console.services.contacts import ContactService
     from console.services.field_copy import FieldCopy
@@ -415,7 +514,6 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
     from console.store.audit import AuditLog
     from console.store.db import connect_database
     from console.store.journal import AuditJournal
-    from console.video.factory import PlayerFactory
 
     copy = FieldCopy()
     remote = connect_database(db_url)
@@ -432,40 +530,33 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
     sink.report_offline(why)  # the flusher pings with backoff and writes the journal when the database answers
     sink.start()
     banner = field_mode_banner(auth.made_at)
-    console = signed_in = players = field = None
-    try:
-        session = sign_in(None, auth, field_mode=banner)
-        if session is None:
-            return 0
-        field = auth.field
-        services = SessionServices(
-            auth=auth,
+
+    def services(session):
+        opened = auth.field  # the copy the sign-in opened
+        return session_services(
+            settings, session, auth=auth,
             viewing=ResilientViewingService(remote, audit, sink, cipher,
                                             max_session=timedelta(minutes=settings.live_view_max_minutes),
-                                            **offline_limits(settings), field_copy=field),
-            contacts=ContactService(remote, audit, cipher), registry=RegistryService(field.database, field_copy=field),
-            audit=audit, sink=sink, changes=ChangeFollower(field.database))  # stopped at once: field mode
-        console = build_console(db_url, settings, database=field.database, user_name=session.user.username,
-                                database_label=f"field copy {copy.path} (database {remote.display_url} away)",
-                                sync_label=banner)
-        console.window.parts.incident_view.data_as_of = field.made_at  # searches say they answer from the copy
-        players = PlayerFactory(first_frame_timeout=settings.first_frame_timeout_s)
-        console.window.show()
-        signed_in = signed_in_console(app, console, session, services, players, idle)
+                                            **offline_limits(settings), field_copy=opened),
+            contacts=ContactService(remote, audit, cipher),
+            registry=RegistryService(opened.database, field_copy=opened), audit=audit, cipher=cipher, sink=sink,
+            changes=ChangeFollower(opened.database))  # stopped at once: field mode
+
+    def field_notices(console, signed_in, _services, _session) -> list:
+        console.window.parts.incident_view.data_as_of = auth.field.made_at  # searches say they answer from the copy
         signed_in.updates.show_field_mode(banner, why)
         console.window.show_notice(f"{banner}. Searches and live views are decided on this copy; audit events are "
                                    "kept on this computer until the database answers.")
-        return int(app.exec())
+        return []
+
+    try:
+        return run_signed_in(app, settings, db_url, ConsoleStart(
+            auth, sink, idle, services, banner=banner, keepers=field_notices, window_labels={
+                "database_label": f"field copy {copy.path} (database {remote.display_url} away)",
+                "sync_label": banner}))
     finally:
-        if signed_in is not None:
-            signed_in.close()
-        if players is not None:
-            players.close()
-        sink.stop()
-        if console is not None:
-            console.close(app)
-        if field is not None:
-            field.close()
+        if auth.field is not None:
+            auth.field.close()
         remote.close()
 
 
@@ -489,10 +580,16 @@ def _fill_demo(database, cameras: int) -> None:
     generate_demo(database, ContactCipher(base64.b64decode(os.environ["RTIC_CONTACT_KEY"])), cameras=cameras)
 
 
+def _registry(database):
+    from console.services.registry import RegistryService
+
+    return RegistryService(database)
+
+
 def _root():
     from console.gui.checks import ConsoleRoot
 
-    return ConsoleRoot(qt_application, build_console, _store_loaded, _open_database, _fill_demo)
+    return ConsoleRoot(qt_application, build_console, _store_loaded, _open_database, _fill_demo, _registry)
 
 
 def render_screenshot(out, *args, **options) -> None:

@@ -1,7 +1,10 @@
-"""The auditors' window on the audit trail: filter events, verify the hash chain, export for a court (CSV/PDF).
+"""The auditors' window on the audit trail: filter events, verify the trail, export for a court (CSV/PDF).
 
-Built with the AuditService it shows; every query, verification and export runs on the thread pool (Tasks),
-never on the GUI thread, and comes back through signals. Verifying and exporting are audited by the service.
+Built with the AuditService it shows and the CheckpointService that verifies it (both from the composition root);
+every query, verification and export runs on the thread pool (Tasks), never on the GUI thread, and comes back through
+signals. Verify walks the hash chain and, with the auditor's public key set (audit_public_key), holds it to every
+checkpoint that key signed, so a trail cut off at its end or emptied is found, not only an edited event. Verifying
+and exporting are audited by the services.
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.domain.audit import Action, AuditFilter, AuditRecord, Detail, Outcome, VerifyResult
+from console.domain.audit import Action, AuditFilter, AuditRecord, Detail, Outcome
 from console.gui.workers import Tasks
+from console.services.audit_checkpoints import CheckpointService, Completeness, load_public_key
 from console.services.audit_reports import AuditService, ExportResult
 from console.gui.text import keep_plain, show_text
 
@@ -37,6 +41,27 @@ _ANY = "(any)"
 _COLUMNS = ("Seq", "Time (UTC)", "User", "Workstation", "Action", "Outcome", "Camera", "Incident", "Details", "Hash")
 _ACTIONS = sorted(value for name, value in vars(Action).items() if name.isupper())
 NEVER_PLAYED = "never played"
+FINDINGS_SHOWN = 5  # the rest are counted; `rtic-console audit verify` lists them all
+NO_KEY = ("Completeness not proven: no auditor's public key is set (audit_public_key), so only the chain was "
+          "checked; events removed from its end would not be noticed.")
+
+
+def verification_text(result: Completeness, key_set: bool) -> str:
+    """What a Verify found, in sentences: the chain, then each finding, missing guard and what was not proven."""
+    lines = [result.chain.summary()]
+    if result.checkpoints_checked and not result.findings:
+        lines.append(f"{result.checkpoints_checked} checkpoint(s) signed by the auditor's key hold: the trail is "
+                     f"complete up to event {result.proven_to}.")
+    lines += [finding.sentence for finding in result.findings[:FINDINGS_SHOWN]]
+    if len(result.findings) > FINDINGS_SHOWN:
+        lines.append(f"… and {len(result.findings) - FINDINGS_SHOWN} more findings (rtic-console audit verify lists "
+                     "them all).")
+    lines += result.guards
+    if not key_set:
+        lines.append(NO_KEY)
+    elif result.not_proven:
+        lines.append(result.not_proven)
+    return "\n".join(lines)
 
 
 def never_played(record: AuditRecord) -> bool:
@@ -105,17 +130,20 @@ class AuditViewer(QDialog):
     sig_loaded = Signal(int)
     """Events are shown (how many)."""
     sig_verified = Signal(object)
-    """A chain verification finished (VerifyResult)."""
+    """A verification finished (Completeness: the chain walk, the checkpoints and the guards)."""
     sig_exported = Signal(object)
     """An export was written and recorded (ExportResult)."""
     sig_failed = Signal(str)
     """Something could not be done; the sentence is also shown in the status line."""
 
-    def __init__(self, service: AuditService, username: str, workstation: str, tasks: Tasks | None = None,
-                 parent: QWidget | None = None):
+    def __init__(self, service: AuditService, checkpoints: CheckpointService, username: str, workstation: str,
+                 tasks: Tasks | None = None, parent: QWidget | None = None, public_key_file: str = ""):
+        """`public_key_file`: the auditor's public key (the audit_public_key setting), read at each Verify so a key
+        put in place later counts; empty: the chain alone is checked, and the result says completeness is unproven."""
         super().__init__(parent)
         keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.service, self.username, self.workstation = service, username, workstation
+        self.checkpoints, self.public_key_file = checkpoints, public_key_file
         self._own_tasks = tasks is None
         self.tasks = tasks or Tasks(self)
         self.setWindowTitle("Audit trail")
@@ -163,10 +191,11 @@ class AuditViewer(QDialog):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(8, QHeaderView.ResizeMode.Stretch)
 
-        self.chain_status = QLabel("Chain not checked yet")
+        self.chain_status = QLabel("Trail not checked yet")
+        self.chain_status.setWordWrap(True)
         self.chain_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status = QLabel("")
-        self.verify_button = QPushButton("Verify chain")
+        self.verify_button = QPushButton("Verify trail")
         self.verify_button.clicked.connect(self.verify)
         self.csv_button = QPushButton("Export CSV…")
         self.csv_button.clicked.connect(lambda: self._ask_export("csv"))
@@ -213,9 +242,15 @@ class AuditViewer(QDialog):
 
     def verify(self) -> None:
         self.verify_button.setEnabled(False)
-        self.chain_status.setText("Verifying the chain…")
-        self.tasks.run("audit-verify", lambda: self.service.verify(self.username, self.workstation),
-                       self._verified, self._verify_failed)
+        self.chain_status.setText("Verifying the trail…")
+        self.tasks.run("audit-verify", self._check, self._verified, self._verify_failed)
+
+    def _check(self) -> Completeness:
+        """On the worker thread: the chain and every checkpoint, then the audit_verify event saying what was found."""
+        public_key = load_public_key(self.public_key_file) if self.public_key_file else None
+        result = self.checkpoints.completeness(public_key)
+        self.checkpoints.record_verify(result, self.username, self.workstation)
+        return result
 
     def export_to(self, path: str | Path, fmt: str) -> None:
         """Export the events the filter matches (all of them, not only those shown) to `path`."""
@@ -242,18 +277,19 @@ class AuditViewer(QDialog):
         self.status.setText(f"{len(records)} events{more}")
         self.sig_loaded.emit(len(records))
 
-    def _verified(self, result: VerifyResult) -> None:
+    def _verified(self, result: Completeness) -> None:
         self.verify_button.setEnabled(True)
-        colour = "#2e7d32" if result.ok else "#c62828"
+        colour = "#2e7d32" if result.ok and self.public_key_file else "#ef6c00" if result.ok else "#c62828"
         self.chain_status.setStyleSheet(f"color: {colour}; font-weight: bold")
-        show_text(self.chain_status, result.summary())
-        self.model.mark_bad(result.first_bad_seq)
+        show_text(self.chain_status, verification_text(result, bool(self.public_key_file)), limit=2000)
+        first = min((f.seq for f in result.findings if f.seq is not None), default=None)
+        self.model.mark_bad(result.chain.first_bad_seq if result.chain.first_bad_seq is not None else first)
         self.sig_verified.emit(result)
         self.search()  # the check itself is now an event in the trail
 
     def _verify_failed(self, message: str) -> None:
         self.verify_button.setEnabled(True)
-        self.chain_status.setText("Chain not checked")
+        self.chain_status.setText("Trail not checked")
         self._fail(message)
 
     def _exported(self, result: ExportResult) -> None:

@@ -27,6 +27,7 @@ class ConsoleRoot(NamedTuple):
     store_loaded: Callable
     open_database: Callable  # (url, create=True) -> the database the console is built on
     fill_demo: Callable  # (database, cameras): a demo registry, contacts sealed with $RTIC_CONTACT_KEY
+    registry: Callable  # (database) -> the RegistryService the check searches with
 
 
 @contextmanager
@@ -155,7 +156,6 @@ def run_self_test(root: ConsoleRoot, clip: Path | None = None, cameras: int = 20
                 f"platform {app.platformName()}")
 
     def registry_check() -> str:
-        from console.services.registry import RegistryService
         root.store_loaded()
         url = f"sqlite:///{Path(state['folder']) / 'self-test.db'}"
         state["database"] = database = root.open_database(url, create=True)
@@ -165,7 +165,7 @@ def run_self_test(root: ConsoleRoot, clip: Path | None = None, cameras: int = 20
         from console.gui.map.view import DEFAULT_CENTER
 
         state["point"] = point = DEFAULT_CENTER
-        found = RegistryService(database).nearby(point[0], point[1], 1000.0)
+        found = root.registry(database).nearby(point[0], point[1], 1000.0)
         if not found:
             raise UserError(f"the demo registry of {cameras} cameras has none within 1 km of its centre")
         return (f"demo registry of {cameras} cameras created in {created:.2f} s (SQLite, temporary folder); "

@@ -6,12 +6,14 @@ area drawn on the map ("Draw area on map…", the area stays on the map while th
 incident's requests; the selected one shows its contact attempts, a form to record one, the owner's contact on
 an audited reveal, and the files received (hashed on a worker thread) with the evidence package export.
 Every database call and file copy runs through `Tasks`, never on the GUI thread.
+
+This module builds the dialog and shows what it holds; the area drawing (footage_area.py), the service calls
+(footage_calls.py) and the files (footage_files.py) are its parts, mixed into the one dialog.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QDateTime, Qt, QThreadPool, QTimeZone, Signal
@@ -20,7 +22,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
     QDialog,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -41,11 +42,13 @@ from PySide6.QtWidgets import (
 )
 
 from console.domain.cameras import NearbyCamera
-from console.domain.footage import ContactChannel, ContactOutcome, FootageRequest, Polygon, default_window
-from console.domain.geo import haversine_m
+from console.domain.footage import ContactChannel, ContactOutcome, FootageRequest, default_window
 from console.domain.incidents import Incident
 from console.domain.owners import OwnerContact
 from console.domain.users import Permission, User
+from console.gui.footage_area import AreaDrawing
+from console.gui.footage_calls import STATUS_WORDS, FootageCalls
+from console.gui.footage_files import FootageFiles, size_text
 from console.gui.workers import Tasks
 from console.services.contacts import ContactService
 from console.services.footage import FootageService
@@ -54,8 +57,6 @@ from console.gui.text import keep_plain, plain_label, plain_tooltip
 if TYPE_CHECKING:
     from console.gui.map.view import MapView
 
-_STATUS_WORDS = {"open": "Open", "agreed": "Agreed", "declined": "Declined", "no_answer": "No answer",
-                 "overwritten": "Overwritten", "received": "Files received"}
 _ROLE_CAMERA = Qt.ItemDataRole.UserRole
 
 
@@ -71,15 +72,7 @@ def _words(value: str) -> str:
     return value.replace("_", " ").capitalize()
 
 
-def _size(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
-class FootageRequestDialog(QDialog):
+class FootageRequestDialog(AreaDrawing, FootageCalls, FootageFiles, QDialog):
     """Footage requests of one incident; open it with `open()` (never blocks the event loop)."""
 
     sig_message = Signal(str)
@@ -110,9 +103,7 @@ class FootageRequestDialog(QDialog):
         self.area_map = area_map
         self.area: list[list[float]] | None = None  # the drawn area's corners, while its cameras are listed
         self.drawing = False
-        if area_map is not None:
-            area_map.sig_area_drawn.connect(self._area_drawn)
-            area_map.sig_area_cancelled.connect(self._area_cancelled)
+        self._follow_area_map()
         self.requests: list[FootageRequest] = []
         self.current: FootageRequest | None = None
         self.owner_names: dict[int, str] = {}  # owner id -> masked name or business name
@@ -149,24 +140,7 @@ class FootageRequestDialog(QDialog):
         box = QGroupBox("New request: cameras and time window")
         self.source_label = QLabel(f"Cameras within the incident's radius ({len(self.cameras)})")
         self.source_label.setWordWrap(True)
-        self.draw_button = QPushButton("Draw area on map…")
-        self.draw_button.setToolTip("Click the map corner by corner; double-click or Finish area to close it")
-        self.draw_button.clicked.connect(self.start_drawing)
-        self.draw_button.setEnabled(self.area_map is not None)
-        self.finish_button = QPushButton("Finish area")
-        self.finish_button.setObjectName("primary")
-        self.finish_button.clicked.connect(self.finish_drawing)
-        self.cancel_draw_button = QPushButton("Cancel")
-        self.cancel_draw_button.clicked.connect(self.cancel_drawing)
-        self.radius_button = QPushButton("Back to the radius")
-        self.radius_button.setToolTip("Remove the area and list the cameras within the incident's radius again")
-        self.radius_button.clicked.connect(self.back_to_radius)
-        area_row = QHBoxLayout()
-        for button in (self.draw_button, self.finish_button, self.cancel_draw_button, self.radius_button):
-            button.setAutoDefault(False)  # Enter in the dialog is not a reason to start or end a drawing
-            area_row.addWidget(button)
-        area_row.addStretch(1)
-        self._show_area_buttons()
+        area_row = self._build_area_row()
         self.camera_tree = QTreeWidget()
         self.camera_tree.setHeaderLabels(["Owner / camera", "From incident"])
         self.camera_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -237,14 +211,7 @@ class FootageRequestDialog(QDialog):
         attempt_row.addWidget(self.record_button)
 
         self.files = self._table(["File", "Size", "SHA-256", "Received"], stretch=2)
-        self.attach_button = QPushButton("Attach files…")
-        self.attach_button.clicked.connect(self.attach_files)
-        self.export_button = QPushButton("Export evidence package…")
-        self.export_button.clicked.connect(self.export_package)
-        file_row = QHBoxLayout()
-        file_row.addStretch(1)
-        file_row.addWidget(self.attach_button)
-        file_row.addWidget(self.export_button)
+        file_row = self._build_file_row()
 
         layout = QVBoxLayout(panel)
         layout.addWidget(self._heading("Requests for this incident"))
@@ -303,8 +270,7 @@ class FootageRequestDialog(QDialog):
         self._camera_checked()
         owner_ids = list(self.owner_items)
         if owner_ids:
-            self.tasks.run("footage-owners", lambda: {i: self.contacts.masked(i) for i in owner_ids},
-                           self._show_masked_owners, self.sig_message.emit)
+            self.load_masked_owners(owner_ids)
 
     def _show_masked_owners(self, masked: dict[int, OwnerContact]) -> None:
         for owner_id, contact in masked.items():
@@ -332,120 +298,13 @@ class FootageRequestDialog(QDialog):
         owners = {self.cameras[i].owner_id for i in ids}
         self.selection_label.setText(f"{len(ids)} camera(s) of {len(owners)} owner(s): one request per owner")
 
-    # --- an area drawn on the map -------------------------------------------------------------------
-
-    def _show_area_buttons(self) -> None:
-        self.draw_button.setVisible(not self.drawing)
-        self.finish_button.setVisible(self.drawing)
-        self.cancel_draw_button.setVisible(self.drawing)
-        self.radius_button.setVisible(not self.drawing and self.area is not None)
-
-    def start_drawing(self) -> None:
-        if self.area_map is None or self.drawing:
-            return
-        if self.windowModality() != Qt.WindowModality.NonModal:
-            # The map must take clicks while the dialog stays open (modality changes only while hidden).
-            self.hide()
-            self.setWindowModality(Qt.WindowModality.NonModal)
-            self.show()
-        self.drawing = True
-        self._show_area_buttons()
-        self.sig_drawing.emit(True)
-        self.area_map.start_area()
-        self.sig_message.emit("Click the map at each corner of the area; double-click or Finish area to close it, "
-                              "Esc or Cancel to stop")
-
-    def finish_drawing(self) -> None:
-        if self.area_map is not None and self.drawing:
-            self.area_map.finish_area()  # the map answers with sig_area_drawn (or keeps drawing under 3 corners)
-
-    def cancel_drawing(self) -> None:
-        if self.area_map is not None and self.drawing:
-            self.area_map.cancel_area()  # the map answers with sig_area_cancelled
-
-    def _drawing_ended(self) -> None:
-        if self.drawing:
-            self.drawing = False
-            self._show_area_buttons()
-            self.sig_drawing.emit(False)
-
-    def _area_cancelled(self) -> None:
-        if not self.drawing:
-            return
-        self._drawing_ended()
-        self.sig_message.emit("Area drawing cancelled")
-        if self.area is not None:  # the earlier area is still what the list shows: put it back on the map
-            self.area_map.show_area(self.area)
-
-    def _area_drawn(self, points: list[list[float]]) -> None:
-        if not self.drawing:
-            return  # not ours (the map was drawn on for something else)
-        self._drawing_ended()
-        self.sig_message.emit(f"Finding the cameras inside the area of {len(points)} corners…")
-        incident = self.incident
-
-        def find() -> list[NearbyCamera]:
-            found = self.footage.cameras_in_area(Polygon(tuple((lat, lon) for lat, lon in points)))
-            # Shown like the radius list: metres from the incident, not from the area's centre.
-            return [c._replace(distance_m=haversine_m(incident.lat, incident.lon, c.lat, c.lon)) for c in found]
-
-        self.tasks.run("footage-area", find, lambda cameras: self._show_area_cameras(points, cameras),
-                       self.sig_message.emit)
-
-    def _show_area_cameras(self, points: list[list[float]], cameras: list[NearbyCamera]) -> None:
-        self.area = points
-        self._set_cameras(cameras, f"Cameras inside the area drawn on the map ({len(cameras)})")
-        self._show_area_buttons()
-        self.sig_message.emit(f"{len(cameras)} camera(s) inside the drawn area" if cameras else
-                              "No registered camera inside the drawn area: draw a larger one, or go back to the radius")
-
-    def back_to_radius(self) -> None:
-        self.area = None
-        if self.area_map is not None:
-            self.area_map.show_area([])
-        self._set_cameras(self.radius_cameras, f"Cameras within the incident's radius ({len(self.radius_cameras)})")
-        self._show_area_buttons()
-
     def _set_cameras(self, cameras: list[NearbyCamera], source: str) -> None:
         self.cameras = {c.id: c for c in cameras}
         self.camera_labels.update((c.id, c.label) for c in cameras)
         self.source_label.setText(source)
         self._fill_cameras()
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
-        if self.drawing and event.key() == Qt.Key.Key_Escape:  # Esc stops the drawing, not the dialog
-            self.cancel_drawing()
-            return
-        super().keyPressEvent(event)
-
-    # --- actions ------------------------------------------------------------------------------------
-
-    def _window(self) -> tuple[datetime, datetime]:
-        def utc(edit: QDateTimeEdit) -> datetime:
-            return datetime.fromtimestamp(edit.dateTime().toSecsSinceEpoch(), timezone.utc)
-
-        return utc(self.window_start), utc(self.window_end)
-
-    def _failed(self, message: str) -> None:
-        self.sig_message.emit(message)
-        self.reload()  # e.g. someone else changed the request: show what is stored now
-
-    def create_requests(self) -> None:
-        camera_ids, (start, end) = self.checked_cameras(), self._window()
-        user, now, incident_id = self._user(), self.clock(), self.incident.id
-        self.sig_message.emit("Creating requests…")
-
-        def done(created) -> None:
-            self.sig_message.emit(created.summary())
-            self.reload(select=created.request_ids[0] if created.request_ids else None)
-
-        self.tasks.run("footage-create", lambda: self.footage.create(user, incident_id, start, end, now, camera_ids),
-                       done, self.sig_message.emit)
-
-    def reload(self, select: int | None = None) -> None:
-        keep = select if select is not None else (self.current.id if self.current else None)
-        self.tasks.run("footage-list", lambda: [self.footage.get(r.id) for r in self.footage.list(self.incident.id)],
-                       lambda requests: self._show_requests(requests, keep), self.sig_message.emit)
+    # --- the requests shown ------------------------------------------------------------------------
 
     def _show_requests(self, requests: list[FootageRequest], keep: int | None) -> None:
         self.requests = requests
@@ -455,7 +314,7 @@ class FootageRequestDialog(QDialog):
         for i, request in enumerate(requests):
             cameras = ", ".join(self.camera_labels.get(c, f"camera {c}")
                                 for c in request.camera_ids)
-            text = (f"#{request.id}   {_STATUS_WORDS[request.status.value]}   ·   {self._owner_text(request.owner_id)}"
+            text = (f"#{request.id}   {STATUS_WORDS[request.status.value]}   ·   {self._owner_text(request.owner_id)}"
                     f"   ·   {cameras}")
             item = QListWidgetItem(text)
             self.request_list.addItem(item)
@@ -485,13 +344,13 @@ class FootageRequestDialog(QDialog):
             return
         self.export_button.setEnabled(acting and bool(request.files))
         self.detail_title.setText(
-            f"Request #{request.id}  ·  {_STATUS_WORDS[request.status.value]}  ·  window "
+            f"Request #{request.id}  ·  {STATUS_WORDS[request.status.value]}  ·  window "
             f"{_local(request.window_start)}–{request.window_end.astimezone():%H:%M}  ·  by {request.created_by}")
         for attempt in reversed(request.contacts):  # newest first
             self._add_row(self.attempts, [_local(attempt.at), attempt.username, _words(attempt.channel.value),
                                           _words(attempt.outcome.value), attempt.note])
         for f in request.files:
-            self._add_row(self.files, [f.file_name, _size(f.size_bytes), f.sha256,
+            self._add_row(self.files, [f.file_name, size_text(f.size_bytes), f.sha256,
                                        f"{_local(f.received_at)} by {f.received_by}"])
 
     @staticmethod
@@ -503,72 +362,6 @@ class FootageRequestDialog(QDialog):
             item.setToolTip(plain_tooltip(text))
             table.setItem(row, column, item)
 
-    def record_attempt(self) -> None:
-        request = self.current
-        if request is None:
-            return
-        channel, outcome, note = self.channel.currentData(), self.outcome.currentData(), self.note.text()
-        user, now = self._user(), self.clock()
-
-        def done(updated: FootageRequest) -> None:
-            self.note.clear()
-            self.sig_message.emit(f"Attempt recorded: request #{updated.id} is {_STATUS_WORDS[updated.status.value]}")
-            self.reload(select=updated.id)
-
-        self.tasks.run("footage-attempt", lambda: self.footage.record_attempt(
-            user, request.id, request.version, channel, outcome, note, now), done, self._failed)
-
-    def reveal_contact(self) -> None:
-        request = self.current
-        if request is None:
-            return
-        reason = self.ask_reason()
-        if not reason:
-            self.sig_message.emit("Owner contact not shown: no reason given")
-            return
-        user, now = self._user(), self.clock()
-
-        def done(contact: OwnerContact) -> None:
-            parts = [contact.organisation, contact.name, contact.phone, contact.email]
-            self.contact_label.setText("   ".join(p for p in parts if p) or "No contact on record")
-            self.sig_message.emit("Owner contact shown; the reveal is in the audit trail")
-
-        self.tasks.run("footage-reveal", lambda: self.contacts.reveal(
-            user, request.owner_id, reason, now, incident_id=request.incident_id), done, self.sig_message.emit)
-
-    def attach_files(self) -> None:
-        request = self.current
-        if request is None:
-            return
-        paths = [Path(p) for p in self.choose_files() if p]
-        if not paths:
-            return
-        user, now = self._user(), self.clock()
-        self.attach_button.setEnabled(False)
-        self.sig_message.emit(f"Copying and hashing {len(paths)} file(s)…")
-
-        def done(updated: FootageRequest) -> None:
-            self.sig_message.emit(f"{len(paths)} file(s) attached to request #{updated.id}, SHA-256 recorded")
-            self.reload(select=updated.id)
-
-        self.tasks.run("footage-attach", lambda: self.footage.attach_files(user, request.id, request.version, paths, now),
-                       done, self._failed)
-
-    def export_package(self) -> None:
-        request = self.current
-        if request is None:
-            return
-        target = self.choose_export()
-        if not target:
-            return
-        user, now = self._user(), self.clock()
-        self.sig_message.emit("Writing the evidence package…")
-        self.tasks.run("footage-export", lambda: self.footage.export_package(user, [request.id], Path(target), now),
-                       lambda manifest: self.sig_message.emit(
-                           f"Evidence package written to {target}: {len(manifest['files'])} file(s), "
-                           f"package {manifest['package_id']}"),
-                       self.sig_message.emit)
-
     # --- asking the user ----------------------------------------------------------------------------
 
     def _ask_reason(self) -> str | None:
@@ -577,20 +370,8 @@ class FootageRequestDialog(QDialog):
                                           QLineEdit.EchoMode.Normal, "")
         return reason.strip() if ok else None
 
-    def _choose_files(self) -> list[str]:
-        return QFileDialog.getOpenFileNames(self, "Attach files received from the owner")[0]
-
-    def _choose_export(self) -> str | None:
-        name = f"evidence-{self.incident.cad_number or self.incident.id}-request-{self.current.id}.zip"
-        return QFileDialog.getSaveFileName(self, "Export evidence package", name, "Evidence package (*.zip)")[0] or None
-
     def done(self, result: int) -> None:
-        if self.area_map is not None:  # the area belongs to this dialog: it leaves the map with it
-            self.area_map.sig_area_drawn.disconnect(self._area_drawn)
-            self.area_map.sig_area_cancelled.disconnect(self._area_cancelled)
-            self.area_map.cancel_area()
-            self.area_map = None
-            self._drawing_ended()
+        self._leave_area_map()
         if self._own_tasks:
             self.tasks.close()
         super().done(result)

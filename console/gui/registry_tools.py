@@ -4,13 +4,16 @@ Incident → Footage request… (who works incidents); Registry → Phone intake
 export…, Owner alert for the selected camera…, Edit camera…, Remove camera…, Erase owner of the selected camera…
 (outreach staff and administrators). While the phone intake form is open, a click on the map places its site
 (and does not move the incident), and so does drawing a footage request's area. Each tool is its own dialog or
-panel; this module only builds them with the session's services and puts them in the menus.
+panel; this module only builds them with the session's services (ToolServices, built by the composition root in
+console/app.py) and puts them in the menus.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog
@@ -27,7 +30,20 @@ from console.services.intake import IntakeService
 from console.services.outreach import OutreachService
 from console.services.owner_alerts import DEFAULT_MINUTES, OwnerAlertService
 from console.services.registry_edits import EditableCamera, RegistryEditService
-from console.services.registry_import import import_file
+
+
+@dataclass(frozen=True)
+class ToolServices:
+    """The services behind the registry and footage tools, built by the composition root for the signed-in
+    workstation; each tool is shown only to the roles that may use it (the services check the role again)."""
+
+    footage: FootageService
+    intake: IntakeService
+    alerts: OwnerAlertService
+    edits: RegistryEditService
+    outreach: OutreachService
+    import_portal: Callable[..., dict]
+    """(path, *, username, workstation, progress, dry_run, partial, rejects) -> summary: a portal export imported."""
 
 
 class ActionIds:
@@ -51,38 +67,36 @@ ERASE_TEXT = (
 
 
 class RegistryTools(QObject):
-    def __init__(self, window, signed, services, cipher=None):
-        """`signed`: the SignedInConsole (its `session` changes when the lock screen signs someone in again)."""
+    def __init__(self, window, signed, services):
+        """`signed`: the SignedInConsole (its `session` changes when the lock screen signs someone in again);
+        `services`: its SessionServices, whose `tools` these menus use."""
         super().__init__(window)
         self.window, self.signed, self.services = window, signed, services
-        database, audit = services.registry.database, services.audit
-        session = signed.session
-        user = session.user
+        tools = services.tools
+        user = signed.session.user
         self.footage_dialog: FootageRequestDialog | None = None
         self.outreach: OutreachPanel | None = None
         self.intake_dialog: IntakeDialog | None = None
         self.edit_dialog: CameraEditDialog | None = None
         if user.may(Permission.FOOTAGE_REQUEST):
-            self.footage = FootageService.from_settings(database, audit, window.parts.settings, session.workstation)
+            self.footage = tools.footage
             window.add_action(ActionIds.FOOTAGE_REQUEST, "Footage request…", "Ctrl+Shift+F", self.open_footage,
                               window.incident_menu)
         if user.may(Permission.REGISTRY_EDIT):
             menu = window.menuBar().addMenu("&Registry")
-            self.intake = IntakeService(database, audit, cipher, session.workstation)
-            self.alerts = OwnerAlertService(database, audit, session.workstation)
+            self.intake, self.alerts = tools.intake, tools.alerts
             window.add_action(ActionIds.PHONE_INTAKE, "Phone intake…", "Ctrl+Shift+N", self.open_intake, menu)
             window.add_action(ActionIds.RAISE_ALERT, "Owner alert for the selected camera…", None, self.raise_alert,
                               menu)
             window.add_action(ActionIds.IMPORT_PORTAL, "Import a portal export…", None, self.import_portal, menu)
             menu.addSeparator()
-            self.edits = RegistryEditService(database, audit, cipher, session.workstation)
+            self.edits = tools.edits
             window.add_action(ActionIds.EDIT_CAMERA, "Edit camera…", "Ctrl+Shift+E", self.edit_camera, menu)
             window.add_action(ActionIds.REMOVE_CAMERA, "Remove camera…", None, self.remove_camera, menu)
             window.add_action(ActionIds.ERASE_OWNER, "Erase owner of the selected camera…", None, self.erase_owner,
                               menu)
             menu.addSeparator()
-            self.outreach = OutreachPanel(OutreachService(database, audit, cipher, session.workstation), user,
-                                          window.tasks)
+            self.outreach = OutreachPanel(tools.outreach, user, window.tasks)
             dock = window.add_panel("outreach", "Outreach calls", self.outreach,
                                     Qt.DockWidgetArea.LeftDockWidgetArea)
             if "nearby" in window.docks:
@@ -185,12 +199,12 @@ class RegistryTools(QObject):
                                               "Portal exports (*.csv *.geojson *.json)")
         if not path:
             return
-        database, cipher, user = self.services.registry.database, self.intake.cipher, self.signed.session.user
+        import_portal, user = self.services.tools.import_portal, self.signed.session.user
         workstation, bar = self.signed.session.workstation, self.window.statusBar()
 
         def run(progress, **options) -> dict:  # on the worker thread: the dry run, then the import
-            return import_file(database, cipher, Path(path), username=user.username, workstation=workstation,
-                               progress=progress, **options)
+            return import_portal(Path(path), username=user.username, workstation=workstation, progress=progress,
+                                 **options)
 
         self.portal_import = PortalImport(self.window.tasks, run, Path(path), self.window)
         self.portal_import.sig_finished.connect(lambda line: bar.showMessage(line, 30000))

@@ -1,7 +1,7 @@
 """A signed-in console: one user's live feeds, contact reveals, audited searches and idle lock, on one window.
 
-Built by the composition root after the login dialog; the window itself knows nothing of who is signed in beyond
-the name in its status bar.
+Built by the composition root after the login dialog, with every service it uses (SessionServices) built there too;
+the window itself knows nothing of who is signed in beyond the name in its status bar.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from console.domain.audit import Action, AuditEntry
 from console.domain.geo import compass_point, haversine_m, initial_bearing_deg
 from console.domain.users import IdlePolicy, Permission
-from console.errors import UserError
 from console.gui.audit_viewer import AuditViewer
 from console.gui.contact_reveal import ContactRevealController
 from console.gui.live_feeds import IncidentContext, LiveFeedController
@@ -26,14 +25,13 @@ from console.gui.live_updates import LiveUpdates
 from console.gui.lock_screen import IdleWatcher, LockScreen
 from console.gui.main_window import ActionId, MainWindow
 from console.gui.panels.nearby_panel import format_distance
-from console.gui.registry_tools import RegistryTools
+from console.gui.registry_tools import RegistryTools, ToolServices
 from console.gui.video.wall import VideoWall
 # The audit log is built by the composition root; its type is named through the service that reads it.
+from console.services.audit_checkpoints import CheckpointService
 from console.services.audit_reports import AuditLog, AuditService
 from console.services.auth import AuthService, Session
-from console.services.cad import CadService
 from console.local_time import clock_text, time_zone
-from console.services.cad_sources import runner_from_settings
 from console.services.changes import ChangeFollower
 from console.services.contacts import ContactService
 from console.services.registry import RegistryService
@@ -72,6 +70,9 @@ class SessionServices:
     audit: AuditLog
     sink: ResilientAudit | None = None  # the audit log with the local journal behind it (run_console sets it)
     changes: ChangeFollower = field(kw_only=True)  # the registry's change feed, not started (LiveUpdates follows it)
+    audit_trail: AuditService = field(kw_only=True)  # the audit viewer's searches, chain check and exports
+    checkpoints: CheckpointService = field(kw_only=True)  # the viewer's Verify: the trail held to signed checkpoints
+    tools: ToolServices = field(kw_only=True)  # the registry and footage tools (console/gui/registry_tools.py)
 
 
 class SignedInConsole(QObject):
@@ -121,7 +122,6 @@ class SignedInConsole(QObject):
         self.updates.sig_changes.connect(self.tools.changed)
         self.updates.start()
         self._offered: set[int] = set()  # urgent incidents this console has offered already
-        self.cad_runner = self._start_cad_runner()
 
         self.idle = IdleWatcher(idle_policy, self)
         self.idle.sig_idle.connect(self.lock)
@@ -154,8 +154,9 @@ class SignedInConsole(QObject):
     def open_audit_trail(self) -> None:
         """The audit viewer (filter, verify, export) for roles that may read the trail."""
         if self.audit_viewer is None:
-            self.audit_viewer = AuditViewer(AuditService(self.services.audit), self.session.user.username,
-                                            self.session.workstation, parent=self.window)
+            self.audit_viewer = AuditViewer(self.services.audit_trail, self.services.checkpoints,
+                                            self.session.user.username, self.session.workstation, parent=self.window,
+                                            public_key_file=self.window.parts.settings.audit_public_key)
         self.audit_viewer.show()
         self.audit_viewer.raise_()
 
@@ -204,28 +205,7 @@ class SignedInConsole(QObject):
             label = f"Owner alert: {notice.where}" + (f", {notice.address}" if notice.address else "")
             controller.set_incident(notice.lat, notice.lon, label)
 
-    # --- urgent incidents from CAD ------------------------------------------------------------------
-
-    def _start_cad_runner(self):
-        """Take incidents from the CAD folder or endpoint the settings name (one workstation or a server should)."""
-        settings = self.window.parts.settings
-        if not (settings.cad_watch_folder or settings.cad_poll_url):
-            return None
-        geocoder = self.window.parts.geocoder
-        from console.geo.service_area import load_service_area
-
-        try:
-            area = load_service_area(settings.service_area)
-        except UserError as exc:  # fail closed: no CAD intake whose points cannot be checked
-            log.error("CAD intake not started: %s", exc)
-            self.window.show_notice(f"CAD intake not started: {exc}")
-            return None
-        service = CadService(self.services.registry.database, self.services.audit,
-                             geocode=geocoder.lookup if geocoder else None, service_area=area)
-        runner = runner_from_settings(service, settings)
-        if runner is not None:
-            runner.start()
-        return runner
+    # --- urgent incidents (from CAD: the composition root runs the intake where the settings name a source) ----
 
     def _incidents_changed(self, incident_ids: list[int]) -> None:
         """New or escalated incidents from any source: an urgent one is put on the map and offered (setting)."""
@@ -299,8 +279,6 @@ class SignedInConsole(QObject):
             self.lock_screen.deleteLater()
             self.lock_screen = None
         self.updates.stop()
-        if self.cad_runner is not None:
-            self.cad_runner.stop()
         if self.layouts_file is not None:
             try:
                 self.layouts_file.parent.mkdir(parents=True, exist_ok=True)

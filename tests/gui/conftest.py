@@ -150,7 +150,9 @@ def players(factory):
 
 
 def signed_in(console, username: str, role, folder, players, journal=None, idle=None):
-    """Sign a new account of `role` in on a built console window: the whole signed-in console, as run_console does.
+    """Sign a new account of `role` in on a built console window: the whole signed-in console, its services built by
+    the composition root's `session_services` as run_console does (the CAD intake is started by the test that needs
+    it: console.app.start_cad_intake).
 
     With `journal` (a file path), audit events go through the local journal when the database is away, as in
     run_console; the caller stops `services.sink`. `idle` is the idle-lock policy (default: off).
@@ -158,8 +160,9 @@ def signed_in(console, username: str, role, folder, players, journal=None, idle=
     from argon2 import PasswordHasher
     from PySide6.QtWidgets import QApplication
 
+    from console.app import session_services
     from console.domain.users import IdlePolicy
-    from console.gui.session import SessionServices, SignedInConsole
+    from console.gui.session import SignedInConsole
     from console.services.accounts import AccountService
     from console.services.auth import AuthService
     from console.services.changes import ChangeFollower
@@ -177,20 +180,18 @@ def signed_in(console, username: str, role, folder, players, journal=None, idle=
     idle = idle or IdlePolicy(0)
     auth = AuthService(database, audit, cipher, hasher, idle_policy=idle)  # as run_console builds it
     session = auth.login(username, "a long enough password", now, notice_acknowledged=True)
-    if journal is None:
-        services = SessionServices(auth, ViewingService(database, audit, cipher),
-                                   ContactService(database, audit, cipher), RegistryService(database), audit,
-                                   changes=ChangeFollower(database))
-    else:
+    sink, viewing = None, ViewingService(database, audit, cipher)
+    if journal is not None:
         from console.services.offline import ResilientViewingService
         from console.services.resilience import ResilientAudit
         from console.store.journal import AuditJournal
 
         sink = ResilientAudit(audit, AuditJournal(journal), ping_interval_s=0.5, max_backoff_s=2.0)
         sink.start()
-        services = SessionServices(auth, ResilientViewingService(database, audit, sink, cipher),
-                                   ContactService(database, audit, cipher), RegistryService(database), audit, sink,
-                                   changes=ChangeFollower(database))
+        viewing = ResilientViewingService(database, audit, sink, cipher)
+    services = session_services(console.settings, session, auth=auth, viewing=viewing,
+                                contacts=ContactService(database, audit, cipher), registry=RegistryService(database),
+                                audit=audit, cipher=cipher, sink=sink, changes=ChangeFollower(database))
     return SignedInConsole(QApplication.instance(), console.window, session, services, players, idle,
                            folder, folder / f"{username}-layouts.json")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from PySide6.QtCore import Qt
 from sqlalchemy import text
 
 from console.domain.audit import Action, AuditEntry, Detail, Outcome
-from console.gui.audit_viewer import AuditViewer
+from console.gui.audit_viewer import NO_KEY, AuditViewer
+from console.services.audit_checkpoints import CheckpointService
 from console.services.audit_reports import AuditService
 from console.store.audit import AuditLog
 from console.store.db import open_database
@@ -42,7 +44,7 @@ def service(sqlite_url):
 
 
 def test_filter_verify_tamper_export(qtbot, service, tmp_path):
-    viewer = AuditViewer(service, "auditor1", "audit-ws")
+    viewer = AuditViewer(service, CheckpointService(service.log), "auditor1", "audit-ws")
     qtbot.addWidget(viewer)
     with qtbot.waitSignal(viewer.sig_loaded, timeout=10_000) as loaded:
         viewer.show()
@@ -71,6 +73,7 @@ def test_filter_verify_tamper_export(qtbot, service, tmp_path):
     with qtbot.waitSignal(viewer.sig_verified, timeout=10_000) as verified:
         viewer.verify_button.click()
     assert verified.args[0].ok and "intact: 8 events" in viewer.chain_status.text()
+    assert NO_KEY in viewer.chain_status.text()  # no auditor's key set: the viewer says what it could not prove
     qtbot.waitUntil(lambda: viewer.model.rowCount() == 9, timeout=10_000)  # the check is itself audited
     assert viewer.model.records[0].action == Action.AUDIT_VERIFY
 
@@ -86,7 +89,8 @@ def test_filter_verify_tamper_export(qtbot, service, tmp_path):
         conn.execute(text("UPDATE audit_events SET camera_id = 9999 WHERE seq = 5"))
     with qtbot.waitSignal(viewer.sig_verified, timeout=10_000) as verified:
         viewer.verify_button.click()
-    assert verified.args[0].first_bad_seq == 5 and "BROKEN at event 5" in viewer.chain_status.text()
+    assert verified.args[0].chain.first_bad_seq == 5 and "BROKEN at event 5" in viewer.chain_status.text()
+    assert "GUARD MISSING: audit_events has no working append-only trigger against UPDATE" in viewer.chain_status.text()
     qtbot.waitUntil(lambda: viewer.model.rowCount() == 11, timeout=10_000)
     bad_row = next(i for i, r in enumerate(viewer.model.records) if r.seq == 5)
     colour = viewer.model.data(viewer.model.index(bad_row, 0), role=Qt.ItemDataRole.ForegroundRole)
@@ -111,7 +115,7 @@ def test_a_view_that_never_showed_a_picture_reads_never_played(qtbot, sqlite_url
         Detail.SESSION_ID: 2, Detail.DURATION_S: 60.0, Detail.END_REASON: "user_closed", Detail.FRAMES_SHOWN: 1500}))
     log.append(AuditEntry(Action.VIEW_END, "dispatcher07", "rtic-ws-03", camera_id=1020, details={
         Detail.SESSION_ID: 3, Detail.DURATION_S: 60.0, Detail.END_REASON: "user_closed"}))  # before frames were kept
-    viewer = AuditViewer(AuditService(log), "auditor1", "audit-ws")
+    viewer = AuditViewer(AuditService(log), CheckpointService(log), "auditor1", "audit-ws")
     qtbot.addWidget(viewer)
     with qtbot.waitSignal(viewer.sig_loaded, timeout=10_000):
         viewer.show()
@@ -120,3 +124,60 @@ def test_a_view_that_never_showed_a_picture_reads_never_played(qtbot, sqlite_url
     assert outcome[1015].data() == Outcome.OK and outcome[1020].data() == Outcome.OK
     viewer.close()
     database.close()
+
+
+def test_verify_holds_the_trail_to_the_auditors_signed_checkpoints(qtbot, service, tmp_path):
+    """With the auditor's public key set, Verify finds events cut off the end of the trail: the chain alone still
+    reads intact (what the viewer used to check), the signed checkpoint says which events are missing."""
+    from console.services.audit_checkpoints import keygen, load_signer
+
+    log = service.log
+    keygen(tmp_path / "auditor.key")
+    checkpoints = CheckpointService(log)
+    signed = checkpoints.checkpoint(load_signer(tmp_path / "auditor.key"), "auditor1", "audit-ws")
+    assert signed.seq == 8  # the head when it was signed; its own audit_checkpoint event is event 9
+    viewer = AuditViewer(service, checkpoints, "auditor1", "audit-ws", public_key_file=str(tmp_path / "auditor.key.pub"))
+    qtbot.addWidget(viewer)
+    with qtbot.waitSignal(viewer.sig_loaded, timeout=10_000):
+        viewer.show()
+
+    with qtbot.waitSignal(viewer.sig_verified, timeout=10_000) as verified:
+        viewer.verify_button.click()
+    assert verified.args[0].ok
+    assert "the trail is complete up to event 8" in viewer.chain_status.text()
+    assert NO_KEY not in viewer.chain_status.text()
+
+    # Someone with the tables' owner rights drops the guard and deletes the newest events, checkpoint event and all.
+    with log.database.engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER audit_events_no_delete"))
+        conn.execute(text("DELETE FROM audit_events WHERE seq >= 6"))
+    assert log.verify().ok  # the chain-only check cannot see it
+    with qtbot.waitSignal(viewer.sig_verified, timeout=10_000) as verified:
+        viewer.verify_button.click()
+    result, shown = verified.args[0], viewer.chain_status.text()
+    assert not result.ok and result.chain.ok
+    assert "audit trail CUT OFF after event 5" in shown and "events 6 to 8 were removed" in shown
+    assert "GUARD MISSING: audit_events has no working append-only trigger against DELETE" in shown
+    assert "color: #c62828" in viewer.chain_status.styleSheet()
+    with log.database.engine.connect() as conn:  # the check is audited as the auditor, with what it found
+        details = conn.execute(text("SELECT details FROM audit_events WHERE action = 'audit_verify' "
+                                    "ORDER BY seq DESC LIMIT 1")).scalar_one()
+    recorded = json.loads(details)
+    assert recorded["ok"] is False and recorded["checkpoints"] == 1 and recorded["findings"] == [6]
+    viewer.close()
+
+
+def test_a_public_key_file_that_is_not_one_is_said_in_a_sentence(qtbot, service, tmp_path):
+    not_a_key = tmp_path / "auditor.pub"
+    not_a_key.write_text("<b>not a key</b>\n")
+    viewer = AuditViewer(service, CheckpointService(service.log), "auditor1", "audit-ws",
+                         public_key_file=str(not_a_key))
+    qtbot.addWidget(viewer)
+    with qtbot.waitSignal(viewer.sig_loaded, timeout=10_000):
+        viewer.show()
+    with qtbot.waitSignal(viewer.sig_failed, timeout=10_000) as failed:
+        viewer.verify_button.click()
+    assert failed.args == [f"{not_a_key} is not a public key file (PEM) made by `rtic-console audit keygen`"]
+    assert viewer.chain_status.text() == "Trail not checked" and viewer.verify_button.isEnabled()
+    assert viewer.status.textFormat() == Qt.TextFormat.PlainText
+    viewer.close()

@@ -83,15 +83,23 @@ def test_each_console_sees_the_others_changes_without_reloading(qtbot, make_cons
 
 def test_an_urgent_cad_incident_is_put_on_the_map_and_offered(qtbot, make_console, shared_registry, tmp_path,
                                                                console_settings):
-    """The console's CAD runner takes an EIDO from the drop folder; the change feed offers it on every console."""
+    """The CAD intake the composition root starts (only where the settings name a source) takes an EIDO from the drop
+    folder; the change feed offers it on every console."""
+    from console.app import start_cad_intake
+
     url, camera_id, _ = shared_registry
     drop = tmp_path / "cad-drop"
     drop.mkdir()
     settings = console_settings.replaced(cad_watch_folder=str(drop), cad_poll_interval_s=1.0)
     players = PlayerFactory()
+    intakes = []
     try:
-        busy = signed_in(make_console(url, settings), "disp3", Role.DISPATCHER, tmp_path, players)
-        free = signed_in(make_console(url, console_settings), "disp4", Role.DISPATCHER, tmp_path, players)
+        busy_console, free_console = make_console(url, settings), make_console(url, console_settings)
+        busy = signed_in(busy_console, "disp3", Role.DISPATCHER, tmp_path, players)
+        free = signed_in(free_console, "disp4", Role.DISPATCHER, tmp_path, players)
+        intakes = [start_cad_intake(busy_console, busy.services.audit),
+                   start_cad_intake(free_console, free.services.audit)]
+        assert intakes[0] is not None and intakes[1] is None  # no CAD source in the free console's settings
         busy.window.controller.set_incident(*CENTRE, "a call already being worked")
 
         eido = json.loads((EIDO / "new_burglary.json").read_text())
@@ -117,6 +125,9 @@ def test_an_urgent_cad_incident_is_put_on_the_map_and_offered(qtbot, make_consol
         busy.close()
         free.close()
     finally:
+        for intake in intakes:
+            if intake is not None:
+                intake.stop()
         players.close()
 
 
