@@ -35,8 +35,7 @@ from console.store import users as repo
 from console.store.audit import AuditLog
 from console.store.db import Database
 from console.store.secrets import ContactCipher, load_contact_key
-# audited_transaction and PrivilegeRefused are the store's; named here too for the services that import them from here.
-from console.store.transactions import Connection, PrivilegeRefused, audited_transaction
+from console.store.transactions import Connection, PrivilegeRefused, audited_transaction  # also imported from here
 
 TOTP_ISSUER = "Community Connect Console"
 

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from console.domain.cameras import ConsentRecord
 from console.domain.geo import bounding_boxes, distance_from
 from console.domain.intake import (
     DUPLICATE_SITE_RADIUS_M,
@@ -21,7 +22,6 @@ from console.domain.intake import (
     house_number,
     normalise_address,
 )
-from console.domain.cameras import ConsentRecord
 from console.domain.owners import OwnerKind
 from console.store.models import OutreachCallRow, RegistryHistoryRow
 from console.store.registry import cameras, owners, readable_contact, sites, streams

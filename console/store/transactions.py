@@ -8,8 +8,8 @@ current until the commit) or `transaction`, passes the connection to store funct
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -19,7 +19,7 @@ from console.errors import UserError
 from console.store.audit import AuditUnavailable, connection_lost
 from console.store.db import Database
 
-__all__ = ["Connection", "DuplicateRecord", "PrivilegeRefused", "StoreError", "audited_transaction", "answers",
+__all__ = ["Connection", "DuplicateRecord", "PrivilegeRefused", "StoreError", "answers", "audited_transaction",
            "transaction", "write_transaction"]
 
 StoreError = SQLAlchemyError  # any error the database or its driver raised
