@@ -19,8 +19,6 @@ from typing import Iterator
 
 import pyotp
 from argon2 import PasswordHasher
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 from console.domain.audit import Action, AuditEntry, Outcome
 from console.domain.users import (
@@ -34,9 +32,10 @@ from console.domain.users import (
 )
 from console.errors import UserError
 from console.store import users as repo
-from console.store.audit import AuditLog, AuditUnavailable, connection_lost
+from console.store.audit import AuditLog
 from console.store.db import Database
 from console.store.secrets import ContactCipher, load_contact_key
+from console.store.transactions import Connection, PrivilegeRefused, audited_transaction  # also imported from here
 
 TOTP_ISSUER = "Community Connect Console"
 
@@ -59,28 +58,9 @@ def operator_name() -> str:
     return f"os:{os_user()}"[:64]
 
 
-class PrivilegeRefused(UserError):
-    """The database role this console connects as may not make this change (PostgreSQL: permission denied)."""
-
-
 ACCOUNTS_NEED_OWNER = ("the database role this console connects as may not change user accounts (the consoles' role "
                        "only records sign-ins): run `rtic-console users ...` with the tables' owner's database URL in "
                        "RTIC_ADMIN_DATABASE_URL or --db")
-
-
-@contextmanager
-def audited_transaction(database: Database) -> Iterator[Connection]:
-    """One transaction for a change and its audit event; a failed commit means neither happened, and says so."""
-    try:
-        with database.engine.begin() as conn:
-            yield conn
-    except SQLAlchemyError as exc:
-        text = str(getattr(exc, "orig", None) or exc.__class__.__name__).strip().splitlines()
-        if getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501":  # insufficient_privilege
-            raise PrivilegeRefused(f"the database refused this change: {text[0] if text else 'permission denied'}"
-                                   ) from None
-        raise AuditUnavailable("this was not done because it could not be recorded in the audit log: "
-                               f"{text[0] if text else exc.__class__.__name__}", connection_lost(exc)) from None
 
 
 class AuditedService:

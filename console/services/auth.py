@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.engine import Connection
 
 from console.domain.audit import Action, AuditEntry, Outcome
 from console.domain.users import (
@@ -29,11 +28,12 @@ from console.domain.users import (
     should_lock_out,
 )
 from console.errors import UserError
-from console.services.accounts import AuditedService, audited_transaction
+from console.services.accounts import AuditedService
 from console.store import users as repo
 from console.store.audit import AuditLog
 from console.store.db import Database
 from console.store.secrets import ContactCipher, UnreadableRecord
+from console.store.transactions import Connection, audited_transaction
 
 WRONG_CREDENTIALS = "wrong username or password"
 

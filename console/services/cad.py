@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-
 from console.domain.audit import Action, AuditEntry, Detail, Outcome
 from console.domain.changes import ChangeKind
 from console.domain.eido import CadIncident, CadRejected, check_point
@@ -31,6 +29,7 @@ from console.store import cad as store
 from console.store.audit import AuditLog, AuditUnavailable
 from console.store.changes import record_change
 from console.store.db import Database
+from console.store.transactions import DuplicateRecord, StoreError, transaction, write_transaction
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +79,9 @@ class CadService:
         try:
             try:
                 applied = self._apply_once(incident)
-            except IntegrityError:  # another console created the same CAD number a moment ago: now it is an update
+            except DuplicateRecord:  # another console created the same CAD number a moment ago: now it is an update
                 applied = self._apply_once(incident)
-        except SQLAlchemyError as exc:
+        except StoreError as exc:
             raise CadUnavailable(f"{incident.cad_number}: not applied, the database did not answer "
                                  f"({first_line(exc)}): it will be tried again") from None
         except AuditUnavailable as exc:
@@ -99,9 +98,7 @@ class CadService:
             known = store.find_cad_incident(conn, incident.cad_number)
         incident = self.place(incident, known)  # may ask the geocoder: outside any transaction
         now = self.clock()
-        with self.database.engine.begin() as conn:
-            if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock first: no other writer in between
+        with write_transaction(self.database) as conn:  # the write lock first: no other writer in between
             stored = store.find_cad_incident(conn, incident.cad_number, for_update=True)
             closed_at = min(incident.updated_at, now) if incident.closed else None
             if stored is None:
@@ -171,7 +168,7 @@ class CadService:
             with self.database.engine.connect() as conn:
                 closed = store.incident_closed(conn, incident_id)
                 sessions = store.open_view_sessions(conn, incident_id) if closed else []
-        except SQLAlchemyError as exc:
+        except StoreError as exc:
             raise CadUnavailable(f"the live views of incident {incident_id} could not be ended now "
                                  f"({first_line(exc)}): it will be tried again") from None
         ended = 0
@@ -193,12 +190,12 @@ class CadService:
         try:
             with self.database.engine.connect() as conn:
                 return store.get_cursor(conn, name)
-        except SQLAlchemyError:
+        except StoreError:
             return None, None
 
     def save_cursor(self, name: str, cursor: str | None, etag: str | None) -> None:
         try:
-            with self.database.engine.begin() as conn:
+            with transaction(self.database) as conn:
                 store.set_cursor(conn, name, cursor, etag, self.clock())
-        except SQLAlchemyError as exc:  # only costs a full fetch next time
+        except StoreError as exc:  # only costs a full fetch next time
             log.warning("could not save where %s left off: %s", name, first_line(exc))

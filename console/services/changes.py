@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from console.domain.changes import Change
 from console.errors import first_line
 from console.services.background import BackgroundLoop
 from console.store import changes as store
 from console.store.db import Database
+from console.store.transactions import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +64,7 @@ class ChangeFollower(BackgroundLoop):
                 self._set_state(True, "")
                 backoff = self.poll_interval
                 self._wait()
-            except (SQLAlchemyError, OSError, _driver_errors()) as exc:
+            except (StoreError, OSError, _driver_errors()) as exc:
                 self._close_listener()
                 self._set_state(False, first_line(exc))
                 self._stop.wait(backoff)
@@ -101,12 +100,7 @@ class ChangeFollower(BackgroundLoop):
 
     def _listen(self):
         if self._listener is None:
-            raw = self.database.engine.raw_connection()
-            raw.detach()  # ours for as long as we listen, never handed back to the pool
-            connection = raw.dbapi_connection
-            connection.autocommit = True
-            connection.execute(f"LISTEN {store.CHANNEL}")
-            self._listener = connection
+            self._listener = store.listen(self.database)
         return self._listener
 
     def _close_listener(self) -> None:

@@ -22,12 +22,9 @@ file is not rewritten offline).
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, inspect, select
-from sqlalchemy.pool import StaticPool
 
 from console.domain.audit import Action, AuditEntry, Outcome
 from console.domain.users import FAILED_LOGIN_WINDOW, MAX_FAILED_LOGINS, IdlePolicy, should_lock_out
@@ -37,8 +34,8 @@ from console.services.field_copy import FieldCopy, FieldRegistry
 from console.services.field_copy_file import FieldSeal, WrongPassword
 from console.services.resilience import ResilientAudit
 from console.store import users as repo
-from console.store.db import Database
 from console.store.secrets import ContactCipher
+from console.store.transactions import transaction
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +64,7 @@ class FieldAuthService(AuthService):
                  hasher: PasswordHasher | None = None, workstation: str | None = None,
                  idle_policy: IdlePolicy = IdlePolicy(), max_age: timedelta = DEFAULT_MAX_AGE,
                  read_only: bool = True):
-        super().__init__(_account_store(), _SinkAudit(sink), cipher, hasher, workstation, idle_policy)
+        super().__init__(repo.memory_account_store(), _SinkAudit(sink), cipher, hasher, workstation, idle_policy)
         self.copy = copy
         self.header = copy.header()  # who the copy is for and when it was made: readable without the password
         self.field: FieldRegistry | None = None
@@ -102,7 +99,7 @@ class FieldAuthService(AuthService):
                               "in: use that account, or connect to the network")
         if self.field is None:
             self._open(username, password, now)
-        with self.database.engine.begin() as conn:  # the opened copy's account, in memory
+        with transaction(self.database) as conn:  # the opened copy's account, in memory
             user = repo.get_user(conn, username) if username else None
             problem = self._check(conn, user, username, password, now, totp_code)
             if problem is None and user.must_change_password:
@@ -125,7 +122,7 @@ class FieldAuthService(AuthService):
         try:
             self.seal = self.copy.unlock(password)
         except WrongPassword:
-            with self.database.engine.begin() as conn:
+            with transaction(self.database) as conn:
                 repo.record_failure(conn, name, now, self.workstation)
                 failures = repo.failures_since(conn, name, now - FAILED_LOGIN_WINDOW)
             self._journal(name, Action.LOGIN_FAILED, Outcome.DENIED, {"why": "wrong_password"})
@@ -137,7 +134,7 @@ class FieldAuthService(AuthService):
                                   "is locked: ask an administrator to unlock it") from None
             raise LoginFailed(WRONG_CREDENTIALS) from None
         self.field = self.copy.open(self.seal, self.cipher, read_only=self.read_only)
-        _load_account(self.field.database, self.database)
+        repo.copy_accounts(self.field.database, self.database)
 
     def change_password(self, session: Session, old: str, new: str, now: datetime) -> None:
         raise UserError("the password cannot be changed with no connection: change it when the database answers")
@@ -159,27 +156,6 @@ class FieldAuthService(AuthService):
         details = {**details, "offline": True, "data_as_of": self.header.made_at}
         self.sink.journal_only(AuditEntry(action=action, username=username[:64], workstation=self.workstation,
                                           outcome=outcome, details=details))
-
-
-def _account_store() -> Database:
-    """A database of the sign-in's own, in memory, that it may write: the failed logins from the first attempt on, and
-    the copy's account once a password has opened the copy."""
-    from console.store.models import Base
-
-    memory = sqlite3.connect(":memory:", check_same_thread=False)
-    engine = create_engine("sqlite://", creator=lambda: memory, poolclass=StaticPool)
-    Base.metadata.create_all(engine, tables=[repo.users, repo.sign_ins, repo.failures])
-    return Database(engine=engine, url="sqlite://")
-
-
-def _load_account(copy: Database, store: Database) -> None:
-    with copy.engine.connect() as read, store.engine.begin() as write:
-        for table in (repo.users, repo.sign_ins):
-            if table is repo.sign_ins and not inspect(read).has_table(table.name):
-                continue  # a copy made before sign-ins had a table of their own: the account row says enough
-            rows = [row._asdict() for row in read.execute(select(table))]
-            if rows:
-                write.execute(table.insert(), rows)
 
 
 class SealingAuth:

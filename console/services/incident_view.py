@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from console.domain.audit import Action, AuditEntry
 from console.domain.cameras import Camera, NearbyCamera
 from console.domain.grants import ShareGrant
@@ -21,6 +19,7 @@ from console.services.registry import MAX_RADIUS_M, RegistryService, check_searc
 from console.store import registry as repo
 from console.store.audit import AuditLog, connection_lost
 from console.store.secrets import ContactCipher
+from console.store.transactions import StoreError
 
 # Cameras around the radius are shown (clustered) for context, out to this multiple of the radius.
 CONTEXT_FACTOR = 4.0
@@ -115,7 +114,7 @@ class IncidentView:
             if self.data_as_of is not None:
                 self._fresh_enough(self.data_as_of, now)
             return search(self.registry), self.data_as_of
-        except SQLAlchemyError as exc:
+        except StoreError as exc:
             if not connection_lost(exc):
                 raise
             offline = self.registry.from_field_copy()

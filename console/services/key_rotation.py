@@ -14,26 +14,18 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 
-from sqlalchemy import column, insert, select, table, update
-
 from console.domain.audit import Action, AuditEntry
 from console.errors import UserError
+from console.store import key_rotation as store
 from console.store.audit import AuditLog
 from console.store.db import Database
-from console.store.key_check import ENCRYPTED, KeyMismatch, key_check, read_check, write_check
-from console.store.models import KeyRotationRow
+from console.store.key_check import ENCRYPTED, KeyMismatch, read_check, write_check
 from console.store.secrets import ContactCipher, key_check_value, key_id, record_key_id
+from console.store.transactions import transaction
 
-progress = KeyRotationRow.__table__
 BATCH_ROWS = 200
 # Tests only: the rotation process ends itself (os._exit, as a kill would) after this many rows, mid-transaction.
 ENV_EXIT_AFTER = "RTIC_TEST_ROTATE_EXIT_AFTER"
-_DIGESTS = {"owners": (("phone_digest", "phone"), ("email_digest", "email")), "outreach_calls": (("phone_digest", "phone"),)}
-
-
-def _table(name: str, id_column: str, blob_column: str):
-    extra = [column(digest) for digest, _ in _DIGESTS.get(name, ())]
-    return table(name, column(id_column), column(blob_column), *extra)
 
 
 def rotate_contact_key(database: Database, old_key: bytes, new_key: bytes, *, username: str, workstation: str,
@@ -48,55 +40,47 @@ def rotate_contact_key(database: Database, old_key: bytes, new_key: bytes, *, us
     counts = {name: 0 for name, *_ in ENCRYPTED}
     unreadable = {name: 0 for name, *_ in ENCRYPTED}
     for name, id_column, blob_column, context in ENCRYPTED:
-        t = _table(name, id_column, blob_column)
         while True:
-            with database.engine.begin() as conn:
-                last_id, done = conn.execute(select(progress.c.last_id, progress.c.rows_done)
-                                             .where(progress.c.table_name == name)).one()
-                rows = conn.execute(select(t).where(t.c[id_column] > last_id, t.c[blob_column].is_not(None))
-                                    .order_by(t.c[id_column]).limit(batch)).all()
+            with transaction(database) as conn:
+                last_id, done = store.progress_of(conn, name)
+                rows = store.encrypted_records(conn, name, id_column, blob_column, last_id, batch)
                 if not rows:
                     counts[name] = done
                     break
                 for row in rows:
-                    changed = _reencrypt(conn, t, name, id_column, blob_column, context, row, old, new)
+                    changed = _reencrypt(conn, name, id_column, blob_column, context, row, old, new)
                     done += changed == "done"
                     unreadable[name] += changed == "unreadable"
                     if exit_after and sum(counts.values()) + done >= exit_after:
                         os._exit(9)  # the test's kill: this batch's transaction is never committed
-                conn.execute(update(progress).where(progress.c.table_name == name)
-                             .values(last_id=rows[-1]._mapping[id_column], rows_done=done))
+                store.save_progress(conn, name, rows[-1][0], done)
             counts[name] = done
     # Records written under the old key meanwhile by a console still running: one more pass over everything.
     late = 0
     for name, id_column, blob_column, context in ENCRYPTED:
-        t = _table(name, id_column, blob_column)
-        with database.engine.begin() as conn:
-            for row in conn.execute(select(t).where(t.c[blob_column].is_not(None))).all():
-                if record_key_id(bytes(row._mapping[blob_column])) != new.key_id:
-                    late += _reencrypt(conn, t, name, id_column, blob_column, context, row, old, new) == "done"
+        with transaction(database) as conn:
+            for row in store.encrypted_records(conn, name, id_column, blob_column):
+                if record_key_id(row[1]) != new.key_id:
+                    late += _reencrypt(conn, name, id_column, blob_column, context, row, old, new) == "done"
     return _finish(database, audit, old_key, new_key, username, workstation, counts, unreadable, late)
 
 
-def _reencrypt(conn, t, name, id_column, blob_column, context, row, old, new) -> str:
+def _reencrypt(conn, name, id_column, blob_column, context, row, old, new) -> str:
     """'done', 'skipped' (already under the new key) or 'unreadable' (left as it is: never lost, never guessed)."""
-    values = row._mapping
-    blob = bytes(values[blob_column])
+    row_id, blob = row
     if record_key_id(blob) == new.key_id:
         return "skipped"
     record = old.decrypt_or_none(blob, context)
     if record is None:
         return "unreadable"
-    changes = {blob_column: new.encrypt(record, context)}
-    for digest, field in _DIGESTS.get(name, ()):
-        changes[digest] = new.digest(record.get(field, ""))
-    conn.execute(update(t).where(t.c[id_column] == values[id_column]).values(**changes))
+    digests = {digest: new.digest(record.get(field, "")) for digest, field in store.DIGESTS.get(name, ())}
+    store.replace_record(conn, name, id_column, blob_column, row_id, new.encrypt(record, context), digests)
     return "done"
 
 
 def _begin(database, audit, old_key, new_key, username, workstation) -> None:
     old_id, new_id = key_id(old_key), key_id(new_key)
-    with database.engine.begin() as conn:
+    with transaction(database) as conn:
         check = read_check(conn)
         if check is None:
             write_check(conn, old_key, workstation)
@@ -115,14 +99,7 @@ def _begin(database, audit, old_key, new_key, username, workstation) -> None:
                 "phase": "resumed", "old_key_id": old_id, "new_key_id": new_id}), conn=conn)
             return
         now = datetime.now(timezone.utc)
-        conn.execute(update(key_check).where(key_check.c.id == 1).values(
-            next_key_id=new_id, next_check_value=key_check_value(new_key), rotation_started_at=now,
-            rotation_started_by=username[:64]))
-        for name, *_ in ENCRYPTED:
-            if conn.execute(select(progress.c.table_name).where(progress.c.table_name == name)).first() is None:
-                conn.execute(insert(progress).values(table_name=name, last_id=0, rows_done=0))
-            else:
-                conn.execute(update(progress).where(progress.c.table_name == name).values(last_id=0, rows_done=0))
+        store.start(conn, [name for name, *_ in ENCRYPTED], new_id, key_check_value(new_key), now, username)
         audit.append(AuditEntry(Action.KEY_ROTATION, username, workstation, details={
             "phase": "started", "old_key_id": old_id, "new_key_id": new_id}), conn=conn)
 
@@ -130,10 +107,8 @@ def _begin(database, audit, old_key, new_key, username, workstation) -> None:
 def _finish(database, audit, old_key, new_key, username, workstation, counts, unreadable, late) -> dict:
     summary = {"old_key_id": key_id(old_key), "new_key_id": key_id(new_key), "reencrypted": counts,
                "written_meanwhile": late, "unreadable": unreadable}
-    with database.engine.begin() as conn:
-        conn.execute(update(key_check).where(key_check.c.id == 1).values(
-            key_id=key_id(new_key), check_value=key_check_value(new_key), next_key_id=None, next_check_value=None,
-            rotation_started_at=None, rotation_started_by=None))
+    with transaction(database) as conn:
+        store.finish(conn, key_id(new_key), key_check_value(new_key))
         audit.append(AuditEntry(Action.KEY_ROTATION, username, workstation, details={"phase": "finished", **summary}),
                      conn=conn)
     return summary

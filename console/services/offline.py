@@ -16,9 +16,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
-from sqlalchemy.exc import SQLAlchemyError
-
 from console.domain.access import DEFAULT_MAX_SESSION, Decision, Purpose, may_view
 from console.domain.audit import Action, AuditEntry, Detail, Outcome
 from console.domain.cameras import Camera, StreamRole
@@ -38,8 +35,9 @@ from console.services.viewing import (
     played_details,
 )
 from console.store.audit import AuditUnavailable, connection_lost
+from console.store import views
 from console.store.secrets import ContactCipher
-from console.store.users import view_sessions
+from console.store.transactions import StoreError, transaction
 
 OFFLINE_SESSION = "offline_session"  # details key: the id of a view that started without the database
 DATA_AS_OF = "data_as_of"  # details key: when the registry data the offline decision used was read
@@ -140,11 +138,9 @@ class ResilientViewingService(ViewingService):
         closed = 0
         for session_id, (ended_at, how_ended) in waiting.items():
             try:
-                with self.database.engine.begin() as conn:
-                    conn.execute(update(view_sessions).where(view_sessions.c.id == session_id)
-                                 .where(view_sessions.c.ended_at.is_(None)).values(ended_at=ended_at,
-                                                                                    end_reason=how_ended))
-            except SQLAlchemyError as exc:
+                with transaction(self.database) as conn:
+                    views.end_view_session(conn, session_id, ended_at, how_ended)
+            except StoreError as exc:
                 if connection_lost(exc):
                     return closed
                 raise
@@ -163,7 +159,7 @@ class ResilientViewingService(ViewingService):
         if self.sink.connectivity.online:
             try:
                 authorization = super().start_view(user, camera_id, purpose, now, stream_role)
-            except (AuditUnavailable, StoreUnavailable, SQLAlchemyError) as exc:
+            except (AuditUnavailable, StoreUnavailable, StoreError) as exc:
                 if not _lost(exc):
                     raise
                 self.sink.report_offline(_message(exc))
@@ -250,7 +246,7 @@ class ResilientViewingService(ViewingService):
         if view is not None and view.offline_id is None and self.sink.connectivity.online:
             try:
                 duration = super().end_view(session_id, how_ended, now, frames_shown, problem)
-            except (AuditUnavailable, StoreUnavailable, SQLAlchemyError) as exc:
+            except (AuditUnavailable, StoreUnavailable, StoreError) as exc:
                 if not _lost(exc):
                     raise
                 self.sink.report_offline(_message(exc))
@@ -288,4 +284,4 @@ def _lost(exc: BaseException) -> bool:
 
 
 def _message(exc: BaseException) -> str:
-    return first_line(exc) if isinstance(exc, SQLAlchemyError) else str(exc)
+    return first_line(exc) if isinstance(exc, StoreError) else str(exc)

@@ -8,8 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-
 from console.domain.cameras import Camera, NearbyCamera
 from console.domain.geo import validate_point
 from console.domain.grants import ShareGrant
@@ -72,22 +70,12 @@ class RegistryService:
         """What to tell a dispatcher about these owner alerts (grants): which camera or site, until when."""
         if not grant_ids:
             return []
-        grants, cameras, sites = repo.grants, repo.cameras, repo.sites
-        # The site is the alert's own (a whole-site alert) or the camera's.
-        site_id = func.coalesce(grants.c.site_id, cameras.c.site_id)
-        query = (select(grants.c.id, grants.c.expires_at, grants.c.revoked_at, grants.c.source, grants.c.camera_id,
-                        cameras.c.label, sites.c.name, sites.c.address,
-                        func.coalesce(cameras.c.lat, sites.c.lat).label("lat"),
-                        func.coalesce(cameras.c.lon, sites.c.lon).label("lon"))
-                 .select_from(grants.outerjoin(cameras, cameras.c.id == grants.c.camera_id)
-                              .outerjoin(sites, sites.c.id == site_id))
-                 .where(grants.c.id.in_(grant_ids)).order_by(grants.c.id))
         with self.database.reader.connect() as conn:
-            rows = conn.execute(query).all()
-        return [AlertNotice(row.id, row.label or row.name or "a site", row.camera_id, row.expires_at,
-                            (row.revoked_at is None or row.revoked_at > now) and row.expires_at > now, row.source,
-                            row.name or "", row.address or "", row.lat, row.lon)
-                for row in rows]
+            places = repo.grant_places(conn, grant_ids)
+        return [AlertNotice(p.grant_id, p.camera_label or p.site_name or "a site", p.camera_id, p.expires_at,
+                            (p.revoked_at is None or p.revoked_at > now) and p.expires_at > now, p.source,
+                            p.site_name or "", p.address or "", p.lat, p.lon)
+                for p in places]
 
     def open_incidents(self) -> list[Incident]:
         with self.database.reader.connect() as conn:

@@ -16,9 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.engine import Connection
-
 from console.domain.audit import Action, AuditEntry
 from console.domain.cameras import (
     CameraInvalid,
@@ -33,12 +30,13 @@ from console.domain.intake import Placement
 from console.domain.owners import OwnerContact, OwnerKind
 from console.domain.users import Permission, User
 from console.errors import UserError
-from console.services.accounts import AuditedService, audited_transaction
+from console.services.accounts import AuditedService
 from console.store import intake as store
 from console.store.audit import AuditLog
 from console.store.changes import record_change
 from console.store.db import Database
-from console.store.registry import cameras, owners, readable_contact
+from console.store.registry import camera_owner_id, readable_contact
+from console.store.transactions import Connection, audited_transaction
 from console.store.users import get_user_by_id
 
 
@@ -147,7 +145,7 @@ def edit_camera_in(conn: Connection, audit: AuditLog, camera_id: int, seen_versi
                             store.camera_stream_urls(conn, camera_id))
     except CameraInvalid as exc:
         raise UserError(f"not saved: camera {camera_id}, {exc.field.replace('_', ' ')}: {exc}") from None
-    if store.update_versioned(conn, cameras, camera_id, seen_version, values, now) != 1:
+    if store.update_camera(conn, camera_id, seen_version, values, now) != 1:
         raise _conflict(conn, camera_id, seen_version, values)
     diff = [(name, stored[name], value) for name, value in values.items() if stored[name] != value]
     store.add_history(conn, now, username, "camera", camera_id, diff)
@@ -155,9 +153,7 @@ def edit_camera_in(conn: Connection, audit: AuditLog, camera_id: int, seen_versi
     details: dict[str, Any] = {"changes": [{"field": n, "old": _plain(o), "new": _plain(v)} for n, o, v in diff],
                                "version": seen_version + 1}
     if consent_changed and consent is not None:
-        conn.execute(update(cameras).where(cameras.c.id == camera_id).values(
-            consent_at=consent.at, consent_channel=consent.channel.value, consent_taken_by=consent.taken_by[:100],
-            consent_wording=consent.wording))
+        store.set_camera_consent(conn, camera_id, consent)
         details["consent"] = {"channel": consent.channel.value, "taken_by": consent.taken_by,
                               "note": consent.wording[:500]}
     audit.append(AuditEntry(
@@ -198,7 +194,7 @@ def _remove_cameras(conn: Connection, camera_ids: list[int], now: datetime, user
             raise UserError(f"camera {camera_id} was already removed from the registry")
         version = stored_version if seen_version is None else seen_version
         values = {"status": CameraStatus.REMOVED.value, "sharing_mode": SharingMode.NEVER.value}
-        if store.update_versioned(conn, cameras, camera_id, version, values, now) != 1:
+        if store.update_camera(conn, camera_id, version, values, now) != 1:
             raise _conflict(conn, camera_id, version, values)
         store.add_history(conn, now, username, "camera", camera_id,
                           [(n, stored[n], v) for n, v in values.items() if stored[n] != v])
@@ -211,14 +207,14 @@ def erase_owner_in(conn: Connection, audit: AuditLog, owner_id: int, username: s
     owner's name cleared from sites, outreach calls and history values. The owner's id stays (audit events
     and footage requests name it). Writes an OWNER change as the last statement.
     """
-    row = conn.execute(select(owners.c.version, owners.c.erased_at).where(owners.c.id == owner_id)
-                       .with_for_update()).first()
+    row = store.owner_version_for_update(conn, owner_id)
     if row is None:
         raise UserError(f"there is no owner {owner_id} in the registry")
-    if row.erased_at is not None:
+    version, erased_at = row
+    if erased_at is not None:
         raise UserError(f"owner {owner_id} was already erased")
-    if seen_version is not None and seen_version != row.version:
-        raise ConcurrentEdit("owner", owner_id, seen_version, row.version, {"contact": "changed since"},
+    if seen_version is not None and seen_version != version:
+        raise ConcurrentEdit("owner", owner_id, seen_version, version, {"contact": "changed since"},
                              {"erase": True})
     camera_ids = store.owner_camera_ids(conn, owner_id)
     _remove_cameras(conn, camera_ids, now, username)
@@ -274,7 +270,7 @@ class RegistryEditService(AuditedService):
     def camera_for_edit(self, camera_id: int) -> EditableCamera:
         with self.database.engine.connect() as conn:
             current = store.camera_values(conn, camera_id)
-            owner_id = conn.execute(select(cameras.c.owner_id).where(cameras.c.id == camera_id)).scalar_one_or_none()
+            owner_id = camera_owner_id(conn, camera_id)
         if current is None:
             raise UserError(f"there is no camera {camera_id} in the registry")
         return EditableCamera(camera_id, owner_id, current[0], current[1])
@@ -323,7 +319,7 @@ class RegistryEditService(AuditedService):
                                                             "phone": contact.phone, "email": contact.email,
                                                             "address": contact.address}),
                       "phone_digest": cipher.digest(contact.phone), "email_digest": cipher.digest(contact.email)}
-            if store.update_versioned(conn, owners, owner_id, seen_version, values, now) != 1:
+            if store.update_owner(conn, owner_id, seen_version, values, now) != 1:
                 stored = readable_contact(cipher, row.contact_ciphertext).masked()
                 raise ConcurrentEdit("owner", owner_id, seen_version, row.version, {"contact": stored},
                                      {"contact": contact})

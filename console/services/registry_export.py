@@ -15,14 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import select
-
 from console.domain.audit import Action, AuditEntry, Detail
 from console.domain.portal_records import FIELDS
 from console.errors import UserError
+from console.store import registry as repo
 from console.store.audit import AuditLog
 from console.store.db import Database
-from console.store.registry import cameras, owners, sites, streams
 from console.store.secrets import UNREADABLE, ContactCipher
 
 FORMATS = ("csv", "geojson")
@@ -96,10 +94,7 @@ def _check_target(out: Path) -> None:
 
 def _rows(conn, cipher: ContactCipher, with_contacts: bool, unreadable: set[int]) -> list[dict]:
     """The export's rows; the ids of owners whose record this key cannot open are added to `unreadable`."""
-    main = {}
-    for row in conn.execute(select(streams.c.camera_id, streams.c.url).where(streams.c.role == "main")
-                            .order_by(streams.c.id)):
-        main.setdefault(row.camera_id, row.url)
+    main = repo.main_stream_urls(conn)
     contacts: dict[int, dict] = {}
 
     def contact(owner_id: int, blob) -> dict:
@@ -110,12 +105,9 @@ def _rows(conn, cipher: ContactCipher, with_contacts: bool, unreadable: set[int]
                 contacts[owner_id] = {"name": UNREADABLE}
         return contacts[owner_id]
 
-    query = (select(cameras, sites.c.address, owners.c.contact_ciphertext)
-             .join(sites, sites.c.id == cameras.c.site_id).join(owners, owners.c.id == cameras.c.owner_id)
-             .where(cameras.c.status != "removed").order_by(cameras.c.id))
     rows = []
     # A camera without a portal id (registered by phone) is written as rtic-<id>; the import finds it by that.
-    for c in conn.execute(query):
+    for c in repo.cameras_not_removed(conn):
         person = contact(c.owner_id, c.contact_ciphertext)
         row = {
             "portal_id": c.portal_id or f"rtic-{c.id}", "owner_name": person.get("name", ""),

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-
 from console.domain.audit import AuditEntry, AuditRecord
 from console.errors import first_line
 from console.services.background import BackgroundLoop
 from console.store.audit import AuditLog, AuditUnavailable, connection_lost
 from console.store.journal import AuditJournal, FlushResult, JournalEntry, with_journal_id
+from console.store.transactions import StoreError, answers
 
 log = logging.getLogger(__name__)
 
@@ -199,10 +197,9 @@ class ResilientAudit(BackgroundLoop):
     def ping(self) -> bool:
         """Whether the database answers now (a cheap SELECT 1)."""
         try:
-            with self.audit.database.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            answers(self.audit.database)
             return True
-        except SQLAlchemyError as exc:
+        except StoreError as exc:
             if connection_lost(exc):
                 self._offline(f"the database does not answer: {first_line(exc)}")
             return False

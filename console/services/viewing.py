@@ -10,19 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
-
 from console.domain.access import DEFAULT_MAX_SESSION, Decision, Purpose, may_view
 from console.domain.audit import Action, AuditEntry, Detail, Outcome
 from console.domain.cameras import Camera, Stream, StreamRole
 from console.domain.users import User
 from console.errors import UserError
-from console.services.accounts import AuditedService, audited_transaction
+from console.services.accounts import AuditedService
 from console.store import registry as registry_repo
 from console.store.audit import AuditLog
 from console.store.db import Database
+from console.store import views
 from console.store.secrets import ContactCipher
-from console.store.users import get_user, get_user_by_id, users, view_sessions
+from console.store.transactions import audited_transaction
+from console.store.users import get_user, get_user_by_id
 
 MAX_REASON_CHARS = 500
 RECENT_GRANTS = timedelta(hours=24)
@@ -139,10 +139,10 @@ class ViewingService(AuditedService):
             with audited_transaction(self.database) as conn:
                 # Writing first takes the write lock, so the second decision below reads the latest commits:
                 # an alert cancelled a moment ago cannot slip through between the check and the record.
-                session_id = conn.execute(insert(view_sessions).values(
-                    user_id=user.id, camera_id=camera_id, stream_id=stream.id, incident_id=incident_id,
+                session_id = views.add_view_session(
+                    conn, user_id=user.id, camera_id=camera_id, stream_id=stream.id, incident_id=incident_id,
                     cad_number=purpose.incident_label, reason=purpose.reason.strip(), workstation=self.workstation,
-                    started_at=now, expires_at=decision.expires_at).returning(view_sessions.c.id)).scalar_one()
+                    started_at=now, expires_at=decision.expires_at)
                 _, _, recheck = self._decide_on(conn, user, camera_id, purpose, now)
                 if recheck != decision:
                     raise _Changed(recheck)
@@ -202,8 +202,7 @@ class ViewingService(AuditedService):
             raise UserError(f"view session {session_id} has already ended")
         duration = max((now - row.started_at).total_seconds(), 0.0)
         with audited_transaction(self.database) as conn:
-            conn.execute(update(view_sessions).where(view_sessions.c.id == session_id)
-                         .where(view_sessions.c.ended_at.is_(None)).values(ended_at=now, end_reason=how_ended))
+            views.end_view_session(conn, session_id, now, how_ended)
             self.audit.append(AuditEntry(
                 Action.VIEW_END, row.username, row.workstation, Outcome.OK, row.camera_id, row.incident_id,
                 {Detail.SESSION_ID: session_id, Detail.STREAM_ID: row.stream_id,
@@ -215,16 +214,11 @@ class ViewingService(AuditedService):
         if not session_ids:
             return {}
         with self.database.reader.connect() as conn:
-            rows = conn.execute(select(view_sessions.c.id, view_sessions.c.end_reason)
-                                .where(view_sessions.c.id.in_(session_ids))
-                                .where(view_sessions.c.ended_at.is_not(None)))
-            return {row.id: row.end_reason or "ended" for row in rows}
+            return views.ended_view_sessions(conn, session_ids)
 
-    def _session(self, session_id: int):
+    def _session(self, session_id: int) -> views.ViewSessionRecord:
         with self.database.engine.connect() as conn:
-            row = conn.execute(select(view_sessions, users.c.username)
-                               .join(users, users.c.id == view_sessions.c.user_id)
-                               .where(view_sessions.c.id == session_id)).first()
+            row = views.get_view_session(conn, session_id)
         if row is None:
             raise UserError(f"there is no view session {session_id}")
         return row

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from console.domain.changes import Change, ChangeKind
 from console.store.audit import PG_APPEND_LOCK
+from console.store.db import Database
 from console.store.models import ChangeRow
 
 CHANNEL = "rtic_changes"
@@ -40,6 +41,17 @@ def record_change(conn: Connection, kind: ChangeKind, record_id: int | None, wor
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": str(seq)})
     return seq
+
+
+def listen(database: Database):
+    """A connection of its own (PostgreSQL, autocommit) that LISTENs on `CHANNEL`: its `notifies()` wake a follower.
+    It is never handed back to the pool; whoever listens closes it."""
+    raw = database.engine.raw_connection()
+    raw.detach()  # ours for as long as we listen, never handed back to the pool
+    connection = raw.dbapi_connection
+    connection.autocommit = True
+    connection.execute(f"LISTEN {CHANNEL}")
+    return connection
 
 
 def latest_seq(conn: Connection) -> int:

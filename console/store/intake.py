@@ -13,6 +13,7 @@ from typing import Any, Iterable
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from console.domain.cameras import ConsentRecord
 from console.domain.geo import bounding_boxes, distance_from
 from console.domain.intake import (
     DUPLICATE_SITE_RADIUS_M,
@@ -163,6 +164,30 @@ def update_versioned(conn: Connection, table, record_id: int, seen_version: int,
         .values(**values, version=table.c.version + 1, updated_at=now)
     )
     return result.rowcount
+
+
+def update_camera(conn: Connection, camera_id: int, seen_version: int, values: dict, now: datetime) -> int:
+    """The camera's columns in `values` set if it is still at `seen_version`; rows changed (0: someone saved first)."""
+    return update_versioned(conn, cameras, camera_id, seen_version, values, now)
+
+
+def update_owner(conn: Connection, owner_id: int, seen_version: int, values: dict, now: datetime) -> int:
+    """The owner's columns in `values` set if it is still at `seen_version`; rows changed (0: someone saved first)."""
+    return update_versioned(conn, owners, owner_id, seen_version, values, now)
+
+
+def set_camera_consent(conn: Connection, camera_id: int, consent: ConsentRecord) -> None:
+    """How the owner gave the camera's sharing choice (the version is the edit's, bumped by `update_camera`)."""
+    conn.execute(update(cameras).where(cameras.c.id == camera_id).values(
+        consent_at=consent.at, consent_channel=consent.channel.value, consent_taken_by=consent.taken_by[:100],
+        consent_wording=consent.wording))
+
+
+def owner_version_for_update(conn: Connection, owner_id: int) -> tuple[int, datetime | None] | None:
+    """(version, erased_at) of the owner, its row locked until the transaction ends (PostgreSQL); None if unknown."""
+    row = conn.execute(select(owners.c.version, owners.c.erased_at).where(owners.c.id == owner_id)
+                       .with_for_update()).first()
+    return None if row is None else (row.version, row.erased_at)
 
 
 def owner_camera_ids(conn: Connection, owner_id: int, include_removed: bool = False) -> list[int]:

@@ -6,6 +6,7 @@ Contact details and stream credentials are encrypted here with the agency's Cont
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable
 
@@ -168,6 +169,23 @@ def stream_credentials(conn: Connection, cipher: ContactCipher, stream_id: int) 
     return record.get("username"), record.get("password")
 
 
+def main_stream_urls(conn: Connection) -> dict[int, str]:
+    """Each camera's first main stream URL (without credentials), by camera id."""
+    urls: dict[int, str] = {}
+    for row in conn.execute(select(streams.c.camera_id, streams.c.url).where(streams.c.role == StreamRole.MAIN.value)
+                            .order_by(streams.c.id)):
+        urls.setdefault(row.camera_id, row.url)
+    return urls
+
+
+def cameras_not_removed(conn: Connection) -> Iterable:
+    """Every camera not removed, in id order, read as it is iterated: rows of the camera's columns with its site's
+    `address` and its owner's encrypted `contact_ciphertext` (for an export: console/services/registry_export.py)."""
+    return conn.execute(select(cameras, sites.c.address, owners.c.contact_ciphertext)
+                        .join(sites, sites.c.id == cameras.c.site_id).join(owners, owners.c.id == cameras.c.owner_id)
+                        .where(cameras.c.status != CameraStatus.REMOVED.value).order_by(cameras.c.id))
+
+
 def camera_owner_id(conn: Connection, camera_id: int) -> int | None:
     return conn.execute(select(cameras.c.owner_id).where(cameras.c.id == camera_id)).scalar_one_or_none()
 
@@ -203,6 +221,38 @@ def grants_for_cameras(conn: Connection, camera_ids: Iterable[int], now: datetim
                    expires_at=r.expires_at, source=GrantSource(r.source), revoked_at=r.revoked_at)
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class GrantPlace:
+    """A grant with where it applies: its camera (label and point), or for a whole-site alert the site's point."""
+
+    grant_id: int
+    camera_id: int | None
+    expires_at: datetime
+    revoked_at: datetime | None
+    source: str
+    camera_label: str | None
+    site_name: str | None
+    address: str | None
+    lat: float | None
+    lon: float | None
+
+
+def grant_places(conn: Connection, grant_ids: list[int]) -> list[GrantPlace]:
+    """These grants with their camera or site, in id order (unknown ids are left out)."""
+    if not grant_ids:
+        return []
+    # The site is the alert's own (a whole-site alert) or the camera's.
+    site_id = func.coalesce(grants.c.site_id, cameras.c.site_id)
+    query = (select(grants.c.id, grants.c.camera_id, grants.c.expires_at, grants.c.revoked_at, grants.c.source,
+                    cameras.c.label, sites.c.name, sites.c.address,
+                    func.coalesce(cameras.c.lat, sites.c.lat).label("lat"),
+                    func.coalesce(cameras.c.lon, sites.c.lon).label("lon"))
+             .select_from(grants.outerjoin(cameras, cameras.c.id == grants.c.camera_id)
+                          .outerjoin(sites, sites.c.id == site_id))
+             .where(grants.c.id.in_(grant_ids)).order_by(grants.c.id))
+    return [GrantPlace(*row) for row in conn.execute(query)]
 
 
 # --- incidents ----------------------------------------------------------------------------------

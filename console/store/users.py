@@ -10,18 +10,21 @@ them, so a `User` (which ends up in views and logs) never carries either.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import create_engine, delete, func, insert, inspect, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.pool import StaticPool
 
 from console.domain.users import LockReason, Role, User
-from console.store.models import LoginFailureRow, SignInRow, UserRow, ViewSessionRow
+from console.store.db import Database
+from console.store.models import Base, LoginFailureRow, SignInRow, UserRow, ViewSessionRow
 
 users = UserRow.__table__
 sign_ins = SignInRow.__table__
 failures = LoginFailureRow.__table__
-view_sessions = ViewSessionRow.__table__
+view_sessions = ViewSessionRow.__table__  # console/store/views.py reads and writes it
 
 _JOINED = (select(users, sign_ins.c.last_login_at.label("s_last_login_at"), sign_ins.c.locked_at.label("s_locked_at"),
                   sign_ins.c.disabled_at.label("s_disabled_at"), sign_ins.c.password_hash.label("s_password_hash"))
@@ -170,3 +173,25 @@ def record_failure(conn: Connection, username: str, now: datetime, workstation: 
 def failures_since(conn: Connection, username: str, since: datetime) -> list[datetime]:
     return list(conn.execute(select(failures.c.at).where(failures.c.username == username)
                              .where(failures.c.at > since).order_by(failures.c.at)).scalars())
+
+
+# --- an account store of a field sign-in's own (console/services/field_login.py) ------------------------------
+
+def memory_account_store() -> Database:
+    """A database in memory holding only the accounts tables, that its holder may write: a field laptop's sign-in
+    counts failed logins there, and keeps the field copy's account there once a password has opened the copy."""
+    memory = sqlite3.connect(":memory:", check_same_thread=False)
+    engine = create_engine("sqlite://", creator=lambda: memory, poolclass=StaticPool)
+    Base.metadata.create_all(engine, tables=[users, sign_ins, failures])
+    return Database(engine=engine, url="sqlite://")
+
+
+def copy_accounts(source: Database, target: Database) -> None:
+    """Every account (users and sign_ins rows) of `source` into `target`, in one transaction of `target`."""
+    with source.engine.connect() as read, target.engine.begin() as write:
+        for table in (users, sign_ins):
+            if table is sign_ins and not inspect(read).has_table(table.name):
+                continue  # a copy made before sign-ins had a table of their own: the account row says enough
+            rows = [row._asdict() for row in read.execute(select(table))]
+            if rows:
+                write.execute(table.insert(), rows)
