@@ -16,6 +16,7 @@ followed. Passwords are never logged nor kept.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import ssl
@@ -239,10 +240,7 @@ class DirectoryAuthenticator:
                 problems.append(f"{url.text}: stopped answering ({_short(exc)})")
                 log.warning("directory server %s stopped answering: %s", url.text, _short(exc))
             finally:
-                try:
-                    conn.unbind()
-                except Exception:  # the link may already be gone; nothing more to do with it
-                    pass
+                _close(conn)
         raise DirectoryUnavailable(
             "the directory cannot be reached, so directory accounts cannot sign in now ("
             + "; ".join(problems) + "): try again shortly, tell the agency's IT if it lasts, or sign in with the "
@@ -252,7 +250,9 @@ class DirectoryAuthenticator:
         timeout = self.config.timeout_s
         server = ldap3.Server(url.host, port=url.port, use_ssl=url.scheme == "ldaps",
                               tls=_VerifiedTls(self.config.ca_file), get_info=ldap3.NONE, connect_timeout=timeout)
-        conn = ldap3.Connection(server, auto_referrals=False, receive_timeout=timeout, read_only=True,
+        # ldap3 packs the receive timeout as whole seconds (SO_RCVTIMEO)
+        conn = ldap3.Connection(server, auto_referrals=False, receive_timeout=max(1, math.ceil(timeout)),
+                                read_only=True,
                                 raise_exceptions=False, return_empty_attributes=False)
         try:
             conn.open()
@@ -427,6 +427,12 @@ def _close(conn) -> None:
         conn.unbind()
     except Exception:  # the socket may never have opened
         pass
+    sock = getattr(conn, "socket", None)  # ldap3 leaves a socket whose connect or TLS handshake failed
+    if sock is not None:
+        try:
+            sock.close()
+        except OSError:
+            pass
 
 
 def _short(exc: BaseException) -> str:

@@ -35,6 +35,7 @@ PASSWORD = "Correct-Horse-42"  # every test person's password
 SCHEMA_DIR = Path("/etc/ldap/schema")
 MODULE_DIR = Path("/usr/lib/ldap")
 NEVER_EXPIRES = 9223372036854775807
+PLACEHOLDER = f"cn=nobody,{SUFFIX}"
 
 
 def _program(name: str) -> str | None:
@@ -175,7 +176,8 @@ def ldif() -> str:
                       f"mail: {uid}@example.gov\nuserPassword: {PASSWORD}\nuserAccountControl: {control}\n"
                       f"accountExpires: {expires}")
     for cn, members in GROUP_ROWS.items():
-        lines = "".join(f"member: {_member_dn(m)}\n" for m in members)
+        # groupOfNames needs a member: an empty group keeps this placeholder, as directories often do
+        lines = f"member: {PLACEHOLDER}\n" + "".join(f"member: {_member_dn(m)}\n" for m in members)
         blocks.append(f"dn: {group_dn(cn)}\nobjectClass: groupOfNames\ncn: {cn}\n{lines}".rstrip("\n"))
     return "\n\n".join(blocks) + "\n"
 
@@ -206,12 +208,12 @@ access to * by users read by * none
 class Slapd:
     """One slapd process on 127.0.0.1: LDAPS on `ldaps_port`, LDAP with StartTLS on `ldap_port`."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, cert_names: tuple[str, ...] = ("localhost", "127.0.0.1")):
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "data").mkdir(exist_ok=True)
         self.ca_file, ca_key, ca_cert = make_ca(folder, "test-ca")
-        self.cert_file, self.key_file = make_server_cert(folder, ca_key, ca_cert)
+        self.cert_file, self.key_file = make_server_cert(folder, ca_key, ca_cert, cert_names)
         (folder / "test.schema").write_text(TEST_SCHEMA)
         self.config = folder / "slapd.conf"
         self.config.write_text(_config(folder, self.ca_file, self.cert_file, self.key_file))
