@@ -55,6 +55,7 @@ def directory_login(auth, username: str, password: str, now: datetime, totp_code
         with audited_transaction(auth.database) as conn:
             problem = auth._fail(conn, name or "(empty)", now, exc.why, str(exc), count=exc.counts, user=user)
         raise problem from None
+    auth.last_directory_account = account  # what `rtic-console auth check` prints: groups, server
     with audited_transaction(auth.database) as conn:
         user_id, before = repo.save_directory_user(conn, account.username, account.display_name, account.role,
                                                    account.dn, now)
@@ -124,3 +125,17 @@ def recheck(auth, session, now: datetime) -> str | None:
     auth.audit.append(AuditEntry(Action.LOCKOUT, session.user.username, session.workstation, Outcome.DENIED,
                                  details={"why": "directory_recheck", "directory": why}))
     return f"The console locked: {sentence}."
+
+
+def mark_break_glass(accounts, actor, username: str, marked: bool, now: datetime) -> User:
+    """An administrator marks (or unmarks) the local administrator who can sign in when the directory is away."""
+    actor_name = accounts._authorised(actor)
+    with accounts._changing() as conn:
+        user = accounts._existing(conn, username)
+        if marked and (user.source != "local" or user.role.value != "admin"):
+            raise UserError(f"only a local administrator account can be the break-glass account; {user.username} is "
+                            f"a {user.source} {user.role.value} account")
+        repo.set_break_glass(conn, user.id, marked)
+        accounts._audit(conn, actor_name, Action.USER_CHANGE,
+                        {"change": "break_glass_on" if marked else "break_glass_off", "user": user.username})
+        return repo.get_user_by_id(conn, user.id)
