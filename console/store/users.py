@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from sqlalchemy import create_engine, delete, func, insert, inspect, select, update
+from sqlalchemy import create_engine, delete, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import StaticPool
 
@@ -149,7 +149,12 @@ DIRECTORY_PASSWORD = "!directory"  # never a hash: such an account cannot sign i
 def save_directory_user(conn: Connection, username: str, display_name: str, role: Role, dn: str,
                         now: datetime) -> tuple[int, Role | None]:
     """Create or update the console row of a directory account at its sign-in: (its id, its role before, or None
-    for a new row). The caller has checked that `username` is not a local account's."""
+    for a new row). The caller has checked that `username` is not a local account's. On PostgreSQL this runs as the
+    function rtic_save_directory_user (migration 0012), since the consoles' role may not write `users` itself."""
+    if conn.dialect.name == "postgresql":
+        saved = conn.execute(text("SELECT out_id, out_role FROM rtic_save_directory_user(:u, :d, :r, :dn, :now)"),
+                             {"u": username, "d": display_name, "r": role.value, "dn": dn, "now": now}).one()
+        return saved.out_id, Role(saved.out_role) if saved.out_role else None
     row = conn.execute(select(users.c.id, users.c.role, users.c.display_name, users.c.directory_dn)
                        .where(users.c.username == username)).first()
     if row is None:
