@@ -226,6 +226,8 @@ def copy_accounts(source: Database, target: Database) -> None:
         for table in (users, sign_ins):
             if table is sign_ins and not inspect(read).has_table(table.name):
                 continue  # a copy made before sign-ins had a table of their own: the account row says enough
-            rows = [row._asdict() for row in read.execute(select(table))]
+            # A copy made before a column was added (source, break_glass: 0012) lacks it: the default fills it in.
+            present = {c["name"] for c in inspect(read).get_columns(table.name)}
+            rows = [row._asdict() for row in read.execute(select(*[c for c in table.c if c.name in present]))]
             if rows:
                 write.execute(table.insert(), rows)
