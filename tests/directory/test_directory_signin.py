@@ -165,3 +165,42 @@ def test_filter_and_dn_metacharacters_in_a_name_are_escaped(directory_auth, dire
 def test_an_empty_password_is_never_sent_as_an_unauthenticated_bind(directory_auth):
     with pytest.raises(LoginFailed, match="^wrong username or password$"):
         login(directory_auth, "alice", "")
+
+
+def test_a_server_that_accepts_but_never_answers_gives_the_sentence_not_a_hang(slapd, directory_settings,
+                                                                              directory_database):
+    import socket
+
+    with socket.socket() as silent:  # the kernel accepts the connection; nobody ever reads or writes on it
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        for url in (f"ldaps://127.0.0.1:{port}", f"ldap://127.0.0.1:{port}"):
+            auth = make_auth(directory_database, directory_settings.replaced(ldap_urls=[url], ldap_timeout_s=1.0))
+            with pytest.raises(LoginFailed, match=r"^the directory cannot be reached.*no answer within ldap_timeout_s"):
+                login(auth, "alice")
+            # and with a second server that answers, the sign-in goes on there
+            auth = make_auth(directory_database, directory_settings.replaced(ldap_urls=[url, slapd.ldaps_url],
+                                                                            ldap_timeout_s=1.0))
+            assert login(auth, "alice").user.role is Role.DISPATCHER
+
+
+def test_the_consoles_second_factor_still_applies_to_a_directory_account(directory_auth, directory_database):
+    import pyotp
+
+    from console.services.accounts import AccountService
+    from console.services.auth import SecondFactorRequired
+    from console.store.audit import AuditLog
+
+    login(directory_auth, "alice")  # the row exists from a first sign-in
+    uri = AccountService(directory_database, AuditLog(directory_database)).enable_totp("os:test", "alice", NOW)
+    totp = pyotp.parse_uri(uri)
+    at = NOW + timedelta(minutes=1)
+    with pytest.raises(SecondFactorRequired):
+        login(directory_auth, "alice", at=at)
+    with pytest.raises(LoginFailed, match="wrong or already used authenticator code"):
+        directory_auth.login("alice", PASSWORD, at, totp_code="000000" if totp.at(at) != "000000" else "111111",
+                             notice_acknowledged=True)
+    session = directory_auth.login("alice", PASSWORD, at, totp_code=totp.at(at), notice_acknowledged=True)
+    assert audit(directory_database, Action.LOGIN)[-1]["details"]["second_factor"] is True
+    assert session.user.totp_enabled
