@@ -32,14 +32,17 @@ def directory_login(auth, username: str, password: str, now: datetime, totp_code
     or LoginFailed saying why not."""
     from console.services.auth import LoginFailed, SecondFactorRequired, Session
 
-    name = (username or "").strip().lower()
+    typed = (username or "").strip()
+    name = typed.lower()  # a directory compares names without case: one console row per person
     with audited_transaction(auth.database) as conn:
+        local = repo.get_user(conn, typed) if typed and resumed is None else None
+        if local is not None and local.source == "local" and local.break_glass:
+            return None
         user = repo.get_user(conn, name) if name else None
-        if resumed is None and user is not None and user.source == "local":
-            if user.break_glass:
-                return None
+        if resumed is None and (local or user) is not None and (local or user).source == "local":
+            who = (local or user).username
             problem = auth._fail(conn, name, now, "local_account",
-                                 f"this console signs in through the agency's directory: the local account {name} "
+                                 f"this console signs in through the agency's directory: the local account {who} "
                                  "cannot sign in here (only the break-glass administrator can)", count=False)
         else:
             problem = _before_directory(auth, conn, user, name or "(empty)", now)
@@ -70,7 +73,12 @@ def directory_login(auth, username: str, password: str, now: datetime, totp_code
                          "to": account.role.value, "by": "directory groups", "groups": groups})
         user = repo.get_user_by_id(conn, user_id)
         problem = None
-        if user.totp_enabled:
+        if resumed is not None and user.role is not resumed.user.role:
+            # The window was built for the old role: it is not unlocked into another one.
+            problem = auth._fail(conn, user.username, now, "role_changed",
+                                 f"your role in the directory is now {user.role.value}: log out and sign in again",
+                                 count=False)
+        elif user.totp_enabled:
             code = (totp_code or "").strip()
             if not code:
                 problem = SecondFactorRequired("enter the 6-digit code from your authenticator app")

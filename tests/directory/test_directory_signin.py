@@ -204,3 +204,32 @@ def test_the_consoles_second_factor_still_applies_to_a_directory_account(directo
     session = directory_auth.login("alice", PASSWORD, at, totp_code=totp.at(at), notice_acknowledged=True)
     assert audit(directory_database, Action.LOGIN)[-1]["details"]["second_factor"] is True
     assert session.user.totp_enabled
+
+
+def test_a_role_changed_while_locked_does_not_unlock_into_the_old_window(slapd, directory_auth):
+    session = login(directory_auth, "bob")
+    slapd.modify(group_dn("detectives"), {"member": [(ldap3.MODIFY_DELETE, [person_dn("bob")])]})
+    slapd.modify(group_dn("console-admins"), {"member": [(ldap3.MODIFY_ADD, [person_dn("bob")])]})
+    assert "role in the directory changed to admin" in directory_auth.directory_recheck(session, NOW)
+    with pytest.raises(LoginFailed, match="your role in the directory is now admin: log out and sign in again"):
+        directory_auth.unlock_screen(session, PASSWORD, NOW + timedelta(minutes=1))
+
+
+def test_the_break_glass_name_is_matched_as_typed_and_a_local_name_is_never_taken_over(directory_settings,
+                                                                                        directory_database):
+    from console.services.accounts import AccountService
+    from console.store.audit import AuditLog
+
+    accounts = AccountService(directory_database, AuditLog(directory_database), workstation="rtic-ws-1",
+                              hasher=make_auth(directory_database, directory_settings).hasher)
+    accounts.add_user("os:test", "Chief", Role.ADMIN, "break glass password 1", NOW - timedelta(days=1))
+    accounts.add_user("os:test", "alice", Role.ADMIN, "a local password 12", NOW - timedelta(days=1))
+    with directory_database.engine.begin() as conn:
+        user_store.set_break_glass(conn, user_store.get_user(conn, "Chief").id, True)
+    auth = make_auth(directory_database, directory_settings)
+    assert login(auth, "Chief", "break glass password 1").user.break_glass
+    for name in ("alice", "ALICE"):  # the directory's alice cannot take over (or sign in as) the local alice
+        with pytest.raises(LoginFailed, match="the local account alice cannot sign in here"):
+            login(auth, name)
+    with directory_database.engine.connect() as conn:
+        assert user_store.get_user(conn, "alice").source == "local"
