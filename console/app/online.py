@@ -63,7 +63,10 @@ def run_console(db_url: str | None = None) -> int:
     idle = IdlePolicy(settings.idle_lock_minutes)
     # The field copy is sealed to its user's password: the sign-in keeps the key derived from it (never the password)
     # for the keeper, and opens this user's existing copy for when the database goes away.
-    auth = SealingAuth(AuthService(database, audit, cipher, idle_policy=idle), FieldCopy(), cipher)
+    from console.services.directory_auth import authenticator_from_settings
+
+    auth = SealingAuth(AuthService(database, audit, cipher, idle_policy=idle,
+                                   directory=authenticator_from_settings(settings)), FieldCopy(), cipher)
     built: list = []
 
     def services(session):
