@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 MAX_STREAM_URL = 1000  # characters, as the streams table stores it
 
@@ -146,16 +146,69 @@ class CameraInvalid(ValueError):
         self.field = field
 
 
-def split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """('rtsp://host/path', user, password) from a URL that may carry 'user:password@'."""
+# Query parameters some cameras take credentials in (Foscam ?usr=&pwd=, cheap P2P cameras ?loginuse=&loginpas=,
+# CGI snapshot/MJPEG URLs ?user=&password=, ...). Compared without case; their values are split off like user info.
+QUERY_USER_NAMES = frozenset({"user", "username", "usr", "loginuse", "login"})
+QUERY_PASSWORD_NAMES = frozenset({"password", "passwd", "pass", "pwd", "pas", "psw", "pw", "loginpas"})
+USER_PLACEHOLDER, PASSWORD_PLACEHOLDER = "{user}", "{password}"
+
+
+def split_stream_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """(url, user, password) with every credential taken out of a stream URL, decoded (%XX undone).
+
+    User info (`rtsp://user:pass@host/`) is removed; a credential in the query (`?user=admin&pwd=secret`) keeps its
+    place as a placeholder (`?user={user}&pwd={password}`), which `fill_stream_credentials` fills in, percent-
+    encoded, only when the stream is opened: the stored URL never holds a secret. A URL without credentials comes
+    back unchanged.
+    """
     parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    user = password = None
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, netloc = netloc.rpartition("@")
+        raw_user, has_colon, raw_password = userinfo.partition(":")
+        user = unquote(raw_user) or None
+        password = unquote(raw_password) if has_colon and raw_password else None
+    query = parts.query
+    if query:
+        fields = []
+        for field_text in query.split("&"):
+            name, eq, value = field_text.partition("=")
+            key = unquote(name).lower()
+            if eq and key in QUERY_USER_NAMES and value != USER_PLACEHOLDER:
+                user = user or unquote(value.replace("+", " ")) or None
+                field_text = f"{name}={USER_PLACEHOLDER}"
+            elif eq and key in QUERY_PASSWORD_NAMES and value != PASSWORD_PLACEHOLDER:
+                password = password or unquote(value.replace("+", " ")) or None
+                field_text = f"{name}={PASSWORD_PLACEHOLDER}"
+            fields.append(field_text)
+        query = "&".join(fields)
+    if netloc == parts.netloc and query == parts.query:
         return url, None, None
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), parts.username, parts.password
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)), user, password
+
+
+def fill_stream_credentials(url: str, user: str | None, password: str | None) -> str:
+    """The URL to open: the query placeholders of `split_stream_credentials` replaced by the credentials,
+    percent-encoded (an empty one when none is stored). User info is not added here (see StreamSource)."""
+    parts = urlsplit(url)
+    if USER_PLACEHOLDER not in parts.query and PASSWORD_PLACEHOLDER not in parts.query:
+        return url
+    query = (parts.query.replace(USER_PLACEHOLDER, quote(user or "", safe=""))
+             .replace(PASSWORD_PLACEHOLDER, quote(password or "", safe="")))
+    return urlunsplit(parts._replace(query=query))
+
+
+def has_query_credentials(url: str) -> bool:
+    """True when the URL takes its credentials in the query (placeholders to fill), not as user info."""
+    query = urlsplit(url).query
+    return USER_PLACEHOLDER in query or PASSWORD_PLACEHOLDER in query
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """('rtsp://host/path', user, password) from a URL that may carry 'user:password@' or query credentials
+    (see split_stream_credentials: what intake, import and the registry store)."""
+    return split_stream_credentials(url)
 
 
 def stream_protocol(url: str) -> StreamProtocol:
