@@ -205,6 +205,19 @@ def has_query_credentials(url: str) -> bool:
     return USER_PLACEHOLDER in query or PASSWORD_PLACEHOLDER in query
 
 
+def normalize_fingerprint(text: str) -> str:
+    """A certificate's SHA-256 fingerprint as 64 lower-case hex digits, from the forms people copy it in
+    (`AB:CD:...`, `sha256 Fingerprint=AB:CD...`, with spaces); ValueError with one sentence otherwise."""
+    value = (text or "").strip()
+    if "=" in value:
+        value = value.rpartition("=")[2]
+    value = value.lower().removeprefix("sha256:").replace(":", "").replace(" ", "").replace("-", "")
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise ValueError("the certificate fingerprint must be a SHA-256 fingerprint: 64 hex digits (colons allowed), "
+                         "as `openssl x509 -noout -fingerprint -sha256` prints it")
+    return value
+
+
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:
     """('rtsp://host/path', user, password) from a URL that may carry 'user:password@' or query credentials
     (see split_stream_credentials: what intake, import and the registry store)."""

@@ -12,6 +12,7 @@ import av.error
 from console.video.player import (STALL_MESSAGE, WAITING_MESSAGE, ErrorKind, PlayerState, RateFromTimestamps,
                                   StreamError, StreamInfo, ThreadedPlayer, fit_size, no_key_frame_error,
                                   without_reconnecting)
+from console.video.tls import check_certificate, needs_tls_check
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,8 @@ class FFmpegPlayer(ThreadedPlayer):
 
     def _play_once(self) -> None:
         self._new_session()
+        if needs_tls_check(self.source.url):  # FFmpeg's RTSPS client cannot verify: our handshake first
+            check_certificate(self.source.url, self.source.ca_file, self.source.pin_sha256, self.connect_timeout)
         began = time.monotonic()
         try:
             container = av.open(self.source.url_with_credentials(), options=self._options(),
