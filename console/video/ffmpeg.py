@@ -150,6 +150,11 @@ class FFmpegPlayer(ThreadedPlayer):
             # is a default (50), not the camera's. Without one, the first frames' timestamps tell.
             rate = stream.average_rate
             fps = float(rate) if rate else None
+            # Multipart JPEG over HTTP (a camera's MJPEG CGI) has no timestamps: FFmpeg numbers the pictures at a
+            # nominal 25/s whatever the camera sends, so the rate comes from when they arrive, and no gap counts.
+            by_arrival = not self._rtsp and ctx.name == "mjpeg"
+            if by_arrival:
+                fps = None
             timing = None if fps else RateFromTimestamps()
             self.stats.info = StreamInfo(codec=ctx.name, width=ctx.width or None, height=ctx.height or None, fps=fps,
                                          transport=self.transport)
@@ -167,10 +172,11 @@ class FFmpegPlayer(ThreadedPlayer):
                         self.stats.lost += 1  # a damaged picture (lost packets over UDP); the next key frame heals it
                     continue
                 for frame in frames:
-                    if timing is not None and (found := timing.add(frame.time)):
-                        fps = self.stats.info.fps = found
+                    pts = None if by_arrival else frame.time
+                    if timing is not None and (found := timing.add(time.monotonic() if by_arrival else pts)):
+                        fps = self.stats.info.fps = float(round(found)) if by_arrival else found
                         timing = None
-                    if self._count_frame(frame.time, fps, frame.key_frame):
+                    if self._count_frame(pts, fps, frame.key_frame):
                         self._hand_over(self._to_rgb(frame))
                     last_frame_at = time.monotonic()
                 # The stall timer runs only once this session has shown a picture: until then a camera may take
