@@ -98,6 +98,7 @@ class Camera:
     streams: tuple[Stream, ...] = field(default=())
     portal_id: str | None = None
     is_demo: bool = False
+    tls_pin_sha256: str | None = None  # 64 hex digits (normalize_fingerprint): the one certificate its TLS may show
 
     @property
     def is_live_capable(self) -> bool:
@@ -289,6 +290,14 @@ def check_camera(camera: Camera) -> Camera:
     """`camera` if it keeps the registry's rules (see check_camera_fields) and each stream's protocol is the one
     its URL gives; CameraInvalid otherwise. What every path calls before it writes a camera."""
     protocols = check_camera_fields(camera.capability, camera.sharing_mode, [s.url for s in camera.streams])
+    if camera.tls_pin_sha256 is not None:
+        try:
+            pin = normalize_fingerprint(camera.tls_pin_sha256)
+        except ValueError as exc:
+            raise CameraInvalid("tls_pin_sha256", str(exc)) from None
+        if pin != camera.tls_pin_sha256:
+            raise CameraInvalid("tls_pin_sha256", "the certificate fingerprint must be stored as 64 lower-case hex "
+                                "digits (normalize_fingerprint)")
     for stream, protocol in zip(camera.streams, protocols):
         if stream.protocol is not protocol:
             raise CameraInvalid("stream_url", f"the stream URL is {protocol.value}, not {stream.protocol.value}")
