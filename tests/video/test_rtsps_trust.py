@@ -198,3 +198,62 @@ def test_factory_gives_the_ca_file_setting_to_tls_streams(ca_signed_server, ca):
         assert own.source.ca_file == "/own.pem"
     finally:
         factory.close()
+
+
+# --- WHEP over HTTPS: the same trust, through aiohttp (a CA context, or aiohttp.Fingerprint for a pin) ---------
+
+
+@pytest.fixture(scope="module")
+def https_whep(ca):
+    from tests.support.whep_stream_server import WhepServer
+
+    issued = ca.issue("gateway-https", ["127.0.0.1"])
+    server = WhepServer(tls=(str(issued.cert), str(issued.key))).start()
+    server.issued = issued
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def webrtc_loop():
+    from console.video.aioloop import AsyncLoopThread
+
+    thread = AsyncLoopThread("test-whep-tls")
+    yield thread
+    thread.close()
+
+
+def _whep(server, loop, rec, **source_kw):
+    from console.video.webrtc import WebRTCPlayer
+
+    player = WebRTCPlayer(StreamSource(server.url("h264"), **source_kw), loop=loop, connect_timeout=5.0,
+                          reconnect=False, **rec.kw())
+    player.start()
+    return player
+
+
+@pytest.mark.parametrize("how", ["ca_file", "pin"])
+def test_https_whep_gateway_plays_when_trusted(https_whep, webrtc_loop, ca, how):
+    rec = Recorder()
+    kw = {"ca_file": str(ca.ca.cert)} if how == "ca_file" else {"pin_sha256": https_whep.issued.colon_fingerprint}
+    player = _whep(https_whep, webrtc_loop, rec, **kw)
+    try:
+        assert wait_until(lambda: player.stats.frames >= 3 or player.state is PlayerState.ERROR, 20)
+        assert player.stats.frames >= 3, player.error
+    finally:
+        player.stop()
+        assert player.join(10)
+
+
+@pytest.mark.parametrize("how,says", [("none", "unable to get local issuer certificate"),
+                                      ("wrong_pin", "not the pinned cdcdcdcd")])
+def test_https_whep_gateway_untrusted(https_whep, webrtc_loop, how, says):
+    rec = Recorder()
+    player = _whep(https_whep, webrtc_loop, rec, **({"pin_sha256": "cd" * 32} if how == "wrong_pin" else {}))
+    try:
+        assert wait_until(lambda: player.state is PlayerState.ERROR or player.stats.frames, 20)
+        assert player.stats.frames == 0 and player.error.kind is ErrorKind.UNTRUSTED, player.error
+        assert says in str(player.error)
+    finally:
+        player.stop()
+        assert player.join(10)

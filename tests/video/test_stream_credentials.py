@@ -97,3 +97,35 @@ def test_log_filter_masks_query_credentials(caplog):
     finally:
         logger.removeHandler(handler)
     assert seen and "Tr0ub4dor" not in seen[0] and "boss" not in seen[0]
+
+
+@pytest.mark.parametrize("url", [
+    "rtsp://cam/x?user=%zz&pwd=%",  # broken percent-encoding stays as typed
+    "rtsp://cam/x?pwd=&user=",  # empty values
+    "rtsp://cam/x?user=a&user=b&pwd=1&pwd=2",  # repeated
+    "rtsp://a:b@c:d@cam/x",  # '@' inside user info
+    "rtsp://cam/x?next=http://u:p@evil/&pwd=s",  # a URL inside the query
+    "rtsp://cam/x?" + "&".join(f"p{i}=v" for i in range(300)) + "&pwd=deep",
+    "rtsp://cam/x?user=%00%0a&pwd=\u202e\u0000",  # control characters, decoded and raw
+    "rtsp://cam/x#pwd=frag",
+])
+def test_hostile_urls_split_without_error_and_leave_no_secret(url):
+    stored, user, password = split_stream_credentials(url)
+    assert isinstance(stored, str)
+    for secret in (user, password):
+        if secret and len(secret) > 1:
+            assert secret not in stored
+    # what is stored is refused or accepted by the one classifier, with a sentence, never an exception
+    try:
+        check_camera_fields(Capability.LIVE, SharingMode.ALWAYS, [stored])
+    except ValueError as exc:
+        assert str(exc)
+    source = StreamSource.from_url(url)
+    assert "deep" not in source.display_url and "deep" not in repr(source)
+    filled = source.url_with_credentials()
+    assert split_stream_credentials(filled)[2] == password
+
+
+def test_repeated_names_keep_the_first_and_replace_every_value():
+    stored, user, password = split_stream_credentials("rtsp://cam/x?user=a&user=b&pwd=1&pwd=2")
+    assert (user, password) == ("a", "1") and stored == "rtsp://cam/x?user={user}&user={user}&pwd={password}&pwd={password}"
