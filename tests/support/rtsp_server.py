@@ -34,6 +34,7 @@ PAYLOADERS = {
     "mjpeg": "rtpjpegpay name=pay0 pt=26",
 }
 CODEC = "h264"  # set from --codec in main()
+PATTERN = "ball"  # --pattern: videotestsrc's; "snow" keeps the encoder at its bit rate, as a busy scene does
 
 
 def _encode(gop, kbps):
@@ -42,7 +43,7 @@ def _encode(gop, kbps):
 
 
 def _test_pipeline(w, h, fps, gop, kbps, frames=-1):
-    return (f"( videotestsrc is-live=true pattern=ball num-buffers={frames} "
+    return (f"( videotestsrc is-live=true pattern={PATTERN} num-buffers={frames} "
             f"! video/x-raw,width={w},height={h},framerate={fps}/1 "
             f"! timeoverlay font-desc=\"Sans 12\" ! {_encode(gop, kbps)} )")
 
@@ -74,7 +75,7 @@ def _running_camera(factory, w, h, fps, gop, kbps):
     caps_filter = {"h264": "video/x-h264,stream-format=avc,alignment=au",
                    "h265": "h265parse ! video/x-h265,stream-format=hvc1,alignment=au"}[CODEC]
     encoder = Gst.parse_launch(
-        f"videotestsrc is-live=true pattern=ball ! video/x-raw,width={w},height={h},framerate={fps}/1 "
+        f"videotestsrc is-live=true pattern={PATTERN} ! video/x-raw,width={w},height={h},framerate={fps}/1 "
         f"! timeoverlay font-desc=\"Sans 12\" ! {ENCODERS[CODEC].format(gop=gop, kbps=kbps)} ! {caps_filter} "
         f"! appsink name=sink emit-signals=true sync=false max-buffers=5 drop=true")
     viewers = []
@@ -116,6 +117,7 @@ def _running_camera(factory, w, h, fps, gop, kbps):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--pattern", default="ball", help="videotestsrc pattern for /cam (default ball)")
     ap.add_argument("--codec", choices=sorted(ENCODERS), default="h264",
                     help="what /cam and /stamp send (--camera-keys: h264 or h265)")
     ap.add_argument("--size", default="320x240")
@@ -136,8 +138,8 @@ def main():
     ap.add_argument("--tls-cert", help="PEM certificate: serve RTSPS (needs --user)")
     ap.add_argument("--tls-key", help="PEM key for --tls-cert")
     args = ap.parse_args()
-    global CODEC
-    CODEC = args.codec
+    global CODEC, PATTERN
+    CODEC, PATTERN = args.codec, args.pattern
     w, h = (int(v) for v in args.size.split("x"))
     gop = max(1, round(args.fps * args.gop_seconds))  # a key frame every second keeps first-frame time short
 
