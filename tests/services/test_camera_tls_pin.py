@@ -57,3 +57,28 @@ def test_an_empty_pin_clears_it(database, edits, registry, people):
                                 {"tls_pin_sha256": PIN}, now=NOW)
     edits.edit_camera(people[Role.OUTREACH], registry["always"], version, {"tls_pin_sha256": "  "}, now=NOW)
     assert _stored(database, registry["always"]) is None
+
+
+def test_query_credentials_are_stored_apart_and_the_player_gets_them_back(database, cipher):
+    """A camera CGI URL with ?usr=..&pwd=..: the registry stores placeholders and the encrypted values; the
+    player's source fills them back in (percent-encoded) to open the stream."""
+    from sqlalchemy import text
+
+    from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol
+    from console.domain.owners import OwnerContact, OwnerKind
+    from console.video.source import StreamSource
+
+    url = "http://10.0.0.9:88/cgi-bin/CGIStream.cgi?cmd=GetMJStream&usr=admin&pwd=S%26cret%3D1"
+    with database.engine.begin() as conn:
+        owner = repo.add_owner(conn, cipher, OwnerKind.BUSINESS, OwnerContact("Shop Owner", phone="413-555-0100"))
+        site = repo.add_site(conn, owner, "Shop", "1 Main St", 42.1, -72.6)
+        camera_id = repo.add_camera(conn, cipher, Camera(None, site, "Door", 42.1, -72.6, "", Capability.LIVE,
+                                                         SharingMode.ALWAYS, streams=(Stream(StreamProtocol.HTTP, url),)),
+                                    owner)
+        stream = repo.get_camera(conn, camera_id).streams[0]
+        stored = conn.execute(text("SELECT url, credential_ciphertext FROM streams")).one()
+        user, password = repo.stream_credentials(conn, cipher, stream.id)
+    assert stored.url == "http://10.0.0.9:88/cgi-bin/CGIStream.cgi?cmd=GetMJStream&usr={user}&pwd={password}"
+    assert (user, password) == ("admin", "S&cret=1") and b"cret" not in bytes(stored.credential_ciphertext)
+    source = StreamSource.from_url(stream.url, username=user, password=password)
+    assert source.url_with_credentials() == url
