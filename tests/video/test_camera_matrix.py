@@ -190,3 +190,30 @@ def test_camera_cgi_with_query_credentials(tmp_path, caplog, user_name, password
         cgi.stop()
     for text in (caplog.text, repr(player), player.source.display_url):
         assert AWKWARD not in text and "nope-nope" not in text and "p%26ss" not in text
+
+
+def test_a_camera_restarted_with_other_settings_shows_them(_gstreamer):
+    """Killed and restarted as another stream (H.264 320x240 -> H.265 640x360 at 2 s key frames, as after a
+    camera's firmware or settings change): the player reconnects and reports the new stream, nothing of the old."""
+    server = RtspServer().start()
+    rec = Recorder()
+    try:
+        player = _play(server.url("cam"), rec, max_backoff=1.0)
+        try:
+            _frames_or_error(player, 5)
+            assert wait_until(lambda: player.stats.info.key_frame_interval_s, 10)
+            assert (player.stats.info.codec, player.stats.info.width) == ("h264", 320)
+            server.stop()
+            assert wait_until(lambda: rec.seen(PlayerState.RECONNECTING), 15)
+            before = player.stats.frames
+            server.args = ["--codec", "h265", "--size", "640x360", "--gop-seconds", "2"]
+            server.start()
+            assert wait_until(lambda: player.stats.frames > before + 5 or player.state is PlayerState.ERROR, 30)
+            info = player.stats.info
+            assert (info.codec, info.width, info.height) == ("hevc", 640, 360), player.error
+            assert info.key_frame_interval_s in (None, pytest.approx(2.0, abs=0.1))  # not the old 1 s
+            assert rec.frames[-1].image.shape == (360, 640, 3) and player.state is PlayerState.LIVE
+        finally:
+            _stop(player)
+    finally:
+        server.stop()
