@@ -257,3 +257,43 @@ def test_https_whep_gateway_untrusted(https_whep, webrtc_loop, how, says):
     finally:
         player.stop()
         assert player.join(10)
+
+
+def test_a_server_answering_garbage_to_tls_is_one_sentence():
+    """Hostile or confused: bytes that are not TLS in answer to the handshake."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def answer_garbage():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(4096)
+            conn.sendall(b"RTSP/1.0 400 Bad Request\r\n\r\n" + bytes(range(256)) * 4)
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(StreamError) as caught:
+            check_certificate(f"rtsps://127.0.0.1:{listener.getsockname()[1]}/cam", timeout=5)
+    finally:
+        thread.join(5)
+        listener.close()
+    assert caught.value.kind is ErrorKind.UNTRUSTED and "did not complete a TLS handshake" in str(caught.value)
+
+
+def test_a_silent_tls_server_times_out(silent_server):
+    with pytest.raises(StreamError) as caught:
+        check_certificate(f"rtsps://127.0.0.1:{silent_server.port}/cam", timeout=1)
+    assert caught.value.kind is ErrorKind.TIMED_OUT
+
+
+def test_nothing_listening_is_unreachable(silent_server):
+    port = silent_server.port
+    silent_server.close()
+    with pytest.raises(StreamError) as caught:
+        check_certificate(f"rtsps://127.0.0.1:{port}/cam", timeout=2)
+    assert caught.value.kind is ErrorKind.UNREACHABLE
