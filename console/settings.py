@@ -140,6 +140,10 @@ DECLARED: tuple[Setting, ...] = (
             "How long a live view waits for a camera's first key frame after connecting (meanwhile it says "
             "\"waiting for the camera's first key frame\"); the stall timer starts only after that first picture. "
             "Allow the longest key-frame interval the cameras use (\"smart\" codecs: up to 10 s).", minimum=1.0),
+    Setting("rtsps_ca_file", "RTSPS CA file", "",
+            "A PEM file of the certificate authorities that sign the cameras' and gateways' RTSPS/HTTPS "
+            "certificates, trusted beside the system's own. A certificate that verifies against neither (and is not "
+            "pinned for its camera) is refused: the stream is not opened. Empty: the system's CAs only."),
     Setting("time_zone", "Time zone", "",
             "The time zone every time a person reads is shown in (tile clocks, the status bar), with its abbreviation "
             "beside it: an IANA name such as America/New_York. Empty: the workstation's own zone. Exports that say "

@@ -39,6 +39,8 @@ TEST_PACKAGES=(
   # a real RTSP server for the player tests, run with Debian's python3 (GStreamer bindings)
   gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-x
+  # H.265 (x265enc) and webrtcbin as a WHEP peer for the camera matrix (tests/video/test_webrtcbin_whep.py)
+  gstreamer1.0-plugins-bad gstreamer1.0-nice gir1.2-gst-plugins-bad-1.0
   ffmpeg
   postgresql
   # a real directory server (OpenLDAP) for the directory sign-in tests, started by the suite on loopback

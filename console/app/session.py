@@ -46,7 +46,8 @@ def run_signed_in(app, settings: Settings, db_url: str | None, start: ConsoleSta
         services = start.services(session)
         console = build_console(db_url, settings, database=services.registry.database,
                                 user_name=session.user.username, **start.window_labels)
-        players = PlayerFactory(first_frame_timeout=settings.first_frame_timeout_s)
+        players = PlayerFactory(first_frame_timeout=settings.first_frame_timeout_s,
+                                ca_file=settings.rtsps_ca_file)
         console.window.show()
         signed_in = signed_in_console(app, console, session, services, players, start.idle)
         keepers = [keeper for keeper in start.keepers(console, signed_in, services, session) if keeper is not None]

@@ -83,6 +83,9 @@ class CameraRow(Base):
     consent_taken_by: Mapped[str | None] = mapped_column(String(100))
     consent_wording: Mapped[str | None] = mapped_column(Text)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SHA-256 of the camera's (or its gateway's) TLS certificate, 64 hex digits: a self-signed RTSPS/HTTPS
+    # certificate is accepted only when it is exactly this one. Not a secret.
+    tls_pin_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
