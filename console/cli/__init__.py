@@ -39,6 +39,7 @@ _COMMANDS = (
     "console.cli.portal",
     "console.cli.field",
     "console.cli.key",
+    "console.cli.retention",
 )
 
 log = logging.getLogger(__name__)

@@ -160,14 +160,19 @@ class AuditLog:
 
     # --- verify -----------------------------------------------------------------------------------
 
-    def verify(self, anchor: tuple[int, str] | None = None, batch: int = 20_000) -> VerifyResult:
+    def verify(self, anchor: tuple[int, str] | None = None, batch: int = 20_000,
+               start: tuple[int, str] | None = None) -> VerifyResult:
         """Walk the whole chain; `anchor` (seq, hash) from an earlier check also catches a cut-off tail."""
-        return self.walk(anchor, batch=batch).result()
+        return self.walk(anchor, batch=batch, start=start).result()
 
     def walk(self, anchor: tuple[int, str] | None = None, marks: Iterable[int] = (),
-             batch: int = 20_000) -> ChainWalker:
-        """Walk the whole chain and hand back the walker: its result(), and the hashes of the `marks` events."""
+             batch: int = 20_000, start: tuple[int, str] | None = None) -> ChainWalker:
+        """Walk the whole chain and hand back the walker: its result(), and the hashes of the `marks` events.
+        `start` (seq, previous hash): where a trail purged from its oldest end begins (console/services/
+        retention_chain.py says where, from the auditor's signed cut); default event 1."""
         walker = ChainWalker(anchor, marks)
+        if start is not None:
+            walker.expected_seq, walker.prev_hash = start
         driver_error = self.database.engine.dialect.loaded_dbapi.Error  # raw cursors raise the driver's own
         try:
             with self.database.engine.connect() as conn:
