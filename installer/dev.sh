@@ -41,6 +41,8 @@ TEST_PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-x
   ffmpeg
   postgresql
+  # pdftoppm and pdftotext: the year report test renders its PDF pages and reads their text
+  poppler-utils
 )
 
 apt_install() {
