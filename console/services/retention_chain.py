@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from console.domain.audit import GENESIS_HASH
 from console.domain.checkpoints import Finding
 from console.domain.retention import Cut
 from console.errors import UserError
@@ -81,8 +82,9 @@ def trail_start(log: AuditLog, public_key: Ed25519PublicKey | None, fingerprint:
         return TrailStart(cuts=cut_seqs, findings=tuple(findings))
     oldest, points_back_to = first
     covering = sorted((c for c in good if c.seq >= oldest - 1), key=lambda c: c.seq)
-    if not covering:
-        return TrailStart(cuts=cut_seqs, findings=tuple(findings))  # the walk from event 1 says what is missing
+    if not covering:  # the walk from event 1 says what is missing
+        start = None if public_key is None else (1, GENESIS_HASH)  # explicit: never a cut the key did not sign
+        return TrailStart(start, cuts=cut_seqs, findings=tuple(findings))
     cut = covering[0]
     if cut.seq == oldest - 1:
         return TrailStart((oldest, cut.hash), oldest - 1, None, cut_seqs, tuple(findings))

@@ -230,6 +230,11 @@ def test_plan_and_run_on_a_registry_aged_by_the_clock(database, aged, clock, peo
     result = CheckpointService(AuditLog(database)).completeness(public_key)
     assert result.ok, result.lines()
     assert result.chain.checked == len(audit_rows(database))
+    # The plain chain check (audit viewer, monthly report, export) starts at the cut too.
+    from console.services.audit_reports import AuditService
+
+    assert AuditLog(database).verify().ok and AuditService(AuditLog(database)).monthly_report(
+        f"{LATER:%Y-%m}").chain_intact
     # A checkpoint after the cut still signs and verifies.
     CheckpointService(AuditLog(database, clock=clock)).checkpoint(signer, "auditor", "rtic-ws-1")
     assert CheckpointService(AuditLog(database)).completeness(public_key).ok
