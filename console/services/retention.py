@@ -235,16 +235,20 @@ class RetentionService:
             "op": "resumed" if report.resumed else "started", "run": report.run_id, "as_of": format_timestamp(now),
             "due": due}))
         progress = on_batch or (lambda kind, n: None)
-        self._purge_snapshots(report, now, progress)  # first: a snapshot's hold is found through its view session
-        self._purge_sessions(report, now, progress)
-        self._purge_footage(report, now, progress)
-        for declined in (False, True):
-            self._purge_calls(report, now, declined, progress)
-        self._purge_field_copy(report, now)
-        self._purge_audit(report, now, signer, user, progress)
-        with transaction(self.database) as conn:
-            store.save_progress(conn, report.run_id, report.counts, report.problems)
-            store.finish_run(conn, report.run_id, self.clock())
+        try:
+            self._purge_snapshots(report, now, progress)  # first: a snapshot's hold is found through its session
+            self._purge_sessions(report, now, progress)
+            self._purge_footage(report, now, progress)
+            for declined in (False, True):
+                self._purge_calls(report, now, declined, progress)
+            self._purge_field_copy(report, now)
+            self._purge_audit(report, now, signer, user, progress)
+            with transaction(self.database) as conn:
+                store.save_progress(conn, report.run_id, report.counts, report.problems)
+                store.finish_run(conn, report.run_id, self.clock())
+        except StoreError as exc:
+            raise UserError(f"retention run {report.run_id} stopped: the database refused or did not answer "
+                            f"({first_line(exc)}); what it purged so far is recorded: run it again to finish") from None
         self.audit.append(AuditEntry(Action.RETENTION_RUN, user.username, self.workstation,
                                      Outcome.OK if not report.problems else Outcome.FAILED, details={
                                          "op": "finished", "run": report.run_id, "counts": dict(report.counts),
