@@ -38,7 +38,8 @@ class Setting:
     minimum: float | None = None
     secret: bool = False  # shown masked (`config show`)
     # Policy: "at_most" (the user's file may only lower it), "at_most_nonzero" (the same, where 0 means "no limit"),
-    # "machine" (only the machine file may set it); "" for a preference the user may set freely.
+    # "at_least" (the user's file may only raise it: how long proof is kept), "machine" (only the machine file may
+    # set it); "" for a preference the user may set freely.
     policy: str = ""
 
     def tighter_or_equal(self, value: Any, baseline: Any) -> bool:
@@ -47,6 +48,8 @@ class Setting:
             return value <= baseline
         if self.policy == "at_most_nonzero":
             return value != 0 and (baseline == 0 or value <= baseline)
+        if self.policy == "at_least":
+            return value >= baseline
         if self.policy == "machine":
             return value == baseline
         return True
@@ -55,6 +58,7 @@ class Setting:
     def policy_rule(self) -> str:
         return {"at_most": "may only be lowered by a user's file",
                 "at_most_nonzero": "may only be lowered (not turned off) by a user's file",
+                "at_least": "may only be raised by a user's file",
                 "machine": "set only in the machine file"}.get(self.policy, "")
 
 
@@ -201,6 +205,31 @@ DECLARED: tuple[Setting, ...] = (
     Setting("ldap_recheck_minutes", "Directory re-check (minutes)", 5,
             "How often an open session's directory account is looked at again (needs ldap_bind_dn): disabled, "
             "expired, or out of the mapped groups locks the session.", minimum=1, policy="machine"),
+    # Retention (`rtic-console retention plan|run`; the README's table gives each default's source). Proof (the audit
+    # trail, view sessions) may only be kept longer by a user's file, personal data only for less time.
+    Setting("retention_audit_days", "Keep the audit trail (days)", 1095,
+            "Audit events older than this are purged from the trail's oldest end, behind a checkpoint signed by the "
+            "auditor's key at the cut. At least 365 (CJIS Security Policy AU-11: a minimum of one year).",
+            minimum=365, policy="at_least"),
+    Setting("retention_view_sessions_days", "Keep view sessions (days)", 1095,
+            "Live-view sessions (who watched which camera, why, for how long) ended longer ago than this are purged; "
+            "the audit trail keeps its own view_start/view_end events. At least 365 (they are audit records).",
+            minimum=365, policy="at_least"),
+    Setting("retention_snapshots_days", "Keep snapshots and clips (days)", 30,
+            "Snapshots and clips saved from live views on this workstation are deleted this long after they were "
+            "taken, unless their camera or incident is under legal hold.", minimum=1, policy="at_most"),
+    Setting("retention_footage_days", "Keep received footage after the incident closes (days)", 730,
+            "Footage received from owners, with its request and evidence files, is kept while its incident is open "
+            "or under legal hold, then this many days after the incident closed.", minimum=1, policy="machine"),
+    Setting("retention_outreach_days", "Keep outreach call records (days)", 730,
+            "Outreach calls (who was called, when, what came of it) are purged this long after the call.",
+            minimum=1, policy="at_most"),
+    Setting("retention_declined_days", "Keep declined registrations (days)", 90,
+            "Calls in which the business or resident declined to register are purged this long after the call.",
+            minimum=1, policy="at_most"),
+    Setting("retention_run_every_hours", "Retention run schedule (hours)", 0,
+            "`rtic-console retention run --if-due` (from cron or a systemd timer on one server) purges when the last "
+            "finished run is at least this many hours old; 0: only when run by hand.", minimum=0, policy="machine"),
 )
 
 _BY_KEY = {s.key: s for s in DECLARED}

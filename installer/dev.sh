@@ -45,6 +45,8 @@ TEST_PACKAGES=(
   postgresql
   # a real directory server (OpenLDAP) for the directory sign-in tests, started by the suite on loopback
   slapd ldap-utils
+  # pdftoppm and pdftotext: the year report test renders its PDF pages and reads their text
+  poppler-utils
 )
 
 apt_install() {

@@ -40,6 +40,7 @@ _COMMANDS = (
     "console.cli.portal",
     "console.cli.field",
     "console.cli.key",
+    "console.cli.retention",
 )
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ write directory rows (source 'directory', no usable local password, never break-
 rtic_save_directory_user; `db grant` gives the consoles' role EXECUTE on it, and nothing more on `users`.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-02 14:30:00
 """
 from alembic import op
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
