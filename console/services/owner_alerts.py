@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Connection
-
 from console.domain.audit import Action, AuditEntry, Detail, Outcome
 from console.domain.changes import ChangeKind
 from console.domain.grants import GrantSource, ShareGrant
@@ -23,6 +21,7 @@ from console.store import alerts as store
 from console.store.audit import AuditLog
 from console.store.changes import record_change
 from console.store.db import Database
+from console.store.transactions import Connection, transaction
 from console.store.users import get_user_by_id
 
 DEFAULT_MINUTES = 60
@@ -107,7 +106,7 @@ class OwnerAlertService:
 
     def _current(self, user: User) -> User:
         if user.id is not None:
-            with self.database.engine.connect() as conn:
+            with transaction(self.database) as conn:
                 user = get_user_by_id(conn, user.id) or user
         if not user.is_active:
             raise UserError(f"the account {user.username} is {user.state}: an administrator must unlock it")
@@ -125,7 +124,7 @@ class OwnerAlertService:
 
     def active_alerts(self, now: datetime) -> list[Alert]:
         """Alerts in force now, newest first: what the notifications list shows."""
-        with self.database.engine.connect() as conn:
+        with transaction(self.database) as conn:
             rows = store.alerts_in_force(conn, now)
         return [Alert(r.grant.id, r.grant.camera_id, r.camera_label, r.site_id, r.site_name, r.address, r.lat, r.lon,
                       r.grant.starts_at, r.grant.expires_at, r.grant.source) for r in rows]

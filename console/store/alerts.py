@@ -152,6 +152,13 @@ def site_exists(conn: Connection, site_id: int) -> bool:
     return conn.execute(select(sites.c.id).where(sites.c.id == site_id)).first() is not None
 
 
+def hold_write_lock(conn: Connection) -> None:
+    """SQLite: take the database's write lock now (BEGIN IMMEDIATE), so what the transaction reads stays current
+    until it commits; PostgreSQL's row locks are taken by the reads that ask for them (read_cursor(lock=True))."""
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 # --- feed cursors ---------------------------------------------------------------------------------
 
 
