@@ -72,6 +72,7 @@ class FeedHttp:
         self.base_url = base_url.rstrip("/")
         self.options = options
         self.sleep = sleep
+        self.in_flight = False  # a request is out (a long poll may be held at the portal): nothing is being applied
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": options.user_agent, "Accept": "application/json"})
         if token:
@@ -95,7 +96,11 @@ class FeedHttp:
         if wait:
             params["wait"] = str(wait)
         headers = {"If-None-Match": etag} if etag else {}
-        status, answer_headers, body = self._get(f"{self.base_url}/changes", params, headers, wait)
+        self.in_flight = True
+        try:
+            status, answer_headers, body = self._get(f"{self.base_url}/changes", params, headers, wait)
+        finally:
+            self.in_flight = False
         if status == 304:
             return Fetched(None, answer_headers.get("ETag") or etag)
         decoded = decode_page(body, cursor)

@@ -22,6 +22,9 @@ from console.store.secrets import ContactCipher
 
 log = logging.getLogger("console.services.registry_feed")
 
+# Between two long polls: a portal that offers the long poll but answers at once anyway is not asked in a hot loop.
+LONG_POLL_PAUSE_S = 0.1
+
 
 class FeedStopped(FeedUnavailable):
     """The runner was stopped while the client waited to retry: the sync ends here, what it applied stays."""
@@ -62,7 +65,7 @@ class FeedRunner(BackgroundLoop):
 
     def run_once(self) -> SyncSummary:
         try:
-            summary = self.feed.sync(wait=self._wait())
+            summary = self.feed.sync(wait=self._wait(), stopped=self._stop.is_set)
         except Exception as exc:  # the database gone mid-page, or a bug: logged, and the next interval tries again
             log.warning("registry feed %s: sync failed", redact(self.feed.http.base_url), exc_info=True)
             summary = SyncSummary(error=f"the sync failed ({exc.__class__.__name__}); it is tried again later")
@@ -79,15 +82,17 @@ class FeedRunner(BackgroundLoop):
         return summary
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop syncing (a page being applied finishes first) and close the HTTP session."""
-        super().stop(timeout)
+        """Stop syncing (a page being applied finishes first) and close the HTTP session. A long poll held at the
+        portal is not waited for: its answer, when it comes, is dropped unapplied (the thread is a daemon)."""
+        super().stop(min(timeout, 0.5) if self.feed.http.in_flight else timeout)
         self.feed.http.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             summary = self.run_once()
             # Long poll: straight back to the portal, which holds the request; after an error, the interval.
-            pause = 0.0 if summary.error is None and self._wait() else self.interval_s
+            pause = min(LONG_POLL_PAUSE_S, self.interval_s) if summary.error is None and self._wait() \
+                else self.interval_s
             if self._stop.wait(pause):
                 return
 

@@ -88,10 +88,11 @@ class RegistryFeed:
         with transaction(self.database) as conn:
             store.save_cursor(conn, self.name, None, None, self.clock())
 
-    def sync(self, wait: int = 0) -> SyncSummary:
+    def sync(self, wait: int = 0, stopped: Callable[[], bool] = lambda: False) -> SyncSummary:
         """Every page up to the portal's end now. Errors end the sync with `summary.error` set; pages committed
         before the error stay committed. `wait` > 0 (a portal that offered a long poll): at the end of the log the
-        portal may hold the request up to that many seconds, answering as soon as a change exists."""
+        portal may hold the request up to that many seconds, answering as soon as a change exists. `stopped()` true
+        when an answer arrives: the sync ends there and that page is not applied (the runner was stopped meanwhile)."""
         summary = SyncSummary(long_poll_max_s=self.long_poll_max_s)
         try:
             with transaction(self.database) as conn:
@@ -104,6 +105,8 @@ class RegistryFeed:
         try:
             for _ in range(self.http.options.max_pages):
                 fetched = self.http.fetch(cursor, etag, wait=min(wait, self.long_poll_max_s))
+                if stopped():
+                    break
                 if fetched.page is None:
                     summary.not_modified = summary.pages == 0
                     break
