@@ -124,6 +124,7 @@ class RegistryFeed:
                 summary.cursor = cursor
                 if not page.has_more:
                     break
+            self._close_ended_alert_incidents()
         except PageRejected as exc:
             summary.rejected += 1
             summary.error = str(exc)
@@ -250,7 +251,8 @@ class RegistryFeed:
         if stored is None:
             grant = ShareGrant(None, None if item.whole_site else camera_id, site_id if item.whole_site else None,
                                item.starts_at, item.expires_at, item.source, None)
-            grant_id = self.alerts.store_new(conn, grant, self.actor, now, external_id=item.alert_id)
+            grant_id = self.alerts.store_new(conn, grant, self.actor, now, external_id=item.alert_id,
+                                             ends_at=item.cancelled_at)
             if item.cancelled_at is not None and item.cancelled_at < item.expires_at:
                 self.alerts.store_end(conn, store.get_grant(conn, grant_id), self.actor,
                                       max(item.cancelled_at, item.starts_at))
@@ -265,6 +267,14 @@ class RegistryFeed:
                 self.alerts.store_end(conn, fresh, self.actor, max(item.cancelled_at, fresh.grant.starts_at))
                 changed = True
         return stored.id if changed else None
+
+    def _close_ended_alert_incidents(self) -> None:
+        """Owner alert incidents whose alert ran out are closed at each sync (a console that is not following
+        the feed closes them when its bar's alert ends)."""
+        try:
+            self.alerts.close_ended(self.clock())
+        except (UserError, StoreError) as exc:
+            log.warning("registry feed: ended owner alert incidents not closed now (tried again next sync): %s", exc)
 
     def _record_rejection(self, cursor: str | None, reason: str) -> None:
         try:
