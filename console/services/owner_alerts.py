@@ -53,6 +53,7 @@ class AlertBar:
     incident: Incident
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
+    camera_ids: tuple[int, ...] = ()  # a whole-site alert: the site's live cameras (a camera alert: that camera)
 
     @property
     def where(self) -> str:
@@ -269,6 +270,8 @@ class OwnerAlertService:
         with transaction(self.database) as conn:
             rows = store.alert_bars(conn, now, grant_ids)
             incidents = {r.incident_id: get_incident(conn, r.incident_id) for r in rows}
+            at_site = {r.grant.site_id: tuple(store.site_camera_ids(conn, r.grant.site_id))
+                       for r in rows if r.grant.camera_id is None}
         out = []
         for r in rows:
             g = r.grant
@@ -276,7 +279,7 @@ class OwnerAlertService:
                 and (r.incident_closed_at is None or r.incident_closed_at > now)
             out.append(AlertBar(g.id, g.camera_id, r.camera_label, r.site_name, r.address, r.lat, r.lon, g.source,
                                 g.starts_at, g.expires_at, in_force, incidents[r.incident_id], r.acknowledged_at,
-                                r.acknowledged_by))
+                                r.acknowledged_by, (g.camera_id,) if g.camera_id is not None else at_site[g.site_id]))
         return out
 
     def store_end(self, conn: Connection, stored: store.StoredGrant, actor: str, now: datetime) -> None:

@@ -314,3 +314,10 @@ def alert_bars(conn: Connection, now: datetime, grant_ids: list[int] | None = No
     return [AlertBarRow(_grant(r), r.incident_id, r.incident_closed_at, r.camera_label, r.site_name or "",
                         r.site_address or "", r.at_lat, r.at_lon, r.acknowledged_at, r.acknowledged_by)
             for r in rows]
+
+
+def site_camera_ids(conn: Connection, site_id: int) -> list[int]:
+    """The site's active live-capable cameras (what a whole-site alert opens), in id order."""
+    return list(conn.execute(select(cameras.c.id).where(cameras.c.site_id == site_id, cameras.c.status == "active",
+                                                       cameras.c.capability == "live").order_by(cameras.c.id))
+                .scalars())
