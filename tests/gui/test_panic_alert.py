@@ -180,3 +180,28 @@ def test_double_click_in_the_nearby_list_opens_the_feed(qtbot, make_console, ale
     (start,) = events(database, Action.VIEW_START)
     assert start["camera_id"] == cams["door"]
     console.close()
+
+
+def test_when_the_alert_runs_out_the_bar_goes_and_its_incident_closes(qtbot, make_console, alert_registry, tmp_path,
+                                                                      players):
+    from console.domain.changes import ChangeKind
+    from console.domain.grants import ShareGrant
+    from console.services.owner_alerts import SYSTEM_ACTOR
+    from console.store.changes import record_change
+
+    url, database, cams, incident = alert_registry
+    console = signed_in(make_console(url), "disp-expiry", Role.DISPATCHER, tmp_path, players)
+    alerts = OwnerAlertService(database, AuditLog(database), "portal-ws")
+    now = datetime.now(timezone.utc)
+    with database.engine.begin() as conn:  # an alert with only seconds left, as the feed could deliver it
+        grant_id = alerts.store_new(conn, ShareGrant(None, cams["deli"], None, now, now + timedelta(seconds=2),
+                                                     GrantSource.PANIC_BUTTON), "feed:portal", now)
+        record_change(conn, ChangeKind.GRANT, grant_id, "portal-ws")
+    qtbot.waitUntil(lambda: console.panic.toolbar.isVisible(), timeout=WAIT_MS)
+    # No console follows the feed here: the bar's own expiry closes the incident, once.
+    qtbot.waitUntil(lambda: not console.panic.toolbar.isVisible(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: any(e["details"].get("event") == "closed"
+                                for e in events(database, Action.ALERT_INCIDENT)), timeout=WAIT_MS)
+    (closed,) = [e for e in events(database, Action.ALERT_INCIDENT) if e["details"]["event"] == "closed"]
+    assert closed["username"] == SYSTEM_ACTOR and closed["details"]["how"] == "alert_ended"
+    console.close()
