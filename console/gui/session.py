@@ -35,7 +35,7 @@ from console.services.auth import AuthService, Session
 from console.local_time import clock_text, time_zone
 from console.services.changes import ChangeFollower
 from console.services.contacts import ContactService
-from console.services.owner_alerts import INCIDENT_SOURCE, INCIDENT_SOURCES
+from console.services.owner_alerts import INCIDENT_SOURCE
 from console.services.registry import RegistryService
 from console.services.resilience import ResilientAudit
 from console.services.viewing import ViewingService
@@ -43,8 +43,7 @@ from console.services.viewing import ViewingService
 log = logging.getLogger(__name__)
 
 
-URGENT_WINDOW = timedelta(minutes=30)
-PANIC_SOURCES = frozenset(s.value for s in INCIDENT_SOURCES)  # an urgent incident older than this is not news any more
+URGENT_WINDOW = timedelta(minutes=30)  # an urgent incident older than this is not news any more
 
 
 def _utcnow() -> datetime:
@@ -177,9 +176,11 @@ class SignedInConsole(QObject):
 
     def _show_alerts(self, notices) -> None:
         """The bar names each alert's camera, site, address and distance from the incident, with its actions."""
-        # Panic-button and app alerts have the red bar (self.panic): the amber notice does not repeat them.
-        notices = [n for n in notices if str(getattr(n.source, "value", n.source)) not in PANIC_SOURCES]
+        # Alerts on the red bar (self.panic: panic-button and app alerts with their incident) are not repeated here.
+        on_red_bar = {b.grant_id for b in self.panic.shown}
+        notices = [n for n in notices if n.grant_id not in on_red_bar]
         raised = [n for n in notices if n.in_force]
+        self.panic.amber_grant_ids = {n.grant_id for n in raised}
         if raised:
             text = "; ".join(self._alert_text(n) for n in raised[:3])
             more = f" (+{len(raised) - 3} more)" if len(raised) > 3 else ""

@@ -205,3 +205,32 @@ def test_when_the_alert_runs_out_the_bar_goes_and_its_incident_closes(qtbot, mak
     (closed,) = [e for e in events(database, Action.ALERT_INCIDENT) if e["details"]["event"] == "closed"]
     assert closed["username"] == SYSTEM_ACTOR and closed["details"]["how"] == "alert_ended"
     console.close()
+
+
+def test_show_on_map_then_the_dispatcher_closes_the_incident(qtbot, make_console, alert_registry, tmp_path, players,
+                                                             monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    from console.gui.panels.panic_alert import CLOSE_ALERT_INCIDENT
+
+    url, database, cams, incident = alert_registry
+    console = signed_in(make_console(url), "disp-close", Role.DISPATCHER, tmp_path, players)
+    window = console.window
+    alerts = OwnerAlertService(database, AuditLog(database), "portal-ws")
+    alerts.raise_alert("feed:portal", datetime.now(timezone.utc), site_id=None, camera_id=cams["deli"], minutes=20,
+                       source=GrantSource.PANIC_BUTTON)
+    qtbot.waitUntil(lambda: console.panic.toolbar.isVisible(), timeout=WAIT_MS)
+    # Without the alert's incident on the map, the action says what to do and changes nothing.
+    window.actions_by_id[CLOSE_ALERT_INCIDENT].trigger()
+    assert "owner alert's incident on the map first" in window.statusBar().currentMessage()
+    with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=WAIT_MS):
+        console.panic.bar.rows[0].show_map.click()
+    assert window.controller.point.incident.type == "owner alert"
+    assert "Street view" in window.controller.point.label
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("owner called: false alarm", True)))
+    window.actions_by_id[CLOSE_ALERT_INCIDENT].trigger()
+    qtbot.waitUntil(lambda: not console.panic.toolbar.isVisible(), timeout=WAIT_MS)
+    (closed,) = [e for e in events(database, Action.ALERT_INCIDENT) if e["details"]["event"] == "closed"]
+    assert (closed["username"], closed["details"]["how"], closed["details"]["note"]) == (
+        "disp-close", "dispatcher", "owner called: false alarm")
+    console.close()

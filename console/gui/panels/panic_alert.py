@@ -33,10 +33,11 @@ from console.domain.geo import compass_point, haversine_m, initial_bearing_deg
 from console.domain.grants import GrantSource
 from console.gui.panels.nearby_panel import format_distance
 from console.local_time import clock_text
-from console.services.owner_alerts import AlertBar, OwnerAlertService
+from console.services.owner_alerts import INCIDENT_SOURCE, AlertBar, OwnerAlertService
 
 log = logging.getLogger(__name__)
 
+CLOSE_ALERT_INCIDENT = "close_alert_incident"  # the Incident menu's action id
 MAX_ROWS = 4  # more alerts at once: the last row says how many more
 BAR_STYLE = ("QWidget#panicAlertBar { background: #c8102e; } QLabel { color: white; background: transparent; "
              "font-size: 16px; font-weight: bold; padding: 4px 8px; } QPushButton { font-size: 15px; "
@@ -195,6 +196,7 @@ class PanicAlertController(QObject):
         window.insertToolBarBreak(self.toolbar)
         self.toolbar.hide()
         self.shown: list[AlertBar] = []
+        self.amber_grant_ids: set[int] = set()  # the alerts the amber notice names (the session sets it)
         self._rung: set[int] = set()  # alerts this console has rung for (a restart rings again: it is news here)
         self.bar.sig_open_live.connect(self.open_live)
         self.bar.sig_show_on_map.connect(self.show_on_map)
@@ -202,6 +204,7 @@ class PanicAlertController(QObject):
         self._expiry = QTimer(self, singleShot=True)
         self._expiry.timeout.connect(self._expired)
         window.controller.sig_nearby_shown.connect(lambda _answer: self._render())  # distances follow the incident
+        window.add_action(CLOSE_ALERT_INCIDENT, "Close owner alert incident…", None, self.close_incident)
 
     # --- reading -------------------------------------------------------------------------------------------
 
@@ -224,7 +227,7 @@ class PanicAlertController(QObject):
             self._rung.update(b.grant_id for b in fresh)
             if self.sound is not None:
                 self.sound.play()
-            self._hide_amber_duplicate()
+            self._hide_amber_duplicate({b.grant_id for b in self.shown})
             self.bar.setFocus(Qt.FocusReason.OtherFocusReason)  # Enter opens the newest alert's feed
         if self.shown:
             soonest = min(b.expires_at for b in self.shown)
@@ -238,9 +241,11 @@ class PanicAlertController(QObject):
         self.bar.show_alerts([(b, alert_text(b, point, self.zone)) for b in self.shown])
         self.toolbar.setVisible(bool(self.shown))
 
-    def _hide_amber_duplicate(self) -> None:
-        """An older amber 'OWNER ALERT' notice says less than the red bar: one bar, not two."""
-        if self.window.notice_bar.isVisible() and self.window.notice_label.text().startswith("OWNER ALERT"):
+    def _hide_amber_duplicate(self, on_red_bar: set[int]) -> None:
+        """An older amber 'OWNER ALERT' notice about the alerts now on the red bar says less: one bar, not two. An
+        amber notice that also names another alert (a staff-entered one) stays."""
+        if self.window.notice_bar.isVisible() and self.window.notice_label.text().startswith("OWNER ALERT") \
+                and self.amber_grant_ids <= on_red_bar:
             self.window.hide_notice()
 
     def _expired(self) -> None:
@@ -262,6 +267,26 @@ class PanicAlertController(QObject):
     def show_on_map(self, bar: AlertBar) -> None:
         label = f"Owner alert: {bar.where}" + (f", {bar.address}" if bar.address else "")
         self.window.controller.set_incident(bar.lat, bar.lon, label, bar.incident)
+
+    def close_incident(self) -> None:
+        """Incident menu: close the owner alert incident on the map (the owner's alert itself stays as the owner
+        set it), with a note; audited as the dispatcher."""
+        from PySide6.QtWidgets import QInputDialog, QLineEdit
+
+        point = self.window.controller.point
+        incident = point.incident if point is not None else None
+        if incident is None or incident.source != INCIDENT_SOURCE:
+            self.sig_message.emit("Put an owner alert's incident on the map first (Show on map on its bar).")
+            return
+        note, ok = QInputDialog.getText(self.window, "Close owner alert incident",
+                                        "Why is it closed (e.g. owner called: false alarm)?", QLineEdit.EchoMode.Normal)
+        if not ok:
+            return
+        user, now = self.user(), self.clock()
+        self.window.tasks.run(f"close-incident-{incident.id}",
+                              lambda: self.alerts.close_incident_as(user, incident.id, now, note=note[:500]),
+                              lambda _closed: (self.sig_message.emit("Owner alert incident closed."), self.refresh()),
+                              lambda error: self.sig_message.emit(f"Incident not closed: {error}"))
 
     def acknowledge(self, bar: AlertBar) -> None:
         user, now = self.user(), self.clock()
