@@ -67,7 +67,8 @@ class FeedRunner(BackgroundLoop):
         try:
             summary = self.feed.sync(wait=self._wait(), stopped=self._stop.is_set)
         except Exception as exc:  # the database gone mid-page, or a bug: logged, and the next interval tries again
-            log.warning("registry feed %s: sync failed", redact(self.feed.http.base_url), exc_info=True)
+            if not self._stop.is_set():  # stopped mid-request, the closed session's error is no news
+                log.warning("registry feed %s: sync failed", redact(self.feed.http.base_url), exc_info=True)
             summary = SyncSummary(error=f"the sync failed ({exc.__class__.__name__}); it is tried again later")
         if summary.error and not self._stop.is_set():
             log.warning("registry feed %s: %s", redact(self.feed.http.base_url), summary.error)

@@ -106,7 +106,7 @@ class RegistryFeed:
             for _ in range(self.http.options.max_pages):
                 fetched = self.http.fetch(cursor, etag, wait=min(wait, self.long_poll_max_s))
                 if stopped():
-                    break
+                    return summary  # the runner was stopped while the portal held the request: nothing applied
                 if fetched.page is None:
                     summary.not_modified = summary.pages == 0
                     break
