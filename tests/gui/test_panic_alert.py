@@ -234,3 +234,13 @@ def test_show_on_map_then_the_dispatcher_closes_the_incident(qtbot, make_console
     assert (closed["username"], closed["details"]["how"], closed["details"]["note"]) == (
         "disp-close", "dispatcher", "owner called: false alarm")
     console.close()
+
+
+def test_a_notice_shown_at_close_does_not_come_back_empty(qtbot, make_console, alert_registry):
+    url = alert_registry[0]
+    first = make_console(url, remember_layout=True).window
+    first.show_notice("OWNER ALERT: live view allowed — Street view", button="Show on map", slot=lambda: None)
+    assert first.notice_bar.isVisible()
+    first.close()  # the layout (toolbars' visibility with it) is saved on close
+    second = make_console(url, remember_layout=True, size=None).window
+    assert not second.notice_bar.isVisible() and second.notice_label.text() == ""
