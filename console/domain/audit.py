@@ -55,6 +55,7 @@ class Action:
     KEY_ROTATION = "key_rotation"  # a contact key rotation started, resumed or finished (key ids, counts)
     LEGAL_HOLD = "legal_hold"  # a legal hold placed or released (target, id, hold id, reason)
     RETENTION_RUN = "retention_run"  # a retention purge started, resumed, finished or refused (counts by kind)
+    ALERT_INCIDENT = "alert_incident"  # an owner alert's incident opened, closed, or its alert acknowledged
 
 
 class Outcome:

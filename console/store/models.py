@@ -117,6 +117,11 @@ class ShareGrantRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The alert's id at the registry portal (feed), so the same alert received twice makes one grant.
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # A panic-button or app alert opens an "owner alert" incident (closed when the alert ends or by a dispatcher);
+    # the dispatcher who acknowledged the alert's bar, and when.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class IncidentRow(Base):
