@@ -245,6 +245,7 @@ class ConsoleStart:
     demo_accounts: dict | None = None  # a first start's demo accounts, shown before the login
     banner: str | None = None  # field mode: in the login dialog's title and the window's status
     window_labels: dict = field(default_factory=dict)  # build_console's database_label and sync_label
+    resolve: Callable | None = None  # the demo gateway's hook for the PlayerFactory (None: play sources as they are)
     keepers: Callable = lambda console, signed_in, services, session: []
     """Started once the window shows: what runs beside it (field copy keeper, feed, checkpoints, CAD intake)."""
 
@@ -264,7 +265,7 @@ def run_signed_in(app, settings: Settings, db_url: str | None, start: ConsoleSta
         services = start.services(session)
         console = build_console(db_url, settings, database=services.registry.database,
                                 user_name=session.user.username, **start.window_labels)
-        players = PlayerFactory(first_frame_timeout=settings.first_frame_timeout_s)
+        players = PlayerFactory(first_frame_timeout=settings.first_frame_timeout_s, resolve=start.resolve)
         console.window.show()
         signed_in = signed_in_console(app, console, session, services, players, start.idle)
         keepers = [keeper for keeper in start.keepers(console, signed_in, services, session) if keeper is not None]
@@ -347,14 +348,25 @@ def run_console(db_url: str | None = None) -> int:
                 _start_audit_checkpointer(settings, audit),
                 start_cad_intake(console, audit)]
 
+    demo = _start_demo_gateway(settings, database, audit, cipher)
     try:
         return run_signed_in(app, settings, db_url, ConsoleStart(
             auth, sink, idle, services, accounts=AccountService(database, audit, cipher),
-            demo_accounts=demo_accounts, keepers=keepers))
+            demo_accounts=demo_accounts, keepers=keepers, resolve=demo.resolve if demo else None))
     finally:
+        if demo is not None:
+            demo.stop()  # after the players: their sessions end (WHEP DELETE) while the gateway still answers
         database.close()  # closed with the window already, unless nobody signed in
         if built and built[0].viewing.field_copy is not None:
             built[0].viewing.field_copy.close()
+
+
+def _start_demo_gateway(settings: Settings, database, audit, cipher):
+    """The demo gateway on the demo registry (setting demo_gateway), or None (console/services/demo_gateway.py)."""
+    from console.services.demo_gateway import start_demo_gateway
+    from console.services.owner_alerts import OwnerAlertService
+
+    return start_demo_gateway(settings.demo_gateway, database, cipher, OwnerAlertService(database, audit))
 
 
 def session_services(settings: Settings, session, *, auth, viewing, contacts, registry, audit, cipher, changes,

@@ -140,6 +140,10 @@ DECLARED: tuple[Setting, ...] = (
             "How long a live view waits for a camera's first key frame after connecting (meanwhile it says "
             "\"waiting for the camera's first key frame\"); the stall timer starts only after that first picture. "
             "Allow the longest key-frame interval the cameras use (\"smart\" codecs: up to 10 s).", minimum=1.0),
+    Setting("demo_gateway", "Demo gateway", "auto",
+            "auto: on the demo registry (demo cameras and nothing else), a gateway on this computer's loopback plays "
+            "the demo's live cameras (synthetic street scenes over WebRTC and HLS, and a training site whose "
+            "cameras fail on purpose); off: never. A real registry never starts it.", choices=("auto", "off")),
     Setting("time_zone", "Time zone", "",
             "The time zone every time a person reads is shown in (tile clocks, the status bar), with its abbreviation "
             "beside it: an IANA name such as America/New_York. Empty: the workstation's own zone. Exports that say "

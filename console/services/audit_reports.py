@@ -180,8 +180,14 @@ class AuditService:
         minutes: list[float] = []
         denials: dict[str, int] = {}
         end_reasons: dict[str, int] = {}
+        never_played: set = set()
         for record in iter_records(self.log, where):
             details = record.details
+            if record.action == Action.VIEW_END and type(details.get(Detail.FRAMES_SHOWN)) is int \
+                    and details.get(Detail.FRAMES_SHOWN) == 0:
+                never_played.add(details.get(Detail.SESSION_ID))  # no picture: not a view watched, no minutes
+                end_reasons["no_picture"] = end_reasons.get("no_picture", 0) + 1
+                continue
             if record.action == Action.VIEW_START and record.outcome == Outcome.OK:
                 views += 1
                 started.add(details.get(Detail.SESSION_ID, ("seq", record.seq)))
@@ -202,10 +208,10 @@ class AuditService:
                 rule = str(details.get(Detail.RULE) or "unknown")
                 denials[rule] = denials.get(rule, 0) + 1
         return TransparencyReport(
-            month=month, live_views=views, distinct_cameras=len(camera_ids), incidents=len(incidents),
+            month=month, live_views=views - len(never_played & started), distinct_cameras=len(camera_ids), incidents=len(incidents),
             total_minutes=round(sum(minutes), 1),
             median_minutes=round(statistics.median(minutes), 1) if minutes else None,
-            views_without_end=len(started - ended), denials=sum(denials.values()), denials_by_rule=denials,
+            views_without_end=len(started - ended - never_played), denials=sum(denials.values()), denials_by_rule=denials,
             views_by_end_reason=end_reasons, chain_intact=self.log.verify().ok, checkpoint=_latest_checkpoint(self.log),
         )
 
