@@ -229,7 +229,7 @@ class DemoGateway:
             raise web.HTTPServiceUnavailable(text="too many viewers")
         try:
             offer = await request.text()
-        except (UnicodeDecodeError, web.HTTPRequestEntityTooLarge):
+        except UnicodeDecodeError:  # (too large: aiohttp answers 413 itself)
             raise web.HTTPBadRequest(text="the offer is not a readable SDP") from None
         if "m=video" not in offer:
             raise web.HTTPBadRequest(text="the offer asks for no video")

@@ -44,6 +44,7 @@ class DemoGatewayService:
         self.clock, self.alert_every_s = clock, alert_every_s
         self._stop = threading.Event()
         self._scheduler: threading.Thread | None = None
+        self._raising = threading.Lock()  # the schedule and a caller must not both find "none in force"
         self.alerts_raised = 0
 
     @classmethod
@@ -103,6 +104,10 @@ class DemoGatewayService:
 
     def raise_drill_alert(self) -> bool:
         """The demo owner raises an alert on the drill camera unless one is in force; whether one was raised."""
+        with self._raising:
+            return self._raise_drill_alert()
+
+    def _raise_drill_alert(self) -> bool:
         now = self.clock()
         try:
             if any(a.camera_id == self.drill_camera_id for a in self.alerts.active_alerts(now)):
