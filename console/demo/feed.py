@@ -21,7 +21,7 @@ from console.demo.scene import FPS, HEIGHT, WIDTH, StreetScene
 
 log = logging.getLogger(__name__)
 
-GOP = FPS  # a key frame every second: HLS segments of one second, and a late joiner waits at most that
+GOP = FPS  # a key frame every second: HLS segments of one second (shorter ones made libVLC start later)
 HLS_SEGMENT_S = 1
 HLS_LIST = 4
 IDLE_STOP_S = 30.0
