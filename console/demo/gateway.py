@@ -95,6 +95,11 @@ def _basic(header: str | None) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
+def _same(given: str, expected: str | None) -> bool:
+    """Constant-time equality of two texts (as UTF-8: compare_digest refuses non-ASCII str)."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), (expected or "").encode("utf-8", "surrogatepass"))
+
+
 class DemoGateway:
     """Serves `cameras` on 127.0.0.1; `start()` returns once it listens, `stop()` lets everything go."""
 
@@ -201,11 +206,10 @@ class DemoGateway:
             return
         if token_ok:
             token = self._tokens.get(camera.key)
-            if token and hmac.compare_digest(request.query.get("s", ""), token):
+            if token and _same(request.query.get("s", ""), token):
                 return
         given = _basic(request.headers.get("Authorization"))
-        if given is None or not (hmac.compare_digest(given[0], camera.username or "")
-                                 and hmac.compare_digest(given[1], camera.password or "")):
+        if given is None or not (_same(given[0], camera.username) & _same(given[1], camera.password)):
             raise web.HTTPUnauthorized(headers={"WWW-Authenticate": 'Basic realm="demo gateway"'},
                                        text="wrong user name or password")
 
