@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Callable
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 GOP = FPS  # a key frame every second: HLS segments of one second (shorter ones made libVLC start later)
 HLS_SEGMENT_S = 1
 HLS_LIST = 4
+PREROLL_S = 2.0
 IDLE_STOP_S = 30.0
 
 PacketSink = Callable[[bytes, int, bool], None]  # (annex-B bytes, pts in 1/FPS, key frame)
@@ -105,7 +107,12 @@ class CameraFeed:
         scene = StreetScene(self.label)
         encoder = self._encoder()
         hls, hls_stream = self._hls()
-        started = time.monotonic()
+        # Pre-roll: the first PREROLL_S of pictures are drawn at once, stamped with the times they stand for, so a
+        # cold camera's playlist holds the segments libVLC waits for before it starts (as a camera that has been
+        # running does); WHEP viewers get pictures from the live edge on.
+        started = time.monotonic() - PREROLL_S
+        wall_start = datetime.now(timezone.utc) - timedelta(seconds=PREROLL_S)
+        live_from = int(PREROLL_S * FPS)
         index = 0
         try:
             while not self._stop.is_set():
@@ -115,13 +122,14 @@ class CameraFeed:
                 delay = due - time.monotonic()
                 if delay > 0 and self._stop.wait(delay):
                     break
-                frame = av.VideoFrame.from_ndarray(scene.frame(index), format="rgb24").reformat(format="yuv420p")
+                picture = scene.frame(index, wall_start + timedelta(seconds=index / FPS))
+                frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
                 frame.pts = index
-                if self._key_wanted.is_set():
+                if index == live_from or (index > live_from and self._key_wanted.is_set()):
                     self._key_wanted.clear()
                     frame.pict_type = av.video.frame.PictureType.I
                 for packet in encoder.encode(frame):
-                    self._hand_out(packet, hls, hls_stream)
+                    self._hand_out(packet, hls, hls_stream, to_viewers=index >= live_from)
                 index += 1
                 self.frames = index
         except Exception:  # noqa: BLE001 - a demo feed that breaks must not take the gateway with it
@@ -133,10 +141,10 @@ class CameraFeed:
                 log.debug("closing the HLS writer of %s failed", self.key)
             log.info("demo feed %s stopped after %d frames", self.key, index)
 
-    def _hand_out(self, packet, hls, hls_stream) -> None:
+    def _hand_out(self, packet, hls, hls_stream, to_viewers: bool = True) -> None:
         data, pts, key = bytes(packet), int(packet.pts), bool(packet.is_keyframe)
         with self._lock:
-            sinks = list(self._sinks)
+            sinks = list(self._sinks) if to_viewers else []
         for sink in sinks:
             sink(data, pts, key)
         copy = av.Packet(data)
@@ -145,8 +153,8 @@ class CameraFeed:
         copy.is_keyframe = key
         copy.stream = hls_stream
         hls.mux(copy)
-        if key and pts > 0 and not self.segments_ready.is_set():
-            self.segments_ready.set()  # the first segment is complete once the second key frame begins
+        if key and pts >= PREROLL_S * FPS and not self.segments_ready.is_set():
+            self.segments_ready.set()  # the pre-roll's segments are complete once the live edge's key frame begins
 
 
 def hls_root() -> str:
