@@ -215,9 +215,9 @@ class DemoGateway:
 
     def _feed(self, camera: DemoCamera) -> CameraFeed:
         feed = self.feeds.get(camera.key)
+        if (feed is None or not feed.running) and sum(f.running for f in self.feeds.values()) >= MAX_FEEDS:
+            raise web.HTTPServiceUnavailable(text="the demo gateway is busy: close a feed")
         if feed is None:
-            if sum(f.running for f in self.feeds.values()) >= MAX_FEEDS:
-                raise web.HTTPServiceUnavailable(text="the demo gateway is busy: close a feed")
             options = {} if self.idle_stop_s is None else {"idle_stop_s": self.idle_stop_s}
             feed = self.feeds[camera.key] = CameraFeed(camera.key, camera.label, self._hls_root, **options)
         return feed
