@@ -36,8 +36,11 @@ class StreetScene:
                       rng.uniform(0, width + 200), rng.randint(70, 110)) for i in range(rng.randint(3, 5))]
         self.people = [(rng.choice(_SHIRTS), rng.choice((-1, 1)) * rng.uniform(8, 22), rng.uniform(0, width),
                         self.road_top - rng.randint(4, 22)) for _ in range(rng.randint(2, 5))]
-        self.font = ImageFont.load_default(size=18)
-        self.small = ImageFont.load_default(size=15)
+        # Large enough to read on a small wall tile (a 640-pixel picture shown about 200 pixels wide).
+        self.font = ImageFont.load_default(size=28)
+        self.small = ImageFont.load_default(size=22)
+        while self.font.getlength(self.label) > width - 24 and len(self.label) > 4:
+            self.label = self.label[:-2].rstrip() + "…"
 
     def _background(self, rng: random.Random) -> Image.Image:
         w, h = self.width, self.height
