@@ -157,6 +157,50 @@ DECLARED: tuple[Setting, ...] = (
             "no automatic checkpoints. The key is read into memory, never stored in the database nor logged."),
     Setting("audit_checkpoint_interval_min", "Audit checkpoint interval (minutes)", 60,
             "With audit_signing_key set, how often the console signs a checkpoint of the audit trail.", minimum=1),
+    # --- directory sign-in (console/services/directory_auth.py): agency policy, set only in the machine file ---
+    Setting("auth", "Sign-in source", "local",
+            "local: the console's own accounts; ldap: the agency's directory (Active Directory or LDAP) checks the "
+            "password and its groups give the role (ldap_group_roles). The local break-glass administrator can "
+            "still sign in when the directory is away.", choices=("local", "ldap"), policy="machine"),
+    Setting("ldap_urls", "Directory servers", (),
+            "The directory's servers in the order they are tried, e.g. [\"ldaps://dc1.example.gov\", "
+            "\"ldaps://dc2.example.gov\"]: ldaps://, or ldap:// which always starts TLS (StartTLS) before "
+            "anything is sent. The next one is used when one does not answer.", policy="machine"),
+    Setting("ldap_ca_file", "Directory CA certificate", "",
+            "The PEM file of the CA that signed the directory servers' certificates (the agency's CA). Empty: the "
+            "system's trusted CAs. Certificates are always checked, names included.", policy="machine"),
+    Setting("ldap_user_dn_template", "Directory bind name", "",
+            "How a user name becomes the name the directory binds: a DN such as "
+            "\"uid={user},ou=people,dc=example,dc=gov\" or a UPN such as \"{user}@example.gov\". Empty: "
+            "search-then-bind with ldap_bind_dn, ldap_user_base and ldap_user_filter.", policy="machine"),
+    Setting("ldap_bind_dn", "Directory service account", "",
+            "The service account's DN, for search-then-bind and for the periodic re-check of open sessions.",
+            policy="machine"),
+    Setting("ldap_bind_password_env", "Service account password variable", "RTIC_LDAP_BIND_PASSWORD",
+            "The NAME of the environment variable holding the service account's password (the password itself is "
+            "never put in a settings file).", policy="machine"),
+    Setting("ldap_bind_password_file", "Service account password file", "",
+            "Instead of the variable: a file (mode 0600) whose first line is the service account's password.",
+            policy="machine"),
+    Setting("ldap_user_base", "Directory user base", "",
+            "Where users are searched for (search-then-bind), e.g. \"ou=people,dc=example,dc=gov\".",
+            policy="machine"),
+    Setting("ldap_user_filter", "Directory user filter", "(uid={user})",
+            "The search for one user, {user} being the name typed (escaped); Active Directory: "
+            "\"(&(objectCategory=person)(sAMAccountName={user}))\".", policy="machine"),
+    Setting("ldap_group_base", "Directory group base", "",
+            "Where the groups are (nested groups are followed), e.g. \"ou=groups,dc=example,dc=gov\".",
+            policy="machine"),
+    Setting("ldap_group_roles", "Directory groups to roles", {},
+            "A table from a group's DN to the console role its members get, e.g. "
+            "{\"cn=RTIC Dispatch,ou=groups,dc=example,dc=gov\" = \"dispatcher\"}. An account in no mapped group "
+            "cannot sign in; one in groups of two different roles is refused.", policy="machine"),
+    Setting("ldap_timeout_s", "Directory timeout (s)", 5.0,
+            "Each directory server gets this long to connect and to answer each request before the next is tried.",
+            minimum=0.5, policy="machine"),
+    Setting("ldap_recheck_minutes", "Directory re-check (minutes)", 5,
+            "How often an open session's directory account is looked at again (needs ldap_bind_dn): disabled, "
+            "expired, or out of the mapped groups locks the session.", minimum=1, policy="machine"),
 )
 
 _BY_KEY = {s.key: s for s in DECLARED}
@@ -296,6 +340,10 @@ def _checked(key: str, value: Any, where: str) -> Any:
     if setting is None:
         raise UserError(f"{where}: there is no setting called {key!r}")
     default = setting.default
+    if isinstance(default, (tuple, dict)):
+        from console.domain.directory import checked_directory_value
+
+        return checked_directory_value(key, value, where)
     if isinstance(default, bool) or isinstance(default, str):
         ok = isinstance(value, type(default))
     elif isinstance(default, int):
@@ -311,6 +359,10 @@ def _checked(key: str, value: Any, where: str) -> Any:
         raise UserError(f"{where}: {key} must be at least {setting.minimum:g}, not {value!r}")
     if key == "service_area":
         _check_service_area(value, where)
+    if key.startswith("ldap_"):
+        from console.domain.directory import checked_directory_value
+
+        value = checked_directory_value(key, value, where)
     if key == "time_zone":
         from console.local_time import zone_problem
 
@@ -344,6 +396,9 @@ def parse_value(key: str, text: str) -> Any:
     if setting is None:
         raise UserError(f"there is no setting called {key!r} (see `rtic-console config show`)")
     value: Any = text
+    if isinstance(setting.default, (tuple, dict)):
+        raise UserError(f"{key} is a list or a table: set it in the machine settings file "
+                        f"({machine_settings_path()})")
     if isinstance(setting.default, (int, float)) and not isinstance(setting.default, bool):
         try:
             value = int(text) if isinstance(setting.default, int) else float(text)
@@ -386,4 +441,8 @@ def settings_template() -> str:
 
 def _toml(value: Any) -> str:
     """A TOML literal for a setting's value (JSON's string escapes are valid TOML basic strings)."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml(str(k))} = {_toml(v)}" for k, v in value.items()) + "}"
     return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)

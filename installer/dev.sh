@@ -4,7 +4,7 @@
 #   installer/dev.sh run [ARGS...]   system packages + .venv, then `rtic-console ARGS` (no ARGS: the desktop console
 #                                    on your registry, created with the demo registry on first start)
 #   installer/dev.sh test [PYTEST ARGS...]
-#                                    also the test tools (GStreamer RTSP server, ffmpeg, Xvfb, PostgreSQL server),
+#                                    also the test tools (GStreamer RTSP server, ffmpeg, Xvfb, PostgreSQL server, slapd),
 #                                    then the whole test suite with every backend required: a missing one FAILS its
 #                                    tests, naming it and why. Skip one only by name: RTIC_TEST_SKIP=xvfb,vlc
 #   installer/dev.sh pictures        the README pictures (resources/screenshots/*.png), made by driving the real window
@@ -41,6 +41,8 @@ TEST_PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-x
   ffmpeg
   postgresql
+  # a real directory server (OpenLDAP) for the directory sign-in tests, started by the suite on loopback
+  slapd ldap-utils
 )
 
 apt_install() {
@@ -101,7 +103,7 @@ case "$mode" in
     postgres_server
     export QT_QPA_PLATFORM=offscreen QTWEBENGINE_DISABLE_SANDBOX=1
     # Every real part the suite uses (tests/support/backends.py); RTIC_TEST_SKIP=NAME,... skips one on request.
-    export RTIC_TEST_REQUIRE=postgresql,gstreamer,vlc,xvfb,ffmpeg,openssl,wheel
+    export RTIC_TEST_REQUIRE=postgresql,gstreamer,vlc,xvfb,ffmpeg,openssl,wheel,slapd
     .venv/bin/lint-imports --no-cache
     .venv/bin/ruff check --quiet --no-cache --select F console tests  # unused and undefined names
     exec .venv/bin/python -m pytest "$@"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from console.domain.audit import Action, AuditEntry
@@ -126,6 +126,12 @@ class SignedInConsole(QObject):
         self.idle = IdleWatcher(idle_policy, self)
         self.idle.sig_idle.connect(self.lock)
         self.idle.start(app)
+        # auth = "ldap": the directory account is looked at again now and then; one that left locks the console.
+        minutes = getattr(services.auth, "recheck_minutes", None)
+        self.directory_check = QTimer(self)
+        self.directory_check.timeout.connect(self._directory_recheck)
+        if isinstance(minutes, int) and minutes > 0:
+            self.directory_check.start(minutes * 60_000)
 
     def live_view_count(self) -> int:
         return sum(1 for tile in self.wall.tiles if tile.view is not None)
@@ -262,6 +268,19 @@ class SignedInConsole(QObject):
         self.lock_screen.sig_logout.connect(self.app.quit)
         self.lock_screen.showMaximized()
 
+    def _directory_recheck(self) -> None:
+        if self.lock_screen is not None:
+            return
+        session, now = self.session, _utcnow()
+        self.window.tasks.run("directory_recheck", lambda: self.services.auth.directory_recheck(session, now),
+                              self._directory_rechecked,
+                              lambda error: log.warning("directory re-check failed: %s", error))
+
+    def _directory_rechecked(self, sentence: str | None) -> None:
+        if sentence and self.lock_screen is None:
+            self.lock(_utcnow())
+            self.lock_screen.message.setText(sentence)
+
     def _unlocked(self, session: Session) -> None:
         self.session = session
         if self.lock_screen is not None:
@@ -274,6 +293,7 @@ class SignedInConsole(QObject):
     def close(self) -> None:
         """End every view and log out (both audited) before the window goes; keep the saved wall layouts."""
         self.idle.stop(self.app)
+        self.directory_check.stop()
         if self.lock_screen is not None:
             self.lock_screen.close()
             self.lock_screen.deleteLater()

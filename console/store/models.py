@@ -154,6 +154,12 @@ class UserRow(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Where the account comes from: "local" (the console's own password) or "directory" (made and updated at each
+    # directory sign-in: its password is the directory's, its role comes from its groups).
+    source: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    directory_dn: Mapped[str | None] = mapped_column(String(500))
+    # The local administrator who can still sign in when the directory is away (auth = "ldap").
+    break_glass: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class SignInRow(Base):

@@ -4,7 +4,8 @@ Registry tables: read, add and change (never DELETE: removals and erasures are u
 trail and the change feed: read and append only; the schema version: read only; no DDL (migrations run as the
 owner with `rtic-console db upgrade`). Accounts (`users`): read only, so a console cannot change a role, lift an
 administrator's lock or add an account; what signing in writes goes to `sign_ins`, which consoles may insert and
-update (account changes run as the owner: `rtic-console users ...` with RTIC_ADMIN_DATABASE_URL). Login failures are
+update (account changes run as the owner: `rtic-console users ...` with RTIC_ADMIN_DATABASE_URL); a directory sign-in
+writes its account's row only through rtic_save_directory_user (migration 0012), which may write directory rows only. Login failures are
 the one table consoles delete from (a successful login clears its user's failures), and the cameras of a footage
 request can be taken off the request.
 """
@@ -58,6 +59,9 @@ def grant_console_privileges(database: Database, role: str) -> list[str]:
                 else:
                     verbs = "SELECT, INSERT, UPDATE"
                 statements.append(f'GRANT {verbs} ON "{table}" TO "{role}"')
+            if conn.exec_driver_sql("SELECT 1 FROM pg_proc WHERE proname = 'rtic_save_directory_user'").first():
+                statements.append("GRANT EXECUTE ON FUNCTION rtic_save_directory_user(text, text, text, text, "
+                                  f'timestamptz) TO "{role}"')
             for statement in statements:
                 conn.exec_driver_sql(statement)
     except SQLAlchemyError as exc:
