@@ -148,6 +148,10 @@ DECLARED: tuple[Setting, ...] = (
             "A PEM file of the certificate authorities that sign the cameras' and gateways' RTSPS/HTTPS "
             "certificates, trusted beside the system's own. A certificate that verifies against neither (and is not "
             "pinned for its camera) is refused: the stream is not opened. Empty: the system's CAs only."),
+    Setting("demo_gateway", "Demo gateway", "auto",
+            "auto: on the demo registry (demo cameras and nothing else), a gateway on this computer's loopback plays "
+            "the demo's live cameras (synthetic street scenes over WebRTC and HLS, and a training site whose "
+            "cameras fail on purpose); off: never. A real registry never starts it.", choices=("auto", "off")),
     Setting("time_zone", "Time zone", "",
             "The time zone every time a person reads is shown in (tile clocks, the status bar), with its abbreviation "
             "beside it: an IANA name such as America/New_York. Empty: the workstation's own zone. Exports that say "

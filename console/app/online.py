@@ -9,6 +9,7 @@ from console.app.qt import qt_application, with_notice
 from console.app.runners import (
     start_audit_checkpointer,
     start_cad_intake,
+    start_demo_gateway,
     start_feed_runner,
     start_field_copy_keeper,
 )
@@ -93,11 +94,14 @@ def run_console(db_url: str | None = None) -> int:
                 start_audit_checkpointer(settings, audit),
                 start_cad_intake(console, audit)]
 
+    demo = start_demo_gateway(settings, database, audit, cipher)
     try:
         return run_signed_in(app, settings, db_url, ConsoleStart(
             auth, sink, idle, services, accounts=AccountService(database, audit, cipher),
-            demo_accounts=demo_accounts, keepers=keepers))
+            demo_accounts=demo_accounts, keepers=keepers, resolve=demo.resolve if demo else None))
     finally:
+        if demo is not None:
+            demo.stop()  # after the players: their sessions end (WHEP DELETE) while the gateway still answers
         database.close()  # closed with the window already, unless nobody signed in
         if built and built[0].viewing.field_copy is not None:
             built[0].viewing.field_copy.close()

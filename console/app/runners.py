@@ -74,3 +74,11 @@ def start_cad_intake(console: Console, audit):
     if runner is not None:
         runner.start()
     return runner
+
+
+def start_demo_gateway(settings, database, audit, cipher):
+    """The demo gateway on the demo registry (setting demo_gateway), or None (console/services/demo_gateway.py)."""
+    from console.services.demo_gateway import start_demo_gateway as start
+    from console.services.owner_alerts import OwnerAlertService
+
+    return start(settings.demo_gateway, database, cipher, OwnerAlertService(database, audit))

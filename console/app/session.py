@@ -27,6 +27,7 @@ class ConsoleStart:
     demo_accounts: dict | None = None  # a first start's demo accounts, shown before the login
     banner: str | None = None  # field mode: in the login dialog's title and the window's status
     window_labels: dict = field(default_factory=dict)  # build_console's database_label and sync_label
+    resolve: Callable | None = None  # the demo gateway's hook for the PlayerFactory (None: play sources as they are)
     keepers: Callable = lambda console, signed_in, services, session: []
     """Started once the window shows: what runs beside it (field copy keeper, feed, checkpoints, CAD intake)."""
 
@@ -47,7 +48,7 @@ def run_signed_in(app, settings: Settings, db_url: str | None, start: ConsoleSta
         console = build_console(db_url, settings, database=services.registry.database,
                                 user_name=session.user.username, **start.window_labels)
         players = PlayerFactory(first_frame_timeout=settings.first_frame_timeout_s,
-                                ca_file=settings.rtsps_ca_file)
+                                ca_file=settings.rtsps_ca_file, resolve=start.resolve)
         console.window.show()
         signed_in = signed_in_console(app, console, session, services, players, start.idle)
         keepers = [keeper for keeper in start.keepers(console, signed_in, services, session) if keeper is not None]

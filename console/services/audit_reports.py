@@ -172,40 +172,38 @@ class AuditService:
         since, until = month_bounds(month)
         where = AuditFilter(since=since, until=until,
                             actions=(Action.VIEW_START, Action.VIEW_END, Action.VIEW_DENIED))
-        views = 0
-        camera_ids: set[int] = set()
-        incidents: set[str] = set()
-        started: set = set()
+        watched: dict = {}  # session -> (camera id, incident key) of each view started
         ended: set = set()
         minutes: list[float] = []
         denials: dict[str, int] = {}
         end_reasons: dict[str, int] = {}
+        never_played: set = set()  # sessions whose end says not one picture was shown: no view watched, no minutes
         for record in iter_records(self.log, where):
             details = record.details
             if record.action == Action.VIEW_START and record.outcome == Outcome.OK:
-                views += 1
-                started.add(details.get(Detail.SESSION_ID, ("seq", record.seq)))
-                if record.camera_id is not None:
-                    camera_ids.add(record.camera_id)
-                if record.incident_id is not None:
-                    incidents.add(f"id:{record.incident_id}")
-                elif details.get(Detail.CAD_NUMBER):
-                    incidents.add(f"cad:{details[Detail.CAD_NUMBER]}")
+                incident = (f"id:{record.incident_id}" if record.incident_id is not None
+                            else f"cad:{details[Detail.CAD_NUMBER]}" if details.get(Detail.CAD_NUMBER) else None)
+                watched[details.get(Detail.SESSION_ID, ("seq", record.seq))] = (record.camera_id, incident)
             elif record.action == Action.VIEW_END:
                 ended.add(details.get(Detail.SESSION_ID))
+                how = str(details.get(Detail.END_REASON) or "unknown")
+                end_reasons[how] = end_reasons.get(how, 0) + 1
+                shown = details.get(Detail.FRAMES_SHOWN)
+                if type(shown) is int and shown == 0:
+                    never_played.add(details.get(Detail.SESSION_ID))
+                    continue
                 duration = details.get(Detail.DURATION_S)
                 if isinstance(duration, (int, float)) and not isinstance(duration, bool) and duration >= 0:
                     minutes.append(duration / 60.0)
-                how = str(details.get(Detail.END_REASON) or "unknown")
-                end_reasons[how] = end_reasons.get(how, 0) + 1
             elif record.action == Action.VIEW_DENIED:
                 rule = str(details.get(Detail.RULE) or "unknown")
                 denials[rule] = denials.get(rule, 0) + 1
+        views = {session: seen for session, seen in watched.items() if session not in never_played}
         return TransparencyReport(
-            month=month, live_views=views, distinct_cameras=len(camera_ids), incidents=len(incidents),
-            total_minutes=round(sum(minutes), 1),
+            month=month, live_views=len(views), distinct_cameras=len({c for c, _ in views.values() if c is not None}),
+            incidents=len({i for _, i in views.values() if i is not None}), total_minutes=round(sum(minutes), 1),
             median_minutes=round(statistics.median(minutes), 1) if minutes else None,
-            views_without_end=len(started - ended), denials=sum(denials.values()), denials_by_rule=denials,
+            views_without_end=len(set(views) - ended), denials=sum(denials.values()), denials_by_rule=denials,
             views_by_end_reason=end_reasons, chain_intact=self.log.verify().ok, checkpoint=_latest_checkpoint(self.log),
         )
 

@@ -194,7 +194,10 @@ def create_demo(database: Database, cipher: ContactCipher, cameras: int = 2500, 
     from console.services.accounts import create_demo_accounts, default_workstation, operator_name
     from console.store.audit import AuditLog
 
+    from console.services.demo_training import add_training_site
+
     summary = generate_demo(database, cipher, cameras=cameras, seed=seed)
+    summary["training_cameras"] = len(add_training_site(database, cipher, datetime.now(timezone.utc)))
     audit = audit or AuditLog(database)
     facts = {k: v for k, v in summary.items() if k not in ("database", "seconds")}
     audit.append(AuditEntry(Action.DEMO_CREATED, actor or operator_name(), default_workstation(), details=facts))

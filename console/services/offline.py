@@ -31,6 +31,7 @@ from console.services.viewing import (
     ViewAuthorization,
     ViewDenied,
     ViewingService,
+    how_view_ended,
     pick_stream,
     played_details,
 )
@@ -256,7 +257,7 @@ class ResilientViewingService(ViewingService):
         elif view is None:
             return super().end_view(session_id, how_ended, now, frames_shown, problem)
         # Offline (or a view that started offline): VIEW_END through the sink, which journals it while offline.
-        how_ended = (how_ended or "").strip()[:32] or "closed"
+        how_ended, outcome, played = how_view_ended(how_ended, played)
         duration = max((now - view.started_at).total_seconds(), 0.0)
         details = {Detail.STREAM_ID: view.stream_id, Detail.DURATION_S: round(duration, 3),
                    Detail.END_REASON: how_ended, **played}
@@ -264,7 +265,7 @@ class ResilientViewingService(ViewingService):
             details[OFFLINE_SESSION] = view.offline_id
         else:
             details[Detail.SESSION_ID] = session_id
-        self.sink.append(AuditEntry(Action.VIEW_END, view.username, view.workstation, Outcome.OK, view.camera_id,
+        self.sink.append(AuditEntry(Action.VIEW_END, view.username, view.workstation, outcome, view.camera_id,
                                     view.incident_id, details))
         self._open.pop(session_id, None)
         if view.offline_id is None:

@@ -197,15 +197,18 @@ class ViewingService(AuditedService):
         also says how many pictures were shown; 0 marks a view that never played.
         """
         played = played_details(frames_shown, problem)
-        how_ended = (how_ended or "").strip()[:32] or "closed"
+        how_ended, outcome, played = how_view_ended(how_ended, played)
         row = self._session(session_id)
         if row.ended_at is not None:
             raise UserError(f"view session {session_id} has already ended")
         duration = max((now - row.started_at).total_seconds(), 0.0)
         with audited_transaction(self.database) as conn:
-            views.end_view_session(conn, session_id, now, how_ended)
+            # The row is closed only if still open, in the same transaction as the event: two ends racing (the tile
+            # and a CAD close, two consoles) write one VIEW_END, and the loser's transaction rolls back.
+            if not views.end_view_session(conn, session_id, now, how_ended):
+                raise UserError(f"view session {session_id} has already ended")
             self.audit.append(AuditEntry(
-                Action.VIEW_END, row.username, row.workstation, Outcome.OK, row.camera_id, row.incident_id,
+                Action.VIEW_END, row.username, row.workstation, outcome, row.camera_id, row.incident_id,
                 {Detail.SESSION_ID: session_id, Detail.STREAM_ID: row.stream_id,
                  Detail.DURATION_S: round(duration, 3), Detail.END_REASON: how_ended, **played}), conn=conn)
         return duration
@@ -240,6 +243,23 @@ def played_details(frames_shown: int | None, problem: str | None) -> dict:
     if why:
         details[Detail.PROBLEM] = why
     return details
+
+
+NO_PICTURE = "no_picture"  # the end reason of a view that never showed a picture, however it was closed
+CLOSED_AS = "closed_as"  # ... and how it was closed (user_closed, expired, console_closed ...)
+
+
+def how_view_ended(how_ended: str | None, played: dict) -> tuple[str, str, dict]:
+    """(end reason, outcome, details) of a view's end. VIEW_START is written when the stream is handed over (the
+    fail-closed promise above); a view that then showed not one picture is not recorded as a view watched: its
+    end says so (outcome failed, end reason no_picture, frames_shown 0, the problem, how it was closed)."""
+    how = (how_ended or "").strip()[:32] or "closed"
+    if played.get(Detail.FRAMES_SHOWN) != 0:
+        return how, Outcome.OK, played
+    details = dict(played)
+    if how != NO_PICTURE:
+        details[CLOSED_AS] = how
+    return NO_PICTURE, Outcome.FAILED, details
 
 
 def _resolved(conn, purpose: Purpose) -> Purpose:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Callable
 
 from console.domain.cameras import StreamProtocol
 from console.video.player import ErrorKind, Player, StreamError
@@ -69,14 +70,20 @@ class PlayerFactory:
     """Builds players; owns the asyncio loop thread the WebRTC players share. Close it when the app quits."""
 
     def __init__(self, overrides: dict[StreamProtocol, str] | None = None,
-                 first_frame_timeout: float | None = None, ca_file: str | None = None):
+                 first_frame_timeout: float | None = None, ca_file: str | None = None,
+                 resolve: Callable[[StreamSource], StreamSource] | None = None):
         self.overrides = dict(overrides or {})
         self.ca_file = ca_file or None  # the setting rtsps_ca_file: for every TLS stream without its own
+        # Where a source is really played from: the demo gateway's hook (console/services/demo_gateway.py) sends
+        # the demo registry's *.demo.invalid streams to loopback and hands every other source back unchanged.
+        self.resolve = resolve
         # The setting first_frame_timeout_s: every player it builds waits this long for a first key frame.
         self.first_frame_timeout = first_frame_timeout
         self._loop = None
 
     def create(self, source: StreamSource, backend: str = "auto", **kwargs) -> Player:
+        if self.resolve is not None:
+            source = self.resolve(source)
         name = choose_backend(source, backend, self.overrides)
         if self.ca_file and not source.ca_file:
             source = dataclasses.replace(source, ca_file=self.ca_file)

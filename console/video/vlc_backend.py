@@ -7,6 +7,7 @@ into libVLC happens on the player's own thread.
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import glob
 import logging
@@ -79,10 +80,18 @@ def vlc_has_rtsp() -> bool:
     return _rtsp_support["rtsp"]
 
 
-def _precheck_http(url: str, timeout: float) -> None:
-    """libVLC gives no reason when it fails; an HTTP request first turns 401/404/refused into one."""
+def _precheck_http(url: str, timeout: float, username: str | None = None, password: str | None = None) -> None:
+    """libVLC gives no reason when it fails; an HTTP request first turns 401/404/refused into one.
+
+    The credentials go in an Authorization header: urllib does not take them from a URL (it would try to reach a
+    host called "user:password@host")."""
+    headers = {}
+    if username:
+        token = base64.b64encode(f"{username}:{password or ''}".encode("utf-8")).decode("ascii")
+        headers["Authorization"] = f"Basic {token}"
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, method="GET"), timeout=timeout) as resp:
+        with urllib.request.urlopen(urllib.request.Request(url, method="GET", headers=headers),
+                                    timeout=timeout) as resp:
             resp.read(1)
     except urllib.error.HTTPError as exc:
         exc.close()  # it holds the response and its socket
@@ -155,7 +164,7 @@ class VlcPlayer(ThreadedPlayer):
             url = self.source.url_with_credentials()
         if url.lower().startswith(("http://", "https://")):
             try:
-                _precheck_http(self.source.url_with_credentials(), self.connect_timeout)
+                _precheck_http(self.source.url, self.connect_timeout, self.source.username, self.source.password)
             except StreamError as exc:
                 return exc
             url = self.source.url_with_credentials()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import re
 import time
@@ -29,6 +30,11 @@ NO_VIDEO_IN_TIME = ("The WebRTC gateway answered, but no video arrived in time; 
 UNREACHABLE = "The WebRTC gateway cannot be reached; check that it is online and the address is right."
 NO_COMMON_CODEC = ("The WebRTC gateway has no video format in common with this console (it answered without a "
                    "usable video codec); set the camera or gateway to H.264 or VP8.")
+
+
+def basic_authorization(username: str, password: str | None) -> str:
+    """The HTTP Basic Authorization value, built by hand: aiohttp 3.14 deprecates BasicAuth.encode()."""
+    return "Basic " + base64.b64encode(f"{username}:{password or ''}".encode("utf-8")).decode("ascii")
 
 
 def _video_section(sdp: str) -> str | None:
@@ -122,7 +128,7 @@ class WebRTCPlayer(Player):
         if self.source.token:
             return {"Authorization": f"Bearer {self.source.token}"}
         if self.source.username:
-            return {"Authorization": aiohttp.BasicAuth(self.source.username, self.source.password or "").encode()}
+            return {"Authorization": basic_authorization(self.source.username, self.source.password)}
         return {}
 
     async def _run(self) -> None:

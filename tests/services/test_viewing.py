@@ -183,3 +183,44 @@ def test_a_bad_frame_count_ends_nothing(database, viewing, people, registry, fra
     assert audit_rows(database, Action.VIEW_END) == []
     [row] = sessions(database)
     assert row.ended_at is None, "the session stays open: the end can be recorded again"
+
+
+def test_a_view_closed_before_any_picture_is_not_recorded_as_a_view_watched(database, viewing, people, registry):
+    """Issue 15 item 1: the user closes a tile that never showed a picture (or it expires): the end is a failed
+    no-picture end, the session row says no_picture, and VIEW_START stays the one written before the handover."""
+    auth = viewing.start_view(people[Role.DISPATCHER], registry["always"], WHY, NOW)
+    viewing.end_view(auth.session_id, "user_closed", NOW + timedelta(minutes=15), frames_shown=0,
+                     problem="The camera cannot be reached.")
+    [start] = audit_rows(database, Action.VIEW_START)
+    [end] = audit_rows(database, Action.VIEW_END)
+    assert start["outcome"] == Outcome.OK
+    assert end["outcome"] == Outcome.FAILED
+    assert end["details"]["end_reason"] == "no_picture" and end["details"]["closed_as"] == "user_closed"
+    assert end["details"]["frames_shown"] == 0
+    [row] = sessions(database)
+    assert row.end_reason == "no_picture" and row.ended_at is not None
+
+
+def test_a_view_that_played_ends_as_it_was_closed(database, viewing, people, registry):
+    auth = viewing.start_view(people[Role.DISPATCHER], registry["always"], WHY, NOW)
+    viewing.end_view(auth.session_id, "user_closed", NOW + timedelta(minutes=1), frames_shown=1)
+    [end] = audit_rows(database, Action.VIEW_END)
+    assert end["outcome"] == Outcome.OK and end["details"]["end_reason"] == "user_closed"
+    assert "closed_as" not in end["details"]
+
+
+def test_two_ends_racing_write_one_view_end(database, viewing, people, registry, monkeypatch):
+    """The second end read the row while it was still open (a CAD close and the tile at once): its transaction
+    finds the row closed and writes nothing."""
+    from console.store import views
+
+    auth = viewing.start_view(people[Role.DISPATCHER], registry["always"], WHY, NOW)
+    open_row = viewing._session(auth.session_id)
+    viewing.end_view(auth.session_id, "incident_closed", NOW + timedelta(minutes=1), frames_shown=5)
+    monkeypatch.setattr(views, "get_view_session", lambda conn, session_id: open_row)  # the stale read
+    with pytest.raises(UserError, match="already ended"):
+        viewing.end_view(auth.session_id, "user_closed", NOW + timedelta(minutes=2), frames_shown=5)
+    [end] = audit_rows(database, Action.VIEW_END)
+    assert end["details"]["end_reason"] == "incident_closed"
+    [row] = sessions(database)
+    assert row.end_reason == "incident_closed"

@@ -78,3 +78,16 @@ def test_month_bounds():
                                        datetime(2027, 1, 1, tzinfo=timezone.utc))
     with pytest.raises(UserError, match="YYYY-MM"):
         month_bounds("2026-13")
+
+
+def test_a_view_that_never_showed_a_picture_is_no_view_watched_in_the_report(service):
+    log = service.log
+    log.append(AuditEntry(Action.VIEW_START, "bob", "ws-2", camera_id=7,
+                          details={Detail.SESSION_ID: 2, Detail.REASON: "shots fired", Detail.CAD_NUMBER: "C-2"}))
+    log.append(AuditEntry(Action.VIEW_END, "bob", "ws-2", Outcome.FAILED, camera_id=7,
+                          details={Detail.SESSION_ID: 2, Detail.DURATION_S: 900, Detail.END_REASON: "no_picture",
+                                   Detail.FRAMES_SHOWN: 0, Detail.PROBLEM: "The camera cannot be reached."}))
+    report = service.monthly_report("2026-12")
+    assert (report.live_views, report.distinct_cameras, report.incidents) == (1, 1, 1)
+    assert report.total_minutes == 1.5, "the quarter hour of a view that showed nothing is no viewing time"
+    assert report.views_by_end_reason == {"expired": 1, "no_picture": 1} and report.views_without_end == 0
