@@ -53,6 +53,8 @@ class Action:
     KEY_EXPORT = "key_export"  # the agency contact key written to a passphrase-protected file (its key id)
     KEY_IMPORT = "key_import"  # a key file installed on a workstation (its key id)
     KEY_ROTATION = "key_rotation"  # a contact key rotation started, resumed or finished (key ids, counts)
+    BULLETIN_SEND = "bulletin_send"  # an incident bulletin sent: its hashes and the recipients' hashes (no address)
+    BULLETIN_GROUP = "bulletin_group"  # a saved recipient group made or changed (members' hashes)
 
 
 class Outcome:
