@@ -9,9 +9,12 @@ outbox (console/services/bulletin_outbox.py), whichever console delivers first.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 from console.domain.audit import Action, AuditEntry
 from console.domain.bulletins import (
@@ -34,6 +37,7 @@ from console.domain.bulletins import (
 from console.domain.changes import ChangeKind
 from console.domain.users import Permission, User
 from console.errors import UserError
+from console.services import evidence
 from console.services.accounts import default_workstation
 from console.store import bulletins as repo
 from console.store import registry as registry_repo
@@ -201,3 +205,65 @@ class BulletinService:
                          "members": [address_hash(a) for a in addresses]}), conn=conn)
             record_change(conn, ChangeKind.BULLETIN, None, self.workstation)
         return group_id
+
+    # --- evidence -----------------------------------------------------------------------------------------
+
+    def export_package(self, actor: User | str, incident_id: int, out, now: datetime) -> dict:
+        """Write the incident's bulletins (each one's record and attachments) as an evidence package; the manifest.
+        `rtic-console evidence verify` checks it like any other package."""
+        who = self._actor(actor)
+        with self.database.engine.connect() as conn:
+            incident = registry_repo.get_incident(conn, incident_id)
+            if incident is None:
+                raise UserError(f"there is no incident {incident_id}")
+            sent = repo.list_bulletins(conn, incident_id, limit=10_000)
+        if not sent:
+            raise UserError(f"no bulletins were sent for incident {incident.cad_number or incident_id}: nothing to export")
+        entries, sources = package_entries(sent)
+        manifest = {"format": evidence.FORMAT, "package_id": str(uuid.uuid4()),
+                    "incident": {"id": incident.id, "cad_number": incident.cad_number},
+                    "request_ids": [], "bulletin_ids": sorted(b.id for b in sent), "exported_by": who,
+                    "exported_at": now.astimezone(timezone.utc).isoformat(), "files": entries}
+        digest = evidence.write_package(Path(out), manifest, sources)
+        try:
+            with audited_transaction(self.database) as conn:
+                self.audit.append(AuditEntry(
+                    action=Action.EVIDENCE_EXPORT, username=who, workstation=self.workstation, incident_id=incident.id,
+                    details={"package_id": manifest["package_id"], "bulletin_ids": manifest["bulletin_ids"],
+                             "manifest_sha256": digest}), conn=conn)
+        except UserError:
+            evidence.remove_package(Path(out))
+            raise
+        return manifest
+
+
+def bulletin_record(b: Bulletin) -> bytes:
+    """A bulletin as the evidence package keeps it: what was sent, by whom, to whom (hashes) and how it went."""
+    body = {"bulletin_id": b.id, "incident_id": b.incident_id, "cad_number": b.cad_number, "sent_by": b.sent_by,
+            "sent_at": b.sent_at.astimezone(timezone.utc).isoformat(), "workstation": b.workstation, "text": b.text,
+            "reason": b.reason, "camera_id": b.camera_id, "content_sha256": b.content_sha256,
+            "attachments": [{"name": a.name, "type": a.kind.value, "sha256": a.sha256, "size": a.size}
+                            for a in b.attachments],
+            "recipients": [{"address_sha256": address_hash(r.address), "group": r.group_name, "state": r.state.value,
+                            "attempts": r.attempts, "message_id": r.message_id,
+                            "sent_at": r.sent_at.isoformat() if r.sent_at else None} for r in b.recipients]}
+    return (json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def package_entries(sent: list[Bulletin]) -> tuple[list[dict], list[tuple[bytes, str]]]:
+    """Manifest entries and sources (bytes, name in the package) for bulletins: each record and attachment."""
+    entries, sources = [], []
+    for b in sorted(sent, key=lambda b: b.id):
+        parts = [(f"bulletins/B{b.id}.json", bulletin_record(b))]
+        parts += [(f"{evidence.FILES_DIR}/B{b.id}-{a.name}", a.data) for a in b.attachments]
+        for name, data in parts:
+            entries.append({"name": name, "sha256": hashlib.sha256(data).hexdigest(), "size_bytes": len(data),
+                            "bulletin_id": b.id, "sent_by": b.sent_by,
+                            "sent_at": b.sent_at.astimezone(timezone.utc).isoformat()})
+            sources.append((data, name))
+    return entries, sources
+
+
+def incident_bulletins(database: Database, incident_id: int) -> list[Bulletin]:
+    with database.engine.connect() as conn:
+        return repo.list_bulletins(conn, incident_id, limit=10_000)
