@@ -47,6 +47,7 @@ class ClipBuffer:
         self._packets: deque[_Packet] = deque()
         self._bytes = 0
         self._format: _Format | None = None
+        self._parameter_sets = b""  # in-band SPS/PPS (VPS) seen last, when the stream carries no extradata
 
     def start_session(self, stream) -> None:
         """A new connection (a PyAV input video stream): packets of an earlier session cannot be joined to it."""
@@ -55,6 +56,7 @@ class ClipBuffer:
                       Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000))
         with self._lock:
             self._format = fmt
+            self._parameter_sets = b""
             self._packets.clear()
             self._bytes = 0
 
@@ -63,12 +65,28 @@ class ClipBuffer:
         if packet.size == 0 or self._format is None:
             return
         item = _Packet(bytes(packet), packet.pts, packet.dts, bool(packet.is_keyframe))
+        if item.key and not self._format.extradata:
+            self._remember_parameter_sets(item.data)
         with self._lock:
             if not self._packets and not item.key:
                 return  # nothing plays before the first key frame
             self._packets.append(item)
             self._bytes += len(item.data)
             self._trim()
+
+    def _remember_parameter_sets(self, data: bytes) -> None:
+        """A stream whose parameter sets come only in-band (no SDP sprop-parameter-sets, no extradata): keep the
+        latest ones, so a clip cut after the first key frame still says how to decode it. Packets stay as received."""
+        kinds = {"h264": ((7, 8), lambda b: b & 0x1F), "hevc": ((32, 33, 34), lambda b: (b >> 1) & 0x3F)}
+        if self._format.codec not in kinds or not data.startswith((b"\x00\x00\x01", b"\x00\x00\x00\x01")):
+            return
+        wanted, kind_of = kinds[self._format.codec]
+        found = {}
+        for unit in data.replace(b"\x00\x00\x00\x01", b"\x00\x00\x01").split(b"\x00\x00\x01"):
+            if unit and kind_of(unit[0]) in wanted:
+                found[kind_of(unit[0])] = unit.rstrip(b"\x00")
+        if set(found) >= set(wanted[:2]):
+            self._parameter_sets = b"".join(b"\x00\x00\x00\x01" + found[k] for k in sorted(found))
 
     def _trim(self) -> None:
         """Drop whole key-frame groups from the front while what stays still covers `seconds`."""
@@ -109,6 +127,8 @@ class ClipBuffer:
         want = min(self.seconds, seconds if seconds is not None else self.seconds)
         with self._lock:
             fmt, packets = self._format, list(self._packets)
+            if fmt is not None and not fmt.extradata and self._parameter_sets:  # in-band only
+                fmt = _Format(fmt.codec, fmt.width, fmt.height, self._parameter_sets, fmt.time_base)
         if fmt is None or not packets:
             return None
         newest = self._stamp(packets[-1]) or 0
@@ -123,25 +143,77 @@ class ClipBuffer:
         return _remux(fmt, packets[start:])
 
 
-def _remux(fmt: _Format, packets: list[_Packet]) -> bytes:
+_START = b"\x00\x00\x00\x01"
+_PARAMETER_SETS = {"h264": (7, 8), "hevc": (32, 33, 34)}
+
+
+def _nal_kind(codec: str, unit: bytes) -> int:
+    return unit[0] & 0x1F if codec == "h264" else (unit[0] >> 1) & 0x3F
+
+
+def _units(data: bytes, length_size: int) -> list[bytes]:
+    """The NAL units of a packet in Annex B form (start codes) or MP4 form (`length_size`-byte lengths)."""
+    if length_size == 0:
+        parts = data.replace(b"\x00\x00\x00\x01", b"\x00\x00\x01").split(b"\x00\x00\x01")
+        return [p.rstrip(b"\x00") for p in parts if p]
+    units, i = [], 0
+    while i + length_size <= len(data):
+        n = int.from_bytes(data[i:i + length_size], "big")
+        units.append(data[i + length_size:i + length_size + n])
+        i += length_size + n
+    return [u for u in units if u]
+
+
+def _avcc(extradata: bytes) -> tuple[int, list[bytes]]:
+    """(NAL length size, [SPS..., PPS...]) of an H.264 avcC record; (0, []) when it is not one."""
+    try:
+        length_size, units, i = (extradata[4] & 3) + 1, [], 6
+        for count_mask in (0x1F, 0xFF):
+            count = extradata[i - 1] & count_mask if count_mask == 0x1F else extradata[i]
+            i += 0 if count_mask == 0x1F else 1
+            for _ in range(count):
+                n = int.from_bytes(extradata[i:i + 2], "big")
+                units.append(extradata[i + 2:i + 2 + n])
+                i += 2 + n
+        return length_size, units
+    except IndexError:
+        return 0, []
+
+
+def _remux(fmt: _Format, packets: list[_Packet]) -> bytes | None:
+    """MP4 of the packets as received: the NAL units are only re-framed (Annex B in, MP4 lengths out by the muxer),
+    never decoded; the first packet carries the parameter sets so the clip plays from its first picture."""
+    if fmt.codec not in _PARAMETER_SETS:
+        log.info("no clip: the %s codec is not one a clip can be written from", fmt.codec)
+        return None
+    length_size, parameter_sets = 0, []
+    extradata = fmt.extradata or b""
+    if extradata[:1] == b"\x01" and fmt.codec == "h264":
+        length_size, parameter_sets = _avcc(extradata)
+    elif extradata[:1] == b"\x01":
+        return None  # hvcC from an MP4 source: live cameras send Annex B
+    elif extradata:
+        parameter_sets = _units(extradata, 0)
     out = io.BytesIO()
     with av.open(out, "w", format="mp4") as container:
-        stream = container.add_stream(fmt.codec)
-        stream.width, stream.height = fmt.width, fmt.height
-        if fmt.extradata:
-            stream.codec_context.extradata = fmt.extradata
+        stream = container.add_mux_stream(fmt.codec, width=fmt.width, height=fmt.height)
         stream.time_base = fmt.time_base
-        first = next((p.dts if p.dts is not None else p.pts for p in packets if (p.dts or p.pts) is not None), 0)
+        first = next((p.dts if p.dts is not None else p.pts for p in packets
+                      if (p.dts if p.dts is not None else p.pts) is not None), 0)
         last_dts = None
-        for p in packets:
-            packet = av.Packet(p.data)
-            dts = (p.dts if p.dts is not None else p.pts)
+        for index, p in enumerate(packets):
+            dts = p.dts if p.dts is not None else p.pts
             pts = p.pts if p.pts is not None else dts
             if dts is None:
                 continue
             dts, pts = dts - first, pts - first
             if last_dts is not None and dts <= last_dts:
                 continue  # a repeated or out-of-order stamp: the muxer would refuse it
+            units = _units(p.data, length_size)
+            wanted = _PARAMETER_SETS[fmt.codec]
+            if index == 0 and not any(_nal_kind(fmt.codec, u) in wanted for u in units):
+                units = parameter_sets + units
+            packet = av.Packet(b"".join(_START + u for u in units))
             last_dts = dts
             packet.dts, packet.pts = dts, max(pts, dts)
             packet.is_keyframe = p.key
