@@ -345,7 +345,8 @@ def run_console(db_url: str | None = None) -> int:
                                          auth.opened, auth.seal),
                 _start_feed_runner(settings, database, audit, cipher),
                 _start_audit_checkpointer(settings, audit),
-                start_cad_intake(console, audit)]
+                start_cad_intake(console, audit),
+                services.tools.outbox.start() if settings.smtp_host and services.tools.outbox else None]
 
     try:
         return run_signed_in(app, settings, db_url, ConsoleStart(
@@ -358,7 +359,7 @@ def run_console(db_url: str | None = None) -> int:
 
 
 def session_services(settings: Settings, session, *, auth, viewing, contacts, registry, audit, cipher, changes,
-                     sink=None):
+                     sink=None, bulletins: bool = True):
     """Everything a signed-in console uses, for the workstation `session` signed in at; the registry and footage
     tools work on `registry`'s database (the shared one, or the field copy in field mode). The GUI builds none."""
     _store_loaded()
@@ -378,7 +379,15 @@ def session_services(settings: Settings, session, *, auth, viewing, contacts, re
     def import_portal(path: Path, **options) -> dict:  # on a worker thread: the dry run, then the import
         return import_file(database, cipher, path, **options)
 
-    tools = ToolServices(footage=FootageService.from_settings(database, audit, settings, workstation),
+    bulletin_service = outbox = None
+    if bulletins:  # not in field mode: a bulletin must reach the shared registry, not a laptop's copy
+        from console.services.bulletin_outbox import BulletinOutbox, OutboxRunner, SmtpConfig
+        from console.services.bulletins import BulletinService
+
+        bulletin_service = BulletinService.from_settings(database, audit, settings, workstation)
+        outbox = OutboxRunner(BulletinOutbox(database, SmtpConfig.from_settings(settings), workstation))
+    tools = ToolServices(bulletins=bulletin_service, wake_outbox=outbox.wake if outbox else None, outbox=outbox,
+                         footage=FootageService.from_settings(database, audit, settings, workstation),
                          intake=IntakeService(database, audit, cipher, workstation),
                          alerts=OwnerAlertService(database, audit, workstation),
                          edits=RegistryEditService(database, audit, cipher, workstation),
@@ -540,7 +549,7 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
                                             **offline_limits(settings), field_copy=opened),
             contacts=ContactService(remote, audit, cipher),
             registry=RegistryService(opened.database, field_copy=opened), audit=audit, cipher=cipher, sink=sink,
-            changes=ChangeFollower(opened.database))  # stopped at once: field mode
+            changes=ChangeFollower(opened.database), bulletins=False)  # stopped at once: field mode
 
     def field_notices(console, signed_in, _services, _session) -> list:
         console.window.parts.incident_view.data_as_of = auth.field.made_at  # searches say they answer from the copy
