@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, Qt, Signal
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -79,11 +79,12 @@ class SendBulletinDialog(QDialog):
                 button.setObjectName(f"tool_{tool}")
                 button.setCheckable(True)
                 button.setAutoExclusive(True)
+                button.setAutoDefault(False)
+                button.setStyleSheet("QPushButton:checked { background: #ffd400; color: #101010; font-weight: bold; }")
                 button.clicked.connect(lambda _=False, t=tool: self._tool(t))
-                QShortcut(QKeySequence(str(key)), self.canvas, activated=lambda t=tool: self._tool(t),
-                          context=Qt.ShortcutContext.WidgetShortcut)  # on the picture only: fields take digits
                 tools.addWidget(button)
                 self.tool_buttons[tool] = button
+            self.canvas.sig_tool_key.connect(self._tool)  # 1/2/3 on the picture only: fields take digits
             self.mark_text = QLineEdit()
             self.mark_text.setObjectName("markText")
             self.mark_text.setMaxLength(MAX_MARK_TEXT)
@@ -92,6 +93,7 @@ class SendBulletinDialog(QDialog):
             self.mark_text.returnPressed.connect(self.canvas.setFocus)  # typed the words: back to place them
             tools.addWidget(self.mark_text, 1)
             undo = QPushButton("Undo")
+            undo.setAutoDefault(False)
             undo.setObjectName("undoMark")
             undo.clicked.connect(self.canvas.undo)
             tools.addWidget(undo)
@@ -149,20 +151,29 @@ class SendBulletinDialog(QDialog):
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         self.cancel = QPushButton("Cancel")
+        self.cancel.setAutoDefault(False)
         self.cancel.clicked.connect(self.reject)
         self.send_button = QPushButton("Send  (Ctrl+Enter)")
-        self.send_button.setObjectName("sendBulletin")
+        self.send_button.setObjectName("primary")  # the theme's accent: the one button that acts
         self.send_button.setDefault(False)
         self.send_button.setAutoDefault(False)
         self.send_button.clicked.connect(self.send)
         buttons.addWidget(self.cancel)
         buttons.addWidget(self.send_button)
         right.addLayout(buttons)
-        for sequence in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(sequence), self, activated=self.send)
+        for field in (self.to, self.text, self.reason, self.with_clip, self.group_list, self.canvas):
+            if field is not None:
+                field.installEventFilter(self)  # Ctrl+Enter sends from wherever the keyboard is
         layout.addLayout(right, 2)
         self.resize(1180, 640) if self.canvas is not None else self.resize(560, 480)
         self.to.setFocus()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if (event.type() == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            self.send()
+            return True
+        return super().eventFilter(watched, event)
 
     def set_groups(self, names: list[str]) -> None:
         """The saved recipient groups to tick (loaded off the GUI thread after the dialog opened)."""
@@ -174,6 +185,12 @@ class SendBulletinDialog(QDialog):
             self.group_list.addItem(item)
         self.group_list.setVisible(bool(names))
         self.groups_label.setVisible(bool(names))
+
+    def set_full_picture(self, image: QImage | None) -> None:
+        """The same moment at the stream's full resolution, decoded off the GUI thread: the marks keep their places."""
+        if image is not None and not image.isNull() and self.canvas is not None and not self.sending:
+            if image.width() >= self.canvas.image.width():
+                self.canvas.set_image(image)
 
     def _tool(self, tool: str) -> None:
         if self.canvas is None:

@@ -29,8 +29,9 @@ class Mark:
     text: str = ""
 
 
-def draw_marks(painter: QPainter, marks: list[Mark], scale: float = 1.0) -> None:
-    """Draw `marks` (picture coordinates) with `painter`, whose picture is `scale` times the image."""
+def draw_marks(painter: QPainter, marks: list[Mark], scale: float = 1.0, picture_width: float = 0.0) -> None:
+    """Draw `marks` (picture coordinates) with `painter`, whose picture is `scale` times the image; a text that
+    would run past the picture's right edge (`picture_width`) is moved left so all of it shows."""
     for mark in marks:
         width = max(3.0, 4.0 * scale * _picture_scale(painter, scale))
         a, b = mark.start * scale, mark.end * scale
@@ -45,13 +46,17 @@ def draw_marks(painter: QPainter, marks: list[Mark], scale: float = 1.0) -> None
             elif mark.tool == "arrow":
                 painter.drawLine(a, b)
                 painter.setBrush(colour)
-                painter.drawPolygon(_arrow_head(a, b, 6 * w))
+                painter.drawPolygon(_arrow_head(a, b, 6 * width))
         if mark.tool == "text" and mark.text:
             font = QFont()
             font.setBold(True)
             font.setPixelSize(max(12, int(22 * scale * _picture_scale(painter, scale))))
             path = QPainterPath()
             path.addText(a, font, mark.text)
+            right = picture_width * scale if picture_width else float(painter.device().width())
+            overflow = path.boundingRect().right() - right + 6
+            if overflow > 0:
+                path.translate(-min(overflow, path.boundingRect().left()), 0)
             painter.setPen(QPen(OUTLINE, max(3.0, font.pixelSize() / 6)))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPath(path)
@@ -87,6 +92,8 @@ class MarkupCanvas(QWidget):
 
     sig_changed = Signal()
     """The marks changed (added, undone, cleared)."""
+    sig_tool_key = Signal(str)
+    """1, 2 or 3 pressed on the picture: the dispatcher picks circle, arrow or text."""
 
     def __init__(self, image: QImage, parent: QWidget | None = None):
         super().__init__(parent)
@@ -123,6 +130,21 @@ class MarkupCanvas(QWidget):
         return QPointF(min(max(p.x(), 0), self.image.width()), min(max(p.y(), 0), self.image.height()))
 
     # --- marks ------------------------------------------------------------------------------------------------
+
+    def set_image(self, image: QImage) -> None:
+        """A sharper picture of the same moment (the stream's full resolution): the marks keep their places."""
+        if image.isNull() or self.image.isNull():
+            return
+        fx, fy = image.width() / self.image.width(), image.height() / self.image.height()
+
+        def moved(p: QPointF) -> QPointF:
+            return QPointF(p.x() * fx, p.y() * fy)
+
+        self.marks = [Mark(m.tool, moved(m.start), moved(m.end), m.text) for m in self.marks]
+        self.cursor = moved(self.cursor)
+        self._anchor = moved(self._anchor) if self._anchor is not None else None
+        self.image = image
+        self.update()
 
     def set_tool(self, tool: str) -> None:
         if tool in TOOLS:
@@ -165,7 +187,10 @@ class MarkupCanvas(QWidget):
             max(2.0, self.image.width() / 100)
         moves = {Qt.Key.Key_Left: (-step, 0), Qt.Key.Key_Right: (step, 0), Qt.Key.Key_Up: (0, -step),
                  Qt.Key.Key_Down: (0, step)}
-        if event.key() in moves:
+        tools = {Qt.Key.Key_1: "circle", Qt.Key.Key_2: "arrow", Qt.Key.Key_3: "text"}
+        if event.key() in tools and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            self.sig_tool_key.emit(tools[event.key()])
+        elif event.key() in moves:
             dx, dy = moves[event.key()]
             self.cursor = QPointF(min(max(self.cursor.x() + dx, 0), self.image.width()),
                                   min(max(self.cursor.y() + dy, 0), self.image.height()))
@@ -208,10 +233,10 @@ class MarkupCanvas(QWidget):
         s, offset = self._scale(), self._offset()
         painter.translate(offset)
         painter.drawImage(QRectF(0, 0, self.image.width() * s, self.image.height() * s), self.image)
-        draw_marks(painter, self.marks, s)
+        draw_marks(painter, self.marks, s, self.image.width())
         pending = self._drag or self._anchor
         if pending is not None and self.tool != "text":
-            draw_marks(painter, [Mark(self.tool, pending, self.cursor)], s)
+            draw_marks(painter, [Mark(self.tool, pending, self.cursor)], s, self.image.width())
         if self.hasFocus():  # the keyboard's cross
             c = self.cursor * s
             painter.setPen(QPen(QColor("#00e5ff"), 2))

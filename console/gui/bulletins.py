@@ -22,6 +22,14 @@ from console.gui.video.snapshot import caption_for
 from console.services.bulletins import BulletinService
 
 
+def _full_picture(buffer):
+    """On a worker: the newest picture of the view at the stream's resolution, as a QImage (or None)."""
+    from console.gui.video.bridge import to_qimage
+
+    array = buffer.latest_picture()
+    return to_qimage(array) if array is not None else None
+
+
 class BulletinTools(QObject):
     def __init__(self, window, wall, user: Callable[[], object], service: BulletinService, zone=None,
                  wake_outbox: Callable[[], None] | None = None):
@@ -98,6 +106,9 @@ class BulletinTools(QObject):
         self.dialog.sig_sent.connect(self._sent)
         self.dialog.open()
         dialog = self.dialog
+        if buffer is not None:  # the tile shows a scaled picture: the stream's own resolution comes from its packets
+            self.window.tasks.run("bulletin-picture", lambda: _full_picture(buffer),
+                                  lambda image: dialog.set_full_picture(image) if self.dialog is dialog else None)
         self.window.tasks.run("bulletin-groups", lambda: sorted(self.service.groups()),
                               lambda names: dialog.set_groups(names) if self.dialog is dialog else None)
 

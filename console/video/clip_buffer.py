@@ -112,6 +112,10 @@ class ClipBuffer:
     def _stamp(p: _Packet) -> int | None:
         return p.dts if p.dts is not None else p.pts
 
+    def latest_picture(self):
+        """The newest picture at the stream's resolution (RGB numpy array) or None: see `latest_picture`."""
+        return latest_picture(self)
+
     @property
     def buffered_s(self) -> float:
         with self._lock:
@@ -180,11 +184,9 @@ def _avcc(extradata: bytes) -> tuple[int, list[bytes]]:
         return 0, []
 
 
-def _remux(fmt: _Format, packets: list[_Packet]) -> bytes | None:
-    """MP4 of the packets as received: the NAL units are only re-framed (Annex B in, MP4 lengths out by the muxer),
-    never decoded; the first packet carries the parameter sets so the clip plays from its first picture."""
+def _annexb_packets(fmt: _Format, packets: list[_Packet]) -> list[tuple[_Packet, bytes]] | None:
+    """Each packet as Annex B bytes (NAL units re-framed, not changed), the first one carrying the parameter sets."""
     if fmt.codec not in _PARAMETER_SETS:
-        log.info("no clip: the %s codec is not one a clip can be written from", fmt.codec)
         return None
     length_size, parameter_sets = 0, []
     extradata = fmt.extradata or b""
@@ -194,6 +196,50 @@ def _remux(fmt: _Format, packets: list[_Packet]) -> bytes | None:
         return None  # hvcC from an MP4 source: live cameras send Annex B
     elif extradata:
         parameter_sets = _units(extradata, 0)
+    out = []
+    for index, p in enumerate(packets):
+        units = _units(p.data, length_size)
+        if index == 0 and not any(_nal_kind(fmt.codec, u) in _PARAMETER_SETS[fmt.codec] for u in units):
+            units = parameter_sets + units
+        out.append((p, b"".join(_START + u for u in units)))
+    return out
+
+
+def latest_picture(buffer: "ClipBuffer"):
+    """The newest picture the buffer holds at the stream's full resolution (an RGB numpy array), decoded from the
+    last key frame on; None with nothing buffered. Slow-ish (up to one key-frame interval of decoding): a worker's."""
+    with buffer._lock:
+        fmt, packets = buffer._format, list(buffer._packets)
+        if fmt is not None and not fmt.extradata and buffer._parameter_sets:
+            fmt = _Format(fmt.codec, fmt.width, fmt.height, buffer._parameter_sets, fmt.time_base)
+    if fmt is None or not packets:
+        return None
+    last_key = max((i for i, p in enumerate(packets) if p.key), default=None)
+    if last_key is None:
+        return None
+    framed = _annexb_packets(fmt, packets[last_key:])
+    if not framed:
+        return None
+    decoder = av.CodecContext.create(fmt.codec, "r")
+    newest = None
+    try:
+        for _, data in framed:
+            for frame in decoder.decode(av.Packet(data)):
+                newest = frame
+        for frame in decoder.decode(None):
+            newest = frame
+    except av.error.FFmpegError as exc:
+        log.info("no full-resolution picture: %s", exc.__class__.__name__)
+    return newest.to_ndarray(format="rgb24") if newest is not None else None
+
+
+def _remux(fmt: _Format, packets: list[_Packet]) -> bytes | None:
+    """MP4 of the packets as received: the NAL units are only re-framed (Annex B in, MP4 lengths out by the muxer),
+    never decoded; the first packet carries the parameter sets so the clip plays from its first picture."""
+    framed = _annexb_packets(fmt, packets)
+    if framed is None:
+        log.info("no clip: the %s stream cannot be written as a clip", fmt.codec)
+        return None
     out = io.BytesIO()
     with av.open(out, "w", format="mp4") as container:
         stream = container.add_mux_stream(fmt.codec, width=fmt.width, height=fmt.height)
@@ -201,7 +247,7 @@ def _remux(fmt: _Format, packets: list[_Packet]) -> bytes | None:
         first = next((p.dts if p.dts is not None else p.pts for p in packets
                       if (p.dts if p.dts is not None else p.pts) is not None), 0)
         last_dts = None
-        for index, p in enumerate(packets):
+        for p, data in framed:
             dts = p.dts if p.dts is not None else p.pts
             pts = p.pts if p.pts is not None else dts
             if dts is None:
@@ -209,12 +255,8 @@ def _remux(fmt: _Format, packets: list[_Packet]) -> bytes | None:
             dts, pts = dts - first, pts - first
             if last_dts is not None and dts <= last_dts:
                 continue  # a repeated or out-of-order stamp: the muxer would refuse it
-            units = _units(p.data, length_size)
-            wanted = _PARAMETER_SETS[fmt.codec]
-            if index == 0 and not any(_nal_kind(fmt.codec, u) in wanted for u in units):
-                units = parameter_sets + units
-            packet = av.Packet(b"".join(_START + u for u in units))
             last_dts = dts
+            packet = av.Packet(data)
             packet.dts, packet.pts = dts, max(pts, dts)
             packet.is_keyframe = p.key
             packet.time_base = fmt.time_base

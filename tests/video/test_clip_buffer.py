@@ -61,7 +61,7 @@ def test_remux_keeps_the_packets_and_starts_on_a_key_frame(tmp_path):
 
 def test_nothing_buffered_before_a_key_frame_or_a_session():
     buffer = ClipBuffer(5)
-    assert buffer.write_mp4() is None and buffer.buffered_s == 0.0
+    assert buffer.write_mp4() is None and buffer.buffered_s == 0.0 and buffer.latest_picture() is None
 
 
 def test_the_buffer_stays_within_its_byte_limit(tmp_path):
@@ -101,3 +101,6 @@ def test_live_rtsp_view_gives_a_clip(rtsp_server):
     packets, frames = demux(clip)
     assert packets[0][1] and frames >= 10
     assert 0.5 <= mp4_duration_s(clip) <= 2.1
+    picture = buffer.latest_picture()  # the stream's own resolution, not the tile's
+    assert picture is not None and picture.shape[2] == 3
+    assert (picture.shape[1], picture.shape[0]) == (player.stats.info.width, player.stats.info.height)

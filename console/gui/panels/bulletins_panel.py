@@ -59,7 +59,7 @@ class BulletinsPanel(QWidget):
         self.picture = QLabel()
         self.picture.setObjectName("bulletinPicture")
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.picture.setMinimumHeight(120)
+        self.picture.setMinimumHeight(180)
         inner.addWidget(self.picture, 1)
         self.detail = QLabel("")
         self.detail.setObjectName("bulletinDetail")
@@ -68,6 +68,9 @@ class BulletinsPanel(QWidget):
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         inner.addWidget(self.detail)
         splitter.addWidget(detail)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([120, 420])
         layout.addWidget(splitter, 1)
         self.send_button = QPushButton("Send to responders…  (Ctrl+Shift+B)")
         self.send_button.setObjectName("panelSendBulletin")
@@ -101,7 +104,8 @@ class BulletinsPanel(QWidget):
         for b in self.bulletins:
             first = (b.text.splitlines() or ["(picture only)"])[0][:60]
             what = " + ".join(a.kind.extension.upper() for a in b.attachments)
-            item = QListWidgetItem(f"{self._time(b)}  {b.sent_by}  {first}   [{what or 'text'}; {delivery_line(b)}]")
+            item = QListWidgetItem(f"{self._time(b)}  {delivery_line(b)}  ·  {b.sent_by}  ·  {what or 'text'}\n"
+                                   f"      {first}")
             if any(r.state is DeliveryState.FAILED for r in b.recipients):
                 item.setForeground(Qt.GlobalColor.red)
             self.list.addItem(item)
@@ -120,13 +124,14 @@ class BulletinsPanel(QWidget):
         if image.isNull():
             self.picture.clear()
         else:
-            width = max(160, self.picture.width() - 8)
-            self.picture.setPixmap(QPixmap.fromImage(image).scaledToWidth(min(width, image.width()),
-                                                                           Qt.TransformationMode.SmoothTransformation))
+            width, height = max(160, self.picture.width() - 8), max(120, self.picture.height() - 8)
+            self.picture.setPixmap(QPixmap.fromImage(image).scaled(min(width, image.width()), min(height, image.height()),
+                                                                   Qt.AspectRatioMode.KeepAspectRatio,
+                                                                   Qt.TransformationMode.SmoothTransformation))
         copies = "\n".join(f"  {r.address}: {STATE_WORDS[r.state]}"
                            + (f" ({r.last_error[:120]})" if r.last_error else "") for r in b.recipients)
         show_text(self.detail, f"{b.text or '(no text)'}\n\nSent by {b.sent_by} at {self._time(b)} from "
                                f"{b.workstation}" + (f" — {b.reason}" if b.reason else "")
                   + (f"\nClip: {b.clip.size / 1_000_000:.1f} MB" if b.clip is not None else "")
                   + (f"\nE-mail copies:\n{copies}" if copies else "\nNo e-mail copies (consoles only)")
-                  + f"\nSHA-256 {b.content_sha256}")
+                  + f"\nSHA-256 {b.content_sha256}", limit=4000)
