@@ -14,6 +14,7 @@ import ipaddress
 import socket
 import ssl
 import threading
+import time
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -82,6 +83,7 @@ class _Handler:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.relay.lock:
             self.relay.messages.append((tuple(envelope.rcpt_tos), message, session.ssl is not None))
+            self.relay.arrival_times.append(time.monotonic())
         self.relay.arrived.set()
         return "250 Message accepted"
 
@@ -97,6 +99,7 @@ class SmtpRelay:
         self.require_auth = require_auth
         self.data_size_limit = data_size_limit
         self.messages: list = []
+        self.arrival_times: list[float] = []  # time.monotonic() of each accepted message (benchmarks)
         self.answers: dict[str, str] = {}  # address -> a reply to RCPT TO (e.g. "550 no such user")
         self.data_answer = ""  # a reply to DATA instead of accepting
         self.logins: list[tuple[str, str]] = []
