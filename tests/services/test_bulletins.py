@@ -357,3 +357,42 @@ def test_two_consoles_delivering_at_once_send_each_copy_once(pg_url, tmp_path, s
             assert conn.execute(select(BulletinRow.__table__.c.id)).all()
     finally:
         db.close()
+
+
+# --- evidence -------------------------------------------------------------------------------------------------
+
+
+def test_bulletins_are_evidence_in_packages_that_verify(bulletins, people, incident, registry, database, audit,
+                                                        tmp_path):
+    from console.services.evidence import verify_package
+    from console.services.footage import FootageService
+
+    image = png()
+    sent = bulletins.send(people[Role.DISPATCHER], incident, "Red hoodie", ADDRESSES, NOW, image=image)
+    package = bulletins.export_package(people[Role.DETECTIVE], incident, tmp_path / "bulletins.zip", NOW)
+    assert package["bulletin_ids"] == [sent.bulletin_id]
+    names = {f["name"]: f for f in package["files"]}
+    assert names[f"files/B{sent.bulletin_id}-snapshot.png"]["sha256"] == hashlib.sha256(image).hexdigest()
+    report = verify_package(tmp_path / "bulletins.zip")
+    assert report.intact and report.checked == 2
+    [event] = audit_rows(database, Action.EVIDENCE_EXPORT)
+    assert event["details"]["bulletin_ids"] == [sent.bulletin_id]
+
+    footage = FootageService(database, audit, evidence_dir=tmp_path / "evidence", workstation="ws")
+    created = footage.create(people[Role.DETECTIVE], incident, NOW - timedelta(hours=1), NOW - timedelta(minutes=5),
+                             NOW, camera_ids=[registry["registered"]])
+    (tmp_path / "dvr.mp4").write_bytes(b"owner's export")
+    request = footage.get(created.request_ids[0])
+    footage.attach_files(people[Role.DETECTIVE], request.id, request.version, [tmp_path / "dvr.mp4"], NOW)
+    manifest = footage.export_package(people[Role.DETECTIVE], [request.id], tmp_path / "incident.zip", NOW)
+    assert manifest["bulletin_ids"] == [sent.bulletin_id]
+    assert any(f["name"] == f"bulletins/B{sent.bulletin_id}.json" for f in manifest["files"])
+    assert verify_package(tmp_path / "incident.zip").intact
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "incident.zip") as zf:  # the record names recipients by hash only
+        record = zf.read(f"bulletins/B{sent.bulletin_id}.json").decode()
+    assert "police.example.gov" not in record and address_hash("unit12@police.example.gov") in record
+    with zipfile.ZipFile(tmp_path / "incident.zip", "a") as zf:  # tampering is found
+        zf.writestr(f"files/B{sent.bulletin_id}-snapshot.png.extra", b"x")
+    assert not verify_package(tmp_path / "incident.zip").intact
