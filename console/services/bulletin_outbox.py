@@ -24,9 +24,10 @@ from email.utils import format_datetime
 
 import aiosmtplib
 
-from console.domain.bulletins import STALE_SENDING, Bulletin, DeliveryState, Recipient, backoff_s
+from console.domain.bulletins import STALE_SENDING, Bulletin, DeliveryState, Recipient, backoff_s, normalise_address
 from console.domain.changes import ChangeKind
 from console.domain.redaction import redact
+from console.errors import UserError
 from console.services.background import BackgroundLoop
 from console.store import bulletins as repo
 from console.store.changes import record_change
@@ -59,6 +60,11 @@ class SmtpConfig:
             return "no SMTP relay is set (setting smtp_host): the e-mail copies wait in the outbox"
         if not self.sender or "@" not in self.sender:
             return "no sender address is set (setting smtp_from): the e-mail copies wait in the outbox"
+        try:
+            normalise_address(self.sender)
+        except UserError:
+            return (f"the sender address {self.sender[:80]!r} (setting smtp_from) is not an e-mail address: the "
+                    "e-mail copies wait in the outbox")
         if self.user and not os.environ.get(self.password_env):
             return (f"the relay password is not in the environment variable {self.password_env} "
                     "(setting smtp_password_env): the e-mail copies wait in the outbox")
@@ -143,7 +149,13 @@ class BulletinOutbox:
             recipient = repo.get_recipient(conn, recipient_id)
             bulletin = repo.get_bulletin(conn, recipient.bulletin_id)
         try:
-            await self._send(build_message(bulletin, recipient, self.config.sender), recipient.address)
+            try:
+                await self._send(build_message(bulletin, recipient, self.config.sender), recipient.address)
+            except (_Permanent, _Temporary):
+                raise
+            except Exception as exc:  # a fault nobody foresaw: logged, and the copy waits for the next try
+                log.exception("bulletin copy %s: unexpected failure while sending", recipient.id)
+                raise _Temporary(f"sending failed ({exc.__class__.__name__})") from None
         except _Permanent as exc:
             self._finish(recipient, bulletin, DeliveryState.FAILED, str(exc))
             report.failed += 1

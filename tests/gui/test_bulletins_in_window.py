@@ -15,6 +15,7 @@ import av
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
 
 from console.domain.access import Purpose
 from console.domain.audit import Action
@@ -55,17 +56,18 @@ def yellow_pixels(image: QImage) -> int:
                if (c := image.pixelColor(x, y)).red() > 200 and c.green() > 170 and c.blue() < 80)
 
 
-def test_send_to_responders_from_a_live_tile(qtbot, registry, sign_in, relay):
-    _, ids, incident = registry
-    signed = sign_in("disp16", Role.DISPATCHER)
-    window, audit = signed.window, signed.services.audit
+def send_from_live_tile(qtbot, signed, incident, camera_id, relay, shot_name="bulletin-send.png"):
+    """Ctrl+Shift+B on the tile playing `camera_id`, marks placed with the keyboard, a clip, sent; the relay has it.
+    Returns (the picture the dialog showed, the relay's message)."""
+    window = signed.window
     signed.feeds.ask_purpose = lambda context, count: Purpose("armed robbery, suspect leaving", incident=incident)
     runner = signed.services.tools.outbox
     runner.start()
     try:
         with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000):
-            window.controller.set_incident(incident.lat, incident.lon, "CHI-2026-555001 Shots fired", incident)
-        window.sig_open_feed.emit(ids["door"])
+            window.controller.set_incident(incident.lat, incident.lon, f"{incident.cad_number} {incident.type}",
+                                           incident)
+        window.sig_open_feed.emit(camera_id)
         tile = signed.wall.tiles[0]
         qtbot.waitUntil(lambda: tile.view is not None and tile.painted >= 5, timeout=20_000)
         qtbot.waitUntil(lambda: tile.clip_buffer is not None and tile.clip_buffer.buffered_s >= 2.5, timeout=30_000)
@@ -93,7 +95,7 @@ def test_send_to_responders_from_a_live_tile(qtbot, registry, sign_in, relay):
         for _ in range(6):
             qtbot.keyClick(canvas, Qt.Key.Key_Right)
         qtbot.keyClick(canvas, Qt.Key.Key_Return)
-        qtbot.keyClick(canvas, Qt.Key.Key_2)  # arrow: from here, up and to the left
+        qtbot.keyClick(canvas, Qt.Key.Key_2)  # arrow: from here, up
         qtbot.keyClick(canvas, Qt.Key.Key_Return)
         for _ in range(3):
             qtbot.keyClick(canvas, Qt.Key.Key_Up, Qt.KeyboardModifier.ShiftModifier)
@@ -105,22 +107,26 @@ def test_send_to_responders_from_a_live_tile(qtbot, registry, sign_in, relay):
         assert [m.tool for m in canvas.marks] == ["circle", "arrow", "text"]
         qtbot.wait(100)
         OUTPUT.mkdir(exist_ok=True)
-        shot = dialog.grab()
-        assert shot.save(str(OUTPUT / "bulletin-send.png"))
-
-        qtbot.keyClick(dialog.text, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        assert dialog.grab().save(str(OUTPUT / shot_name))
+        before = len(relay.messages)
+        qtbot.keyClick(dialog.text, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Enter sends
         qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=20_000)
-        qtbot.waitUntil(lambda: len(relay.messages) == 1, timeout=30_000)
+        qtbot.waitUntil(lambda: len(relay.messages) == before + 1, timeout=30_000)
     finally:
         runner.stop()
+    return frame, relay.messages[-1]
 
+
+def check_message(audit, incident, camera_id, frame, message):
+    """The e-mail's attachments are the audited bulletin's, byte for byte; the marks and the caption are burned in."""
     [sent] = audit.query(actions=(Action.BULLETIN_SEND,))
-    assert sent.username == "disp16" and sent.incident_id == incident.id and sent.camera_id == ids["door"]
+    assert sent.incident_id == incident.id and sent.camera_id == camera_id
     hashes = {a["name"]: a["sha256"] for a in sent.details["attachments"]}
     assert set(hashes) == {"snapshot.png", "clip.mp4"}
-    [(rcpts, message, over_tls)] = relay.messages
+    rcpts, mail, over_tls = message
     assert rcpts == ("unit12@police.example.gov",) and over_tls
-    parts = {p.get_filename(): p.get_content() for p in message.iter_attachments()}
+    assert sent.details["content_sha256"] in mail["X-RTIC-Bulletin"]
+    parts = {p.get_filename(): p.get_content() for p in mail.iter_attachments()}
     assert {n: hashlib.sha256(d).hexdigest() for n, d in parts.items()} == hashes
     picture = QImage.fromData(parts["snapshot.png"])
     assert picture.width() == frame.width() and picture.height() > frame.height()  # the caption band under it
@@ -128,7 +134,16 @@ def test_send_to_responders_from_a_live_tile(qtbot, registry, sign_in, relay):
     assert 1.0 <= mp4_duration_s(parts["clip.mp4"]) <= 3.1
     with av.open(io.BytesIO(parts["clip.mp4"])) as clip:
         assert sum(1 for _ in clip.decode(video=0)) >= 10
-    assert audit.verify().ok
+    return sent
+
+
+def test_send_to_responders_from_a_live_tile(qtbot, registry, sign_in, relay):
+    _, ids, incident = registry
+    signed = sign_in("disp16", Role.DISPATCHER)
+    window, audit = signed.window, signed.services.audit
+    frame, message = send_from_live_tile(qtbot, signed, incident, ids["door"], relay)
+    sent = check_message(audit, incident, ids["door"], frame, message)
+    assert sent.username == "disp16" and audit.verify().ok
 
     panel = signed.bulletins.panel
     qtbot.waitUntil(lambda: panel.list.count() == 1 and "1 delivered" in panel.list.item(0).text(), timeout=20_000)
@@ -137,6 +152,70 @@ def test_send_to_responders_from_a_live_tile(qtbot, registry, sign_in, relay):
     qtbot.wait(300)
     assert window.grab().save(str(OUTPUT / "bulletin-panel.png"))
     signed.close()
+
+
+@pytest.fixture
+def pg_live_registry(pg_url, rtsp_server):
+    """A camera shared always whose gateway is the local RTSP server, near an open incident, on PostgreSQL."""
+    from console.domain.cameras import Camera, Capability, SharingMode, Stream, StreamProtocol
+    from console.domain.incidents import Incident
+    from console.domain.owners import OwnerContact, OwnerKind
+    from console.store import registry as repo
+    from console.store.db import open_database
+    from console.store.secrets import ContactCipher, load_contact_key
+    from tests.gui.conftest import CENTRE
+    from tests.support.geometry import destination
+
+    cipher = ContactCipher(load_contact_key())
+    with open_database(pg_url, create=True) as database, database.engine.begin() as conn:
+        lat, lon = destination(*CENTRE, 0, 40)
+        owner = repo.add_owner(conn, cipher, OwnerKind.BUSINESS, OwnerContact("Corner Deli", phone="413-555-0100"))
+        site = repo.add_site(conn, owner, "Corner Deli", "40 Test St", lat, lon)
+        camera = repo.add_camera(conn, cipher, Camera(None, site, "deli door", lat, lon, "", Capability.LIVE,
+                                                      SharingMode.ALWAYS,
+                                                      streams=(Stream(StreamProtocol.RTSP, rtsp_server.url("cam")),)),
+                                 owner)
+        incident = repo.get_incident(conn, repo.add_incident(conn, Incident(
+            None, "CHI-2026-555016", "Armed robbery", 1, "1 Test St", *CENTRE, datetime.now(timezone.utc))))
+    return pg_url, camera, incident
+
+
+@pytest.mark.postgres
+def test_a_live_bulletin_reaches_the_relay_and_a_second_console(qtbot, make_console, pg_live_registry, relay,
+                                                                tmp_path):
+    """The issue's check: mark-up and a clip from a live RTSP view, to a real SMTP server and to a second console
+    on PostgreSQL, with the attachments' hashes and the audit event."""
+    from console.gui.theme import apply_theme
+    from console.paths import resources_dir
+    from console.video.factory import PlayerFactory
+
+    url, camera_id, incident = pg_live_registry
+    players = PlayerFactory()
+    apply_theme(QApplication.instance(), resources_dir(), "dark")
+    try:
+        first = signed_in(make_console(url), "disp1", Role.DISPATCHER, tmp_path, players)
+        second = signed_in(make_console(url), "disp2", Role.DISPATCHER, tmp_path, players)
+        qtbot.waitUntil(lambda: "LISTEN/NOTIFY" in second.window.sync_label.text(), timeout=10_000)
+        with qtbot.waitSignal(second.window.controller.sig_nearby_shown, timeout=20_000):
+            second.window.controller.set_incident(incident.lat, incident.lon, "CHI-2026-555016", incident)
+        panel = second.bulletins.panel
+        frame, message = send_from_live_tile(qtbot, first, incident, camera_id, relay, "bulletin-send-pg.png")
+        began = time.monotonic()
+        sent = check_message(first.services.audit, incident, camera_id, frame, message)
+        qtbot.waitUntil(lambda: panel.list.count() == 1, timeout=10_000)
+        print(f"\nbulletin on the second console {time.monotonic() - began:.3f} s after the e-mail arrived")
+        assert "Red hoodie" in panel.list.item(0).text() and "disp1" in panel.list.item(0).text()
+        assert sent.details["content_sha256"] in panel.detail.text()
+        qtbot.waitUntil(lambda: "1 delivered" in panel.list.item(0).text(), timeout=20_000)  # the outbox's change too
+        assert not panel.picture.pixmap().isNull()
+        second.window.docks["bulletins"].raise_()
+        qtbot.wait(300)
+        assert second.window.grab().save(str(OUTPUT / "bulletin-second-console.png"))
+        first.close()
+        second.close()
+    finally:
+        players.close()
+        QApplication.instance().setStyleSheet("")
 
 
 def test_an_auditor_sees_no_send_action(qtbot, sign_in):

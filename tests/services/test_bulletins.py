@@ -288,6 +288,8 @@ def test_wrong_password_and_untrusted_certificate_keep_the_copy(bulletins, peopl
 
 def test_no_relay_or_no_password_says_why(database, smtp_env, monkeypatch, relay):
     assert "smtp_host" in BulletinOutbox(database, SmtpConfig(host=""), "ws").deliver_due().problem
+    for hostile in ("rtic@pd.example.gov\r\nBcc: all@example.org", "nobody", "a@b"):
+        assert "smtp_from" in BulletinOutbox(database, config_for(relay, sender=hostile), "ws").deliver_due().problem
     monkeypatch.delenv("RTIC_SMTP_PASSWORD")
     assert "RTIC_SMTP_PASSWORD" in BulletinOutbox(database, config_for(relay), "ws").deliver_due().problem
 

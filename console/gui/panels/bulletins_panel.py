@@ -30,6 +30,10 @@ def delivery_line(b: Bulletin) -> str:
     return ", ".join(f"{n} {STATE_WORDS[s]}" for s, n in sorted(counts.items(), key=lambda kv: kv[0].value))
 
 
+def _size(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 1_000_000 else f"{max(1, round(n / 1000))} KB"
+
+
 class BulletinsPanel(QWidget):
     sig_send_requested = Signal()
     """The dispatcher pressed "Send to responders…" here."""
@@ -125,13 +129,15 @@ class BulletinsPanel(QWidget):
             self.picture.clear()
         else:
             width, height = max(160, self.picture.width() - 8), max(120, self.picture.height() - 8)
-            self.picture.setPixmap(QPixmap.fromImage(image).scaled(min(width, image.width()), min(height, image.height()),
+            # Small camera pictures are shown up to twice their size: a dispatcher reads them from a metre away.
+            self.picture.setPixmap(QPixmap.fromImage(image).scaled(min(width, 2 * image.width()),
+                                                                   min(height, 2 * image.height()),
                                                                    Qt.AspectRatioMode.KeepAspectRatio,
                                                                    Qt.TransformationMode.SmoothTransformation))
         copies = "\n".join(f"  {r.address}: {STATE_WORDS[r.state]}"
                            + (f" ({r.last_error[:120]})" if r.last_error else "") for r in b.recipients)
         show_text(self.detail, f"{b.text or '(no text)'}\n\nSent by {b.sent_by} at {self._time(b)} from "
                                f"{b.workstation}" + (f" — {b.reason}" if b.reason else "")
-                  + (f"\nClip: {b.clip.size / 1_000_000:.1f} MB" if b.clip is not None else "")
+                  + (f"\nClip: {_size(b.clip.size)}" if b.clip is not None else "")
                   + (f"\nE-mail copies:\n{copies}" if copies else "\nNo e-mail copies (consoles only)")
                   + f"\nSHA-256 {b.content_sha256}", limit=4000)
