@@ -72,14 +72,21 @@ class Attachment:
     name: str
     kind: AttachmentKind
     data: bytes = field(repr=False)
+    # A clip read for a list is not loaded (megabytes per row): its stored hash and size stand in for it.
+    stored_sha256: str | None = None
+    stored_size: int | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return bool(self.data) or self.stored_sha256 is None
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+        return hashlib.sha256(self.data).hexdigest() if self.loaded else self.stored_sha256
 
     @property
     def size(self) -> int:
-        return len(self.data)
+        return len(self.data) if self.loaded else (self.stored_size or 0)
 
 
 def check_attachment(data: bytes, label: str, want_image: bool) -> Attachment:

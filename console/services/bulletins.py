@@ -216,7 +216,7 @@ class BulletinService:
             incident = registry_repo.get_incident(conn, incident_id)
             if incident is None:
                 raise UserError(f"there is no incident {incident_id}")
-            sent = repo.list_bulletins(conn, incident_id, limit=10_000)
+            sent = repo.list_bulletins(conn, incident_id, limit=10_000, with_clips=True)
         if not sent:
             raise UserError(f"no bulletins were sent for incident {incident.cad_number or incident_id}: nothing to export")
         entries, sources = package_entries(sent)
@@ -266,4 +266,4 @@ def package_entries(sent: list[Bulletin]) -> tuple[list[dict], list[tuple[bytes,
 
 def incident_bulletins(database: Database, incident_id: int) -> list[Bulletin]:
     with database.engine.connect() as conn:
-        return repo.list_bulletins(conn, incident_id, limit=10_000)
+        return repo.list_bulletins(conn, incident_id, limit=10_000, with_clips=True)

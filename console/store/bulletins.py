@@ -37,7 +37,8 @@ def add_bulletin(conn: Connection, incident_id: int, sent_by: str, sent_at: date
         incident_id=incident_id, sent_by=sent_by, sent_at=sent_at, workstation=workstation[:100], text=text,
         reason=reason, camera_id=camera_id, content_sha256=content_sha256,
         image=image.data if image else None, image_type=image.kind.value if image else None,
-        clip=clip.data if clip else None, clip_type=clip.kind.value if clip else None).returning(bulletins.c.id)
+        clip=clip.data if clip else None, clip_type=clip.kind.value if clip else None,
+        clip_sha256=clip.sha256 if clip else None, clip_size=clip.size if clip else None).returning(bulletins.c.id)
     ).scalar_one()
 
 
@@ -55,12 +56,16 @@ def _recipient(r) -> Recipient:
                      r.claimed_by)
 
 
-def _bulletin(row, cad_number: str, people=(), with_data: bool = True) -> Bulletin:
+def _bulletin(row, cad_number: str, people=()) -> Bulletin:
     attachments = []
-    for data, kind, stem in ((row.image, row.image_type, "snapshot"), (row.clip, row.clip_type, "clip")):
-        if kind:
-            k = AttachmentKind(kind)
-            attachments.append(Attachment(f"{stem}.{k.extension}", k, bytes(data) if with_data and data else b""))
+    if row.image_type:
+        k = AttachmentKind(row.image_type)
+        attachments.append(Attachment(f"snapshot.{k.extension}", k, bytes(row.image or b"")))
+    if row.clip_type:
+        k = AttachmentKind(row.clip_type)
+        data = row._mapping.get("clip")
+        attachments.append(Attachment(f"clip.{k.extension}", k, bytes(data) if data is not None else b"",
+                                      None if data is not None else row.clip_sha256, row.clip_size))
     return Bulletin(row.id, row.incident_id, cad_number or "", row.sent_by, _utc(row.sent_at), row.text, row.reason,
                     row.camera_id, row.workstation, row.content_sha256, tuple(attachments), tuple(people))
 
@@ -76,9 +81,12 @@ def get_bulletin(conn: Connection, bulletin_id: int) -> Bulletin | None:
     return _bulletin(row, row.cad_number, people)
 
 
-def list_bulletins(conn: Connection, incident_id: int | None = None, limit: int = 200) -> list[Bulletin]:
-    """Newest first, with their recipients and attachments."""
-    query = (select(bulletins, _incidents.c.cad_number).join(_incidents, _incidents.c.id == bulletins.c.incident_id)
+def list_bulletins(conn: Connection, incident_id: int | None = None, limit: int = 200,
+                   with_clips: bool = False) -> list[Bulletin]:
+    """Newest first, with their recipients and pictures; the clips themselves only `with_clips` (an export): a
+    list shows their hash and size, and a panel refreshed on every console at each change must stay light."""
+    columns = [c for c in bulletins.c if with_clips or c.name != "clip"]
+    query = (select(*columns, _incidents.c.cad_number).join(_incidents, _incidents.c.id == bulletins.c.incident_id)
              .order_by(bulletins.c.id.desc()).limit(limit))
     if incident_id is not None:
         query = query.where(bulletins.c.incident_id == incident_id)

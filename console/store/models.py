@@ -437,6 +437,9 @@ class BulletinRow(Base):
     image_type: Mapped[str | None] = mapped_column(String(32))
     clip: Mapped[bytes | None] = mapped_column(LargeBinary)
     clip_type: Mapped[str | None] = mapped_column(String(32))
+    # So lists need not read the clip itself (megabytes): its hash and size beside it.
+    clip_sha256: Mapped[str | None] = mapped_column(String(64))
+    clip_size: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class BulletinRecipientRow(Base):

@@ -182,6 +182,9 @@ def test_clips_are_checked_by_content_length_and_size(bulletins, people, inciden
         tiny.send(people[Role.DISPATCHER], incident, "x", ADDRESSES, NOW, clip=long_clip)
     sent = bulletins.send(people[Role.DISPATCHER], incident, "x", ADDRESSES, NOW, clip=long_clip)
     assert bulletins.get(sent.bulletin_id).clip.data == long_clip
+    [listed] = bulletins.list(incident)  # a list (every panel, at every change) does not read the clip itself
+    assert listed.clip.data == b"" and not listed.clip.loaded
+    assert (listed.clip.sha256, listed.clip.size) == (hashlib.sha256(long_clip).hexdigest(), len(long_clip))
 
 
 @pytest.mark.parametrize("text,match", [("x" * 1001, "1001 characters long: keep it to 1000"),

@@ -29,6 +29,8 @@ def upgrade() -> None:
     sa.Column('image_type', sa.String(length=32), nullable=True),
     sa.Column('clip', sa.LargeBinary(), nullable=True),
     sa.Column('clip_type', sa.String(length=32), nullable=True),
+    sa.Column('clip_sha256', sa.String(length=64), nullable=True),
+    sa.Column('clip_size', sa.BigInteger(), nullable=True),
     sa.ForeignKeyConstraint(['camera_id'], ['cameras.id'], ),
     sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], ),
     sa.PrimaryKeyConstraint('id')
