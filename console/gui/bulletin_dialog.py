@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -114,7 +115,17 @@ class SendBulletinDialog(QDialog):
         self.to = QLineEdit()
         self.to.setObjectName("bulletinTo")
         self.to.setPlaceholderText("unit12@police.example.gov, Patrol sector 2")
-        form.addRow("&To", self.to)
+        to_row = QHBoxLayout()
+        to_row.addWidget(self.to, 1)
+        self.save_group_button = QPushButton("Save as group…")
+        self.save_group_button.setObjectName("saveGroup")
+        self.save_group_button.setAutoDefault(False)
+        self.save_group_button.setToolTip("Keep these addresses as a group (e.g. Patrol sector 2) for the next bulletin")
+        self.save_group_button.clicked.connect(self.save_group)
+        to_row.addWidget(self.save_group_button)
+        to_label = QLabel("&To")
+        to_label.setBuddy(self.to)
+        form.addRow(to_label, to_row)
         self.group_list = QListWidget()
         self.group_list.setObjectName("bulletinGroups")
         self.group_list.setMaximumHeight(110)
@@ -174,6 +185,27 @@ class SendBulletinDialog(QDialog):
             self.send()
             return True
         return super().eventFilter(watched, event)
+
+    def save_group(self) -> None:
+        """The addresses typed in To, saved as a named group (audited as bulletin_group) off the GUI thread."""
+        addresses = [t for t in split_targets(self.to.text()) if "@" in t]
+        if not addresses:
+            self.show_error("Type the group's e-mail addresses in To first, then save them as a group.")
+            return
+        name, ok = QInputDialog.getText(self, "Save as group", f"Name for these {len(addresses)} address(es):")
+        if not ok or not name.strip():
+            return
+        user, now = self.user(), self.clock()
+
+        def work() -> list[str]:
+            self.service.save_group(user, name, addresses, now)
+            return sorted(self.service.groups())
+
+        def done(names: list[str]) -> None:
+            self.set_groups(names)
+            self.show_error(f"Group {name.strip()!r} saved with {len(addresses)} address(es).")
+
+        self.tasks.run("save-bulletin-group", work, done, lambda message: self.show_error(f"Group not saved: {message}"))
 
     def set_groups(self, names: list[str]) -> None:
         """The saved recipient groups to tick (loaded off the GUI thread after the dialog opened)."""

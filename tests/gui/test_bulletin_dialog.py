@@ -92,3 +92,24 @@ def test_marks_land_on_the_same_picture_pixels_and_survive_a_sharper_picture(qtb
     for _ in range(30):
         canvas.add(Mark("arrow", QPointF(0, 0), QPointF(10, 10)))
     assert len(canvas.marks) == 20  # bounded
+
+
+def test_addresses_saved_as_a_group_from_the_dialog(qtbot, world, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    service, user, incident, database = world
+    tasks = Tasks()
+    dialog = SendBulletinDialog(service, lambda: user, incident, tasks)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.to, "p21@pd.example.gov, p22@pd.example.gov")
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Patrol sector 2", True))
+    dialog.save_group_button.click()
+    qtbot.waitUntil(lambda: dialog.group_list.count() == 1, timeout=10_000)
+    assert dialog.group_list.item(0).text() == "Patrol sector 2" and dialog.group_list.isVisibleTo(dialog)
+    assert service.groups() == {"Patrol sector 2": ["p21@pd.example.gov", "p22@pd.example.gov"]}
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("bad@name", True))  # hostile: refused, said
+    dialog.save_group_button.click()
+    qtbot.waitUntil(lambda: dialog.error.text().startswith("Group not saved: "), timeout=10_000)
+    assert "not a group name" in dialog.error.text()
+    tasks.close()
