@@ -39,6 +39,7 @@ class BulletinTools(QObject):
         self.dialog: SendBulletinDialog | None = None
         self.panel = BulletinsPanel(service.list, window.tasks, zone)
         self.panel.sig_send_requested.connect(self.open_send)
+        self.panel.sig_arrived.connect(self._arrived)
         dock = window.add_panel("bulletins", "Incident bulletins", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
         if "detail" in window.docks:
             window.tabifyDockWidget(window.docks["detail"], dock)
@@ -67,6 +68,14 @@ class BulletinTools(QObject):
             self.panel.show_incident(None)
         elif incident.id != self.panel.incident_id:
             self.panel.show_incident(incident.id, incident.cad_number or f"incident {incident.id}")
+
+    def _arrived(self, bulletin) -> None:
+        """A bulletin another console sent for the incident on screen: said across the top, not only in the panel."""
+        if bulletin.workstation == self.service.workstation and bulletin.sent_by == self.user().username:
+            return  # our own: the status bar said so already
+        first = (bulletin.text.splitlines() or ["(picture)"])[0][:90]
+        self.window.show_notice(f"BULLETIN {bulletin.cad_number} from {bulletin.sent_by}: {first}", urgent=False,
+                                button="Show", slot=self.window.docks["bulletins"].raise_)
 
     def changed(self, changes) -> None:
         """Other consoles' (and the outbox's) changes: a bulletin sent or delivered refreshes the panel."""

@@ -239,13 +239,16 @@ def test_a_second_console_shows_the_bulletin_without_reloading(qtbot, make_conso
             with qtbot.waitSignal(console.window.controller.sig_nearby_shown, timeout=20_000):
                 console.window.controller.set_incident(incident.lat, incident.lon, "CAD-100 Robbery", incident)
         panel = second.bulletins.panel
-        qtbot.waitUntil(lambda: panel.incident_id == incident.id, timeout=5000)
+        qtbot.waitUntil(lambda: panel.incident_id == incident.id and panel._known is not None, timeout=5000)
         began = time.monotonic()
         first.services.tools.bulletins.send(first.session.user, incident.id, "Grey sedan, partial plate 7KX",
                                             ["unit4@pd.example.gov"], datetime.now(timezone.utc))
         qtbot.waitUntil(lambda: panel.list.count() == 1, timeout=10_000)
         print(f"\nbulletin on the second console after {time.monotonic() - began:.3f} s")
         assert "Grey sedan" in panel.list.item(0).text() and "disp1" in panel.list.item(0).text()
+        notice = second.window.notice_label.text()  # said across the top of the other console too
+        assert notice == "BULLETIN CAD-100 from disp1: Grey sedan, partial plate 7KX" and second.window.notice_bar.isVisible()
+        assert not first.window.notice_bar.isVisible() or "BULLETIN" not in first.window.notice_label.text()
         first.close()
         second.close()
     finally:

@@ -37,6 +37,8 @@ def _size(n: int) -> str:
 class BulletinsPanel(QWidget):
     sig_send_requested = Signal()
     """The dispatcher pressed "Send to responders…" here."""
+    sig_arrived = Signal(object)
+    """A bulletin for the incident shown that was not there at the last refresh (a Bulletin)."""
 
     def __init__(self, load: Callable[[int], list[Bulletin]], tasks, zone: tzinfo | None = None,
                  parent: QWidget | None = None):
@@ -45,6 +47,7 @@ class BulletinsPanel(QWidget):
         self.load, self.tasks, self.zone = load, tasks, zone
         self.incident_id: int | None = None
         self.bulletins: list[Bulletin] = []
+        self._known: set[int] | None = None  # ids shown for this incident; None until its first load
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.heading = QLabel("No incident selected")
@@ -87,6 +90,7 @@ class BulletinsPanel(QWidget):
 
     def show_incident(self, incident_id: int | None, label: str = "") -> None:
         self.incident_id = incident_id
+        self._known = None
         show_text(self.heading, f"Bulletins for {label}" if incident_id else "No incident selected")
         self.refresh()
 
@@ -100,6 +104,11 @@ class BulletinsPanel(QWidget):
                        lambda message: show_text(self.detail, f"Bulletins not shown: {message}"))
 
     def set_bulletins(self, bulletins: list[Bulletin]) -> None:
+        if self._known is not None:
+            for b in bulletins:
+                if b.id not in self._known:
+                    self.sig_arrived.emit(b)
+        self._known = {b.id for b in bulletins}
         keep = self.list.currentRow()
         chosen = self.bulletins[keep].id if 0 <= keep < len(self.bulletins) else None
         self.bulletins = list(bulletins)
