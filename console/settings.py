@@ -234,6 +234,29 @@ DECLARED: tuple[Setting, ...] = (
     Setting("retention_run_every_hours", "Retention run schedule (hours)", 0,
             "`rtic-console retention run --if-due` (from cron or a systemd timer on one server) purges when the last "
             "finished run is at least this many hours old; 0: only when run by hand.", minimum=0, policy="machine"),
+    Setting("bulletin_max_mb", "Bulletin size limit (MB)", 10.0,
+            "The most a bulletin's attachments (snapshot and clip) may weigh together; agencies' mail relays commonly "
+            "refuse bigger messages.", minimum=0.1, policy="at_most"),
+    Setting("bulletin_clip_max_s", "Bulletin clip limit (s)", 15.0,
+            "The longest clip a bulletin may carry (the last seconds of a live view); 0: no clips at all.",
+            minimum=0.0, policy="at_most"),
+    Setting("smtp_host", "SMTP relay", "",
+            "The agency's mail relay that bulletins' e-mail copies go through. Empty: bulletins wait in the outbox "
+            "and reach only the consoles."),
+    Setting("smtp_port", "SMTP port", 587, "The relay's submission port.", minimum=1),
+    Setting("smtp_starttls", "SMTP STARTTLS", True,
+            "Require STARTTLS before anything is sent (the relay's certificate is checked). Turn off only for a relay "
+            "on this machine.", policy="machine"),
+    Setting("smtp_ca_file", "SMTP CA file", "",
+            "A PEM file of the CA that signed the relay's certificate (an agency CA). Empty: the system's CAs."),
+    Setting("smtp_from", "Bulletin sender address", "",
+            "The From address of bulletins' e-mail copies, e.g. rtic-bulletins@police.example.gov."),
+    Setting("smtp_user", "SMTP user", "", "The account the console signs in to the relay with. Empty: no sign-in."),
+    Setting("smtp_password_env", "SMTP password variable", "RTIC_SMTP_PASSWORD",
+            "The NAME of the environment variable holding the relay password (the password itself is never put in "
+            "a settings file nor logged)."),
+    Setting("smtp_timeout_s", "SMTP timeout (s)", 30.0,
+            "Give up on a relay that does not answer within this long; the copy stays in the outbox.", minimum=1.0),
 )
 
 _BY_KEY = {s.key: s for s in DECLARED}

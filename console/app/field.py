@@ -65,7 +65,7 @@ def run_field_mode(app, settings: Settings, cipher, db_url: str | None, why: str
                                             **offline_limits(settings), field_copy=opened),
             contacts=ContactService(remote, audit, cipher),
             registry=RegistryService(opened.database, field_copy=opened), audit=audit, cipher=cipher, sink=sink,
-            changes=ChangeFollower(opened.database))  # stopped at once: field mode
+            changes=ChangeFollower(opened.database), bulletins=False)  # stopped at once: field mode
 
     def field_notices(console, signed_in, _services, _session) -> list:
         console.window.parts.incident_view.data_as_of = auth.field.made_at  # searches say they answer from the copy

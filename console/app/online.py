@@ -92,7 +92,8 @@ def run_console(db_url: str | None = None) -> int:
                                          auth.opened, auth.seal),
                 start_feed_runner(settings, database, audit, cipher),
                 start_audit_checkpointer(settings, audit),
-                start_cad_intake(console, audit)]
+                start_cad_intake(console, audit),
+                services.tools.outbox.start() if settings.smtp_host and services.tools.outbox else None]
 
     demo = start_demo_gateway(settings, database, audit, cipher)
     try:

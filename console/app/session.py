@@ -66,7 +66,7 @@ def run_signed_in(app, settings: Settings, db_url: str | None, start: ConsoleSta
 
 
 def session_services(settings: Settings, session, *, auth, viewing, contacts, registry, audit, cipher, changes,
-                     sink=None):
+                     sink=None, bulletins: bool = True):
     """Everything a signed-in console uses, for the workstation `session` signed in at; the registry and footage
     tools work on `registry`'s database (the shared one, or the field copy in field mode). The GUI builds none."""
     store_loaded()
@@ -86,7 +86,15 @@ def session_services(settings: Settings, session, *, auth, viewing, contacts, re
     def import_portal(path: Path, **options) -> dict:  # on a worker thread: the dry run, then the import
         return import_file(database, cipher, path, **options)
 
-    tools = ToolServices(footage=FootageService.from_settings(database, audit, settings, workstation),
+    bulletin_service = outbox = None
+    if bulletins:  # not in field mode: a bulletin must reach the shared registry, not a laptop's copy
+        from console.services.bulletin_outbox import BulletinOutbox, OutboxRunner, SmtpConfig
+        from console.services.bulletins import BulletinService
+
+        bulletin_service = BulletinService.from_settings(database, audit, settings, workstation)
+        outbox = OutboxRunner(BulletinOutbox(database, SmtpConfig.from_settings(settings), workstation))
+    tools = ToolServices(bulletins=bulletin_service, wake_outbox=outbox.wake if outbox else None, outbox=outbox,
+                         footage=FootageService.from_settings(database, audit, settings, workstation),
                          intake=IntakeService(database, audit, cipher, workstation),
                          alerts=OwnerAlertService(database, audit, workstation),
                          edits=RegistryEditService(database, audit, cipher, workstation),

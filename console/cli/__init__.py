@@ -35,6 +35,7 @@ _COMMANDS = (
     "console.cli.feed",
     "console.cli.footage",
     "console.cli.evidence",
+    "console.cli.bulletin",
     "console.cli.cad",
     "console.cli.geocode",
     "console.cli.portal",

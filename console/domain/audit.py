@@ -56,6 +56,8 @@ class Action:
     LEGAL_HOLD = "legal_hold"  # a legal hold placed or released (target, id, hold id, reason)
     RETENTION_RUN = "retention_run"  # a retention purge started, resumed, finished or refused (counts by kind)
     ALERT_INCIDENT = "alert_incident"  # an owner alert's incident opened, closed, or its alert acknowledged
+    BULLETIN_SEND = "bulletin_send"  # an incident bulletin sent: its hashes and the recipients' hashes (no address)
+    BULLETIN_GROUP = "bulletin_group"  # a saved recipient group made or changed (members' hashes)
 
 
 class Outcome:

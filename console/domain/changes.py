@@ -15,6 +15,7 @@ class ChangeKind(str, enum.Enum):
     INCIDENT = "incident"
     FOOTAGE = "footage"  # a footage request or its contacts and files
     OUTREACH = "outreach"
+    BULLETIN = "bulletin"  # an incident bulletin sent, a copy delivered, or a recipient group changed
     REGISTRY = "registry"  # many records at once (an import, a feed batch): reload what is shown
 
 

@@ -2,14 +2,14 @@
 
 Who may do what (one table; `ROLE_PERMISSIONS` below is this table, and a test keeps them equal):
 
-| role       | live view | contact reveal | audit view | audit export | user admin | registry edit | footage request |
-|------------|-----------|----------------|------------|--------------|------------|---------------|-----------------|
-| dispatcher | yes       | yes            |            |              |            |               | yes             |
-| detective  | yes       | yes            |            |              |            |               | yes             |
-| supervisor | yes       | yes            | yes        |              |            |               | yes             |
-| auditor    |           |                | yes        | yes          |            |               |                 |
-| admin      |           |                | yes        |              | yes        | yes           |                 |
-| outreach   |           | yes            |            |              |            | yes           |                 |
+| role       | live view | contact reveal | audit view | audit export | user admin | registry edit | footage request | bulletin send |
+|------------|-----------|----------------|------------|--------------|------------|---------------|-----------------|---------------|
+| dispatcher | yes       | yes            |            |              |            |               | yes             | yes           |
+| detective  | yes       | yes            |            |              |            |               | yes             | yes           |
+| supervisor | yes       | yes            | yes        |              |            |               | yes             | yes           |
+| auditor    |           |                | yes        | yes          |            |               |                 |               |
+| admin      |           |                | yes        |              | yes        | yes           |                 |               |
+| outreach   |           | yes            |            |              |            | yes           |                 |               |
 
 Why: dispatchers and detectives work incidents, so they watch feeds and call owners for footage.
 Supervisors do the same and review their team's audit trail. Auditors are independent: they read and
@@ -17,7 +17,8 @@ export the trail but never watch cameras or read contacts. Administrators manage
 registry but do not watch (separation of duties: whoever can create accounts should not also be able to
 watch through them unnoticed). Outreach staff register cameras over the phone and call owners back, so
 they edit the registry and see contacts, but never watch live. Asking owners for recorded footage, attaching
-what they send and exporting it as evidence goes with working incidents: dispatchers, detectives, supervisors.
+what they send and exporting it as evidence goes with working incidents: dispatchers, detectives, supervisors;
+so does sending bulletins (what the camera shows) to the officers responding.
 """
 
 from __future__ import annotations
@@ -44,13 +45,15 @@ class Permission(str, enum.Enum):
     USER_ADMIN = "user admin"
     REGISTRY_EDIT = "registry edit"
     FOOTAGE_REQUEST = "footage request"  # ask owners for recorded footage, attach and export the files
+    BULLETIN_SEND = "bulletin send"  # send incident bulletins to responders, keep their recipient groups
 
 
 _P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.DISPATCHER: frozenset({_P.LIVE_VIEW, _P.CONTACT_REVEAL, _P.FOOTAGE_REQUEST}),
-    Role.DETECTIVE: frozenset({_P.LIVE_VIEW, _P.CONTACT_REVEAL, _P.FOOTAGE_REQUEST}),
-    Role.SUPERVISOR: frozenset({_P.LIVE_VIEW, _P.CONTACT_REVEAL, _P.AUDIT_VIEW, _P.FOOTAGE_REQUEST}),
+    Role.DISPATCHER: frozenset({_P.LIVE_VIEW, _P.CONTACT_REVEAL, _P.FOOTAGE_REQUEST, _P.BULLETIN_SEND}),
+    Role.DETECTIVE: frozenset({_P.LIVE_VIEW, _P.CONTACT_REVEAL, _P.FOOTAGE_REQUEST, _P.BULLETIN_SEND}),
+    Role.SUPERVISOR: frozenset({_P.LIVE_VIEW, _P.CONTACT_REVEAL, _P.AUDIT_VIEW, _P.FOOTAGE_REQUEST,
+                                _P.BULLETIN_SEND}),
     Role.AUDITOR: frozenset({_P.AUDIT_VIEW, _P.AUDIT_EXPORT}),
     Role.ADMIN: frozenset({_P.AUDIT_VIEW, _P.USER_ADMIN, _P.REGISTRY_EDIT}),
     Role.OUTREACH: frozenset({_P.CONTACT_REVEAL, _P.REGISTRY_EDIT}),

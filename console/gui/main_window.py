@@ -48,6 +48,7 @@ class ActionId:
     AUDIT_TRAIL = "audit_trail"
     CHANGE_REASON = "change_reason"
     LOCK_NOW = "lock_now"
+    SEND_BULLETIN = "send_bulletin"
     LOG_OUT = "log_out"
     QUIT = "quit"
 

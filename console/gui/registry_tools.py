@@ -25,6 +25,7 @@ from console.gui.footage_dialog import FootageRequestDialog
 from console.gui.import_dialog import PortalImport
 from console.gui.intake_dialog import IntakeDialog
 from console.gui.panels.outreach import OutreachPanel
+from console.services.bulletins import BulletinService
 from console.services.footage import FootageService
 from console.services.intake import IntakeService
 from console.services.outreach import OutreachService
@@ -44,6 +45,9 @@ class ToolServices:
     outreach: OutreachService
     import_portal: Callable[..., dict]
     """(path, *, username, workstation, progress, dry_run, partial, rejects) -> summary: a portal export imported."""
+    bulletins: BulletinService | None = None  # incident bulletins (console/gui/bulletins.py)
+    wake_outbox: Callable[[], None] | None = None  # the bulletin outbox delivers at once (a bulletin was just sent)
+    outbox: object | None = None  # the bulletin outbox's runner (services.bulletin_outbox.OutboxRunner), started by the root
 
 
 class ActionIds:

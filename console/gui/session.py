@@ -127,6 +127,13 @@ class SignedInConsole(QObject):
         self.updates.sig_incidents.connect(self._incidents_changed)
         self.tools = RegistryTools(window, self, services)
         self.updates.sig_changes.connect(self.tools.changed)
+        self.bulletins = None
+        if services.tools.bulletins is not None:  # incident bulletins: the panel for all, sending for some roles
+            from console.gui.bulletins import BulletinTools
+
+            self.bulletins = BulletinTools(window, self.wall, lambda: self.session.user, services.tools.bulletins,
+                                           zone, services.tools.wake_outbox)
+            self.updates.sig_changes.connect(self.bulletins.changed)
         self.updates.start()
         self._offered: set[int] = set()  # urgent incidents this console has offered already
 

@@ -8,6 +8,7 @@ hash in `sha256sum` form. `verify_package` needs no database: a court or a defen
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -88,7 +89,7 @@ def manifest_bytes(manifest: dict) -> bytes:
 
 
 def write_package(out: Path, manifest: dict, sources: list[tuple[Path, str]]) -> str:
-    """Write `sources` (stored path, name in the package) and the manifest to a folder or, for *.zip, a zip.
+    """Write `sources` (stored path or bytes, name in the package) and the manifest to a folder or, for *.zip, a zip.
 
     Each file is re-hashed as it is written and must still match the manifest (an evidence file changed on
     disk since it was received is refused, not packaged). Returns the manifest's SHA-256.
@@ -115,20 +116,25 @@ def remove_package(out: Path) -> None:
         out.unlink(missing_ok=True)
 
 
+def _open(stored):
+    """A stored evidence file, or bytes held in the database (a bulletin's snapshot), to read from."""
+    return io.BytesIO(stored) if isinstance(stored, bytes) else open(stored, "rb")
+
+
 def _write(out: Path, body: bytes, sidecar: bytes, sources: list[tuple[Path, str]], expected: dict) -> None:
     try:
         if out.suffix.lower() == ".zip":
             out.parent.mkdir(parents=True, exist_ok=True)
             with zipfile.ZipFile(out, "x", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
                 for stored, name in sources:
-                    with open(stored, "rb") as src, zf.open(name, "w", force_zip64=True) as dst:
+                    with _open(stored) as src, zf.open(name, "w", force_zip64=True) as dst:
                         _copy_checked(src, dst, name, expected[name])
                 zf.writestr(MANIFEST, body)
                 zf.writestr(MANIFEST_HASH, sidecar)
         else:
             for stored, name in sources:
                 (out / name).parent.mkdir(parents=True, exist_ok=True)
-                with open(stored, "rb") as src, open(out / name, "xb") as dst:
+                with _open(stored) as src, open(out / name, "xb") as dst:
                     _copy_checked(src, dst, name, expected[name])
             (out / MANIFEST).write_bytes(body)
             (out / MANIFEST_HASH).write_bytes(sidecar)

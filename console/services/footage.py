@@ -36,6 +36,8 @@ from console.domain.users import Permission, User
 from console.errors import UserError
 from console.services import evidence
 from console.services.accounts import audited_transaction, default_workstation
+from console.services.bulletins import incident_bulletins
+from console.services.bulletins import package_entries as bulletin_package_entries
 from console.store import footage as repo
 from console.store import registry as registry_repo
 from console.store.audit import AuditLog
@@ -293,12 +295,19 @@ class FootageService:
         for stored, _ in sources:
             if not stored.is_file():
                 raise UserError(f"the stored evidence file {stored} is missing: report it to the evidence custodian")
+        sent = incident_bulletins(self.database, incident.id)  # what was sent to responders is evidence too
+        if sent:
+            entries, held = bulletin_package_entries(sent)
+            manifest["files"] += entries
+            manifest["bulletin_ids"] = sorted(b.id for b in sent)
+            sources += held
         digest = evidence.write_package(Path(out), manifest, sources)
         try:
             with audited_transaction(self.database) as conn:
                 self._event(conn, who, Action.EVIDENCE_EXPORT, incident.id, {
                     "package_id": manifest["package_id"], "request_ids": manifest["request_ids"],
-                    "file_ids": [f.id for f in received], "manifest_sha256": digest})
+                    "file_ids": [f.id for f in received], "bulletin_ids": manifest.get("bulletin_ids", []),
+                    "manifest_sha256": digest})
         except UserError:
             evidence.remove_package(Path(out))  # an export nobody can account for must not stay behind
             raise

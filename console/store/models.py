@@ -484,3 +484,59 @@ class RetentionRunRow(Base):
     status: Mapped[str] = mapped_column(String(16))  # running | finished
     counts: Mapped[str] = mapped_column(Text)
     problems: Mapped[str] = mapped_column(Text)
+
+
+class BulletinRow(Base):
+    """An incident bulletin: what a person sent the officers responding (text, a snapshot, a short clip), hashed.
+    The attachments live in the row so every console can show them and any console can deliver the e-mail."""
+
+    __tablename__ = "bulletins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    sent_by: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    workstation: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(200))
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id"))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    image: Mapped[bytes | None] = mapped_column(LargeBinary)
+    image_type: Mapped[str | None] = mapped_column(String(32))
+    clip: Mapped[bytes | None] = mapped_column(LargeBinary)
+    clip_type: Mapped[str | None] = mapped_column(String(32))
+    # So lists need not read the clip itself (megabytes): its hash and size beside it.
+    clip_sha256: Mapped[str | None] = mapped_column(String(64))
+    clip_size: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class BulletinRecipientRow(Base):
+    """One e-mail copy of a bulletin in the outbox: its address, delivery state and the claim that keeps two
+    consoles from sending it twice (state, claimed_by, claimed_at are changed only by compare-and-set)."""
+
+    __tablename__ = "bulletin_recipients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bulletin_id: Mapped[int] = mapped_column(ForeignKey("bulletins.id"), index=True)
+    address: Mapped[str] = mapped_column(String(254))
+    group_name: Mapped[str | None] = mapped_column(String(60))
+    state: Mapped[str] = mapped_column(String(16), index=True)  # queued | sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecipientGroupRow(Base):
+    """A saved list of addresses ("Patrol sector 2"); members as a JSON list, replaced whole on each change."""
+
+    __tablename__ = "recipient_groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    members: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

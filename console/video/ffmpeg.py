@@ -58,6 +58,7 @@ def classify(exc: BaseException) -> StreamError:
 
 class FFmpegPlayer(ThreadedPlayer):
     backend = "ffmpeg"
+    clip_buffer = None  # a console.video.clip_buffer.ClipBuffer: keeps the last seconds of packets for a clip
 
     def __init__(self, source, **kwargs):
         super().__init__(source, **kwargs)
@@ -159,12 +160,16 @@ class FFmpegPlayer(ThreadedPlayer):
             self.stats.info = StreamInfo(codec=ctx.name, width=ctx.width or None, height=ctx.height or None, fps=fps,
                                          transport=self.transport)
             opened_at = last_frame_at = time.monotonic()
+            if self.clip_buffer is not None:
+                self.clip_buffer.start_session(stream)
             if not self._session_frames:
                 self._set_state(PlayerState.WAITING)
                 log.debug("%s: %s", self.source.display_url, WAITING_MESSAGE)
             for packet in container.demux(stream):
                 if self._stopping.is_set():
                     return
+                if self.clip_buffer is not None:
+                    self.clip_buffer.add(packet)
                 try:
                     frames = packet.decode()
                 except av.error.InvalidDataError:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QImage, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QImage, QPainter
 
 from console.errors import UserError
 
@@ -26,6 +26,8 @@ def burn_caption(image: QImage, caption: str) -> QImage:
     painter.drawImage(0, 0, image)
     font = QFont()
     font.setPixelSize(int(band * 0.6))
+    while font.pixelSize() > 8 and QFontMetrics(font).horizontalAdvance(caption) > image.width() - 12:
+        font.setPixelSize(font.pixelSize() - 1)  # a small picture keeps its whole caption, in smaller letters
     painter.setFont(font)
     painter.setPen(QColor("white"))
     painter.drawText(QRect(6, image.height(), image.width() - 12, band),

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFrame, QPushButton, QSizePolicy
 
 from console.gui.video.bridge import PlayerBridge
 from console.local_time import clock_text
+from console.video.clip_buffer import ClipBuffer
 from console.video.factory import PlayerFactory
 from console.video.player import WAITING_MESSAGE, Player, PlayerState, StreamError
 from console.video.view import LiveView
@@ -67,6 +68,8 @@ class VideoTile(QFrame):
         self.last_painted_index = -1
         self.frames_shown = 0  # frames of the current view that reached the tile
         self.failed: tuple[int, str, str] | None = None  # (camera id, label, why) of a view that showed nothing
+        self.clip_seconds = 0.0  # > 0: keep that many seconds of received packets for a bulletin's clip
+        self.clip_buffer: ClipBuffer | None = None
         self._tries = 0
         self._on_ended: Callable[[object, str, dict], None] | None = None
         self._array = None  # the newest frame as delivered (RGB numpy array), for snapshots and measurements
@@ -183,6 +186,9 @@ class VideoTile(QFrame):
         except StreamError as exc:
             self._on_state(PlayerState.ERROR.value, str(exc))
             return
+        if self.clip_seconds > 0 and hasattr(self.player, "clip_buffer"):  # players that hand over packets (PyAV)
+            self.clip_buffer = ClipBuffer(self.clip_seconds)
+            self.player.clip_buffer = self.clip_buffer
         self.player.start()  # returns at once; connecting happens on the player's thread
 
     def _decode_size(self) -> tuple[int, int]:

@@ -27,6 +27,7 @@ class WallActions:
     """Action ids of the tile menu (one place, as the rest of the console names its actions)."""
 
     SNAPSHOT = "video.snapshot"
+    SEND_BULLETIN = "video.send_bulletin"
     OWN_WINDOW = "video.own_window"
     CLOSE_FEED = "video.close_feed"
     GRID = "video.grid.{n}"
@@ -64,6 +65,9 @@ class VideoWall(QWidget):
     """The wall now shows n x n tiles."""
     sig_snapshot_saved = Signal(object, str, str)
     """(view session id, PNG path, SHA-256) of a snapshot taken on any tile: write the audit event from it."""
+    sig_send_bulletin = Signal(object)
+    """The tile menu's "Send to responders…" (the VideoTile): open the bulletin dialog on its picture."""
+    sends_bulletins = False  # set by the bulletin tools when this user may send bulletins
 
     def __init__(self, factory: PlayerFactory, open_camera: OpenCamera | None = None,
                  layouts: dict | None = None, snapshot_folder: Path | None = None, parent=None,
@@ -172,6 +176,9 @@ class VideoWall(QWidget):
 
         live = tile.view is not None
         add("Snapshot", WallActions.SNAPSHOT, lambda: self.snapshot(tile), live and tile.current_image() is not None)
+        if self.sends_bulletins:
+            add("Send to responders…", WallActions.SEND_BULLETIN, lambda: self.sig_send_bulletin.emit(tile),
+                live and tile.current_image() is not None)
         add("Open in its own window", WallActions.OWN_WINDOW, lambda: self.detach_tile(tile),
             live and tile not in self.windows)
         add("Close feed", WallActions.CLOSE_FEED, lambda: tile.close_view("closed"), live or tile.failed is not None)
