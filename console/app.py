@@ -112,6 +112,25 @@ def _drain(app, seconds: float = 0.2) -> None:
         time.sleep(0.01)
 
 
+def _demo_streets(settings: Settings) -> Settings:
+    """A first start made the demo registry: its town's streets are written and set (setting streets_geojson) so
+    the map shows streets with no tile server; a setting the user or agency gave is kept."""
+    if settings.streets_geojson or settings.tile_url or settings.mbtiles_path:
+        return settings
+    from console.paths import user_data_dir
+    from console.services.demo_town import write_demo_streets
+    from console.settings import user_settings_path, write_settings
+
+    path = user_data_dir() / "demo-streets.geojson"
+    try:
+        write_demo_streets(path)
+        write_settings(user_settings_path(), {"streets_geojson": str(path)})
+    except (OSError, UserError) as exc:
+        log.warning("the demo's streets are not kept: %s", exc)
+        return settings
+    return settings.replaced(streets_geojson=str(path))
+
+
 def _open_registry(db_url: str | None, keep: dict | None = None):
     """Open the database and prove this workstation's contact key is the agency's (refused with one sentence
     otherwise: console/store/key_check.py); an empty one (first start) gets the demo registry and its accounts
@@ -313,6 +332,8 @@ def run_console(db_url: str | None = None) -> int:
                             f"{key_sources()}")
         return run_field_mode(app, settings, ContactCipher(key), db_url, demo_accounts)
     cipher = keep["cipher"]
+    if demo_accounts is not None:
+        settings = _demo_streets(settings)
     audit = AuditLog(database)
     # Events that cannot reach the database (it went away mid-shift) wait in a local journal, flushed in order.
     sink = ResilientAudit(audit, AuditJournal())

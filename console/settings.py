@@ -66,6 +66,9 @@ DECLARED: tuple[Setting, ...] = (
             "Attribution shown on the map for the tiles from tile_url (required for OpenStreetMap tiles)."),
     Setting("mbtiles_path", "Offline tiles (MBTiles)", "",
             "An MBTiles file for laptops with no network; used instead of tile_url when set."),
+    Setting("streets_geojson", "Streets (GeoJSON)", "",
+            "Road centerlines as a GeoJSON file (the NENA NG9-1-1 road centerline layer, or any LineStrings with a "
+            "'name'), drawn with street names when no tile server or MBTiles file is set. The demo sets its own."),
     Setting("geocoder_kind", "Geocoder kind", "nominatim",
             "Which protocol the geocoder speaks.", choices=("nominatim", "pelias", "arcgis", "census")),
     Setting("geocoder_url", "Geocoder URL", "",

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QP
 from console.domain.cameras import SharingMode
 from console.domain.sharing import SharingState
 from console.gui.incident_controller import IncidentController
+from console.gui.map.streets import load_streets
 from console.gui.map.view import DEFAULT_CENTER, MapView
 from console.gui.panels.camera_detail import CameraDetailPanel
 from console.gui.panels.incident_panel import IncidentPanel
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         self.controller.sig_nearby_shown.connect(self._update_alerts)
         self._restore_layout()
         self.load_open_incidents()
+        self.load_streets()
 
     # --- panels and actions: the API other features use ---------------------------------------
 
@@ -278,6 +280,15 @@ class MainWindow(QMainWindow):
         registry = self.parts.incident_view.registry
         self.tasks.run("open_incidents", registry.open_incidents, self.incident_panel.set_open_incidents,
                        self.incident_panel.show_message)
+
+    def load_streets(self) -> None:
+        """The streets file (setting streets_geojson) drawn under the cameras, read off the GUI thread; tiles, when
+        configured, come first."""
+        path = self.settings.streets_geojson
+        if not path or self.map.tiles_source != "grid":
+            return
+        self.tasks.run("streets", lambda: load_streets(path), lambda found: self.map.set_streets(found[0]),
+                       lambda error: self.statusBar().showMessage(f"No streets on the map: {error}", 20000))
 
     def set_theme(self, name: str) -> None:
         self.theme = name

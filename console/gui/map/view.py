@@ -165,6 +165,14 @@ class MapView(QWidget):
     def set_tiles(self, url: str, attribution: str = "", max_zoom: int = 19) -> None:
         self._call("setTiles", url, attribution, max_zoom)
 
+    def set_streets(self, lines: list[list], callback: Callable[[Any], None] | None = None) -> None:
+        """Road lines under the cameras: [name, lat, lon, lat, lon, ...] each (console/gui/map/streets.py)."""
+        self._call("setStreets", lines, callback=callback)
+
+    def streets_state(self, callback: Callable[[dict], None]) -> None:
+        """The streets the page knows and the names it painted in the current view (tests, diagnostics)."""
+        self._call("streetsState", callback=lambda text: callback(json.loads(text) if text else {}))
+
     def set_theme(self, name: str) -> None:
         self._call("setTheme", name)
 
