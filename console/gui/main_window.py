@@ -49,6 +49,7 @@ class ActionId:
     AUDIT_TRAIL = "audit_trail"
     CHANGE_REASON = "change_reason"
     LOCK_NOW = "lock_now"
+    WALL_EMPHASIS = "wall_emphasis"
     LOG_OUT = "log_out"
     QUIT = "quit"
 

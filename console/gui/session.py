@@ -91,8 +91,11 @@ class SignedInConsole(QObject):
         zone = self.zone = time_zone(window.parts.settings.time_zone)  # one zone wherever a person reads a time
         self.wall = VideoWall(player_factory, layouts=_read_layouts(layouts_file), snapshot_folder=snapshot_folder,
                               time_zone=zone)
-        self.wall.set_grid(1)  # grows as feeds open (LiveFeedController.open_feeds)
-        dock = window.add_panel("video", "Live video", self.wall, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.wall.set_grid(1, picked=False)  # fits itself to the feeds as they open (VideoWall.fit_feeds)
+        dock = self.video_dock = window.add_panel("video", "Live video", self.wall,
+                                                  Qt.DockWidgetArea.BottomDockWidgetArea)
+        # The lists on the left keep the window's full height; the wall spans under the map and the camera panel.
+        window.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         window.resizeDocks([dock], [260], Qt.Orientation.Vertical)
         self.feeds = LiveFeedController(services.viewing, services.registry, lambda: self.session.user, self.wall,
                                         window.tasks, self._incident, window, time_zone=zone)
@@ -104,6 +107,9 @@ class SignedInConsole(QObject):
         for source in (self.feeds, self.contacts):
             source.sig_message.connect(lambda text: window.statusBar().showMessage(text, 10000))
 
+        self.feeds.sig_opened.connect(lambda _camera_id: self.give_wall_room())
+        window.add_action(ActionId.WALL_EMPHASIS, "Map or live video first", "F9", self.switch_emphasis,
+                          window.view_menu)
         window.add_action(ActionId.CHANGE_REASON, "Change live-view reason…", None, self.feeds.change_reason)
         window.add_action(ActionId.LOCK_NOW, "Lock now", "Ctrl+Shift+L", lambda: self.lock(_utcnow()))
         window.add_action(ActionId.LOG_OUT, "Log out", None, self.log_out)
@@ -126,6 +132,23 @@ class SignedInConsole(QObject):
         self.idle = IdleWatcher(idle_policy, self)
         self.idle.sig_idle.connect(self.lock)
         self.idle.start(app)
+
+    WALL_SHARE = 0.55  # of the window's height, while feeds play (the map and lists shrink)
+
+    def give_wall_room(self) -> None:
+        """A feed opened: the wall gets at least half the window's height, unless it has that already."""
+        if self.video_dock.isHidden() or self.video_dock.isFloating():
+            self.video_dock.show()
+            return
+        if self.video_dock.height() < self.window.height() // 2:
+            self.window.resizeDocks([self.video_dock], [int(self.window.height() * self.WALL_SHARE)],
+                                    Qt.Orientation.Vertical)
+
+    def switch_emphasis(self) -> None:
+        """One key (F9) between a big map with a strip of video and a big wall with a smaller map."""
+        wall_first = self.video_dock.height() >= self.window.height() // 2
+        height = 220 if wall_first else int(self.window.height() * self.WALL_SHARE)
+        self.window.resizeDocks([self.video_dock], [height], Qt.Orientation.Vertical)
 
     def live_view_count(self) -> int:
         return sum(1 for tile in self.wall.tiles if tile.view is not None)
