@@ -179,7 +179,8 @@ class SignedInConsole(QObject):
         if self.audit_viewer is None:
             self.audit_viewer = AuditViewer(self.services.audit_trail, self.services.checkpoints,
                                             self.session.user.username, self.session.workstation, parent=self.window,
-                                            public_key_file=self.window.parts.settings.audit_public_key)
+                                            public_key_file=self.window.parts.settings.audit_public_key,
+                                            time_zone=self.zone)
         self.audit_viewer.show()
         self.audit_viewer.raise_()
 
