@@ -39,6 +39,7 @@ class ActionId:
     """Every window action's id: menus, shortcuts and tests refer to actions by these names."""
 
     NEW_INCIDENT = "new_incident"
+    PLACE_INCIDENT = "place_incident"
     FOCUS_SEARCH = "focus_search"
     NEXT_CAMERA = "next_camera"
     PREVIOUS_CAMERA = "previous_camera"
@@ -170,6 +171,10 @@ class MainWindow(QMainWindow):
         self.add_action(ActionId.FOCUS_SEARCH, "Find address or coordinates", "Ctrl+L",
                         self.incident_panel.focus_search)
         self.add_action(ActionId.ZOOM_TO_INCIDENT, "Zoom to incident", "Ctrl+I", self.map.zoom_to_incident)
+        place = self.add_action(ActionId.PLACE_INCIDENT, "Place incident on map", "Ctrl+M",
+                                self.controller.start_placing)
+        place.setCheckable(True)
+        self.controller.sig_placing.connect(place.setChecked)
         self.add_action(ActionId.QUIT, "Quit", "Ctrl+Q", self.close)
         self.add_action(ActionId.NEXT_CAMERA, "Next camera", "Ctrl+J", lambda: self.nearby_panel.step(1), camera_menu)
         self.add_action(ActionId.PREVIOUS_CAMERA, "Previous camera", "Ctrl+K", lambda: self.nearby_panel.step(-1),
