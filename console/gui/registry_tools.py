@@ -132,7 +132,7 @@ class RegistryTools(QObject):
             self.footage_dialog.close()
         self.footage_dialog = FootageRequestDialog(self.footage, self.services.contacts, lambda: self.signed.session.user,
                                                    point.incident, cameras, self.window.tasks, self.window,
-                                                   area_map=self.window.map)
+                                                   area_map=self.window.map, time_zone=self.signed.zone)
         self.footage_dialog.sig_message.connect(lambda text: self.window.statusBar().showMessage(text, 10000))
         self.footage_dialog.sig_drawing.connect(self._footage_area_drawing)
         self.footage_dialog.open()
