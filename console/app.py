@@ -320,7 +320,7 @@ def run_console(db_url: str | None = None) -> int:
 
     app = qt_application()
     settings = load_settings()
-    apply_theme(app, resources_dir(), settings.theme)
+    apply_theme(app, resources_dir(), settings.theme, settings.font_size_pt)
     keep: dict = {}
     database, demo_accounts = _with_notice(
         "Opening the camera registry…\n(a first start creates the demo registry and its accounts: a few seconds)",

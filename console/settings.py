@@ -92,6 +92,9 @@ DECLARED: tuple[Setting, ...] = (
             minimum=1),
     Setting("theme", "Theme", "dark", "Colour theme: dark for a dim control room, light for daylight.",
             choices=("dark", "light")),
+    Setting("font_size_pt", "Font size (pt)", 10,
+            "Text size of the whole window, 8 to 24 points: larger for a dark room read from two metres.",
+            minimum=8),
     Setting("idle_lock_minutes", "Idle lock (minutes)", 30,
             "Lock the console after this long with no input; 0 turns the lock off (a dispatch position in a secure "
             "room).", minimum=0, policy="at_most_nonzero"),

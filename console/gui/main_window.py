@@ -23,7 +23,7 @@ from console.gui.panels.camera_detail import CameraDetailPanel
 from console.gui.panels.incident_panel import IncidentPanel
 from console.gui.panels.nearby_panel import NearbyPanel
 from console.gui.text import keep_plain
-from console.gui.theme import Icons, apply_theme
+from console.gui.theme import Icons, apply_theme, font_points
 from console.gui.workers import Tasks
 from console.services.incident_view import IncidentView
 from console.settings import Settings
@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.docks: dict[str, QDockWidget] = {}
 
         self.map = parts.map_view or make_map_view(parts.settings, parts.resources, parts.mbtiles, parts.cache_dir)
+        self.map.view.setZoomFactor(font_points(parts.settings.font_size_pt) / 10)  # the map's labels grow too
         self.setCentralWidget(self.map)
         self.incident_panel = IncidentPanel(parts.settings.search_radius_m)
         self.nearby_panel = NearbyPanel(self.icons, parts.settings.nearest_live_n)
@@ -300,7 +301,7 @@ class MainWindow(QMainWindow):
         self.theme = name
         app = QApplication.instance()
         if app is not None:
-            apply_theme(app, self.parts.resources, name)
+            apply_theme(app, self.parts.resources, name, self.settings.font_size_pt)
         self.map.set_theme(name)
         self.sig_theme_changed.emit(name)
 
