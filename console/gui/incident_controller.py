@@ -184,8 +184,8 @@ class IncidentController(QObject):
     def look_up(self, address: str) -> None:
         if self.geocoder is None or not self.geocoder.configured:
             self.incident_panel.show_message(
-                "No geocoder is set up (setting geocoder_url): type coordinates such as 42.1487, -72.6079, "
-                "pick an open incident, or click the map.")
+                "Addresses cannot be looked up here: type coordinates (42.1487, -72.6079) or pick an open incident.",
+                "No geocoder is set up: an administrator sets geocoder_url (rtic-console config set).")
             return
         self.sig_status.emit(f"Looking up {address}…")
         geocoder = self.geocoder

@@ -122,8 +122,11 @@ class IncidentPanel(QWidget):
                       if incident is not None and known.id is not None and known.id == incident.id), -1)
         self.open_incidents.setCurrentIndex(index)
 
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: str, more: str = "") -> None:
+        """A short sentence under the incident (never more than a few lines: the panel keeps its size); `more`, the
+        detail, in its tooltip."""
         self.message.setText(text)
+        self.message.setToolTip(more)
         self.message.show()
 
     def clear_message(self) -> None:
