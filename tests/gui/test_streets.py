@@ -161,12 +161,26 @@ def test_picture_of_the_demo_town_with_streets_and_no_tiles(qtbot, make_console,
 
     output = Path(__file__).resolve().parents[1] / "output"
     output.mkdir(exist_ok=True)
+    from PySide6.QtWidgets import QApplication
+
+    from console.gui.theme import apply_theme
+    from console.paths import resources_dir
+
     demo_registry(sqlite_url, 2500)
     settings = console_settings.replaced(streets_geojson=demo_streets(tmp_path))
-    window = make_console(sqlite_url, settings, size=(1920, 1080)).window
-    enter_incident(qtbot, window, f"{CENTRE[0]}, {CENTRE[1]}")
-    assert len(set(streets_shown(qtbot, window)["labels"])) >= 5
-    settle(500)
-    image = window.grab().toImage()
-    assert image.save(str(output / "streets-dark.png"))
-    assert (image.width(), image.height()) == (1920, 1080)
+    app = QApplication.instance()
+    apply_theme(app, resources_dir(), "dark")  # as run_console does before the window
+    try:
+        window = make_console(sqlite_url, settings, size=(1920, 1080)).window
+        combo = window.incident_panel.open_incidents
+        qtbot.waitUntil(lambda: combo.count() > 0, timeout=10_000)
+        combo.setFocus()
+        with qtbot.waitSignal(window.controller.sig_context_shown, timeout=20_000):
+            combo.activated.emit(0)  # the most urgent open incident, as a dispatcher picks it
+        assert len(set(streets_shown(qtbot, window)["labels"])) >= 5
+        settle(500)
+        image = window.grab().toImage()
+        assert image.save(str(output / "streets-dark.png"))
+        assert (image.width(), image.height()) == (1920, 1080)
+    finally:
+        app.setStyleSheet("")
