@@ -51,6 +51,8 @@ class ActionId:
     CHANGE_REASON = "change_reason"
     LOCK_NOW = "lock_now"
     WALL_EMPHASIS = "wall_emphasis"
+    WALL_TO_MONITOR = "wall_to_monitor_{n}"  # n = 1, 2, ... one per screen
+    WALL_IN_WINDOW = "wall_in_window"
     LOG_OUT = "log_out"
     QUIT = "quit"
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from console.domain.audit import Action, AuditEntry
@@ -110,6 +111,11 @@ class SignedInConsole(QObject):
         self.feeds.sig_opened.connect(lambda _camera_id: self.give_wall_room())
         window.add_action(ActionId.WALL_EMPHASIS, "Map or live video first", "F9", self.switch_emphasis,
                           window.view_menu)
+        for n, screen in enumerate(QGuiApplication.screens(), start=1):
+            window.add_action(ActionId.WALL_TO_MONITOR.format(n=n), f"Live video to monitor {n} ({screen.name()})",
+                              None, lambda index=n - 1: self.wall_to_monitor(index), window.view_menu)
+        window.add_action(ActionId.WALL_IN_WINDOW, "Live video back in the window", None,
+                          lambda: self.video_dock.setFloating(False), window.view_menu)
         window.add_action(ActionId.CHANGE_REASON, "Change live-view reason…", None, self.feeds.change_reason)
         window.add_action(ActionId.LOCK_NOW, "Lock now", "Ctrl+Shift+L", lambda: self.lock(_utcnow()))
         window.add_action(ActionId.LOG_OUT, "Log out", None, self.log_out)
@@ -143,6 +149,15 @@ class SignedInConsole(QObject):
         if self.video_dock.height() < self.window.height() // 2:
             self.window.resizeDocks([self.video_dock], [int(self.window.height() * self.WALL_SHARE)],
                                     Qt.Orientation.Vertical)
+
+    def wall_to_monitor(self, index: int) -> None:
+        """The Live video panel on a monitor of its own, filling it (View menu); 'back in the window' docks it."""
+        screens = QGuiApplication.screens()
+        if not 0 <= index < len(screens):
+            return
+        self.video_dock.show()
+        self.video_dock.setFloating(True)
+        self.video_dock.setGeometry(screens[index].availableGeometry())
 
     def switch_emphasis(self) -> None:
         """One key (F9) between a big map with a strip of video and a big wall with a smaller map."""

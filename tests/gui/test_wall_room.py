@@ -69,3 +69,17 @@ def test_feeds_get_half_the_window_and_the_layout_follows_them(qtbot, registry, 
     wall.close_all()  # the last feed ends: the wall is one tile again for the next ones
     qtbot.waitUntil(lambda: wall.shape == (1, 1), timeout=5_000)
     signed.close()
+
+
+def test_the_wall_goes_to_a_monitor_of_its_own_and_back(qtbot, registry, sign_in):
+    from PySide6.QtGui import QGuiApplication
+
+    signed = sign_in("disp21", Role.DISPATCHER)
+    window = signed.window
+    screen = QGuiApplication.screens()[0].availableGeometry()
+    window.actions_by_id[ActionId.WALL_TO_MONITOR.format(n=1)].trigger()
+    assert signed.video_dock.isFloating() and signed.video_dock.geometry().size() == screen.size()
+    assert signed.video_dock.isVisible()
+    window.actions_by_id[ActionId.WALL_IN_WINDOW].trigger()
+    assert not signed.video_dock.isFloating()
+    signed.close()
