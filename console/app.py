@@ -112,21 +112,29 @@ def _drain(app, seconds: float = 0.2) -> None:
         time.sleep(0.01)
 
 
-def _demo_streets(settings: Settings) -> Settings:
-    """A first start made the demo registry: its town's streets are written and set (setting streets_geojson) so
-    the map shows streets with no tile server; a setting the user or agency gave is kept."""
+def _demo_streets(settings: Settings, audit) -> Settings:
+    """On a demo registry (made now, by an earlier start, or by `rtic-console demo`) its town's streets are written
+    and set (setting streets_geojson) so the map shows streets with no tile server; a setting the user or agency
+    gave, or tiles, are kept. The demo's size and seed come from its demo_created event (an indexed lookup)."""
     if settings.streets_geojson or settings.tile_url or settings.mbtiles_path:
         return settings
+    from console.domain.audit import Action
     from console.paths import user_data_dir
     from console.services.demo_town import write_demo_streets
     from console.settings import user_settings_path, write_settings
 
-    path = user_data_dir() / "demo-streets.geojson"
     try:
-        write_demo_streets(path)
+        made = audit.query(actions=(Action.DEMO_CREATED,), limit=1)
+        if not made:
+            return settings
+        facts = made[0].details
+        cameras, seed = int(facts.get("cameras", 2500)), int(facts.get("seed", 1))
+        path = user_data_dir() / f"demo-streets-{cameras}-{seed}.geojson"
+        if not path.is_file():
+            write_demo_streets(path, cameras=cameras, seed=seed)
         write_settings(user_settings_path(), {"streets_geojson": str(path)})
-    except (OSError, UserError) as exc:
-        log.warning("the demo's streets are not kept: %s", exc)
+    except (OSError, UserError, ValueError, TypeError) as exc:
+        log.warning("the demo's streets are not drawn: %s", exc)
         return settings
     return settings.replaced(streets_geojson=str(path))
 
@@ -332,9 +340,8 @@ def run_console(db_url: str | None = None) -> int:
                             f"{key_sources()}")
         return run_field_mode(app, settings, ContactCipher(key), db_url, demo_accounts)
     cipher = keep["cipher"]
-    if demo_accounts is not None:
-        settings = _demo_streets(settings)
     audit = AuditLog(database)
+    settings = _demo_streets(settings, audit)
     # Events that cannot reach the database (it went away mid-shift) wait in a local journal, flushed in order.
     sink = ResilientAudit(audit, AuditJournal())
     sink.start()

@@ -184,3 +184,31 @@ def test_picture_of_the_demo_town_with_streets_and_no_tiles(qtbot, make_console,
         assert (image.width(), image.height()) == (1920, 1080)
     finally:
         app.setStyleSheet("")
+
+
+def test_a_demo_registry_gets_its_streets_set_and_an_agency_setting_is_kept(sqlite_url, console_settings, tmp_path,
+                                                                             monkeypatch):
+    from console.app import _demo_streets
+    from console.domain.audit import Action, AuditEntry
+    from console.settings import load_settings
+    from console.store.audit import AuditLog
+    from console.store.db import open_database
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the user's data folder (platformdirs)
+    database = open_database(sqlite_url, create=True)
+    try:
+        audit = AuditLog(database)
+        assert _demo_streets(console_settings, audit) is console_settings  # not a demo registry: nothing changes
+        audit.append(AuditEntry(Action.DEMO_CREATED, "os:test", "ws", details={"cameras": 400, "seed": 3}))
+        chosen = console_settings.replaced(tile_url="https://tiles.example.gov/{z}/{x}/{y}.png")
+        assert _demo_streets(chosen, audit) is chosen  # tiles come first
+        settings = _demo_streets(console_settings, audit)
+    finally:
+        database.close()
+    path = settings.streets_geojson
+    assert path.startswith(str(tmp_path / "data")) and path.endswith("demo-streets-400-3.geojson")
+    assert load_settings().streets_geojson == path  # kept in the user's file for the next start
+    lines, _ = load_streets(path)
+    from console.services.demo_town import Town
+
+    assert {line[0] for line in lines} == {s.name for s in Town(400, 3).streets}
