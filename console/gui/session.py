@@ -82,6 +82,7 @@ class SignedInConsole(QObject):
         super().__init__(window)
         self.app, self.window, self.session, self.services = app, window, session, services
         self.lock_screen: LockScreen | None = None
+        self.handover = False  # logged out for the next user (the sign-in comes back), not quit
         user = session.user
         window.user_label.setText(f"User: {user.display_name or user.username} ({user.role.value})")
         # Searches answered from the field copy while the database is away are journaled like the views they lead to.
@@ -184,10 +185,17 @@ class SignedInConsole(QObject):
         return box.clickedButton() is end
 
     def log_out(self) -> None:
-        """End the shift at this console: views end, the logout is recorded, the console closes for the next user."""
+        """End the shift at this console: views end, the logout is recorded, and the sign-in comes back for the next
+        user (console/app.py run_signed_in)."""
         if self.confirm_quit("Log out"):
             self.window.confirm_close = None
+            self.handover = True
             self.app.quit()
+
+    def _log_out_locked(self) -> None:
+        """The lock screen's Log out: the next user signs in (the views end as the console closes)."""
+        self.handover = True
+        self.app.quit()
 
     def open_audit_trail(self) -> None:
         """The audit viewer (filter, verify, export) for roles that may read the trail."""
@@ -298,7 +306,7 @@ class SignedInConsole(QObject):
         self.window.hide()
         self.lock_screen = LockScreen(self.services.auth, self.session, last_activity)
         self.lock_screen.sig_unlocked.connect(self._unlocked)
-        self.lock_screen.sig_logout.connect(self.app.quit)
+        self.lock_screen.sig_logout.connect(self._log_out_locked)
         self.lock_screen.showMaximized()
 
     def _unlocked(self, session: Session) -> None:
