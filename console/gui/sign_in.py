@@ -93,7 +93,7 @@ class DemoAccountsDialog(QDialog):
         intro = QLabel("This console now holds a practice registry: made-up cameras, owners and incidents around "
                        "Chicopee, MA. Nothing in it is real.\n\n"
                        "There is one practice account for each job. To work as a dispatcher, sign in as "
-                       "demo-dispatcher.\n\n"
+                       "demo\u2011dispatcher.\n\n"  # a hyphen the line never breaks at
                        "Keep these passwords now: this is the only time they are shown. Copy all puts every "
                        "user name and password on the clipboard; an administrator can set new ones later.")
         intro.setWordWrap(True)

@@ -73,5 +73,10 @@ def test_demo_passwords_are_copied_all_at_once_and_have_no_look_alike_characters
     assert QGuiApplication.clipboard().text() == (f"demo-dispatcher  {passwords[0]}\n"
                                                   f"demo-auditor  {passwords[1]}\n")
     assert "Copied 2" in dialog.copied.text()
+    from pathlib import Path
+
+    output = Path(__file__).resolve().parents[1] / "output"
+    output.mkdir(exist_ok=True)
+    dialog.grab().save(str(output / "demo-accounts.png"))
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
