@@ -182,6 +182,10 @@ def test_picture_of_the_demo_town_with_streets_and_no_tiles(qtbot, make_console,
         image = window.grab().toImage()
         assert image.save(str(output / "streets-dark.png"))
         assert (image.width(), image.height()) == (1920, 1080)
+        window.toggle_theme()  # daylight: white streets with a grey edge, dark names
+        assert streets_shown(qtbot, window)["lines"] == 56
+        settle(500)
+        assert window.grab().toImage().save(str(output / "streets-light.png"))
     finally:
         app.setStyleSheet("")
 
