@@ -25,6 +25,7 @@ from console.gui.panels.nearby_panel import NearbyPanel
 from console.gui.text import keep_plain
 from console.gui.theme import Icons, apply_theme, font_points
 from console.gui.workers import Tasks
+from console.local_time import clock_text, time_zone
 from console.services.incident_view import IncidentView
 from console.settings import Settings
 
@@ -256,7 +257,9 @@ class MainWindow(QMainWindow):
         as_of = getattr(answer, "data_as_of", None)
         if as_of is not None:  # the database is away: this answer came from the field laptop's copy
             self._field_copy_notice = True
-            self.show_notice(f"DATABASE OFFLINE: cameras from the field copy made {as_of.astimezone():%d %b %H:%M}")
+            zone = time_zone(self.settings.time_zone)
+            made = f"{as_of.astimezone(zone):%d %b} {clock_text(as_of, zone, seconds=False)}"
+            self.show_notice(f"DATABASE OFFLINE: cameras from the field copy made {made}")
         elif self._field_copy_notice:
             self._field_copy_notice = False
             self.notice_bar.hide()

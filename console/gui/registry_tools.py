@@ -30,6 +30,7 @@ from console.services.intake import IntakeService
 from console.services.outreach import OutreachService
 from console.services.owner_alerts import DEFAULT_MINUTES, OwnerAlertService
 from console.services.registry_edits import EditableCamera, RegistryEditService
+from console.local_time import clock_text
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ class RegistryTools(QObject):
                                                                                 minutes=minutes),
                               lambda grant: self.window.statusBar().showMessage(
                                   f"Owner alert entered: camera {camera_id} until "
-                                  f"{grant.expires_at.astimezone():%H:%M}", 10000),
+                                  f"{clock_text(grant.expires_at, self.signed.zone, seconds=False)}", 10000),
                               lambda error: self.window.statusBar().showMessage(f"Alert not entered: {error}", 10000))
 
     def import_portal(self) -> None:

@@ -304,7 +304,7 @@ class SignedInConsole(QObject):
         if self.lock_screen is not None:  # already locked: one lock, one event
             return
         self.window.hide()
-        self.lock_screen = LockScreen(self.services.auth, self.session, last_activity)
+        self.lock_screen = LockScreen(self.services.auth, self.session, last_activity, time_zone=self.zone)
         self.lock_screen.sig_unlocked.connect(self._unlocked)
         self.lock_screen.sig_logout.connect(self._log_out_locked)
         self.lock_screen.showMaximized()
