@@ -38,7 +38,8 @@ class Setting:
     minimum: float | None = None
     secret: bool = False  # shown masked (`config show`)
     # Policy: "at_most" (the user's file may only lower it), "at_most_nonzero" (the same, where 0 means "no limit"),
-    # "machine" (only the machine file may set it); "" for a preference the user may set freely.
+    # "at_least" (the user's file may only raise it: how long proof is kept), "machine" (only the machine file may
+    # set it); "" for a preference the user may set freely.
     policy: str = ""
 
     def tighter_or_equal(self, value: Any, baseline: Any) -> bool:
@@ -47,6 +48,8 @@ class Setting:
             return value <= baseline
         if self.policy == "at_most_nonzero":
             return value != 0 and (baseline == 0 or value <= baseline)
+        if self.policy == "at_least":
+            return value >= baseline
         if self.policy == "machine":
             return value == baseline
         return True
@@ -55,6 +58,7 @@ class Setting:
     def policy_rule(self) -> str:
         return {"at_most": "may only be lowered by a user's file",
                 "at_most_nonzero": "may only be lowered (not turned off) by a user's file",
+                "at_least": "may only be raised by a user's file",
                 "machine": "set only in the machine file"}.get(self.policy, "")
 
 
@@ -146,6 +150,10 @@ DECLARED: tuple[Setting, ...] = (
             "How long a live view waits for a camera's first key frame after connecting (meanwhile it says "
             "\"waiting for the camera's first key frame\"); the stall timer starts only after that first picture. "
             "Allow the longest key-frame interval the cameras use (\"smart\" codecs: up to 10 s).", minimum=1.0),
+    Setting("rtsps_ca_file", "RTSPS CA file", "",
+            "A PEM file of the certificate authorities that sign the cameras' and gateways' RTSPS/HTTPS "
+            "certificates, trusted beside the system's own. A certificate that verifies against neither (and is not "
+            "pinned for its camera) is refused: the stream is not opened. Empty: the system's CAs only."),
     Setting("time_zone", "Time zone", "",
             "The time zone every time a person reads is shown in (tile clocks, the status bar), with its abbreviation "
             "beside it: an IANA name such as America/New_York. Empty: the workstation's own zone. Exports that say "
@@ -159,6 +167,75 @@ DECLARED: tuple[Setting, ...] = (
             "no automatic checkpoints. The key is read into memory, never stored in the database nor logged."),
     Setting("audit_checkpoint_interval_min", "Audit checkpoint interval (minutes)", 60,
             "With audit_signing_key set, how often the console signs a checkpoint of the audit trail.", minimum=1),
+    # --- directory sign-in (console/services/directory_auth.py): agency policy, set only in the machine file ---
+    Setting("auth", "Sign-in source", "local",
+            "local: the console's own accounts; ldap: the agency's directory (Active Directory or LDAP) checks the "
+            "password and its groups give the role (ldap_group_roles). The local break-glass administrator can "
+            "still sign in when the directory is away.", choices=("local", "ldap"), policy="machine"),
+    Setting("ldap_urls", "Directory servers", (),
+            "The directory's servers in the order they are tried, e.g. [\"ldaps://dc1.example.gov\", "
+            "\"ldaps://dc2.example.gov\"]: ldaps://, or ldap:// which always starts TLS (StartTLS) before "
+            "anything is sent. The next one is used when one does not answer.", policy="machine"),
+    Setting("ldap_ca_file", "Directory CA certificate", "",
+            "The PEM file of the CA that signed the directory servers' certificates (the agency's CA). Empty: the "
+            "system's trusted CAs. Certificates are always checked, names included.", policy="machine"),
+    Setting("ldap_user_dn_template", "Directory bind name", "",
+            "How a user name becomes the name the directory binds: a DN such as "
+            "\"uid={user},ou=people,dc=example,dc=gov\" or a UPN such as \"{user}@example.gov\". Empty: "
+            "search-then-bind with ldap_bind_dn, ldap_user_base and ldap_user_filter.", policy="machine"),
+    Setting("ldap_bind_dn", "Directory service account", "",
+            "The service account's DN, for search-then-bind and for the periodic re-check of open sessions.",
+            policy="machine"),
+    Setting("ldap_bind_password_env", "Service account password variable", "RTIC_LDAP_BIND_PASSWORD",
+            "The NAME of the environment variable holding the service account's password (the password itself is "
+            "never put in a settings file).", policy="machine"),
+    Setting("ldap_bind_password_file", "Service account password file", "",
+            "Instead of the variable: a file (mode 0600) whose first line is the service account's password.",
+            policy="machine"),
+    Setting("ldap_user_base", "Directory user base", "",
+            "Where users are searched for (search-then-bind), e.g. \"ou=people,dc=example,dc=gov\".",
+            policy="machine"),
+    Setting("ldap_user_filter", "Directory user filter", "(uid={user})",
+            "The search for one user, {user} being the name typed (escaped); Active Directory: "
+            "\"(&(objectCategory=person)(sAMAccountName={user}))\".", policy="machine"),
+    Setting("ldap_group_base", "Directory group base", "",
+            "Where the groups are (nested groups are followed), e.g. \"ou=groups,dc=example,dc=gov\".",
+            policy="machine"),
+    Setting("ldap_group_roles", "Directory groups to roles", {},
+            "A table from a group's DN to the console role its members get, e.g. "
+            "{\"cn=RTIC Dispatch,ou=groups,dc=example,dc=gov\" = \"dispatcher\"}. An account in no mapped group "
+            "cannot sign in; one in groups of two different roles is refused.", policy="machine"),
+    Setting("ldap_timeout_s", "Directory timeout (s)", 5.0,
+            "Each directory server gets this long to connect and to answer each request before the next is tried.",
+            minimum=0.5, policy="machine"),
+    Setting("ldap_recheck_minutes", "Directory re-check (minutes)", 5,
+            "How often an open session's directory account is looked at again (needs ldap_bind_dn): disabled, "
+            "expired, or out of the mapped groups locks the session.", minimum=1, policy="machine"),
+    # Retention (`rtic-console retention plan|run`; the README's table gives each default's source). Proof (the audit
+    # trail, view sessions) may only be kept longer by a user's file, personal data only for less time.
+    Setting("retention_audit_days", "Keep the audit trail (days)", 1095,
+            "Audit events older than this are purged from the trail's oldest end, behind a checkpoint signed by the "
+            "auditor's key at the cut. At least 365 (CJIS Security Policy AU-11: a minimum of one year).",
+            minimum=365, policy="at_least"),
+    Setting("retention_view_sessions_days", "Keep view sessions (days)", 1095,
+            "Live-view sessions (who watched which camera, why, for how long) ended longer ago than this are purged; "
+            "the audit trail keeps its own view_start/view_end events. At least 365 (they are audit records).",
+            minimum=365, policy="at_least"),
+    Setting("retention_snapshots_days", "Keep snapshots and clips (days)", 30,
+            "Snapshots and clips saved from live views on this workstation are deleted this long after they were "
+            "taken, unless their camera or incident is under legal hold.", minimum=1, policy="at_most"),
+    Setting("retention_footage_days", "Keep received footage after the incident closes (days)", 730,
+            "Footage received from owners, with its request and evidence files, is kept while its incident is open "
+            "or under legal hold, then this many days after the incident closed.", minimum=1, policy="machine"),
+    Setting("retention_outreach_days", "Keep outreach call records (days)", 730,
+            "Outreach calls (who was called, when, what came of it) are purged this long after the call.",
+            minimum=1, policy="at_most"),
+    Setting("retention_declined_days", "Keep declined registrations (days)", 90,
+            "Calls in which the business or resident declined to register are purged this long after the call.",
+            minimum=1, policy="at_most"),
+    Setting("retention_run_every_hours", "Retention run schedule (hours)", 0,
+            "`rtic-console retention run --if-due` (from cron or a systemd timer on one server) purges when the last "
+            "finished run is at least this many hours old; 0: only when run by hand.", minimum=0, policy="machine"),
 )
 
 _BY_KEY = {s.key: s for s in DECLARED}
@@ -298,6 +375,10 @@ def _checked(key: str, value: Any, where: str) -> Any:
     if setting is None:
         raise UserError(f"{where}: there is no setting called {key!r}")
     default = setting.default
+    if isinstance(default, (tuple, dict)):
+        from console.domain.directory import checked_directory_value
+
+        return checked_directory_value(key, value, where)
     if isinstance(default, bool) or isinstance(default, str):
         ok = isinstance(value, type(default))
     elif isinstance(default, int):
@@ -313,6 +394,10 @@ def _checked(key: str, value: Any, where: str) -> Any:
         raise UserError(f"{where}: {key} must be at least {setting.minimum:g}, not {value!r}")
     if key == "service_area":
         _check_service_area(value, where)
+    if key.startswith("ldap_"):
+        from console.domain.directory import checked_directory_value
+
+        value = checked_directory_value(key, value, where)
     if key == "time_zone":
         from console.local_time import zone_problem
 
@@ -346,6 +431,9 @@ def parse_value(key: str, text: str) -> Any:
     if setting is None:
         raise UserError(f"there is no setting called {key!r} (see `rtic-console config show`)")
     value: Any = text
+    if isinstance(setting.default, (tuple, dict)):
+        raise UserError(f"{key} is a list or a table: set it in the machine settings file "
+                        f"({machine_settings_path()})")
     if isinstance(setting.default, (int, float)) and not isinstance(setting.default, bool):
         try:
             value = int(text) if isinstance(setting.default, int) else float(text)
@@ -388,4 +476,8 @@ def settings_template() -> str:
 
 def _toml(value: Any) -> str:
     """A TOML literal for a setting's value (JSON's string escapes are valid TOML basic strings)."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml(str(k))} = {_toml(v)}" for k, v in value.items()) + "}"
     return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)

@@ -4,7 +4,7 @@
 #   installer/dev.sh run [ARGS...]   system packages + .venv, then `rtic-console ARGS` (no ARGS: the desktop console
 #                                    on your registry, created with the demo registry on first start)
 #   installer/dev.sh test [PYTEST ARGS...]
-#                                    also the test tools (GStreamer RTSP server, ffmpeg, Xvfb, PostgreSQL server),
+#                                    also the test tools (GStreamer RTSP server, ffmpeg, Xvfb, PostgreSQL server, slapd),
 #                                    then the whole test suite with every backend required: a missing one FAILS its
 #                                    tests, naming it and why. Skip one only by name: RTIC_TEST_SKIP=xvfb,vlc
 #   installer/dev.sh pictures        the README pictures (resources/screenshots/*.png), made by driving the real window
@@ -39,8 +39,14 @@ TEST_PACKAGES=(
   # a real RTSP server for the player tests, run with Debian's python3 (GStreamer bindings)
   gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly gstreamer1.0-x
+  # H.265 (x265enc) and webrtcbin as a WHEP peer for the camera matrix (tests/video/test_webrtcbin_whep.py)
+  gstreamer1.0-plugins-bad gstreamer1.0-nice gir1.2-gst-plugins-bad-1.0
   ffmpeg
   postgresql
+  # a real directory server (OpenLDAP) for the directory sign-in tests, started by the suite on loopback
+  slapd ldap-utils
+  # pdftoppm and pdftotext: the year report test renders its PDF pages and reads their text
+  poppler-utils
 )
 
 apt_install() {
@@ -101,7 +107,7 @@ case "$mode" in
     postgres_server
     export QT_QPA_PLATFORM=offscreen QTWEBENGINE_DISABLE_SANDBOX=1
     # Every real part the suite uses (tests/support/backends.py); RTIC_TEST_SKIP=NAME,... skips one on request.
-    export RTIC_TEST_REQUIRE=postgresql,gstreamer,vlc,xvfb,ffmpeg,openssl,wheel
+    export RTIC_TEST_REQUIRE=postgresql,gstreamer,vlc,xvfb,ffmpeg,openssl,wheel,slapd
     .venv/bin/lint-imports --no-cache
     .venv/bin/ruff check --quiet --no-cache --select F console tests  # unused and undefined names
     exec .venv/bin/python -m pytest "$@"

@@ -62,3 +62,14 @@ def test_a_misspelt_backend_name_stops_the_run():
     run = _pytest("postgresql+psycopg://postgres:postgres@127.0.0.1:1/postgres", RTIC_TEST_SKIP="postgres")
     assert run.returncode != 0
     assert "RTIC_TEST_SKIP names unknown backends postgres" in run.stdout + run.stderr
+
+
+def test_a_missing_slapd_fails_the_directory_tests_and_says_so(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RTIC_TEST_")}
+    environment.update(RTIC_TEST_SLAPD_DIR=str(tmp_path), RTIC_TEST_REQUIRE="slapd", PYTHONPATH=str(ROOT))
+    run = subprocess.run([sys.executable, "-m", "pytest", "tests/directory/test_slapd_fixture.py", "-q", "-p",
+                          "no:cacheprovider", "-rfEs"], cwd=ROOT, env=environment, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 1, run.stdout[-3000:]
+    assert "1 error" in run.stdout
+    assert "required backend slapd is missing: the program slapd is not installed (Debian package slapd)" in run.stdout

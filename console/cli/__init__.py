@@ -25,6 +25,7 @@ _COMMANDS = (
     "console.cli.db",
     "console.cli.access",
     "console.cli.users",
+    "console.cli.auth",
     "console.cli.audit",
     "console.cli.stream",
     "console.cli.screenshot",
@@ -39,6 +40,7 @@ _COMMANDS = (
     "console.cli.portal",
     "console.cli.field",
     "console.cli.key",
+    "console.cli.retention",
 )
 
 log = logging.getLogger(__name__)

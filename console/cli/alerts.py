@@ -1,4 +1,5 @@
-"""`rtic-console alerts raise|list|end`: owner alerts entered by staff on the owner's call, and those in force.
+"""`rtic-console alerts raise|list|end|close-incident`: owner alerts entered by staff on the owner's call, those in
+force, and the "owner alert" incident a panic-button or app alert opened (closed by a dispatcher, audited).
 
 Each signs in (`--user NAME`). Raising an alert is a consent change for roles that edit the registry (outreach,
 administrators), exactly as in the window; any signed-in account may list alerts or end one (that only takes
@@ -53,6 +54,13 @@ def register(subparsers, common) -> None:
     signin.add_user_option(end)
     end.set_defaults(func=_end)
 
+    close = actions.add_parser("close-incident", parents=[common],
+                               help="close the incident a panic-button or app alert opened (the alert itself stays)")
+    close.add_argument("incident_id", type=identifier("the incident's ID"), metavar="ID", help="the incident's id")
+    close.add_argument("--note", default="", metavar="TEXT", help="why (at most 500 characters), kept in the audit")
+    signin.add_user_option(close)
+    close.set_defaults(func=_close_incident)
+
 
 def _raise(args) -> int:
     if GrantSource(args.source) is GrantSource.FEED:
@@ -92,6 +100,16 @@ def _end(args) -> int:
         signed = signin.sign_in(args, database, "alerts end")
         OwnerAlertService(database, signed.audit, signed.workstation).end_alert_as(signed.user, args.grant_id, now)
     print(f"Alert {args.grant_id} ended at {_hm(now)}.")
+    return 0
+
+
+def _close_incident(args) -> int:
+    now = datetime.now(timezone.utc)
+    with open_database(args.db) as database:
+        signed = signin.sign_in(args, database, "alerts close-incident", Permission.LIVE_VIEW)
+        OwnerAlertService(database, signed.audit, signed.workstation).close_incident_as(
+            signed.user, args.incident_id, now, note=args.note)
+    print(f"Incident {args.incident_id} closed at {_hm(now)}.")
     return 0
 
 

@@ -53,8 +53,11 @@ def register(subparsers, common) -> None:
     export.set_defaults(func=_export)
 
     report = actions.add_parser("report", parents=[common], help="the monthly transparency report (no personal data)")
-    report.add_argument("--month", required=True, metavar="YYYY-MM", help="the month (UTC)")
-    report.add_argument("--format", choices=("text", "json", "csv"), default="text", help="text (default), json or csv")
+    report.add_argument("--month", metavar="YYYY-MM", help="the month (UTC)")
+    report.add_argument("--year", metavar="YYYY", type=integer("--year", 2000, 2100),
+                        help="the public year report with charts (--format pdf, html, csv or json; --output FILE)")
+    report.add_argument("--format", choices=("text", "json", "csv", "pdf", "html"), default="text",
+                        help="text (default), json or csv; the year report also pdf and html")
     report.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     signin.add_user_option(report)
     report.set_defaults(func=_report)
@@ -147,6 +150,14 @@ def _export(args) -> int:
 
 
 def _report(args) -> int:
+    if args.year is not None:
+        from console.cli.transparency import year_report
+
+        return year_report(args)
+    if not args.month:
+        raise UserError("give --month YYYY-MM (the monthly report) or --year YYYY (the public year report)")
+    if args.format in ("pdf", "html"):
+        raise UserError(f"--format {args.format} is for the year report: give --year YYYY")
     with _signed_service(args, "audit report", Permission.AUDIT_VIEW) as (service, _):
         report = service.monthly_report(args.month)
     text = {"text": report.to_text, "json": lambda: report.to_json() + "\n", "csv": report.to_csv}[args.format]()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from console.store import db as store_db
-from console.store.privileges import grant_console_privileges
+from console.store.privileges import grant_console_privileges, grant_purge_privileges
 
 
 def register(subparsers, common) -> None:
@@ -19,6 +19,8 @@ def register(subparsers, common) -> None:
         "grant", parents=[common],
         help="PostgreSQL: give the consoles' login role the least privileges it needs (run as the tables' owner)")
     grant.add_argument("--role", required=True, metavar="ROLE", help="the role the consoles log in as")
+    grant.add_argument("--purge-role", metavar="ROLE", help="also create (when missing) and grant the role that "
+                       "`retention run` connects as: a console's privileges plus the purge's deletes")
     grant.set_defaults(func=_grant)
 
 
@@ -38,5 +40,7 @@ def _status(args) -> int:
 def _grant(args) -> int:
     with store_db.open_database(args.db) as database:
         statements = grant_console_privileges(database, args.role)
-    print(json.dumps({"role": args.role, "statements": statements}))
+        purge = grant_purge_privileges(database, args.purge_role, args.role) if args.purge_role else None
+    print(json.dumps({"role": args.role, "statements": statements,
+                      **({"purge_role": args.purge_role, "purge_statements": purge} if purge is not None else {})}))
     return 0

@@ -96,7 +96,8 @@ def sign_in(args, database: Database, command: str, permission: Permission | tup
     password = _password(username, command)
     workstation = default_workstation()
     audit = SignedAuditLog(database, username, os_user(), command)
-    auth = AuthService(database, audit, hasher=password_hasher(), workstation=workstation)
+    auth = AuthService(database, audit, hasher=password_hasher(), workstation=workstation,
+                       directory=directory_for_command_line())
     now = now or datetime.now(timezone.utc)
     try:
         session = auth.login(username, password, now, notice_acknowledged=True, command_line=True)
@@ -115,6 +116,14 @@ def sign_in(args, database: Database, command: str, permission: Permission | tup
                                          "needs": ", ".join(p.value for p in missing)}))
         raise UserError(refusal(user, command, missing))
     return SignedIn(user, audit.os_name, workstation, audit, seal_for(password) if seal_for else None)
+
+
+def directory_for_command_line():
+    """auth = "ldap" in the machine settings: the directory a command signs in with, as the window does."""
+    from console.services.directory_auth import authenticator_from_settings
+    from console.settings import load_settings
+
+    return authenticator_from_settings(load_settings())
 
 
 def refusal(user: User, command: str, missing) -> str:

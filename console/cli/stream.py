@@ -24,6 +24,11 @@ def register(subparsers, common) -> None:
     probe.add_argument("--reconnect", action="store_true",
                        help="reconnect as a live view does and count the reconnects (default: the first failure ends it)")
     probe.add_argument("--token", help="bearer token for a WHEP gateway (or set RTIC_STREAM_TOKEN)")
+    probe.add_argument("--ca-file", metavar="PEM",
+                       help="RTSPS/HTTPS: also trust the CAs in this PEM file (as the setting rtsps_ca_file)")
+    probe.add_argument("--pin", metavar="SHA256",
+                       help="RTSPS/HTTPS: accept only the certificate with this SHA-256 fingerprint (self-signed "
+                            "gateways); `openssl x509 -noout -fingerprint -sha256` prints it")
     probe.add_argument("--json", action="store_true", help="print one JSON object")
     probe.set_defaults(func=_probe)
 
@@ -38,8 +43,19 @@ def _probe(args) -> int:
         raise UserError("--seconds must be between 0 and 600.")
     if protocol_of(args.url) is None and not os.path.exists(args.url):
         raise UserError("The URL must start with rtsp://, rtsps://, http:// or https:// (or be a file).")
+    pin = None
+    if args.pin:
+        from console.domain.cameras import normalize_fingerprint
+
+        try:
+            pin = normalize_fingerprint(args.pin)
+        except ValueError as exc:
+            raise UserError(f"--pin: {exc}.") from None
+    if args.ca_file and not os.path.isfile(args.ca_file):
+        raise UserError(f"--ca-file: there is no file {args.ca_file!r}.")
     source = StreamSource.from_url(args.url, transport=args.transport,
-                                   token=args.token or os.environ.get("RTIC_STREAM_TOKEN"))
+                                   token=args.token or os.environ.get("RTIC_STREAM_TOKEN"),
+                                   ca_file=args.ca_file, pin_sha256=pin)
     result = probe(source, backend=args.backend, seconds=args.seconds, reconnect=args.reconnect)
     if args.json:
         print(json.dumps(result.to_dict()))

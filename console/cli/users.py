@@ -145,7 +145,7 @@ def _list(args) -> int:
             signed = signin.sign_in(args, database, "users list", Permission.USER_ADMIN)
             users = AccountService(database, signed.audit).list_users()
     rows = [{"name": u.username, "display_name": u.display_name, "role": u.role.value, "state": u.state,
-             "second_factor": u.totp_enabled,
+             "second_factor": u.totp_enabled, "source": u.source, "break_glass": u.break_glass,
              "last_login": u.last_login_at.isoformat() if u.last_login_at else None} for u in users]
     if args.json:
         print(json.dumps(rows))
@@ -153,7 +153,8 @@ def _list(args) -> int:
     if not rows:
         print("no accounts yet: `rtic-console users add NAME --role admin` creates the first administrator")
     for row in rows:
-        print(f"{row['name']:<24} {row['role']:<11} {row['state']:<9} "
+        source = "break-glass" if row["break_glass"] else row["source"]
+        print(f"{row['name']:<24} {row['role']:<11} {row['state']:<9} {source:<11} "
               f"{'2FA' if row['second_factor'] else '   '} last login {row['last_login'] or 'never'}")
     return 0
 

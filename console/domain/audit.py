@@ -53,6 +53,9 @@ class Action:
     KEY_EXPORT = "key_export"  # the agency contact key written to a passphrase-protected file (its key id)
     KEY_IMPORT = "key_import"  # a key file installed on a workstation (its key id)
     KEY_ROTATION = "key_rotation"  # a contact key rotation started, resumed or finished (key ids, counts)
+    LEGAL_HOLD = "legal_hold"  # a legal hold placed or released (target, id, hold id, reason)
+    RETENTION_RUN = "retention_run"  # a retention purge started, resumed, finished or refused (counts by kind)
+    ALERT_INCIDENT = "alert_incident"  # an owner alert's incident opened, closed, or its alert acknowledged
 
 
 class Outcome:

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 MAX_STREAM_URL = 1000  # characters, as the streams table stores it
 
@@ -98,6 +98,7 @@ class Camera:
     streams: tuple[Stream, ...] = field(default=())
     portal_id: str | None = None
     is_demo: bool = False
+    tls_pin_sha256: str | None = None  # 64 hex digits (normalize_fingerprint): the one certificate its TLS may show
 
     @property
     def is_live_capable(self) -> bool:
@@ -146,16 +147,82 @@ class CameraInvalid(ValueError):
         self.field = field
 
 
-def split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """('rtsp://host/path', user, password) from a URL that may carry 'user:password@'."""
+# Query parameters some cameras take credentials in (Foscam ?usr=&pwd=, cheap P2P cameras ?loginuse=&loginpas=,
+# CGI snapshot/MJPEG URLs ?user=&password=, ...). Compared without case; their values are split off like user info.
+QUERY_USER_NAMES = frozenset({"user", "username", "usr", "loginuse", "login"})
+QUERY_PASSWORD_NAMES = frozenset({"password", "passwd", "pass", "pwd", "pas", "psw", "pw", "loginpas"})
+USER_PLACEHOLDER, PASSWORD_PLACEHOLDER = "{user}", "{password}"
+
+
+def split_stream_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """(url, user, password) with every credential taken out of a stream URL, decoded (%XX undone).
+
+    User info (`rtsp://user:pass@host/`) is removed; a credential in the query (`?user=admin&pwd=secret`) keeps its
+    place as a placeholder (`?user={user}&pwd={password}`), which `fill_stream_credentials` fills in, percent-
+    encoded, only when the stream is opened: the stored URL never holds a secret. A URL without credentials comes
+    back unchanged.
+    """
     parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    user = password = None
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, netloc = netloc.rpartition("@")
+        raw_user, has_colon, raw_password = userinfo.partition(":")
+        user = unquote(raw_user) or None
+        password = unquote(raw_password) if has_colon and raw_password else None
+    query = parts.query
+    if query:
+        fields = []
+        for field_text in query.split("&"):
+            name, eq, value = field_text.partition("=")
+            key = unquote(name).lower()
+            if eq and key in QUERY_USER_NAMES and value != USER_PLACEHOLDER:
+                user = user or unquote(value.replace("+", " ")) or None
+                field_text = f"{name}={USER_PLACEHOLDER}"
+            elif eq and key in QUERY_PASSWORD_NAMES and value != PASSWORD_PLACEHOLDER:
+                password = password or unquote(value.replace("+", " ")) or None
+                field_text = f"{name}={PASSWORD_PLACEHOLDER}"
+            fields.append(field_text)
+        query = "&".join(fields)
+    if netloc == parts.netloc and query == parts.query:
         return url, None, None
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), parts.username, parts.password
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)), user, password
+
+
+def fill_stream_credentials(url: str, user: str | None, password: str | None) -> str:
+    """The URL to open: the query placeholders of `split_stream_credentials` replaced by the credentials,
+    percent-encoded (an empty one when none is stored). User info is not added here (see StreamSource)."""
+    parts = urlsplit(url)
+    if USER_PLACEHOLDER not in parts.query and PASSWORD_PLACEHOLDER not in parts.query:
+        return url
+    query = (parts.query.replace(USER_PLACEHOLDER, quote(user or "", safe=""))
+             .replace(PASSWORD_PLACEHOLDER, quote(password or "", safe="")))
+    return urlunsplit(parts._replace(query=query))
+
+
+def has_query_credentials(url: str) -> bool:
+    """True when the URL takes its credentials in the query (placeholders to fill), not as user info."""
+    query = urlsplit(url).query
+    return USER_PLACEHOLDER in query or PASSWORD_PLACEHOLDER in query
+
+
+def normalize_fingerprint(text: str) -> str:
+    """A certificate's SHA-256 fingerprint as 64 lower-case hex digits, from the forms people copy it in
+    (`AB:CD:...`, `sha256 Fingerprint=AB:CD...`, with spaces); ValueError with one sentence otherwise."""
+    value = (text or "").strip()
+    if "=" in value:
+        value = value.rpartition("=")[2]
+    value = value.lower().removeprefix("sha256:").replace(":", "").replace(" ", "").replace("-", "")
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise ValueError("the certificate fingerprint must be a SHA-256 fingerprint: 64 hex digits (colons allowed), "
+                         "as `openssl x509 -noout -fingerprint -sha256` prints it")
+    return value
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """('rtsp://host/path', user, password) from a URL that may carry 'user:password@' or query credentials
+    (see split_stream_credentials: what intake, import and the registry store)."""
+    return split_stream_credentials(url)
 
 
 def stream_protocol(url: str) -> StreamProtocol:
@@ -223,6 +290,14 @@ def check_camera(camera: Camera) -> Camera:
     """`camera` if it keeps the registry's rules (see check_camera_fields) and each stream's protocol is the one
     its URL gives; CameraInvalid otherwise. What every path calls before it writes a camera."""
     protocols = check_camera_fields(camera.capability, camera.sharing_mode, [s.url for s in camera.streams])
+    if camera.tls_pin_sha256 is not None:
+        try:
+            pin = normalize_fingerprint(camera.tls_pin_sha256)
+        except ValueError as exc:
+            raise CameraInvalid("tls_pin_sha256", str(exc)) from None
+        if pin != camera.tls_pin_sha256:
+            raise CameraInvalid("tls_pin_sha256", "the certificate fingerprint must be stored as 64 lower-case hex "
+                                "digits (normalize_fingerprint)")
     for stream, protocol in zip(camera.streams, protocols):
         if stream.protocol is not protocol:
             raise CameraInvalid("stream_url", f"the stream URL is {protocol.value}, not {stream.protocol.value}")

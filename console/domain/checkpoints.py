@@ -103,18 +103,21 @@ class Finding:
 
 
 def compare(checkpoints: Iterable[Checkpoint], last_seq: int | None, hashes_at: Mapping[int, str],
-            broken_at: int | None = None) -> list[Finding]:
+            broken_at: int | None = None, floor: int = 0, cuts: Iterable[int] = ()) -> list[Finding]:
     """Hold the walked chain to checkpoints whose signatures were already checked.
 
     `last_seq` is the newest event of an intact walk (None: no event), `hashes_at` each checkpoint's event hash as
     walked, `broken_at` the first broken event when the walk stopped (checkpoints beyond it cannot be compared,
-    and the break itself is reported by the walk).
+    and the break itself is reported by the walk). `floor`: the events up to it were purged under a cut the auditor
+    signed (console/domain/retention.py), so checkpoints there cannot be compared; `cuts`: every such cut's event, as
+    a checkpoint signed after one counts the events kept, not all since event 1.
     """
     findings: list[Finding] = []
-    matched_below = 0  # the newest checkpointed event that still matches: a rewrite lies after it
+    matched_below = floor  # the newest checkpointed event that still matches: a rewrite lies after it
+    cuts = sorted(set(cuts))
     for cp in sorted(set(checkpoints), key=lambda c: (c.seq, c.signed_at)):
-        if cp.seq == 0:
-            continue  # an empty trail was signed: nothing can be missing before it
+        if cp.seq == 0 or cp.seq <= floor:
+            continue  # an empty trail was signed, or events purged behind a signed cut: nothing to compare
         if broken_at is not None and cp.seq >= broken_at:
             continue
         if last_seq is None:
@@ -128,7 +131,7 @@ def compare(checkpoints: Iterable[Checkpoint], last_seq: int | None, hashes_at: 
             findings.append(Finding(cp.seq, f"audit trail REWRITTEN at or before event {cp.seq}: its hash differs "
                                             f"from the checkpoint signed at {cp.signed_at} (events "
                                             f"{matched_below + 1} to {cp.seq} were changed, removed or re-chained)"))
-        elif cp.count != cp.seq:
+        elif cp.count != cp.seq and not 0 < cp.seq - cp.count <= max((c for c in cuts if c < cp.seq), default=0):
             findings.append(Finding(cp.seq, f"the checkpoint signed at {cp.signed_at} counted {cp.count} events up "
                                             f"to event {cp.seq}: the trail already had a gap when it was signed"))
         else:

@@ -16,8 +16,10 @@ MASK = "***"
 # userinfo in any URL-looking text: scheme://user:pass@  or scheme://user@
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s'\"]+@")
 # query or fragment parameters whose NAME says they carry a secret (api_key, X-Amz-Signature, access_token, ...)
-_SECRET_NAME = (r"[a-z0-9_.\-]*(?:password|passwd|pwd|pass|token|auth|key|secret|signature|sig|credential|"
-                r"session|jwt)[a-z0-9_.\-]*")
+# plus the short names cameras take credentials under (?usr=&pwd=, ?pas=, ?psw=, ?pw=, ?loginuse=&loginpas=), and
+# the user name beside them: exact names only, so `?pwr=` or `?user_agent=` are not touched.
+_SECRET_NAME = (r"[a-z0-9_.\-]*(?:password|passwd|pwd|pass|psw|token|auth|key|secret|signature|sig|credential|"
+                r"session|jwt)[a-z0-9_.\-]*|pw|pas|loginpas|user|username|usr|loginuse|login")
 _SECRET_QUERY = re.compile(r"(?i)(?P<lead>[?&;#](?:" + _SECRET_NAME + r")=)[^&#;\s'\"]*")
 
 

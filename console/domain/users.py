@@ -110,6 +110,8 @@ class User:
     reenabled_at: datetime | None = None  # an administrator lifted a lock or disablement
     totp_enabled: bool = False
     must_change_password: bool = False
+    source: str = "local"  # "local" or "directory" (console/services/directory_auth.py)
+    break_glass: bool = False  # the local administrator who signs in when the directory is away
 
     @property
     def is_locked(self) -> bool:

@@ -169,14 +169,16 @@ class LiveFeedController(QObject):
         """A renewal, or a new incident: the next open asks again."""
         self._purposes.clear()
 
-    def open_feeds(self, camera_ids: list[int], tile=None) -> None:
+    def open_feeds(self, camera_ids: list[int], tile=None, purpose: Purpose | None = None) -> None:
         """Open each camera on a free tile (the wall grows to fit), or the one camera on `tile` (a drop).
 
-        Each open is decided and audited on its own, off the GUI thread.
+        Each open is decided and audited on its own, off the GUI thread. `purpose`: the view's purpose given by the
+        caller (an owner's panic alert: its incident and the alert as the reason), so nobody is asked; the access
+        decision still judges it like any other.
         """
         if not camera_ids:
             return
-        purpose = self.purpose(len(camera_ids))
+        purpose = purpose if purpose is not None else self.purpose(len(camera_ids))
         if purpose is None:
             self.sig_message.emit("Live view cancelled: no valid reason given")
             return

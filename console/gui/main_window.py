@@ -326,6 +326,7 @@ class MainWindow(QMainWindow):
         saved = state.value("state")
         if saved is not None:
             self.restoreState(saved, LAYOUT_VERSION)
+            self.notice_bar.hide()  # a notice belongs to its moment: never restored (it would come back empty)
 
     def save_layout(self) -> None:
         state = self.parts.window_state

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -26,6 +26,7 @@ from console.gui.live_updates import LiveUpdates
 from console.gui.lock_screen import IdleWatcher, LockScreen
 from console.gui.main_window import ActionId, MainWindow
 from console.gui.panels.nearby_panel import format_distance
+from console.gui.panels.panic_alert import PanicAlertController
 from console.gui.registry_tools import RegistryTools, ToolServices
 from console.gui.video.wall import VideoWall
 # The audit log is built by the composition root; its type is named through the service that reads it.
@@ -35,6 +36,7 @@ from console.services.auth import AuthService, Session
 from console.local_time import clock_text, time_zone
 from console.services.changes import ChangeFollower
 from console.services.contacts import ContactService
+from console.services.owner_alerts import INCIDENT_SOURCE
 from console.services.registry import RegistryService
 from console.services.resilience import ResilientAudit
 from console.services.viewing import ViewingService
@@ -130,6 +132,11 @@ class SignedInConsole(QObject):
         self.updates = LiveUpdates(services.changes, window, self.feeds.check_sessions,
                                    connectivity=services.sink.connectivity if services.sink else None)
         self.updates.sig_owner_alerts.connect(self._owner_alerts)
+        # Panic-button and app alerts: the red bar (console/gui/panels/panic_alert.py), read again at each change.
+        self.panic = PanicAlertController(window, services.tools.alerts, self.feeds, lambda: self.session.user, zone)
+        self.panic.sig_message.connect(lambda text: window.statusBar().showMessage(text, 10000))
+        self.updates.sig_owner_alerts.connect(self.panic.changed)
+        self.panic.refresh()  # alerts in force now, with their full text (a restarted console too)
         self.updates.sig_incidents.connect(self._incidents_changed)
         self.tools = RegistryTools(window, self, services)
         self.updates.sig_changes.connect(self.tools.changed)
@@ -139,6 +146,12 @@ class SignedInConsole(QObject):
         self.idle = IdleWatcher(idle_policy, self)
         self.idle.sig_idle.connect(self.lock)
         self.idle.start(app)
+        # auth = "ldap": the directory account is looked at again now and then; one that left locks the console.
+        minutes = getattr(services.auth, "recheck_minutes", None)
+        self.directory_check = QTimer(self)
+        self.directory_check.timeout.connect(self._directory_recheck)
+        if isinstance(minutes, int) and minutes > 0:
+            self.directory_check.start(minutes * 60_000)
 
     WALL_SHARE = 0.55  # of the window's height, while feeds play (the map and lists shrink)
 
@@ -216,7 +229,11 @@ class SignedInConsole(QObject):
 
     def _show_alerts(self, notices) -> None:
         """The bar names each alert's camera, site, address and distance from the incident, with its actions."""
+        # Alerts on the red bar (self.panic: panic-button and app alerts with their incident) are not repeated here.
+        on_red_bar = {b.grant_id for b in self.panic.shown}
+        notices = [n for n in notices if n.grant_id not in on_red_bar]
         raised = [n for n in notices if n.in_force]
+        self.panic.amber_grant_ids = {n.grant_id for n in raised}
         if raised:
             text = "; ".join(self._alert_text(n) for n in raised[:3])
             more = f" (+{len(raised) - 3} more)" if len(raised) > 3 else ""
@@ -265,7 +282,8 @@ class SignedInConsole(QObject):
         def urgent():
             found = [registry.incident(i) for i in fresh]
             return [i for i in found if i.closed_at is None and i.priority <= threshold
-                    and now - i.opened_at < URGENT_WINDOW]
+                    and now - i.opened_at < URGENT_WINDOW
+                    and i.source != INCIDENT_SOURCE]  # an owner alert's incident has the red bar instead
 
         self.window.tasks.run("urgent-incidents", urgent, self._offer,
                               lambda error: log.warning("urgent incident not offered: %s", error))
@@ -309,6 +327,19 @@ class SignedInConsole(QObject):
         self.lock_screen.sig_logout.connect(self._log_out_locked)
         self.lock_screen.showMaximized()
 
+    def _directory_recheck(self) -> None:
+        if self.lock_screen is not None:
+            return
+        session, now = self.session, _utcnow()
+        self.window.tasks.run("directory_recheck", lambda: self.services.auth.directory_recheck(session, now),
+                              self._directory_rechecked,
+                              lambda error: log.warning("directory re-check failed: %s", error))
+
+    def _directory_rechecked(self, sentence: str | None) -> None:
+        if sentence and self.lock_screen is None:
+            self.lock(_utcnow())
+            self.lock_screen.message.setText(sentence)
+
     def _unlocked(self, session: Session) -> None:
         self.session = session
         if self.lock_screen is not None:
@@ -321,6 +352,7 @@ class SignedInConsole(QObject):
     def close(self) -> None:
         """End every view and log out (both audited) before the window goes; keep the saved wall layouts."""
         self.idle.stop(self.app)
+        self.directory_check.stop()
         if self.lock_screen is not None:
             self.lock_screen.close()
             self.lock_screen.deleteLater()

@@ -22,10 +22,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from console.domain.audit import Action, AuditEntry, AuditFilter, ChainWalker, Outcome, VerifyResult, format_timestamp
 from console.domain.checkpoints import BadCheckpoint, Checkpoint, Finding, checkpoint_from, compare, key_fingerprint
 from console.domain.checkpoints import parse_line
+from console.domain.retention import Cut, cut_bytes
 from console.errors import UserError
 from console.store.audit import AuditLog
 from console.store.audit_guards import guard_problems
 from console.store.checkpoints import ChainNotSigned, events_after, stored_checkpoints, write_checkpoint
+from console.services.retention_chain import trail_start
 
 ENV_PASSPHRASE = "RTIC_AUDIT_KEY_PASSPHRASE"  # for scripts and the automatic checkpoint; else asked at the terminal
 _RAW = dict(encoding=serialization.Encoding.Raw, format=serialization.PublicFormat.Raw)
@@ -89,6 +91,11 @@ class Signer:
         unsigned = Checkpoint(seq, digest, count, signed_at, self.fingerprint, "")
         return Checkpoint(seq, digest, count, signed_at, self.fingerprint,
                           self._key.sign(unsigned.signed_bytes()).hex())
+
+    def sign_cut(self, seq: int, digest: str, signed_at: str) -> Cut:
+        """The auditor's permission to purge the trail up to event `seq` (console/domain/retention.py)."""
+        return Cut(seq, digest, signed_at, self.fingerprint,
+                   self._key.sign(cut_bytes(seq, digest, signed_at, self.fingerprint)).hex())
 
 
 def load_signer(path: str | os.PathLike, passphrase: Callable[[], bytes | None] = lambda: None) -> Signer:
@@ -211,10 +218,11 @@ class CheckpointService:
         return write_checkpoint(self.log, walker, sign, entry_for)
 
     def _walk_since_last(self, signer: Signer) -> ChainWalker:
+        begins = trail_start(self.log, signer.public_key, signer.fingerprint)
         mine = [cp for _id, cp in stored_checkpoints(self.log) if isinstance(cp, Checkpoint)
-                and cp.key == signer.fingerprint and cp.seq > 0 and signature_holds(cp, signer.public_key)]
+                and cp.key == signer.fingerprint and cp.seq > begins.floor and signature_holds(cp, signer.public_key)]
         if not mine:
-            return self.log.walk()
+            return self.log.walk(start=begins.start)
         last = max(mine, key=lambda cp: cp.seq)
         walker = ChainWalker(marks={last.seq})
         walker.expected_seq = last.seq
@@ -237,12 +245,13 @@ class CheckpointService:
         console's role change the trail."""
         guards = tuple(guard_problems(self.log.database, role))
         if public_key is None:
-            chain = self.log.verify(anchor)
+            chain = self.log.verify(anchor, start=trail_start(self.log, None).start)
             return Completeness(chain, guards=guards, not_proven=(
                 "completeness NOT proven: no auditor's public key (give --pubkey FILE or set audit_public_key), so "
                 "only the chain was checked: a rewritten, cut-off or emptied trail would pass"))
         fingerprint = key_fingerprint(public_key.public_bytes(**_RAW))
-        findings: list[Finding] = []
+        begins = trail_start(self.log, public_key, fingerprint)  # after a retention purge: from the signed cut
+        findings: list[Finding] = list(begins.findings)
         good: dict[str, Checkpoint] = {}
         stored_signatures: set[str] = set()
         for row_id, cp in stored_checkpoints(self.log):
@@ -261,10 +270,12 @@ class CheckpointService:
             self._judge(cp, f"the checkpoint recorded in event {record.seq}", public_key, fingerprint, findings, good)
         for cp in extra:
             self._judge(cp, f"the kept checkpoint of event {cp.seq}", public_key, fingerprint, findings, good)
-        walker = self.log.walk(anchor, marks={cp.seq for cp in good.values()})
+        walker = self.log.walk(anchor, marks={cp.seq for cp in good.values()} | begins.marks, start=begins.start)
         chain = walker.result()
         last_seq = chain.last_seq if chain.ok else (walker.last_good_seq or None)
-        findings += compare(good.values(), last_seq, walker.hashes_at, None if chain.ok else chain.first_bad_seq)
+        broken_at = None if chain.ok else chain.first_bad_seq
+        findings += compare(good.values(), last_seq, walker.hashes_at, broken_at, begins.floor, begins.cuts)
+        findings += begins.reached(walker.hashes_at, broken_at)
         matching = [cp.seq for cp in good.values() if walker.hashes_at.get(cp.seq) == cp.hash or cp.seq == 0]
         not_proven = "" if good else (
             f"completeness NOT proven: no checkpoint signed by the auditor's key {fingerprint[:16]} was found "

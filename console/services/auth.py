@@ -62,11 +62,13 @@ class Session:
 class AuthService(AuditedService):
     def __init__(self, database: Database, audit: AuditLog, cipher: ContactCipher | None = None,
                  hasher: PasswordHasher | None = None, workstation: str | None = None,
-                 idle_policy: IdlePolicy = IdlePolicy()):
+                 idle_policy: IdlePolicy = IdlePolicy(), directory=None):
         super().__init__(database, audit, cipher, workstation)
         self.hasher = hasher or PasswordHasher()
         self.idle_policy = idle_policy
         self._dummy: str | None = None
+        # auth = "ldap": a DirectoryAuthenticator (console/services/directory_auth.py); None: local accounts only.
+        self.directory = directory
 
     @property
     def _dummy_hash(self) -> str:
@@ -87,6 +89,12 @@ class AuthService(AuditedService):
         if not notice_acknowledged:
             raise NoticeNotAcknowledged("read and acknowledge the use notice before logging in")
         username = (username or "").strip()
+        if self.directory is not None:
+            from console.services.directory_login import directory_login
+
+            session = directory_login(self, username, password, now, totp_code, command_line=command_line)
+            if session is not None:
+                return session  # None: a local break-glass administrator, checked below as always
         with audited_transaction(self.database) as conn:
             user = repo.get_user(conn, username) if username else None
             problem = self._check(conn, user, username, password, now, totp_code)
@@ -97,6 +105,10 @@ class AuthService(AuditedService):
 
     def unlock_screen(self, session: Session, password: str, now: datetime, totp_code: str | None = None) -> Session:
         """Resume a session after the idle lock: the same checks as a login, counted against the same lockout."""
+        if self.directory is not None and session.user.source == "directory":
+            from console.services.directory_login import directory_login
+
+            return directory_login(self, session.user.username, password, now, totp_code, resumed=session)
         with audited_transaction(self.database) as conn:
             user = repo.get_user(conn, session.user.username)
             problem = self._check(conn, user, session.user.username, password, now, totp_code)
@@ -128,6 +140,19 @@ class AuthService(AuditedService):
         self.audit.append(AuditEntry(Action.IDLE_LOCK, session.user.username, session.workstation,
                                      details={"idle_minutes": _minutes(now - last_activity),
                                               "policy_minutes": self.idle_policy.minutes}))
+
+    def directory_recheck(self, session: Session, now: datetime) -> str | None:
+        """auth = "ldap": the sentence to show when the open session must lock because its directory account was
+        disabled, expired, removed or moved out of its groups (audited); None otherwise. The GUI's idle check calls
+        it every `recheck_minutes` (off the GUI thread: it asks the directory)."""
+        from console.services.directory_login import recheck
+
+        return recheck(self, session, now)
+
+    @property
+    def recheck_minutes(self) -> int | None:
+        """How often directory_recheck should run, or None when there is nothing to re-check."""
+        return self.directory.recheck_minutes if self.directory is not None and self.directory.can_recheck else None
 
     # --- the checks -----------------------------------------------------------------------------
 
@@ -211,10 +236,12 @@ class AuthService(AuditedService):
         return LoginFailed(message)
 
     def _succeed(self, conn: Connection, user: User, now: datetime, second_factor: bool,
-                 resumed: bool = False, command_line: bool = False) -> None:
+                 resumed: bool = False, command_line: bool = False, extra: dict | None = None) -> None:
         repo.record_login(conn, user.id, now)
         details = {"role": user.role.value, "second_factor": second_factor,
-                   "notice": "not shown (command line)" if command_line else "acknowledged"}
+                   "notice": "not shown (command line)" if command_line else "acknowledged", **(extra or {})}
+        if user.break_glass:
+            details["break_glass"] = True
         if command_line:
             details["via"] = "command line"
         if resumed:

@@ -14,6 +14,11 @@ its replay guard, lockout after repeated failures, disuse) on that account, and 
 - every outcome (LOGIN, LOGIN_FAILED, LOCKOUT) goes to the local audit journal, which is written into the hash chain
   when the database answers again. If the journal cannot be written, nobody signs in (fail closed).
 
+A directory account (auth = "ldap") signs in offline the same way: its console row holds no password (the directory
+has it), so the password is checked by the sealed copy itself: its key is argon2id of the password the user signed in
+with online when the copy was made, and the copy opens only with it (`_password_ok`). The copy's age limit bounds how
+long a password changed, or an account disabled, in the directory still opens the laptop.
+
 Failed logins, a lockout and the last TOTP step are counted in a small store of the account's own, in memory (the
 opened copy itself may be read-only): they hold for as long as the console runs, not across restarts (the sealed
 file is not rewritten offline).
@@ -135,6 +140,19 @@ class FieldAuthService(AuthService):
             raise LoginFailed(WRONG_CREDENTIALS) from None
         self.field = self.copy.open(self.seal, self.cipher, read_only=self.read_only)
         repo.copy_accounts(self.field.database, self.database)
+
+    def _password_ok(self, conn, username: str, password: str) -> bool:
+        """A directory account's password is the directory's (its console row holds none): offline, the check is the
+        sealed copy itself, whose key is derived from that password with argon2id and which opens (AES-GCM) only with
+        it: the cached verifier of the last online sign-in, as old as the copy (field_copy_max_age_days)."""
+        user = repo.get_user(conn, username)
+        if user is not None and user.source == "directory":
+            try:
+                self.copy.unlock(password or "")
+            except WrongPassword:
+                return False
+            return True
+        return super()._password_ok(conn, username, password)
 
     def change_password(self, session: Session, old: str, new: str, now: datetime) -> None:
         raise UserError("the password cannot be changed with no connection: change it when the database answers")

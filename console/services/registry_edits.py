@@ -24,6 +24,7 @@ from console.domain.cameras import (
     ConsentRecord,
     SharingMode,
     check_camera_fields,
+    normalize_fingerprint,
 )
 from console.domain.changes import ChangeKind
 from console.domain.intake import Placement
@@ -81,7 +82,7 @@ class Erasure:
 
 # What `edit_camera` accepts, with the check for each (None: any number or text; coerced below).
 _CAMERA_EDITABLE = {"label", "lat", "lon", "capability", "sharing_mode", "status", "placement", "fov_bearing_deg",
-                    "fov_angle_deg", "fov_range_m"}
+                    "fov_angle_deg", "fov_range_m", "tls_pin_sha256"}
 
 
 def _utcnow() -> datetime:
@@ -104,6 +105,12 @@ def _normalise_camera_values(changes: dict[str, Any]) -> dict[str, Any]:
             out["status"] = CameraStatus(out["status"]).value
     except ValueError as exc:
         raise UserError(f"not a valid value: {exc}") from None
+    if "tls_pin_sha256" in out:  # a pasted fingerprint in any common form; empty: no pin
+        text = str(out["tls_pin_sha256"] or "").strip()
+        try:
+            out["tls_pin_sha256"] = normalize_fingerprint(text) if text else None
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
     if out.get("status") == CameraStatus.REMOVED.value:
         raise UserError("use 'remove camera' to take a camera out of the registry")
     if "label" in out and not str(out["label"]).strip():

@@ -75,6 +75,7 @@ class ViewAuthorization:
     credentials: StreamCredentials
     expires_at: datetime
     decision: Decision
+    tls_pin_sha256: str | None = None  # the camera's pinned certificate (self-signed RTSPS/HTTPS), not a secret
 
     @property
     def url(self) -> str:
@@ -157,7 +158,7 @@ class ViewingService(AuditedService):
                 raise UserError("the camera's sharing changed while the view was opening: open it again") from None
             self._deny(user, camera_id, purpose, changed.decision)
         return ViewAuthorization(session_id, camera_id, stream, StreamCredentials(username, password),
-                                 decision.expires_at, decision)
+                                 decision.expires_at, decision, camera.tls_pin_sha256)
 
     def _deny(self, user: User, camera_id: int, purpose: Purpose, decision: Decision):
         """Record VIEW_DENIED and raise ViewDenied (saying so when even the denial could not be recorded)."""

@@ -1,4 +1,5 @@
-"""Owner alerts as stored: share grants with who raised or ended them and the portal's alert id, and feed cursors.
+"""Owner alerts as stored: share grants with who raised or ended them and the portal's alert id, the incidents that
+panic-button and app alerts open (and their acknowledgement), and feed cursors.
 
 `console/store/registry.py` adds and reads grants for the access decision; this module adds what raising,
 ending and listing alerts needs. Functions take a Connection inside the caller's transaction.
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy import null as sa_null
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
@@ -17,6 +19,7 @@ from console.domain.grants import GrantSource, ShareGrant
 from console.store.models import (
     CameraRow,
     FeedCursorRow,
+    IncidentRow,
     OwnerRow,
     ShareGrantRow,
     SiteRow,
@@ -37,6 +40,7 @@ class StoredGrant:
     created_by: str | None
     revoked_by: str | None
     external_id: str | None
+    incident_id: int | None = None  # the "owner alert" incident a panic-button or app alert opened
 
     @property
     def id(self) -> int:
@@ -62,7 +66,7 @@ def _grant(row) -> ShareGrant:
 
 
 def _stored(row) -> StoredGrant:
-    return StoredGrant(_grant(row), row.created_by, row.revoked_by, row.external_id)
+    return StoredGrant(_grant(row), row.created_by, row.revoked_by, row.external_id, row.incident_id)
 
 
 def insert_grant(conn: Connection, grant: ShareGrant, created_by: str, created_at: datetime,
@@ -152,6 +156,13 @@ def site_exists(conn: Connection, site_id: int) -> bool:
     return conn.execute(select(sites.c.id).where(sites.c.id == site_id)).first() is not None
 
 
+def hold_write_lock(conn: Connection) -> None:
+    """SQLite: take the database's write lock now (BEGIN IMMEDIATE), so what the transaction reads stays current
+    until it commits; PostgreSQL's row locks are taken by the reads that ask for them (read_cursor(lock=True))."""
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 # --- feed cursors ---------------------------------------------------------------------------------
 
 
@@ -178,3 +189,135 @@ def save_cursor(conn: Connection, name: str, cursor: str | None, etag: str | Non
     done = conn.execute(update(feed_cursors).where(feed_cursors.c.name == name).values(**values)).rowcount
     if not done:
         conn.execute(insert(feed_cursors).values(name=name, **values))
+
+
+# --- owner alert incidents (a panic-button or app alert opens one) ------------------------------------------
+
+incidents = IncidentRow.__table__
+
+
+@dataclass(frozen=True)
+class AlertPlace:
+    """Where an alert is: the camera's label (None for a whole site), the site, its address and the point."""
+
+    camera_label: str | None
+    site_name: str
+    address: str
+    lat: float
+    lon: float
+
+
+def alert_place(conn: Connection, camera_id: int | None, site_id: int | None) -> AlertPlace | None:
+    """The camera's (or the site's) place, for an incident at it; None when neither exists."""
+    if camera_id is not None:
+        row = conn.execute(select(cameras.c.label, sites.c.name, sites.c.address, cameras.c.lat, cameras.c.lon)
+                           .join(sites, sites.c.id == cameras.c.site_id).where(cameras.c.id == camera_id)).first()
+    else:
+        row = conn.execute(select(sa_null().label("label"), sites.c.name, sites.c.address, sites.c.lat, sites.c.lon)
+                           .where(sites.c.id == site_id)).first()
+    return None if row is None else AlertPlace(row[0], row[1] or "", row[2] or "", row[3], row[4])
+
+
+def add_alert_incident(conn: Connection, grant_id: int, incident_type: str, address: str, lat: float, lon: float,
+                       opened_at: datetime, source: str) -> int:
+    """An incident for the alert `grant_id`, linked to it; its id."""
+    incident_id = conn.execute(
+        insert(incidents).values(cad_number=None, type=incident_type[:100], priority=1, address=address[:300],
+                                 lat=lat, lon=lon, opened_at=opened_at, closed_at=None, source=source[:32],
+                                 version=1, updated_at=opened_at).returning(incidents.c.id)).scalar_one()
+    conn.execute(update(grants).where(grants.c.id == grant_id).values(incident_id=incident_id))
+    return incident_id
+
+
+def close_incident(conn: Connection, incident_id: int, at: datetime) -> bool:
+    """Close the incident at `at` unless it is closed already; True when this call closed it (so one close is
+    audited once, even with two consoles closing it together: the second UPDATE finds it closed)."""
+    return conn.execute(update(incidents).where(incidents.c.id == incident_id, incidents.c.closed_at.is_(None))
+                        .values(closed_at=at, updated_at=at, version=incidents.c.version + 1)).rowcount == 1
+
+
+@dataclass(frozen=True)
+class AlertIncidentRow:
+    grant_id: int
+    incident_id: int
+    camera_id: int | None
+    closed_at: datetime | None
+    ends_at: datetime  # when the alert ends (revoked, or its expiry)
+
+
+def alert_incident(conn: Connection, incident_id: int) -> AlertIncidentRow | None:
+    """The alert that opened this incident, or None when the incident is no owner alert's."""
+    row = conn.execute(select(grants.c.id, grants.c.camera_id, grants.c.expires_at, grants.c.revoked_at,
+                              incidents.c.closed_at)
+                       .join(incidents, incidents.c.id == grants.c.incident_id)
+                       .where(grants.c.incident_id == incident_id)).first()
+    if row is None:
+        return None
+    ends = min(row.expires_at, row.revoked_at) if row.revoked_at is not None else row.expires_at
+    return AlertIncidentRow(row.id, incident_id, row.camera_id, row.closed_at, ends)
+
+
+def open_incidents_of_ended_alerts(conn: Connection, now: datetime) -> list[AlertIncidentRow]:
+    """Alert incidents still open whose alert has ended (expired or revoked) by `now`."""
+    rows = conn.execute(
+        select(grants.c.id, grants.c.incident_id, grants.c.camera_id, grants.c.expires_at, grants.c.revoked_at)
+        .join(incidents, incidents.c.id == grants.c.incident_id)
+        .where(incidents.c.closed_at.is_(None))
+        .where((grants.c.expires_at <= now) | (grants.c.revoked_at <= now)).order_by(grants.c.id))
+    return [AlertIncidentRow(r.id, r.incident_id, r.camera_id, None,
+                             min(r.expires_at, r.revoked_at) if r.revoked_at is not None else r.expires_at)
+            for r in rows]
+
+
+def acknowledge_grant(conn: Connection, grant_id: int, by: str, at: datetime) -> bool:
+    """Mark the alert acknowledged unless it is already; True when this call did it."""
+    return conn.execute(update(grants).where(grants.c.id == grant_id, grants.c.acknowledged_at.is_(None))
+                        .values(acknowledged_at=at, acknowledged_by=by[:64])).rowcount == 1
+
+
+@dataclass(frozen=True)
+class AlertBarRow:
+    """An alert that rings the console: with its incident, place and acknowledgement."""
+
+    grant: ShareGrant
+    incident_id: int
+    incident_closed_at: datetime | None
+    camera_label: str | None
+    site_name: str
+    address: str
+    lat: float
+    lon: float
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+
+
+def alert_bars(conn: Connection, now: datetime, grant_ids: list[int] | None = None) -> list[AlertBarRow]:
+    """Alerts with an incident (panic button, app) that are in force at `now` (or, with `grant_ids`, those grants
+    whatever their state), newest first, with their place and acknowledgement."""
+    site_id = func.coalesce(grants.c.site_id, cameras.c.site_id)
+    query = (select(grants, cameras.c.label.label("camera_label"), sites.c.name.label("site_name"),
+                    sites.c.address.label("site_address"),
+                    func.coalesce(cameras.c.lat, sites.c.lat).label("at_lat"),
+                    func.coalesce(cameras.c.lon, sites.c.lon).label("at_lon"),
+                    incidents.c.closed_at.label("incident_closed_at"))
+             .select_from(grants.outerjoin(cameras, cameras.c.id == grants.c.camera_id)
+                          .join(sites, sites.c.id == site_id)
+                          .join(incidents, incidents.c.id == grants.c.incident_id)))
+    if grant_ids is not None:
+        if not grant_ids:
+            return []
+        query = query.where(grants.c.id.in_(grant_ids))
+    else:
+        query = (query.where(grants.c.starts_at <= now, grants.c.expires_at > now)
+                 .where(grants.c.revoked_at.is_(None) | (grants.c.revoked_at > now)))
+    rows = conn.execute(query.order_by(grants.c.starts_at.desc(), grants.c.id.desc()))
+    return [AlertBarRow(_grant(r), r.incident_id, r.incident_closed_at, r.camera_label, r.site_name or "",
+                        r.site_address or "", r.at_lat, r.at_lon, r.acknowledged_at, r.acknowledged_by)
+            for r in rows]
+
+
+def site_camera_ids(conn: Connection, site_id: int) -> list[int]:
+    """The site's active live-capable cameras (what a whole-site alert opens), in id order."""
+    return list(conn.execute(select(cameras.c.id).where(cameras.c.site_id == site_id, cameras.c.status == "active",
+                                                       cameras.c.capability == "live").order_by(cameras.c.id))
+                .scalars())

@@ -33,7 +33,7 @@ from console.domain.audit import (
 )
 from console.errors import UserError, first_line
 from console.store.db import Database
-from console.store.models import AuditEventRow
+from console.store.models import AuditCutRow, AuditEventRow
 
 events = AuditEventRow.__table__
 
@@ -160,14 +160,20 @@ class AuditLog:
 
     # --- verify -----------------------------------------------------------------------------------
 
-    def verify(self, anchor: tuple[int, str] | None = None, batch: int = 20_000) -> VerifyResult:
+    def verify(self, anchor: tuple[int, str] | None = None, batch: int = 20_000,
+               start: tuple[int, str] | None = None) -> VerifyResult:
         """Walk the whole chain; `anchor` (seq, hash) from an earlier check also catches a cut-off tail."""
-        return self.walk(anchor, batch=batch).result()
+        return self.walk(anchor, batch=batch, start=start).result()
 
     def walk(self, anchor: tuple[int, str] | None = None, marks: Iterable[int] = (),
-             batch: int = 20_000) -> ChainWalker:
-        """Walk the whole chain and hand back the walker: its result(), and the hashes of the `marks` events."""
+             batch: int = 20_000, start: tuple[int, str] | None = None) -> ChainWalker:
+        """Walk the whole chain and hand back the walker: its result(), and the hashes of the `marks` events.
+        `start` (seq, previous hash): where a trail purged from its oldest end begins (console/services/
+        retention_chain.py says where, from the auditor's signed cut); default: `purge_start`, else event 1."""
         walker = ChainWalker(anchor, marks)
+        start = start if start is not None else purge_start(self.database)
+        if start is not None:
+            walker.expected_seq, walker.prev_hash = start
         driver_error = self.database.engine.dialect.loaded_dbapi.Error  # raw cursors raise the driver's own
         try:
             with self.database.engine.connect() as conn:
@@ -186,6 +192,25 @@ class AuditLog:
         except (SQLAlchemyError, driver_error) as exc:
             raise UserError(f"cannot read the audit log to verify it: {first_line(exc)}") from None
         return walker
+
+
+def purge_start(database: Database) -> tuple[int, str] | None:
+    """After a retention purge: (the oldest kept event, the hash it must point back to) when a stored cut covers the
+    events before it, else None (the walk starts at event 1). The cut's signature is not checked here: `audit verify
+    --pubkey` does that (console/services/retention_chain.py) and passes its own start."""
+    cuts = AuditCutRow.__table__
+    try:
+        with database.engine.connect() as conn:
+            first = conn.execute(select(events.c.seq, events.c.prev_hash).order_by(events.c.seq).limit(1)).first()
+            if first is None or first.seq == 1:
+                return None
+            cut = conn.execute(select(cuts.c.seq, cuts.c.hash).where(cuts.c.seq >= first.seq - 1)
+                               .order_by(cuts.c.seq).limit(1)).first()
+    except SQLAlchemyError:
+        return None  # a schema older than the cuts (0011): nothing was ever purged
+    if cut is None:
+        return None
+    return first.seq, cut.hash if cut.seq == first.seq - 1 else first.prev_hash
 
 
 def _prefetched(batches: Iterator[list[tuple]]) -> Iterator[list[tuple]]:

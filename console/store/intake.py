@@ -135,7 +135,7 @@ def history_of(conn: Connection, entity: str, entity_id: int) -> list[dict]:
 # --- versioned records (optimistic concurrency) -------------------------------------------------------
 
 CAMERA_FIELDS = ("label", "lat", "lon", "capability", "sharing_mode", "status", "placement", "fov_bearing_deg",
-                 "fov_angle_deg", "fov_range_m")
+                 "fov_angle_deg", "fov_range_m", "tls_pin_sha256")
 
 
 def camera_values(conn: Connection, camera_id: int) -> tuple[int, dict] | None:

@@ -83,6 +83,9 @@ class CameraRow(Base):
     consent_taken_by: Mapped[str | None] = mapped_column(String(100))
     consent_wording: Mapped[str | None] = mapped_column(Text)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SHA-256 of the camera's (or its gateway's) TLS certificate, 64 hex digits: a self-signed RTSPS/HTTPS
+    # certificate is accepted only when it is exactly this one. Not a secret.
+    tls_pin_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -114,6 +117,11 @@ class ShareGrantRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The alert's id at the registry portal (feed), so the same alert received twice makes one grant.
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # A panic-button or app alert opens an "owner alert" incident (closed when the alert ends or by a dispatcher);
+    # the dispatcher who acknowledged the alert's bar, and when.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class IncidentRow(Base):
@@ -154,6 +162,12 @@ class UserRow(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Where the account comes from: "local" (the console's own password) or "directory" (made and updated at each
+    # directory sign-in: its password is the directory's, its role comes from its groups).
+    source: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    directory_dn: Mapped[str | None] = mapped_column(String(500))
+    # The local administrator who can still sign in when the directory is away (auth = "ldap").
+    break_glass: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class SignInRow(Base):
@@ -416,3 +430,57 @@ class JournalSequenceRow(Base):
     last_hash: Mapped[str] = mapped_column(String(64))
     reported: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- 0011: retention ------------------------------------------------------------------------------
+
+
+class LegalHoldRow(Base):
+    """A legal hold on an incident, a footage request or a camera: nothing under it is purged until it is released."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_kind: Mapped[str] = mapped_column(String(16))  # incident | footage_request | camera
+    target_id: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    held_by: Mapped[str] = mapped_column(String(64))
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_by: Mapped[str | None] = mapped_column(String(64))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+Index("ix_legal_holds_target", LegalHoldRow.target_kind, LegalHoldRow.target_id)
+
+
+class AuditCutRow(Base):
+    """The auditor's signature over the event at which the audit trail is cut (console/domain/retention.py): the
+    events up to `seq` may be purged, and `audit verify` starts the rest from `hash`. Append-only."""
+
+    __tablename__ = "audit_cuts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[str] = mapped_column(String(32))
+    key_fingerprint: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class RetentionRunRow(Base):
+    """One `retention run`: the moment it judges what is due by (`now`, kept so a resumed run purges the same), its
+    counts so far (JSON by kind) and what it found (missing files), and whether it finished."""
+
+    __tablename__ = "retention_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    now: Mapped[datetime] = mapped_column(UTCDateTime)
+    username: Mapped[str] = mapped_column(String(64))
+    workstation: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))  # running | finished
+    counts: Mapped[str] = mapped_column(Text)
+    problems: Mapped[str] = mapped_column(Text)

@@ -4,7 +4,8 @@ Registry tables: read, add and change (never DELETE: removals and erasures are u
 trail and the change feed: read and append only; the schema version: read only; no DDL (migrations run as the
 owner with `rtic-console db upgrade`). Accounts (`users`): read only, so a console cannot change a role, lift an
 administrator's lock or add an account; what signing in writes goes to `sign_ins`, which consoles may insert and
-update (account changes run as the owner: `rtic-console users ...` with RTIC_ADMIN_DATABASE_URL). Login failures are
+update (account changes run as the owner: `rtic-console users ...` with RTIC_ADMIN_DATABASE_URL); a directory sign-in
+writes its account's row only through rtic_save_directory_user (migration 0012), which may write directory rows only. Login failures are
 the one table consoles delete from (a successful login clears its user's failures), and the cameras of a footage
 request can be taken off the request.
 """
@@ -21,7 +22,7 @@ from console.store.db import Database
 
 _ROLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 APPEND_ONLY = ("audit_events", "audit_checkpoints", "changes")
-READ_ONLY = ("alembic_version", "users")
+READ_ONLY = ("alembic_version", "users", "audit_cuts", "retention_runs")  # cuts and runs: the purge role's
 MAY_DELETE = ("login_failures", "footage_request_cameras")
 
 
@@ -58,9 +59,45 @@ def grant_console_privileges(database: Database, role: str) -> list[str]:
                 else:
                     verbs = "SELECT, INSERT, UPDATE"
                 statements.append(f'GRANT {verbs} ON "{table}" TO "{role}"')
+            if conn.exec_driver_sql("SELECT 1 FROM pg_proc WHERE proname = 'rtic_save_directory_user'").first():
+                statements.append("GRANT EXECUTE ON FUNCTION rtic_save_directory_user(text, text, text, text, "
+                                  f'timestamptz) TO "{role}"')
             for statement in statements:
                 conn.exec_driver_sql(statement)
     except SQLAlchemyError as exc:
         text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         raise UserError(f"cannot grant the console's privileges: {text[0] if text else exc}") from None
     return statements
+
+
+# The purge role (`db grant --purge-role NAME`): a console's privileges, plus deleting what retention purges, the
+# audit trail only through the trigger's door at a stored cut, which it alone (and the owner) may add.
+PURGE_DELETES = ("view_sessions", "footage_requests", "footage_contacts", "evidence_files", "outreach_calls",
+                 "audit_events")
+
+
+def grant_purge_privileges(database: Database, role: str, console_role: str) -> list[str]:
+    """Create `role` (LOGIN, no password: the administrator sets one or uses certificates) when missing and give it
+    what `retention run` needs; the consoles' role must be another one."""
+    if role == console_role:
+        raise UserError("the purge role must not be the consoles' role: the consoles must never be able to purge")
+    if not _ROLE.match(role):
+        raise UserError(f"{role!r} is not a PostgreSQL role name (letters, digits and _ only)")
+    try:
+        with database.engine.begin() as conn:
+            if conn.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %(r)s", {"r": role}).first() is None:
+                conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+    except SQLAlchemyError as exc:
+        raise UserError(f"cannot create the purge role: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}") \
+            from None
+    statements = grant_console_privileges(database, role)[1:]  # not the REVOKE of the consoles' own grants
+    extra = [f'GRANT DELETE ON "{table}" TO "{role}"' for table in PURGE_DELETES]
+    extra += [f'GRANT INSERT ON "audit_cuts" TO "{role}"', f'GRANT INSERT, UPDATE ON "retention_runs" TO "{role}"']
+    try:
+        with database.engine.begin() as conn:
+            for statement in extra:
+                conn.exec_driver_sql(statement)
+    except SQLAlchemyError as exc:
+        raise UserError(f"cannot grant the purge role's privileges: "
+                        f"{str(getattr(exc, 'orig', None) or exc).splitlines()[0]}") from None
+    return statements + extra

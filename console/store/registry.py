@@ -119,7 +119,7 @@ def add_camera(conn: Connection, cipher: ContactCipher, camera: Camera, owner_id
             consent_channel=consent.channel.value if consent else None,
             consent_taken_by=consent.taken_by if consent else None,
             consent_wording=consent.wording if consent else None,
-            is_demo=camera.is_demo, created_at=now, updated_at=now, version=1,
+            is_demo=camera.is_demo, tls_pin_sha256=camera.tls_pin_sha256, created_at=now, updated_at=now, version=1,
         ).returning(cameras.c.id)
     ).scalar_one()
     for stream in camera.streams:
@@ -152,7 +152,7 @@ def get_camera(conn: Connection, camera_id: int) -> Camera | None:
         id=row.id, site_id=row.site_id, label=row.label, lat=row.lat, lon=row.lon, address=row.address,
         capability=Capability(row.capability), sharing_mode=SharingMode(row.sharing_mode),
         status=CameraStatus(row.status), field_of_view=fov, consent=consent, streams=camera_streams,
-        portal_id=row.portal_id, is_demo=row.is_demo,
+        portal_id=row.portal_id, is_demo=row.is_demo, tls_pin_sha256=row.tls_pin_sha256,
     )
 
 

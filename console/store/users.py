@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from sqlalchemy import create_engine, delete, func, insert, inspect, select, update
+from sqlalchemy import create_engine, delete, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import StaticPool
 
@@ -49,6 +49,7 @@ def _user(row) -> User:
         locked_at=locked_at, lock_reason=reason, disabled_at=row.disabled_at or row.s_disabled_at,
         reenabled_at=row.reenabled_at, totp_enabled=row.totp_secret_ciphertext is not None,
         must_change_password=row.must_change_password and row.s_password_hash is None,
+        source=row.source or "local", break_glass=bool(row.break_glass),
     )
 
 
@@ -140,6 +141,39 @@ def disable(conn: Connection, user_id: int, now: datetime) -> None:
     conn.execute(update(users).where(users.c.id == user_id).values(disabled_at=now))
 
 
+# --- accounts from the agency's directory (console/services/directory_auth.py) ---------------------------------
+
+DIRECTORY_PASSWORD = "!directory"  # never a hash: such an account cannot sign in with a local password
+
+
+def save_directory_user(conn: Connection, username: str, display_name: str, role: Role, dn: str,
+                        now: datetime) -> tuple[int, Role | None]:
+    """Create or update the console row of a directory account at its sign-in: (its id, its role before, or None
+    for a new row). The caller has checked that `username` is not a local account's. On PostgreSQL this runs as the
+    function rtic_save_directory_user (migration 0012), since the consoles' role may not write `users` itself."""
+    if conn.dialect.name == "postgresql":
+        saved = conn.execute(text("SELECT out_id, out_role FROM rtic_save_directory_user(:u, :d, :r, :dn, :now)"),
+                             {"u": username, "d": display_name, "r": role.value, "dn": dn, "now": now}).one()
+        return saved.out_id, Role(saved.out_role) if saved.out_role else None
+    row = conn.execute(select(users.c.id, users.c.role, users.c.display_name, users.c.directory_dn)
+                       .where(users.c.username == username)).first()
+    if row is None:
+        user_id = conn.execute(
+            insert(users).values(username=username, display_name=display_name[:200], role=role.value,
+                                 password_hash=DIRECTORY_PASSWORD, must_change_password=False, created_at=now,
+                                 source="directory", directory_dn=dn[:500]).returning(users.c.id)).scalar_one()
+        conn.execute(insert(sign_ins).values(user_id=user_id))
+        return user_id, None
+    if (row.role, row.display_name, row.directory_dn) != (role.value, display_name[:200], dn[:500]):
+        conn.execute(update(users).where(users.c.id == row.id)
+                     .values(role=role.value, display_name=display_name[:200], directory_dn=dn[:500]))
+    return row.id, Role(row.role)
+
+
+def set_break_glass(conn: Connection, user_id: int, marked: bool) -> None:
+    conn.execute(update(users).where(users.c.id == user_id).values(break_glass=marked))
+
+
 # --- what signing in writes (the consoles' role may) -----------------------------------------------------------
 
 def _sign_in_update(conn: Connection, user_id: int, **values) -> None:
@@ -192,6 +226,8 @@ def copy_accounts(source: Database, target: Database) -> None:
         for table in (users, sign_ins):
             if table is sign_ins and not inspect(read).has_table(table.name):
                 continue  # a copy made before sign-ins had a table of their own: the account row says enough
-            rows = [row._asdict() for row in read.execute(select(table))]
+            # A copy made before a column was added (source, break_glass: 0012) lacks it: the default fills it in.
+            present = {c["name"] for c in inspect(read).get_columns(table.name)}
+            rows = [row._asdict() for row in read.execute(select(*[c for c in table.c if c.name in present]))]
             if rows:
                 write.execute(table.insert(), rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from console.domain.cameras import StreamProtocol
@@ -68,14 +69,17 @@ class PlayerFactory:
     """Builds players; owns the asyncio loop thread the WebRTC players share. Close it when the app quits."""
 
     def __init__(self, overrides: dict[StreamProtocol, str] | None = None,
-                 first_frame_timeout: float | None = None):
+                 first_frame_timeout: float | None = None, ca_file: str | None = None):
         self.overrides = dict(overrides or {})
+        self.ca_file = ca_file or None  # the setting rtsps_ca_file: for every TLS stream without its own
         # The setting first_frame_timeout_s: every player it builds waits this long for a first key frame.
         self.first_frame_timeout = first_frame_timeout
         self._loop = None
 
     def create(self, source: StreamSource, backend: str = "auto", **kwargs) -> Player:
         name = choose_backend(source, backend, self.overrides)
+        if self.ca_file and not source.ca_file:
+            source = dataclasses.replace(source, ca_file=self.ca_file)
         if self.first_frame_timeout is not None:
             kwargs.setdefault("first_frame_timeout", self.first_frame_timeout)
         if name == "ffmpeg":

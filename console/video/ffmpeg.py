@@ -12,6 +12,7 @@ import av.error
 from console.video.player import (STALL_MESSAGE, WAITING_MESSAGE, ErrorKind, PlayerState, RateFromTimestamps,
                                   StreamError, StreamInfo, ThreadedPlayer, fit_size, no_key_frame_error,
                                   without_reconnecting)
+from console.video.tls import check_certificate, needs_tls_check
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,8 @@ class FFmpegPlayer(ThreadedPlayer):
 
     def _play_once(self) -> None:
         self._new_session()
+        if needs_tls_check(self.source.url):  # FFmpeg's RTSPS client cannot verify: our handshake first
+            check_certificate(self.source.url, self.source.ca_file, self.source.pin_sha256, self.connect_timeout)
         began = time.monotonic()
         try:
             container = av.open(self.source.url_with_credentials(), options=self._options(),
@@ -147,6 +150,11 @@ class FFmpegPlayer(ThreadedPlayer):
             # is a default (50), not the camera's. Without one, the first frames' timestamps tell.
             rate = stream.average_rate
             fps = float(rate) if rate else None
+            # Multipart JPEG over HTTP (a camera's MJPEG CGI) has no timestamps: FFmpeg numbers the pictures at a
+            # nominal 25/s whatever the camera sends, so the rate comes from when they arrive, and no gap counts.
+            by_arrival = not self._rtsp and ctx.name == "mjpeg"
+            if by_arrival:
+                fps = None
             timing = None if fps else RateFromTimestamps()
             self.stats.info = StreamInfo(codec=ctx.name, width=ctx.width or None, height=ctx.height or None, fps=fps,
                                          transport=self.transport)
@@ -164,10 +172,11 @@ class FFmpegPlayer(ThreadedPlayer):
                         self.stats.lost += 1  # a damaged picture (lost packets over UDP); the next key frame heals it
                     continue
                 for frame in frames:
-                    if timing is not None and (found := timing.add(frame.time)):
-                        fps = self.stats.info.fps = found
+                    pts = None if by_arrival else frame.time
+                    if timing is not None and (found := timing.add(time.monotonic() if by_arrival else pts)):
+                        fps = self.stats.info.fps = float(round(found)) if by_arrival else found
                         timing = None
-                    if self._count_frame(frame.time, fps, frame.key_frame):
+                    if self._count_frame(pts, fps, frame.key_frame):
                         self._hand_over(self._to_rgb(frame))
                     last_frame_at = time.monotonic()
                 # The stall timer runs only once this session has shown a picture: until then a camera may take

@@ -37,12 +37,13 @@ class ErrorKind(str, enum.Enum):
     TIMED_OUT = "timed_out"
     UNSUPPORTED = "unsupported"  # this backend cannot play this kind of URL here
     REFUSED = "refused"  # the server understood the request and said no (an HTTP 4xx other than auth/404)
+    UNTRUSTED = "untrusted"  # TLS: the certificate does not verify (CA, host name, pinned fingerprint)
     FAILED = "failed"
 
 
 # Errors a retry cannot fix: the player stops and says why instead of reconnecting forever.
 FINAL_ERRORS = {ErrorKind.UNAUTHORIZED, ErrorKind.NOT_FOUND, ErrorKind.UNSUPPORTED_CODEC, ErrorKind.UNSUPPORTED,
-                ErrorKind.REFUSED}
+                ErrorKind.REFUSED, ErrorKind.UNTRUSTED}
 
 MESSAGES = {
     ErrorKind.UNAUTHORIZED: "The camera refused the stream user name or password; check the credentials stored for it.",
@@ -52,6 +53,8 @@ MESSAGES = {
     ErrorKind.TIMED_OUT: "The camera accepted the connection but did not answer in time; it may be overloaded.",
     ErrorKind.UNSUPPORTED: "This player cannot open that kind of stream here; choose another backend.",
     ErrorKind.REFUSED: "The camera refused the stream request; check the stream address and the camera's settings.",
+    ErrorKind.UNTRUSTED: ("The camera's certificate could not be verified, so the stream was not opened; give its CA "
+                          "in the setting rtsps_ca_file or pin its SHA-256 fingerprint for this camera."),
     ErrorKind.FAILED: "The stream could not be played.",
 }
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from console.domain.cameras import StreamProtocol, stream_protocol
+from console.domain.cameras import (StreamProtocol, fill_stream_credentials, has_query_credentials,
+                                    split_stream_credentials, stream_protocol)
 from console.domain.redaction import redact
 
 __all__ = ["StreamSource", "protocol_of", "redact"]
@@ -31,17 +32,16 @@ class StreamSource:
     protocol: StreamProtocol | None = None
     transport: str = "tcp"  # RTSP lower transport: tcp or udp
     ice_servers: tuple[str, ...] = ()  # WebRTC; none for a LAN gateway
+    # TLS (rtsps://, https://): the certificate must verify against the system's CAs plus `ca_file` (a PEM
+    # bundle, the setting rtsps_ca_file), or, for a self-signed gateway, have this SHA-256 fingerprint (hex).
+    ca_file: str | None = None
+    pin_sha256: str | None = None
 
     @classmethod
     def from_url(cls, url: str, **kwargs) -> "StreamSource":
-        """Split credentials typed into a URL (rtsp://user:pass@host/...) out of it."""
-        parts = urlsplit(url)
-        username = password = None
-        if parts.username is not None or "@" in parts.netloc:
-            userinfo, _, hostport = parts.netloc.rpartition("@")
-            user, _, pw = userinfo.partition(":")
-            username, password = unquote(user) or None, unquote(pw) or None
-            url = urlunsplit(parts._replace(netloc=hostport))
+        """Split credentials typed into a URL (rtsp://user:pass@host/..., or ?user=..&pwd=.. in the query) out
+        of it; query credentials leave {user}/{password} placeholders, filled in only to open the stream."""
+        url, username, password = split_stream_credentials(url)
         kwargs.setdefault("username", username)
         kwargs.setdefault("password", password)
         return cls(url=url, **kwargs)
@@ -63,7 +63,10 @@ class StreamSource:
         return redact(text, self.secrets)
 
     def url_with_credentials(self) -> str:
-        """The URL with user:password inside, for clients (FFmpeg) that take them that way. Never log it."""
+        """The URL with the credentials inside (user:password@, or in the query where the camera takes them
+        there), percent-encoded, for clients (FFmpeg) that take them that way. Never log it."""
+        if has_query_credentials(self.url):
+            return fill_stream_credentials(self.url, self.username, self.password)
         if not self.username:
             return self.url
         parts = urlsplit(self.url)

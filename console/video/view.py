@@ -39,12 +39,13 @@ class LiveView:
         token = getattr(creds, "token", None) if creds is not None else None
         url = getattr(auth, "stream_url", None) or getattr(auth, "url")
         protocol = getattr(getattr(auth, "stream", None), "protocol", None)  # WHEP URLs need not say "whep"
-        main = StreamSource.from_url(url, protocol=protocol, **{
+        pin = getattr(auth, "tls_pin_sha256", None)  # the camera's pinned certificate, for a self-signed one
+        main = StreamSource.from_url(url, protocol=protocol, pin_sha256=pin, **{
             k: v for k, v in (("username", username), ("password", password), ("token", token)) if v})
         sub = None
         if sub_url:
             sub = StreamSource.from_url(sub_url, username=main.username, password=main.password, token=main.token,
-                                        protocol=protocol)
+                                        protocol=protocol, pin_sha256=pin)
         return cls(camera_id=camera_id, camera_label=camera_label, main=main, sub=sub,
                    expires_at=auth.expires_at, session_id=getattr(auth, "session_id", None), user=user,
                    incident=incident)

@@ -17,8 +17,10 @@ import time
 import urllib.error
 import urllib.request
 
+from console.domain.cameras import has_query_credentials
 from console.video.player import (STALL_MESSAGE, ErrorKind, PlayerState, StreamError, StreamInfo, ThreadedPlayer,
                                   fit_size, without_reconnecting)
+from console.video.tls import check_certificate, needs_tls_check
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +146,13 @@ class VlcPlayer(ThreadedPlayer):
     def _play_once(self, instance) -> StreamError | None:
         """Play until stopped (None), the stream ends (None for files), or it fails (the error)."""
         url = self.source.url
+        if needs_tls_check(url):
+            try:
+                check_certificate(url, self.source.ca_file, self.source.pin_sha256, self.connect_timeout)
+            except StreamError as exc:
+                return exc
+        if has_query_credentials(url):  # a camera that takes them in the query (?user=&pwd=)
+            url = self.source.url_with_credentials()
         if url.lower().startswith(("http://", "https://")):
             try:
                 _precheck_http(self.source.url_with_credentials(), self.connect_timeout)

@@ -12,9 +12,11 @@ import aiohttp
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
+from console.domain.cameras import normalize_fingerprint
 from console.video.aioloop import AsyncLoopThread
 from console.video.player import (STALL_MESSAGE, ErrorKind, Player, PlayerState, RateFromTimestamps, StreamError,
                                   StreamInfo, fit_size, no_key_frame_error, without_reconnecting)
+from console.video.tls import untrusted
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,12 @@ def _network_error(exc: BaseException) -> StreamError:
     # In Python 3.11 asyncio.TimeoutError is TimeoutError, an OSError: it must be asked about before OSError.
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return StreamError(ErrorKind.TIMED_OUT, TIMED_OUT)
+    # Certificate errors are connection errors to aiohttp: asked about first, they are UNTRUSTED, not unreachable.
+    if isinstance(exc, aiohttp.ServerFingerprintMismatch):
+        return untrusted(f"its SHA-256 fingerprint {exc.got.hex()[:16]}… is not the pinned {exc.expected.hex()[:16]}…")
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        cert_error = exc.certificate_error
+        return untrusted(str(getattr(cert_error, "verify_message", "") or "verification failed").rstrip("."))
     if isinstance(exc, (aiohttp.ClientConnectionError, OSError)):
         return StreamError(ErrorKind.UNREACHABLE, UNREACHABLE)
     return StreamError(ErrorKind.FAILED)
@@ -193,11 +201,30 @@ class WebRTCPlayer(Player):
         finally:
             await pc.close()
 
+    def _tls(self):
+        """aiohttp's `ssl=` for the gateway: the pinned fingerprint, else the system's CAs plus the CA file."""
+        if not self.source.url.lower().startswith("https://"):
+            return True
+        if self.source.pin_sha256:
+            try:
+                return aiohttp.Fingerprint(bytes.fromhex(normalize_fingerprint(self.source.pin_sha256)))
+            except ValueError as exc:
+                raise StreamError(ErrorKind.UNTRUSTED, f"The pinned certificate fingerprint is not valid: {exc}.") from None
+        if self.source.ca_file:
+            import ssl
+
+            try:
+                return ssl.create_default_context(cafile=self.source.ca_file)
+            except (ssl.SSLError, OSError, ValueError):
+                raise StreamError(ErrorKind.UNTRUSTED, f"The RTSPS CA file {self.source.ca_file!r} cannot be read; "
+                                                       "fix the setting rtsps_ca_file.") from None
+        return True
+
     async def _offer(self, offer_sdp: str) -> tuple[str, str | None]:
         """POST the offer (RFC 9725 section 4.1): the answer and the session's address."""
         headers = {"Content-Type": "application/sdp", **self._headers()}
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.connect_timeout)) as http:
-            async with http.post(self.source.url, data=offer_sdp, headers=headers) as resp:
+            async with http.post(self.source.url, data=offer_sdp, headers=headers, ssl=self._tls()) as resp:
                 if resp.status not in (200, 201):
                     raise _http_error(resp.status)
                 answer = await resp.text()
@@ -246,7 +273,7 @@ class WebRTCPlayer(Player):
         began = time.monotonic()
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=DELETE_DEADLINE_S)) as http:
-                async with http.delete(session_url, headers=self._headers()) as resp:
+                async with http.delete(session_url, headers=self._headers(), ssl=self._tls()) as resp:
                     log.debug("WHEP DELETE %s -> %s in %.0f ms", self.source.redact(session_url), resp.status,
                               (time.monotonic() - began) * 1000)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError):

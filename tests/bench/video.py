@@ -5,7 +5,8 @@ aiortc WHEP server, each in its own process; real VideoTile widgets offscreen. N
 The figures the tests tell by events only are measured here: how long a hanging camera holds the GUI thread in
 open_view/close_view, how soon a frozen stream is reported stalled, how long a never-answering server takes to
 time out; joining a running camera (shared encoder) at 1 s and 4 s key-frame intervals beside a plain PyAV
-client. --quick: two runs, short loads, one small wall (installer/dev.sh bench --quick).
+client; decode CPU per stream (H.264 and H.265, main and sub sizes).
+--quick: two runs, short loads, one small wall (installer/dev.sh bench --quick); --decode-only: that last one.
 """
 
 from __future__ import annotations
@@ -169,14 +170,24 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer runs and shorter loads")
     ap.add_argument("--walls-only", action="store_true", help="only the 9 x 720p and 16 x 360p wall loads")
+    ap.add_argument("--decode-only", action="store_true", help="only decode CPU per stream")
+    ap.add_argument("--join-only", action="store_true", help="only joining a running camera")
     args = ap.parse_args()
     runs, secs = (2, 2.0) if args.quick else (10, 15.0)
     app = QApplication.instance() or QApplication([])
     factory = PlayerFactory()
+    if args.decode_only or args.join_only:
+        if args.join_only:
+            joining_a_running_camera(runs)
+        if args.decode_only:
+            decode_cost(secs if args.quick else 8.0, args.quick)
+        factory.close()
+        return
     if not args.walls_only:
         latency_and_memory(factory, runs)
         hanging_and_frozen(factory)
         joining_a_running_camera(runs)
+        decode_cost(secs if args.quick else 8.0, args.quick)
     walls(factory, secs, [("640x360", 2)] if args.quick else [("1280x720", 3), ("640x360", 4)])
     factory.close()
     app.processEvents()
@@ -229,14 +240,14 @@ def _plain_pyav_first_frame_ms(url: str) -> float:
 
 def joining_a_running_camera(runs: int) -> None:
     """Time to first frame joining a camera whose encoder already runs (no re-key for a new viewer), at 1 s and 4 s
-    key-frame intervals, beside a plain PyAV client in the same run. Joins land at random points of the interval:
+    key-frame intervals (and 10 s without --quick), beside a plain PyAV client in the same run. Joins land at random points of the interval:
     floor_ms is half the interval; the connection (~0.1 s on loopback) comes on top."""
     import random
 
     from console.video.ffmpeg import FFmpegPlayer
     from tests.support.stream_waits import wait_until
 
-    for gop in (1.0, 4.0):
+    for gop in (1.0, 4.0) if runs <= 2 else (1.0, 4.0, 10.0):
         server = RtspServer("--camera-keys", "--gop-seconds", str(gop)).start()
         console_ms, plain_ms, states = [], [], set()
         try:
@@ -258,6 +269,63 @@ def joining_a_running_camera(runs: int) -> None:
              round(statistics.median(console_ms), 1) if console_ms else None, "ms", runs=len(console_ms),
              plain_pyav_p50=round(statistics.median(plain_ms), 1), floor_ms=gop * 500,
              states=sorted(states), stall_after_s=1.0)
+
+
+def _hw_decoders() -> dict:
+    """The hardware decoding device types this FFmpeg build offers, and which devices this machine has."""
+    import glob
+
+    try:
+        from av.codec.hwaccel import hwdevices_available
+
+        built = list(hwdevices_available())
+    except ImportError:
+        built = []
+    return {"in_ffmpeg_build": built, "render_nodes": glob.glob("/dev/dri/renderD*"),
+            "nvidia": os.path.exists("/dev/nvidia0")}
+
+
+def decode_cost(secs: float, quick: bool) -> None:
+    """CPU seconds this process spends per stream-second decoding one stream (software decoding), main and sub
+    streams, H.264 and H.265: decode only (a hidden or busy tile), and decode plus the RGB conversion to a
+    640x360 tile; a busy scene (noise, at a camera's usual bit rate) and, without --quick, a plain one. The encoder
+    runs in the server's process and is not counted. On 2 shared cores the server may not keep up at 1080p:
+    fps_received says what was decoded, cpu_ms_per_frame holds anyway."""
+    from console.video.ffmpeg import FFmpegPlayer
+    from tests.support.stream_waits import wait_until
+
+    emit("hw_decoding", _hw_decoders(), "devices", note="software decoding measured below")
+    sizes = [("640x360", "sub"), ("1280x720", "main")] if quick else [
+        ("640x360", "sub"), ("1280x720", "main"), ("1920x1080", "main")]
+    scenes = ("busy",) if quick else ("busy", "plain")
+    for codec, (size, role), scene in ((c, s, p) for c in ("h264", "h265") for s in sizes for p in scenes):
+        kbps = {"640x360": 512, "1280x720": 2048, "1920x1080": 4096}[size]  # cameras' usual bit rates
+        # busy: noise keeps the encoder at the bit rate, as a street scene does; plain: a ball on black
+        server = RtspServer("--codec", codec, "--size", size, "--kbps", str(kbps),
+                            "--pattern", "snow" if scene == "busy" else "ball").start()
+        try:
+            for convert in (False, True):
+                player = FFmpegPlayer(StreamSource(server.url("cam")), reconnect=False,
+                                      output_size=(640, 360) if convert else None,
+                                      frame_wanted=(lambda: True) if convert else (lambda: False))
+                player.start()
+                if not wait_until(lambda: player.stats.frames >= 5 or player.state.value == "error", 20):
+                    player.stop()
+                    player.join(10)
+                    continue
+                cpu0, frames0, t0 = cpu_seconds(), player.stats.frames, time.monotonic()
+                time.sleep(secs)
+                cpu1, frames1, t1 = cpu_seconds(), player.stats.frames, time.monotonic()
+                player.stop()
+                player.join(10)
+                frames = frames1 - frames0
+                emit(f"decode_cpu_{codec}_{size.split('x')[1]}p_{role}_{scene}{'_to_tile' if convert else ''}",
+                     round((cpu1 - cpu0) / (t1 - t0), 3), "cpu_s_per_stream_s",
+                     fps_received=round(frames / (t1 - t0), 1),
+                     cpu_ms_per_frame=round(1000 * (cpu1 - cpu0) / frames, 2) if frames else None,
+                     streams_per_core=round((t1 - t0) / (cpu1 - cpu0), 1) if cpu1 > cpu0 else None)
+        finally:
+            server.stop()
 
 
 def hanging_and_frozen(factory) -> None:

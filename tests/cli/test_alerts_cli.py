@@ -93,3 +93,33 @@ def test_staff_cannot_claim_the_feed_and_watchers_cannot_raise_alerts(db_url, ca
     [refused] = [e for e in events if e.action == "login_failed"]
     assert (refused.username, refused.outcome, refused.details["why"]) == ("cli-dispatcher", "denied", "role")
     assert refused.details["os_user"] and refused.details["command"] == "alerts raise"
+
+
+def test_a_dispatcher_closes_an_owner_alert_incident(db_url, camera, capsys, outreach, sign_in_as):
+    from console.services.owner_alerts import OwnerAlertService
+
+    assert main(["alerts", "raise", "--camera", str(camera["camera"]), "--source", "panic_button",
+                 "--db", db_url, *outreach]) == 0
+    capsys.readouterr()
+    with open_database(db_url) as database:
+        from datetime import datetime, timezone
+
+        (bar,) = OwnerAlertService(database, AuditLog(database)).alert_bars(datetime.now(timezone.utc))
+    dispatcher = sign_in_as(db_url, Role.DISPATCHER)
+    assert main(["alerts", "close-incident", str(bar.incident.id), "--note", "owner called: false alarm",
+                 "--db", db_url, *dispatcher]) == 0
+    assert capsys.readouterr().out.startswith(f"Incident {bar.incident.id} closed at")
+    # Again: already closed, one sentence, exit 2; an auditor may not; hostile input is refused plainly.
+    for argv, words in ((["alerts", "close-incident", str(bar.incident.id)], "already closed"),
+                        (["alerts", "close-incident", "x' OR 1=1"], "the incident's ID"),
+                        (["alerts", "close-incident", str(bar.incident.id), "--note", "n" * 501], "500 characters")):
+        try:
+            code = main([*argv, "--db", db_url, *dispatcher])
+        except SystemExit as exit_:  # argparse refuses bad arguments itself
+            code = exit_.code
+        assert code == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err
+    auditor = sign_in_as(db_url, Role.AUDITOR)
+    assert main(["alerts", "close-incident", str(bar.incident.id), "--db", db_url, *auditor]) == 2
+    capsys.readouterr()

@@ -192,7 +192,7 @@ def test_picture_of_the_demo_town_with_streets_and_no_tiles(qtbot, make_console,
 
 def test_a_demo_registry_gets_its_streets_set_and_an_agency_setting_is_kept(sqlite_url, console_settings, tmp_path,
                                                                              monkeypatch):
-    from console.app import _demo_streets
+    from console.app.online import demo_streets
     from console.domain.audit import Action, AuditEntry
     from console.settings import load_settings
     from console.store.audit import AuditLog
@@ -202,11 +202,11 @@ def test_a_demo_registry_gets_its_streets_set_and_an_agency_setting_is_kept(sqli
     database = open_database(sqlite_url, create=True)
     try:
         audit = AuditLog(database)
-        assert _demo_streets(console_settings, audit) is console_settings  # not a demo registry: nothing changes
+        assert demo_streets(console_settings, audit) is console_settings  # not a demo registry: nothing changes
         audit.append(AuditEntry(Action.DEMO_CREATED, "os:test", "ws", details={"cameras": 400, "seed": 3}))
         chosen = console_settings.replaced(tile_url="https://tiles.example.gov/{z}/{x}/{y}.png")
-        assert _demo_streets(chosen, audit) is chosen  # tiles come first
-        settings = _demo_streets(console_settings, audit)
+        assert demo_streets(chosen, audit) is chosen  # tiles come first
+        settings = demo_streets(console_settings, audit)
     finally:
         database.close()
     path = settings.streets_geojson

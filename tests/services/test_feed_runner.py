@@ -86,11 +86,11 @@ def test_an_unexpected_error_does_not_end_the_runner(database, audit, cipher, po
     runner = make_runner(database, audit, cipher, portal, 0.05, summaries.put)
     real_sync, calls = runner.feed.sync, []
 
-    def broken_once():
+    def broken_once(**how):
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("a bug in one pass")
-        return real_sync()
+        return real_sync(**how)
 
     monkeypatch.setattr(runner.feed, "sync", broken_once)
     runner.start()

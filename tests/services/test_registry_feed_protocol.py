@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from console.domain.feed_items import BadPage, parse_page
-from console.services.registry_feed import FeedHttp, FeedOptions, PageRejected
+from console.services.registry_feed import FeedHttp, FeedOptions, PageRejected, long_poll_offer
 from tests.support.portal_server import PortalServer, alert, camera
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "resources" / "openapi" / "registry-feed.json"
@@ -75,7 +75,11 @@ def page_schema(spec: dict) -> dict:
 def test_the_description_is_openapi_3_and_names_the_protocol(spec):
     assert spec["openapi"].startswith("3.") and spec["info"]["version"]
     get = spec["paths"]["/changes"]["get"]
-    assert {p["name"] for p in get["parameters"]} == {"cursor", "limit", "If-None-Match"}
+    assert {p["name"] for p in get["parameters"]} == {"cursor", "limit", "wait", "If-None-Match"}
+    assert spec["info"]["version"] == "1.1.0"  # 1.1: the long poll (wait, long_poll_max_s)
+    wait = next(p for p in get["parameters"] if p["name"] == "wait")["schema"]
+    offer = spec["components"]["schemas"]["Page"]["properties"]["long_poll_max_s"]
+    assert (wait["minimum"], wait["maximum"]) == (offer["minimum"], offer["maximum"]) == (0, 30)
     assert {"200", "304", "401", "410", "429", "5XX"} <= set(get["responses"])
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     mapping = spec["components"]["schemas"]["Item"]["discriminator"]["mapping"]
@@ -90,10 +94,12 @@ def test_the_portal_double_answers_what_the_description_documents(spec):
     items = [camera("P-1"), camera("P-2", organisation="Corner Shop", bearing_deg=None),
              {"type": "camera_removed", "portal_id": "P-2"}, {"type": "owner_deleted", "camera_portal_id": "P-1"},
              alert("A-1", "P-1", "2026-11-23T22:00:00Z", "2026-11-23T23:00:00Z", scope="site")]
-    with PortalServer(items) as portal, FeedHttp(portal.base_url, options=FeedOptions(page_size=2)) as http:
+    with PortalServer(items, long_poll_max_s=1) as portal, \
+            FeedHttp(portal.base_url, options=FeedOptions(page_size=2)) as http:
         cursor, pages = None, []
         while True:
-            fetched = http.fetch(cursor)
+            fetched = http.fetch(cursor, wait=1)
+            assert fetched.long_poll_max_s == 1
             pages.append(fetched.page)
             cursor = fetched.page.next_cursor
             if not fetched.page.has_more:
@@ -116,11 +122,15 @@ def test_the_portal_double_answers_what_the_description_documents(spec):
                 "expires_at": "2026-11-23T23:00:00Z", "scope": "street"}], "next_cursor": "c1", "has_more": False},
     {"items": [{"type": "camera_removed", "portal_id": "P-1", "why": "moved"}], "next_cursor": "c1",
      "has_more": False},
+    {"items": [], "next_cursor": "c1", "has_more": False, "long_poll_max_s": 31},
+    {"items": [], "next_cursor": "c1", "has_more": False, "long_poll_max_s": -1},
+    {"items": [], "next_cursor": "c1", "has_more": False, "long_poll_max_s": "5"},
 ])
 def test_what_the_description_forbids_the_client_rejects(spec, body):
     assert problems(body, page_schema(spec), spec) != []
     with pytest.raises(BadPage):
         parse_page(body)
+        long_poll_offer(body)
 
 
 def test_a_page_that_is_not_json_is_rejected():

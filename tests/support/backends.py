@@ -75,6 +75,12 @@ def _wheel() -> str | None:
     return None
 
 
+def _slapd() -> str | None:
+    from tests.directory.slapd import slapd_missing
+
+    return slapd_missing()
+
+
 PROBES = {
     "postgresql": _postgresql,
     "gstreamer": _gstreamer,
@@ -83,6 +89,7 @@ PROBES = {
     "ffmpeg": _program("ffmpeg", "ffmpeg"),
     "openssl": _program("openssl", "openssl"),
     "wheel": _wheel,
+    "slapd": _slapd,
 }
 
 _found: dict[str, str | None] = {}

@@ -4,6 +4,10 @@ Serves `GET /changes?cursor=C&limit=N` from an in-memory list of change items, w
 ETags (304 when If-None-Match matches) and bearer-token checking, and records every request. Faults can be
 planned for the next requests, or for requests at one cursor: an HTTP status (500, 429 with Retry-After), a
 page that is not JSON, a dropped connection (before any answer, or halfway through the body).
+
+Long poll (protocol 1.1): with `long_poll_max_s` > 0 every page says so, and a request with `wait=S` at the end of
+the log is held open until an item is added or S seconds (at most `long_poll_max_s`) pass; then it is answered as
+any request would be (an empty page, or 304 when If-None-Match still matches).
 """
 
 from __future__ import annotations
@@ -32,8 +36,12 @@ def cursor_for(position: int) -> str:
 
 
 class PortalServer(LocalHttpServer):
-    def __init__(self, items: list[dict] | None = None, token: str | None = None, max_limit: int = 1000):
+    def __init__(self, items: list[dict] | None = None, token: str | None = None, max_limit: int = 1000,
+                 long_poll_max_s: int = 0):
         self.items: list[dict] = list(items or [])
+        self.long_poll_max_s = long_poll_max_s
+        self.extra: dict = {}  # added to every page as is (hostile tests: a bad long_poll_max_s, ...)
+        self.held = 0  # requests being held open right now
         self.token = token
         self.max_limit = max_limit
         self.faults: list[Fault] = []
@@ -43,6 +51,8 @@ class PortalServer(LocalHttpServer):
         # Called once (then cleared) before the next page is answered: e.g. another console syncing meanwhile.
         self.before_next_page = None
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.closing = False
         server = self
 
         class Handler(QuietHandler):
@@ -58,6 +68,18 @@ class PortalServer(LocalHttpServer):
     def add(self, *items: dict) -> None:
         with self.lock:
             self.items.extend(items)
+            self.changed.notify_all()
+
+    def wait_until_held(self, timeout: float = 20.0) -> bool:
+        """True once a long poll is being held open (the console is waiting at the portal)."""
+        with self.lock:
+            return self.changed.wait_for(lambda: self.held > 0, timeout=timeout)
+
+    def __exit__(self, *exc) -> None:
+        with self.lock:
+            self.closing = True
+            self.changed.notify_all()
+        super().__exit__(*exc)
 
     def fail(self, kind: str, status: int = 500, retry_after: str | None = None, at_cursor: str | None = None,
              times: int = 1) -> None:
@@ -73,7 +95,8 @@ class PortalServer(LocalHttpServer):
         parts = urlsplit(h.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         cursor = query.get("cursor")
-        record = {"cursor": cursor, "limit": query.get("limit"), "headers": dict(h.headers), "status": None}
+        record = {"cursor": cursor, "limit": query.get("limit"), "wait": query.get("wait"), "headers": dict(h.headers),
+                  "status": None}
         self.requests.append(record)
         if parts.path != "/changes":
             return self._json(h, record, 404, {"error": "not found"})
@@ -85,11 +108,20 @@ class PortalServer(LocalHttpServer):
         try:
             position = 0 if cursor is None else int(cursor.removeprefix("pos-"))
             limit = min(int(query.get("limit", DEFAULT_LIMIT)), self.max_limit)
-            if position < 0 or limit < 1 or not (cursor is None or cursor.startswith("pos-")):
+            wait = int(query.get("wait", "0"))
+            if position < 0 or limit < 1 or not (cursor is None or cursor.startswith("pos-")) or not 0 <= wait <= 30:
                 raise ValueError
         except ValueError:
-            return self._json(h, record, 400, {"error": "bad cursor or limit"})
+            return self._json(h, record, 400, {"error": "bad cursor, limit or wait"})
         with self.lock:
+            wait = min(wait, self.long_poll_max_s)
+            if wait and position == len(self.items) and not self.closing:
+                self.held += 1
+                self.changed.notify_all()  # wait_until_held
+                try:  # the long poll: answer as soon as something is added, or when the wait is over
+                    self.changed.wait_for(lambda: len(self.items) > position or self.closing, timeout=wait)
+                finally:
+                    self.held -= 1
             if position > len(self.items):
                 return self._json(h, record, 410, {"error": "cursor unknown: read the feed from the start"})
             page = self.items[position:position + limit]
@@ -107,6 +139,9 @@ class PortalServer(LocalHttpServer):
             hook()
         end = position + len(page)
         body = {"items": page, "next_cursor": cursor_for(end), "has_more": end < total}
+        if self.long_poll_max_s:
+            body["long_poll_max_s"] = self.long_poll_max_s
+        body.update(self.extra)
         if self.stuck:
             body.update(next_cursor=cursor_for(position), has_more=True)
         self.responses.append(body)

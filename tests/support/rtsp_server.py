@@ -1,7 +1,7 @@
 """A real GStreamer RTSP server for tests and benchmarks; run it with Debian's /usr/bin/python3 (GI bindings).
 
 Prints `READY <port>` on stdout once it listens (port 0 picks a free one), then serves until killed.
-Mounts: /cam (videotestsrc + H.264; --frames N ends it, --gop-seconds sets the key-frame interval, --shared
+Mounts: /cam (videotestsrc + H.264, or --codec h265 / mjpeg; --frames N ends it, --gop-seconds sets the key-frame interval, --shared
 with --camera-keys makes it a camera: one running encoder, no extra key frame for a joining viewer) and /stamp (frames carrying the wall-clock time as a barcode, see
 `stamp_code.py`, for glass-to-glass latency). Optional Basic or Digest auth, TCP/UDP/both transports.
 """
@@ -23,19 +23,35 @@ from gi.repository import Gio, GLib, Gst, GstRtsp, GstRtspServer, GstVideo  # no
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from stream_stamp import stamp_frame_i420  # noqa: E402
 
-ENCODE = "x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate={kbps} ! rtph264pay name=pay0 pt=96 config-interval=1"
+ENCODERS = {
+    "h264": "x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate={kbps}",
+    "h265": "x265enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} bitrate={kbps}",
+    "mjpeg": "videoconvert ! video/x-raw,format=I420 ! jpegenc quality=70",  # RTP JPEG carries 4:2:0/4:2:2 only
+}
+PAYLOADERS = {
+    "h264": "rtph264pay name=pay0 pt=96 config-interval=1",
+    "h265": "rtph265pay name=pay0 pt=96 config-interval=1",
+    "mjpeg": "rtpjpegpay name=pay0 pt=26",
+}
+CODEC = "h264"  # set from --codec in main()
+PATTERN = "ball"  # --pattern: videotestsrc's; "snow" keeps the encoder at its bit rate, as a busy scene does
+
+
+def _encode(gop, kbps):
+    """The encoder and payloader of the codec --codec chose."""
+    return f"{ENCODERS[CODEC].format(gop=gop, kbps=kbps)} ! {PAYLOADERS[CODEC]}"
 
 
 def _test_pipeline(w, h, fps, gop, kbps, frames=-1):
-    return (f"( videotestsrc is-live=true pattern=ball num-buffers={frames} "
+    return (f"( videotestsrc is-live=true pattern={PATTERN} num-buffers={frames} "
             f"! video/x-raw,width={w},height={h},framerate={fps}/1 "
-            f"! timeoverlay font-desc=\"Sans 12\" ! {ENCODE.format(gop=gop, kbps=kbps)} )")
+            f"! timeoverlay font-desc=\"Sans 12\" ! {_encode(gop, kbps)} )")
 
 
 def _stamp_pipeline(w, h, fps, gop, kbps):
     return (f"( appsrc name=src is-live=true do-timestamp=true format=time "
             f"caps=video/x-raw,format=I420,width={w},height={h},framerate={fps}/1 "
-            f"! {ENCODE.format(gop=gop, kbps=kbps)} )")
+            f"! {_encode(gop, kbps)} )")
 
 
 def _feed_stamps(appsrc, w, h, fps):
@@ -56,10 +72,11 @@ def _feed_stamps(appsrc, w, h, fps):
 
 def _running_camera(factory, w, h, fps, gop, kbps):
     """One encoder that never stops nor re-keys; each viewer's media is an appsrc fed its encoded pictures."""
+    caps_filter = {"h264": "video/x-h264,stream-format=avc,alignment=au",
+                   "h265": "h265parse ! video/x-h265,stream-format=hvc1,alignment=au"}[CODEC]
     encoder = Gst.parse_launch(
-        f"videotestsrc is-live=true pattern=ball ! video/x-raw,width={w},height={h},framerate={fps}/1 "
-        f"! timeoverlay font-desc=\"Sans 12\" ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} "
-        f"bitrate={kbps} ! video/x-h264,stream-format=avc,alignment=au "
+        f"videotestsrc is-live=true pattern={PATTERN} ! video/x-raw,width={w},height={h},framerate={fps}/1 "
+        f"! timeoverlay font-desc=\"Sans 12\" ! {ENCODERS[CODEC].format(gop=gop, kbps=kbps)} ! {caps_filter} "
         f"! appsink name=sink emit-signals=true sync=false max-buffers=5 drop=true")
     viewers = []
     lock = threading.Lock()
@@ -84,7 +101,7 @@ def _running_camera(factory, w, h, fps, gop, kbps):
     encoder.set_state(Gst.State.PLAYING)
     have_caps.wait(10)
     f = factory("( appsrc name=src is-live=true do-timestamp=true format=time "
-                "! rtph264pay name=pay0 pt=96 config-interval=-1 )")
+                f"! rtp{CODEC}pay name=pay0 pt=96 config-interval=-1 )")
 
     def on_configure(_factory, media):
         src = media.get_element().get_child_by_name("src")
@@ -100,6 +117,9 @@ def _running_camera(factory, w, h, fps, gop, kbps):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--pattern", default="ball", help="videotestsrc pattern for /cam (default ball)")
+    ap.add_argument("--codec", choices=sorted(ENCODERS), default="h264",
+                    help="what /cam and /stamp send (--camera-keys: h264 or h265)")
     ap.add_argument("--size", default="320x240")
     ap.add_argument("--fps", type=int, default=25)
     ap.add_argument("--kbps", type=int, default=800)
@@ -118,6 +138,8 @@ def main():
     ap.add_argument("--tls-cert", help="PEM certificate: serve RTSPS (needs --user)")
     ap.add_argument("--tls-key", help="PEM key for --tls-cert")
     args = ap.parse_args()
+    global CODEC, PATTERN
+    CODEC, PATTERN = args.codec, args.pattern
     w, h = (int(v) for v in args.size.split("x"))
     gop = max(1, round(args.fps * args.gop_seconds))  # a key frame every second keeps first-frame time short
 

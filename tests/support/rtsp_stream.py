@@ -113,6 +113,7 @@ class AttachedViewer:
         self.url = url
         self.started = threading.Event()
         self.key_frame = threading.Event()
+        self.key_frames = 0  # seen so far
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="attached-viewer", daemon=True)
 
@@ -128,10 +129,14 @@ class AttachedViewer:
 
         container = av.open(self.url, options={"rtsp_transport": "tcp", "analyzeduration": "1", "probesize": "32",
                                                "timeout": "5000000"}, timeout=(5, 5))
+        last_key_pts = None
         try:
             for packet in container.demux(container.streams.video[0]):
                 self.started.set()
                 if packet.is_keyframe:
+                    if packet.pts != last_key_pts:  # one key frame can come as two packets (same timestamp)
+                        self.key_frames += 1
+                        last_key_pts = packet.pts
                     self.key_frame.set()
                 if self._stop.is_set():
                     return

@@ -60,8 +60,9 @@ class PatternTrack(VideoStreamTrack):
 
 
 class WhepServer:
-    def __init__(self, width=320, height=240, fps=25, token: str | None = None, port: int = 0):
+    def __init__(self, width=320, height=240, fps=25, token: str | None = None, port: int = 0, tls=None):
         self.width, self.height, self.fps, self.token, self.port = width, height, fps, token, port
+        self.tls = tls  # (cert PEM path, key PEM path): serve HTTPS
         self.sessions: dict[str, RTCPeerConnection] = {}
         self.deleted: list[str] = []
         self.posts = 0
@@ -73,7 +74,7 @@ class WhepServer:
         self._thread: threading.Thread | None = None
 
     def url(self, name: str = "h264") -> str:
-        return f"http://127.0.0.1:{self.port}/whep/{name}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/whep/{name}"
 
     async def _offer(self, request: web.Request) -> web.Response:
         self.posts += 1
@@ -121,7 +122,13 @@ class WhepServer:
         app.router.add_delete("/whep/session/{session}", self._delete)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        ssl_context = None
+        if self.tls:
+            import ssl
+
+            ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ssl_context.load_cert_chain(*self.tls)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=ssl_context)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
 

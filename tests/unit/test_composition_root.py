@@ -1,4 +1,4 @@
-"""One composition root: console/app.py builds the services; console/gui receives them and builds none.
+"""One composition root: the console/app package builds the services; console/gui receives them and builds none.
 
 The GUI may import a service's type (for annotations) and its value classes and errors, but a call that makes a
 service, a background runner or keeper, or that does a service's job from the GUI's own wiring (import_file) is
@@ -50,7 +50,7 @@ def constructions(source: str) -> list[tuple[int, str]]:
 def test_the_gui_builds_no_service():
     made = [f"{path.relative_to(GUI.parent.parent)}:{line} {name}(...)"
             for path in sorted(GUI.rglob("*.py")) for line, name in constructions(path.read_text(encoding="utf-8"))]
-    assert made == [], "built in console/gui; build it in console/app.py and pass it down:\n" + "\n".join(made)
+    assert made == [], "built in console/gui; build it in console/app and pass it down:\n" + "\n".join(made)
 
 
 @pytest.mark.parametrize("source", [

@@ -65,3 +65,24 @@ def test_rtsp_without_live555_says_use_ffmpeg():
     player.start()
     assert player.join(10)
     assert player.error.kind is ErrorKind.UNSUPPORTED and "FFmpeg" in str(player.error)
+
+
+def test_camera_cgi_with_query_credentials_through_libvlc(tmp_path):
+    """libVLC opens a camera CGI whose credentials go in the query: the placeholders are filled, percent-encoded."""
+    from tests.support.mjpeg_http import CgiMjpegServer
+
+    require("ffmpeg")
+    cgi = CgiMjpegServer(tmp_path, "admin", "p&ss=w rd", "usr", "pwd").start()
+    rec = Recorder()
+    try:
+        player = VlcPlayer(StreamSource.from_url(cgi.url()), **rec.kw(), output_size=(160, 120))
+        player.start()
+        try:
+            assert wait_until(lambda: player.stats.frames >= 5 or player.state is PlayerState.ERROR, 20)
+            assert player.stats.frames >= 5, player.error
+        finally:
+            player.stop()
+            assert player.join(15)
+    finally:
+        cgi.stop()
+    assert all("{password}" not in path for path in cgi.requests)

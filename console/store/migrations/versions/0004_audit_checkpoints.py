@@ -1,7 +1,7 @@
 """Signed audit checkpoints: the auditor's signatures over the audit chain's head, append-only like the trail.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-02 05:40:00
 """
 from alembic import op

@@ -1,7 +1,7 @@
 """The offline journal's last sequence received from each workstation (journal_sequences).
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-02 06:00:00
 """
 from alembic import op

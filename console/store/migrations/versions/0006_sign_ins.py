@@ -2,7 +2,7 @@
 role needs no UPDATE on users.
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0005
 Create Date: 2026-12-02 06:10:00
 """
 from alembic import op
