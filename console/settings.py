@@ -70,6 +70,9 @@ DECLARED: tuple[Setting, ...] = (
             "Attribution shown on the map for the tiles from tile_url (required for OpenStreetMap tiles)."),
     Setting("mbtiles_path", "Offline tiles (MBTiles)", "",
             "An MBTiles file for laptops with no network; used instead of tile_url when set."),
+    Setting("streets_geojson", "Streets (GeoJSON)", "",
+            "Road centerlines as a GeoJSON file (the NENA NG9-1-1 road centerline layer, or any LineStrings with a "
+            "'name'), drawn with street names when no tile server or MBTiles file is set. The demo sets its own."),
     Setting("geocoder_kind", "Geocoder kind", "nominatim",
             "Which protocol the geocoder speaks.", choices=("nominatim", "pelias", "arcgis", "census")),
     Setting("geocoder_url", "Geocoder URL", "",
@@ -93,6 +96,9 @@ DECLARED: tuple[Setting, ...] = (
             minimum=1),
     Setting("theme", "Theme", "dark", "Colour theme: dark for a dim control room, light for daylight.",
             choices=("dark", "light")),
+    Setting("font_size_pt", "Font size (pt)", 10,
+            "Text size of the whole window, 8 to 24 points: larger for a dark room read from two metres.",
+            minimum=8),
     Setting("idle_lock_minutes", "Idle lock (minutes)", 30,
             "Lock the console after this long with no input; 0 turns the lock off (a dispatch position in a secure "
             "room).", minimum=0, policy="at_most_nonzero"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from console.app.field import run_field_mode
@@ -22,7 +23,9 @@ from console.app.session import (
 from console.app.window import open_registry_or_field
 from console.errors import UserError
 from console.paths import resources_dir
-from console.settings import load_settings
+from console.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
 
 
 def run_console(db_url: str | None = None) -> int:
@@ -45,7 +48,7 @@ def run_console(db_url: str | None = None) -> int:
 
     app = qt_application()
     settings = load_settings()
-    apply_theme(app, resources_dir(), settings.theme)
+    apply_theme(app, resources_dir(), settings.theme, settings.font_size_pt)
     keep: dict = {}
     database, demo_accounts = with_notice(
         "Opening the camera registry…\n(a first start creates the demo registry and its accounts: a few seconds)",
@@ -58,6 +61,7 @@ def run_console(db_url: str | None = None) -> int:
         return run_field_mode(app, settings, ContactCipher(key), db_url, demo_accounts)
     cipher = keep["cipher"]
     audit = AuditLog(database)
+    settings = demo_streets(settings, audit)
     # Events that cannot reach the database (it went away mid-shift) wait in a local journal, flushed in order.
     sink = ResilientAudit(audit, AuditJournal())
     sink.start()
@@ -106,3 +110,30 @@ def run_console(db_url: str | None = None) -> int:
         database.close()  # closed with the window already, unless nobody signed in
         if built and built[0].viewing.field_copy is not None:
             built[0].viewing.field_copy.close()
+
+
+def demo_streets(settings: Settings, audit) -> Settings:
+    """On a demo registry (made now, by an earlier start, or by `rtic-console demo`) its town's streets are written
+    and set (setting streets_geojson) so the map shows streets with no tile server; a setting the user or agency
+    gave, or tiles, are kept. The demo's size and seed come from its demo_created event (an indexed lookup)."""
+    if settings.streets_geojson or settings.tile_url or settings.mbtiles_path:
+        return settings
+    from console.domain.audit import Action
+    from console.paths import user_data_dir
+    from console.services.demo_town import write_demo_streets
+    from console.settings import user_settings_path, write_settings
+
+    try:
+        made = audit.query(actions=(Action.DEMO_CREATED,), limit=1)
+        if not made:
+            return settings
+        facts = made[0].details
+        cameras, seed = int(facts.get("cameras", 2500)), int(facts.get("seed", 1))
+        path = user_data_dir() / f"demo-streets-{cameras}-{seed}.geojson"
+        if not path.is_file():
+            write_demo_streets(path, cameras=cameras, seed=seed)
+        write_settings(user_settings_path(), {"streets_geojson": str(path)})
+    except (OSError, UserError, ValueError, TypeError) as exc:
+        log.warning("the demo's streets are not drawn: %s", exc)
+        return settings
+    return settings.replaced(streets_geojson=str(path))

@@ -33,17 +33,36 @@ class ConsoleStart:
 
 
 def run_signed_in(app, settings: Settings, db_url: str | None, start: ConsoleStart) -> int:
-    """Sign in, build the window on the registry the services read, run until the user quits, then close it all:
-    keepers (newest first), the signed-in console (views end, logout recorded), players, the audit sink, the window."""
+    """Sign in, build the window on the registry the services read, run until the user quits, then close it all.
+    Log out (the Incident menu, or the lock screen's button) is a shift handover: the sign-in comes back for the next
+    user on the same audit sink; Quit ends the program."""
+    demo_accounts = start.demo_accounts  # shown once, before the first sign-in only
+    handover = False
+    try:
+        while True:
+            status, next_user = _one_shift(app, settings, db_url, start, demo_accounts, handover)
+            demo_accounts = None
+            if not next_user:
+                return status
+            handover = True
+    finally:
+        start.sink.stop()
+
+
+def _one_shift(app, settings: Settings, db_url: str | None, start: ConsoleStart, demo_accounts: dict | None,
+               handover: bool = False) -> tuple[int, bool]:
+    """One user's session: (exit status, whether they logged out for the next user). Closes, in order: keepers
+    (newest first), the signed-in console (views end, logout recorded), players, the window."""
     from console.gui.sign_in import sign_in
     from console.video.factory import PlayerFactory
 
     console = signed_in = players = None
     keepers: list = []
     try:
-        session = sign_in(start.accounts, start.auth, start.demo_accounts, field_mode=start.banner)
+        ask = lambda: sign_in(start.accounts, start.auth, demo_accounts, field_mode=start.banner)  # noqa: E731
+        session = _in_event_loop(app, ask) if handover else ask()
         if session is None:
-            return 0
+            return 0, False
         services = start.services(session)
         console = build_console(db_url, settings, database=services.registry.database,
                                 user_name=session.user.username, **start.window_labels)
@@ -52,7 +71,8 @@ def run_signed_in(app, settings: Settings, db_url: str | None, start: ConsoleSta
         console.window.show()
         signed_in = signed_in_console(app, console, session, services, players, start.idle)
         keepers = [keeper for keeper in start.keepers(console, signed_in, services, session) if keeper is not None]
-        return int(app.exec())
+        status = int(app.exec())
+        return status, bool(getattr(signed_in, "handover", False))
     finally:
         for keeper in reversed(keepers):
             keeper.stop()
@@ -60,9 +80,31 @@ def run_signed_in(app, settings: Settings, db_url: str | None, start: ConsoleSta
             signed_in.close()
         if players is not None:
             players.close()
-        start.sink.stop()
         if console is not None:
             console.close(app)
+
+
+def _in_event_loop(app, ask):
+    """Run `ask` (a modal dialog) inside the application's own loop. After the last user's app.quit(), Qt makes every
+    new event loop, a dialog's too, return at once until QApplication.exec() runs again."""
+    from PySide6.QtCore import QTimer
+
+    answer: list = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            answer.append(ask())
+        except BaseException as exc:  # noqa: BLE001 - raised again below, outside Qt's loop
+            failed.append(exc)
+        finally:
+            app.exit(0)
+
+    QTimer.singleShot(0, run)
+    app.exec()
+    if failed:
+        raise failed[0]
+    return answer[0] if answer else None
 
 
 def session_services(settings: Settings, session, *, auth, viewing, contacts, registry, audit, cipher, changes,

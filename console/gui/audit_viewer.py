@@ -9,10 +9,10 @@ and exporting are audited by the services.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timezone, tzinfo
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QStandardPaths, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -33,12 +33,22 @@ from PySide6.QtWidgets import (
 from console.domain.audit import Action, AuditFilter, AuditRecord, Detail, Outcome
 from console.gui.workers import Tasks
 from console.services.audit_checkpoints import CheckpointService, Completeness, load_public_key
-from console.services.audit_reports import AuditService, ExportResult
+from console.local_time import clock_text
+from console.services.audit_reports import (
+    AuditService,
+    ExportResult,
+    PlainNames,
+    details_in_words,
+    never_played,
+    reason_of,
+)
 from console.gui.text import keep_plain, show_text
 
 SHOWN_LIMIT = 2000  # newest events kept in the table; exports are not limited
 _ANY = "(any)"
-_COLUMNS = ("Seq", "Time (UTC)", "User", "Workstation", "Action", "Outcome", "Camera", "Incident", "Details", "Hash")
+_COLUMNS = ("Seq", "Time", "User", "Workstation", "Action", "Outcome", "Camera", "CAD number", "Reason", "Details",
+            "Hash")
+_OUTCOME, _DETAILS, _HASH = 5, 9, 10
 _ACTIONS = sorted(value for name, value in vars(Action).items() if name.isupper())
 NEVER_PLAYED = "never played"
 FINDINGS_SHOWN = 5  # the rest are counted; `rtic-console audit verify` lists them all
@@ -64,29 +74,26 @@ def verification_text(result: Completeness, key_set: bool) -> str:
     return "\n".join(lines)
 
 
-def never_played(record: AuditRecord) -> bool:
-    """A view whose end says the console showed not one picture (a camera that could not be reached, say)."""
-    if record.action != Action.VIEW_END:
-        return False
-    try:
-        shown = record.details.get(Detail.FRAMES_SHOWN)
-        return isinstance(shown, int) and not isinstance(shown, bool) and shown == 0
-    except (ValueError, AttributeError):  # details that are not a JSON object: show the row as stored
-        return False
-
-
 class AuditEventsModel(QAbstractTableModel):
     """Audit records as table rows; the event where a broken chain was found is shown in red."""
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, zone: tzinfo | None = None):
         super().__init__(parent)
         self.records: list[AuditRecord] = []
+        self.names = PlainNames()
+        self.zone = zone  # the agency's (setting time_zone); None: the workstation's own
         self.bad_seq: int | None = None
 
-    def set_records(self, records: list[AuditRecord]) -> None:
+    def set_records(self, records: list[AuditRecord], names: PlainNames | None = None) -> None:
         self.beginResetModel()
-        self.records = records
+        self.records, self.names = records, names or PlainNames()
         self.endResetModel()
+
+    def when(self, record: AuditRecord) -> str:
+        """The event's time as a person reads it: the date and clock in the agency's zone, with the zone."""
+        moment = record.occurred
+        local = moment.astimezone(self.zone) if self.zone is not None else moment.astimezone()
+        return f"{local:%Y-%m-%d} {clock_text(moment, self.zone)}"
 
     def mark_bad(self, seq: int | None) -> None:
         self.bad_seq = seq
@@ -108,18 +115,26 @@ class AuditEventsModel(QAbstractTableModel):
         if not index.isValid():
             return None
         r = self.records[index.row()]
+        column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (r.seq, r.occurred_at.replace("T", " ").rstrip("Z"), r.username, r.workstation, r.action,
-                    NEVER_PLAYED if never_played(r) else r.outcome, "" if r.camera_id is None else r.camera_id,
-                    "" if r.incident_id is None else r.incident_id, r.details_json, r.hash[:16] + "…")[index.column()]
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 5 and never_played(r):
+            if column == 1:
+                return self.when(r)
+            return (r.seq, None, r.username, r.workstation, r.action.replace("_", " "),
+                    NEVER_PLAYED if never_played(r) else r.outcome, self.names.camera(r.camera_id),
+                    self.names.incident(r), reason_of(r), details_in_words(r), r.hash[:16] + "…")[column]
+        if role == Qt.ItemDataRole.ToolTipRole and column == _OUTCOME and never_played(r):
             return f"No picture was ever shown: {r.details.get(Detail.PROBLEM) or 'no reason recorded'}"
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() in (8, 9):
-            return r.details_json if index.column() == 8 else f"SHA-256 {r.hash}\nprevious {r.prev_hash}"
+        if role == Qt.ItemDataRole.ToolTipRole and column == 1:
+            return f"{r.occurred_at} (UTC, as stored)"
+        if role == Qt.ItemDataRole.ToolTipRole and column in (6, 7) and (r.camera_id or r.incident_id):
+            return f"camera id {r.camera_id}" if column == 6 else f"incident id {r.incident_id}"
+        if role == Qt.ItemDataRole.ToolTipRole and column in (_DETAILS, _HASH):
+            return (f"As stored (hashed): {r.details_json}" if column == _DETAILS
+                    else f"SHA-256 {r.hash}\nprevious {r.prev_hash}")
         if role == Qt.ItemDataRole.ForegroundRole:
             if r.seq == self.bad_seq:
                 return QColor("#c62828")
-            if index.column() == 5 and (r.outcome in (Outcome.DENIED, Outcome.FAILED) or never_played(r)):
+            if column == _OUTCOME and (r.outcome in (Outcome.DENIED, Outcome.FAILED) or never_played(r)):
                 return QColor("#ef6c00")
         return None
 
@@ -137,7 +152,8 @@ class AuditViewer(QDialog):
     """Something could not be done; the sentence is also shown in the status line."""
 
     def __init__(self, service: AuditService, checkpoints: CheckpointService, username: str, workstation: str,
-                 tasks: Tasks | None = None, parent: QWidget | None = None, public_key_file: str = ""):
+                 tasks: Tasks | None = None, parent: QWidget | None = None, public_key_file: str = "",
+                 time_zone: tzinfo | None = None):
         """`public_key_file`: the auditor's public key (the audit_public_key setting), read at each Verify so a key
         put in place later counts; empty: the chain alone is checked, and the result says completeness is unproven."""
         super().__init__(parent)
@@ -148,7 +164,8 @@ class AuditViewer(QDialog):
         self.tasks = tasks or Tasks(self)
         self.setWindowTitle("Audit trail")
         self.resize(1180, 640)
-        self.model = AuditEventsModel(self)
+        self.zone = time_zone  # times shown and date filters in the agency's zone (setting time_zone)
+        self.model = AuditEventsModel(self, time_zone)
         self._build()
         self.search()
 
@@ -166,6 +183,9 @@ class AuditViewer(QDialog):
         self.user = QLineEdit(placeholderText="user name")
         self.camera = QLineEdit(placeholderText="camera id")
         self.camera.setMaximumWidth(90)
+        self.cad = QLineEdit(placeholderText="CAD number")
+        self.cad.setMaxLength(64)
+        self.cad.setMaximumWidth(150)
         self.action = QComboBox()
         self.action.addItems([_ANY, *_ACTIONS])
         self.outcome = QComboBox()
@@ -175,10 +195,11 @@ class AuditViewer(QDialog):
         self.search_button.clicked.connect(self.search)
         self.user.returnPressed.connect(self.search)
         self.camera.returnPressed.connect(self.search)
+        self.cad.returnPressed.connect(self.search)
 
         filters = QHBoxLayout()
         for widget in (self.from_enabled, self.from_date, self.to_enabled, self.to_date, QLabel("User"), self.user,
-                       QLabel("Camera"), self.camera, QLabel("Action"), self.action, QLabel("Outcome"), self.outcome,
+                       QLabel("Camera"), self.camera, QLabel("CAD number"), self.cad, QLabel("Action"), self.action, QLabel("Outcome"), self.outcome,
                        self.search_button):
             filters.addWidget(widget)
 
@@ -189,12 +210,14 @@ class AuditViewer(QDialog):
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(8, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(_DETAILS, QHeaderView.ResizeMode.Stretch)
 
         self.chain_status = QLabel("Trail not checked yet")
         self.chain_status.setWordWrap(True)
         self.chain_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.verify_button = QPushButton("Verify trail")
         self.verify_button.clicked.connect(self.verify)
         self.csv_button = QPushButton("Export CSV…")
@@ -220,8 +243,8 @@ class AuditViewer(QDialog):
         if camera_text and not camera_text.isdigit():
             self._fail(f"camera id {camera_text!r} is not a number")
             return None
-        since = _start_of(self.from_date.date()) if self.from_enabled.isChecked() else None
-        until = _start_of(self.to_date.date()) + timedelta(days=1) if self.to_enabled.isChecked() else None
+        since = _start_of(self.from_date.date(), self.zone) if self.from_enabled.isChecked() else None
+        until = _start_of(self.to_date.date().addDays(1), self.zone) if self.to_enabled.isChecked() else None
         if since and until and since >= until:
             self._fail("the From date must not be after the To date")
             return None
@@ -232,13 +255,25 @@ class AuditViewer(QDialog):
             outcome=None if self.outcome.currentText() == _ANY else self.outcome.currentText(),
         )
 
+    def _with_cad(self, where: AuditFilter) -> AuditFilter:
+        """On the worker thread: the CAD number (if given) found in the registry and added to the filter."""
+        cad = self.cad.text().strip()
+        if not cad:
+            return where
+        return AuditFilter(**{**where.__dict__, "incident_id": self.service.incident_for_cad(cad)})
+
     def search(self) -> None:
         where = self.current_filter()
         if where is None:
             return
         shown = AuditFilter(**{**where.__dict__, "limit": SHOWN_LIMIT, "newest_first": True})
-        self.status.setText("Searching…")
-        self.tasks.run("audit-search", lambda: self.service.events(shown), self._show, self._fail)
+        self._say("Searching…")
+
+        def find():
+            records = self.service.events(self._with_cad(shown))
+            return records, self.service.names(records)
+
+        self.tasks.run("audit-search", find, self._show, self._fail)
 
     def verify(self) -> None:
         self.verify_button.setEnabled(False)
@@ -257,24 +292,30 @@ class AuditViewer(QDialog):
         where = self.current_filter()
         if where is None:
             return
-        self.status.setText(f"Exporting to {path}…")
-        self.tasks.run("audit-export", lambda: self.service.export(Path(path), fmt, where, self.username,
-                                                                    self.workstation),
+        self._say(f"Exporting to {path}…")
+        self.tasks.run("audit-export", lambda: self.service.export(Path(path), fmt, self._with_cad(where),
+                                                                    self.username, self.workstation),
                        self._exported, self._fail)
 
+    def suggested_export_path(self, fmt: str) -> Path:
+        """Where the save dialog starts: the user's documents folder (never the program's own folder)."""
+        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        folder_path = Path(folder) if folder else Path.home()
+        return folder_path / f"audit-export-{datetime.now(timezone.utc):%Y%m%d-%H%M}.{fmt}"
+
     def _ask_export(self, fmt: str) -> None:
-        suggested = f"audit-export-{datetime.now(timezone.utc):%Y%m%d-%H%M}.{fmt}"
-        path, _ = QFileDialog.getSaveFileName(self, f"Export audit events ({fmt.upper()})", suggested,
-                                              f"{fmt.upper()} files (*.{fmt})")
+        path, _ = QFileDialog.getSaveFileName(self, f"Export audit events ({fmt.upper()})",
+                                              str(self.suggested_export_path(fmt)), f"{fmt.upper()} files (*.{fmt})")
         if path:
             self.export_to(path, fmt)
 
     # --- results (GUI thread) -----------------------------------------------------------------------
 
-    def _show(self, records: list[AuditRecord]) -> None:
-        self.model.set_records(records)
+    def _show(self, found: tuple[list[AuditRecord], PlainNames]) -> None:
+        records, names = found
+        self.model.set_records(records, names)
         more = " (the newest shown; export to get them all)" if len(records) >= SHOWN_LIMIT else ""
-        self.status.setText(f"{len(records)} events{more}")
+        self._say(f"{len(records)} events{more}")
         self.sig_loaded.emit(len(records))
 
     def _verified(self, result: Completeness) -> None:
@@ -293,9 +334,14 @@ class AuditViewer(QDialog):
         self._fail(message)
 
     def _exported(self, result: ExportResult) -> None:
-        self.status.setText(f"Exported {result.events} events to {result.path} (SHA-256 {result.sha256[:16]}…)")
-        self.sig_exported.emit(result)
         self.search()
+        self._say(f"Saved: {result.events} events written to {result.path} (SHA-256 {result.sha256[:16]}…); the "
+                  "export is recorded in the trail.", "color: #2e7d32; font-weight: bold")
+        self.sig_exported.emit(result)
+
+    def _say(self, text: str, style: str = "") -> None:
+        self.status.setStyleSheet(style)
+        show_text(self.status, text, limit=1000)  # a whole path: the auditor must see where the file went
 
     def _fail(self, message: str) -> None:
         self.status.setStyleSheet("color: #c62828")
@@ -308,5 +354,7 @@ class AuditViewer(QDialog):
         super().done(result)
 
 
-def _start_of(day: QDate) -> datetime:
-    return datetime.combine(day.toPython(), time(), timezone.utc)
+def _start_of(day: QDate, zone: tzinfo | None = None) -> datetime:
+    """Midnight starting `day` in the agency's zone (None: the workstation's), as an aware time."""
+    midnight = datetime.combine(day.toPython(), time())
+    return midnight.replace(tzinfo=zone) if zone is not None else midnight.astimezone()

@@ -13,7 +13,7 @@ This module builds the dialog and shows what it holds; the area drawing (footage
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QDateTime, Qt, QThreadPool, QTimeZone, Signal
@@ -64,8 +64,20 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _local(moment: datetime) -> str:
-    return moment.astimezone().strftime("%d %b %H:%M")
+def _local(moment: datetime, zone: tzinfo | None = None) -> str:
+    """A time as a person reads it: in the agency's zone (None: the workstation's), with the zone's name."""
+    return moment.astimezone(zone).strftime("%d %b %H:%M %Z").strip()
+
+
+def zone_name(zone: tzinfo | None, at: datetime) -> str:
+    """The zone's abbreviation at `at` ("EST"), for labels that say which zone a time is in."""
+    return at.astimezone(zone).strftime("%Z") or "local time"
+
+
+def _qt_zone(zone: tzinfo | None) -> QTimeZone:
+    key = getattr(zone, "key", None)  # a zoneinfo.ZoneInfo; anything else reads as the workstation's zone
+    found = QTimeZone(key.encode()) if isinstance(key, str) else QTimeZone.systemTimeZone()
+    return found if found.isValid() else QTimeZone.systemTimeZone()
 
 
 def _words(value: str) -> str:
@@ -85,9 +97,12 @@ class FootageRequestDialog(AreaDrawing, FootageCalls, FootageFiles, QDialog):
                  parent: QWidget | None = None, clock: Callable[[], datetime] = _utc_now,
                  ask_reason: Callable[[], str | None] | None = None,
                  choose_files: Callable[[], list[str]] | None = None,
-                 choose_export: Callable[[], str | None] | None = None, area_map: MapView | None = None):
-        """`area_map`: the window's map, to draw an area of candidate cameras on (no map: no drawing)."""
+                 choose_export: Callable[[], str | None] | None = None, area_map: MapView | None = None,
+                 time_zone: tzinfo | None = None):
+        """`area_map`: the window's map, to draw an area of candidate cameras on (no map: no drawing).
+        `time_zone`: the agency's (setting time_zone) for every time shown and typed; None: the workstation's."""
         super().__init__(parent)
+        self.zone = time_zone
         keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.footage, self.contacts, self.incident, self.clock = footage, contacts, incident, clock
         self._user = user if callable(user) else (lambda: user)
@@ -120,7 +135,7 @@ class FootageRequestDialog(AreaDrawing, FootageCalls, FootageFiles, QDialog):
         self.status.setWordWrap(True)
         layout = QVBoxLayout(self)
         heading = plain_label(f"{incident.cad_number or ''}  {incident.type} — {incident.address}  "
-                              f"(opened {_local(incident.opened_at)})")  # CAD text: shown as text
+                              f"(opened {_local(incident.opened_at, time_zone)})")  # CAD text: shown as text
         heading.setProperty("role", "heading")
         layout.addWidget(heading)
         layout.addWidget(splitter, 1)
@@ -147,17 +162,18 @@ class FootageRequestDialog(AreaDrawing, FootageCalls, FootageFiles, QDialog):
         self.camera_tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.camera_tree.itemChanged.connect(self._camera_checked)
         start, end = default_window(self.incident.opened_at, self.clock(), self.footage.max_window)
-        self.window_start = self._time_edit(start)
-        self.window_end = self._time_edit(end)
-        self.window_hint = QLabel(f"At most {self._hours()} h, ending no later than now (local time).")
+        self.window_start = self._time_edit(start, self.zone)
+        self.window_end = self._time_edit(end, self.zone)
+        zone = zone_name(self.zone, start)
+        self.window_hint = QLabel(f"At most {self._hours()} h, ending no later than now; times in {zone}.")
         self.window_hint.setWordWrap(True)
         self.create_button = QPushButton("Create requests")
         self.create_button.setObjectName("primary")
         self.create_button.clicked.connect(self.create_requests)
         self.selection_label = QLabel("")
         form = QFormLayout()
-        form.addRow("From", self.window_start)
-        form.addRow("To", self.window_end)
+        form.addRow(f"From ({zone})", self.window_start)
+        form.addRow(f"To ({zone})", self.window_end)
         layout = QVBoxLayout(box)
         layout.addWidget(self.source_label)
         layout.addLayout(area_row)
@@ -172,9 +188,12 @@ class FootageRequestDialog(AreaDrawing, FootageCalls, FootageFiles, QDialog):
         return f"{self.footage.max_window.total_seconds() / 3600:g}"
 
     @staticmethod
-    def _time_edit(moment: datetime) -> QDateTimeEdit:
-        edit = QDateTimeEdit(QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), QTimeZone.systemTimeZone()))
-        edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+    def _time_edit(moment: datetime, zone: tzinfo | None = None) -> QDateTimeEdit:
+        qt_zone = _qt_zone(zone)
+        edit = QDateTimeEdit()
+        edit.setTimeZone(qt_zone)  # typed and shown in the agency's zone; read back as an instant (footage_calls)
+        edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), qt_zone))
+        edit.setDisplayFormat("yyyy-MM-dd HH:mm t")
         edit.setCalendarPopup(True)
         return edit
 
@@ -345,13 +364,14 @@ class FootageRequestDialog(AreaDrawing, FootageCalls, FootageFiles, QDialog):
         self.export_button.setEnabled(acting and bool(request.files))
         self.detail_title.setText(
             f"Request #{request.id}  ·  {STATUS_WORDS[request.status.value]}  ·  window "
-            f"{_local(request.window_start)}–{request.window_end.astimezone():%H:%M}  ·  by {request.created_by}")
+            f"{_local(request.window_start, self.zone)}–{_local(request.window_end, self.zone)[7:]}  ·  "
+            f"by {request.created_by}")
         for attempt in reversed(request.contacts):  # newest first
-            self._add_row(self.attempts, [_local(attempt.at), attempt.username, _words(attempt.channel.value),
+            self._add_row(self.attempts, [_local(attempt.at, self.zone), attempt.username, _words(attempt.channel.value),
                                           _words(attempt.outcome.value), attempt.note])
         for f in request.files:
             self._add_row(self.files, [f.file_name, size_text(f.size_bytes), f.sha256,
-                                       f"{_local(f.received_at)} by {f.received_by}"])
+                                       f"{_local(f.received_at, self.zone)} by {f.received_by}"])
 
     @staticmethod
     def _add_row(table: QTableWidget, cells: list[str]) -> None:

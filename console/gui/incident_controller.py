@@ -60,6 +60,8 @@ class IncidentController(QObject):
     """The detail panel shows this camera."""
     sig_status = Signal(str)
     """A short status-bar message."""
+    sig_placing = Signal(bool)
+    """Place-incident mode began (True: the next map click places the incident) or ended."""
 
     def __init__(self, view: IncidentView, geocoder: Geocoder | None, tasks: Tasks, incident: IncidentPanel,
                  nearby: NearbyPanel, detail: CameraDetailPanel, map_view: MapView, ui_dir: Path,
@@ -74,6 +76,8 @@ class IncidentController(QObject):
         self.context: dict[int, ShownCamera] = {}
         self.last_timing: dict[str, float] = {}
         self.map_click_sets_incident = True
+        # Once there is an incident, a map click moves it only in "place incident" mode (Ctrl+M), never by accident.
+        self.placing = False
 
         incident.sig_point_entered.connect(lambda lat, lon, label: self.set_incident(lat, lon, label))
         incident.sig_address_search.connect(self.look_up)
@@ -90,7 +94,7 @@ class IncidentController(QObject):
 
     def set_incident(self, lat: float, lon: float, label: str, incident: Incident | None = None) -> None:
         self.point = IncidentPoint(lat, lon, label, incident)
-        self.incident_panel.show_incident(label, lat, lon)
+        self.incident_panel.show_incident(label, lat, lon, incident)
         self.map.set_incident(lat, lon, self.incident_panel.radius_m(), label, True)
         self.refresh(fit=True)
 
@@ -156,9 +160,23 @@ class IncidentController(QObject):
         self.incident_panel.show_message(message[:1].upper() + message[1:] + ("" if message.endswith(".") else "."))
         self.sig_status.emit("Search failed")
 
+    def start_placing(self) -> None:
+        """The next map click puts the incident there (Incident menu, Ctrl+M); asked again, it is cancelled."""
+        self.placing = not self.placing
+        self.sig_placing.emit(self.placing)
+        self.sig_status.emit("Click the map where the incident is (Ctrl+M again cancels)." if self.placing
+                             else "Placing the incident cancelled.")
+
     def _map_clicked(self, lat: float, lon: float) -> None:
         if not self.map_click_sets_incident:
             return  # a form is using map clicks (the phone intake places its site)
+        if self.point is not None and not self.placing:
+            self.sig_status.emit("The incident stays where it is: to move it, choose Place incident on map "
+                                 "(Ctrl+M), then click.")
+            return
+        if self.placing:
+            self.placing = False
+            self.sig_placing.emit(False)
         self.set_incident(lat, lon, f"Map point {lat:.5f}, {lon:.5f}")
 
     # --- geocoding -----------------------------------------------------------------------------
@@ -166,8 +184,8 @@ class IncidentController(QObject):
     def look_up(self, address: str) -> None:
         if self.geocoder is None or not self.geocoder.configured:
             self.incident_panel.show_message(
-                "No geocoder is set up (setting geocoder_url): type coordinates such as 42.1487, -72.6079, "
-                "pick an open incident, or click the map.")
+                "Addresses cannot be looked up here: type coordinates (42.1487, -72.6079) or pick an open incident.",
+                "No geocoder is set up: an administrator sets geocoder_url (rtic-console config set).")
             return
         self.sig_status.emit(f"Looking up {address}…")
         geocoder = self.geocoder

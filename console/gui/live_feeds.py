@@ -183,10 +183,7 @@ class LiveFeedController(QObject):
             self.sig_message.emit("Live view cancelled: no valid reason given")
             return
         if tile is None:
-            needed = len(camera_ids) + sum(1 for t in self.wall.visible_tiles() if t.view is not None)
-            grid = next((n for n in (1, 2, 3, 4) if n * n >= needed), 4)
-            if grid > self.wall.grid_size:
-                self.wall.set_grid(grid)
+            self.wall.fit_feeds(len(camera_ids) + sum(1 for t in self.wall.visible_tiles() if t.view is not None))
         user = self.user()
         for camera_id in camera_ids:
             self.tasks.run(f"view-{camera_id}", lambda cid=camera_id: self._authorise(user, cid, purpose),

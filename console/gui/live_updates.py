@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from console.domain.changes import Change, ChangeKind
 from console.services.changes import ChangeFollower
+from console.local_time import clock_text, time_zone
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,10 @@ class LiveUpdates(QObject):
         if self.offline_since is None:
             self.offline_since = datetime.now().astimezone()
         since = self.offline_since
-        shown = self.last_ok.astimezone().strftime("%H:%M") if self.last_ok else "start"
-        self.window.sync_label.setText(f"OFFLINE since {since:%H:%M}: registry as of {shown}{self.journal_note}")
+        zone = time_zone(self.window.parts.settings.time_zone)  # the agency's, as every time a person reads
+        shown = clock_text(self.last_ok, zone, seconds=False) if self.last_ok else "start"
+        self.window.sync_label.setText(f"OFFLINE since {clock_text(since, zone, seconds=False)}: registry as of "
+                                       f"{shown}{self.journal_note}")
         self.window.sync_label.setStyleSheet("color: #ffb020; font-weight: bold;")
         self.window.sync_label.setToolTip(f"The database does not answer: {why}. Live feeds already open keep "
                                           "playing until their authorised time ends.")

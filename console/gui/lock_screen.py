@@ -7,7 +7,7 @@ room). The unlock check and the IDLE_LOCK audit event run on a worker thread.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QLineEdit, QPus
 
 from console.domain.users import IdlePolicy
 from console.gui.workers import Tasks
+from console.local_time import clock_text
 from console.services.auth import AuthService, Session
 from console.gui.text import keep_plain
 
@@ -94,7 +95,8 @@ class LockScreen(QWidget):
     """The user chose to log out instead (the console then shows the login dialog)."""
 
     def __init__(self, auth: AuthService, session: Session, last_activity: datetime, parent: QWidget | None = None,
-                 tasks: Tasks | None = None, clock: Callable[[], datetime] = _utcnow):
+                 tasks: Tasks | None = None, clock: Callable[[], datetime] = _utcnow, time_zone: tzinfo | None = None):
+        """`time_zone`: the agency's (setting time_zone) for the time shown; None: the workstation's."""
         super().__init__(parent)
         keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
         self.auth, self.session, self.clock = auth, session, clock
@@ -110,7 +112,8 @@ class LockScreen(QWidget):
         title.setStyleSheet("font-size: 20pt;")
         who = QLabel(f"{session.user.display_name} ({session.user.username}, {session.user.role.value})")
         # Two short lines rather than one wrapped label: a wrapped QLabel in a form gets clipped at some sizes.
-        when = QLabel(f"Locked at {locked_at:%H:%M} UTC after {minutes} minutes without input.")
+        when = QLabel(f"Locked at {clock_text(locked_at, time_zone, seconds=False)} after {minutes} minutes "
+                      "without input.")
         hidden = QLabel("Nothing on this console is shown until you unlock it.")
         hidden.setObjectName("dim")
         self.password = QLineEdit()

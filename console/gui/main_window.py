@@ -17,13 +17,15 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QP
 from console.domain.cameras import SharingMode
 from console.domain.sharing import SharingState
 from console.gui.incident_controller import IncidentController
+from console.gui.map.streets import load_streets
 from console.gui.map.view import DEFAULT_CENTER, MapView
 from console.gui.panels.camera_detail import CameraDetailPanel
 from console.gui.panels.incident_panel import IncidentPanel
 from console.gui.panels.nearby_panel import NearbyPanel
 from console.gui.text import keep_plain
-from console.gui.theme import Icons, apply_theme
+from console.gui.theme import Icons, apply_theme, font_points
 from console.gui.workers import Tasks
+from console.local_time import clock_text, time_zone
 from console.services.incident_view import IncidentView
 from console.settings import Settings
 
@@ -38,6 +40,7 @@ class ActionId:
     """Every window action's id: menus, shortcuts and tests refer to actions by these names."""
 
     NEW_INCIDENT = "new_incident"
+    PLACE_INCIDENT = "place_incident"
     FOCUS_SEARCH = "focus_search"
     NEXT_CAMERA = "next_camera"
     PREVIOUS_CAMERA = "previous_camera"
@@ -49,6 +52,9 @@ class ActionId:
     CHANGE_REASON = "change_reason"
     LOCK_NOW = "lock_now"
     SEND_BULLETIN = "send_bulletin"
+    WALL_EMPHASIS = "wall_emphasis"
+    WALL_TO_MONITOR = "wall_to_monitor_{n}"  # n = 1, 2, ... one per screen
+    WALL_IN_WINDOW = "wall_in_window"
     LOG_OUT = "log_out"
     QUIT = "quit"
 
@@ -103,6 +109,7 @@ class MainWindow(QMainWindow):
         self.docks: dict[str, QDockWidget] = {}
 
         self.map = parts.map_view or make_map_view(parts.settings, parts.resources, parts.mbtiles, parts.cache_dir)
+        self.map.view.setZoomFactor(font_points(parts.settings.font_size_pt) / 10)  # the map's labels grow too
         self.setCentralWidget(self.map)
         self.incident_panel = IncidentPanel(parts.settings.search_radius_m)
         self.nearby_panel = NearbyPanel(self.icons, parts.settings.nearest_live_n)
@@ -125,6 +132,7 @@ class MainWindow(QMainWindow):
         self.controller.sig_nearby_shown.connect(self._update_alerts)
         self._restore_layout()
         self.load_open_incidents()
+        self.load_streets()
 
     # --- panels and actions: the API other features use ---------------------------------------
 
@@ -168,6 +176,10 @@ class MainWindow(QMainWindow):
         self.add_action(ActionId.FOCUS_SEARCH, "Find address or coordinates", "Ctrl+L",
                         self.incident_panel.focus_search)
         self.add_action(ActionId.ZOOM_TO_INCIDENT, "Zoom to incident", "Ctrl+I", self.map.zoom_to_incident)
+        place = self.add_action(ActionId.PLACE_INCIDENT, "Place incident on map", "Ctrl+M",
+                                self.controller.start_placing)
+        place.setCheckable(True)
+        self.controller.sig_placing.connect(place.setChecked)
         self.add_action(ActionId.QUIT, "Quit", "Ctrl+Q", self.close)
         self.add_action(ActionId.NEXT_CAMERA, "Next camera", "Ctrl+J", lambda: self.nearby_panel.step(1), camera_menu)
         self.add_action(ActionId.PREVIOUS_CAMERA, "Previous camera", "Ctrl+K", lambda: self.nearby_panel.step(-1),
@@ -246,7 +258,9 @@ class MainWindow(QMainWindow):
         as_of = getattr(answer, "data_as_of", None)
         if as_of is not None:  # the database is away: this answer came from the field laptop's copy
             self._field_copy_notice = True
-            self.show_notice(f"DATABASE OFFLINE: cameras from the field copy made {as_of.astimezone():%d %b %H:%M}")
+            zone = time_zone(self.settings.time_zone)
+            made = f"{as_of.astimezone(zone):%d %b} {clock_text(as_of, zone, seconds=False)}"
+            self.show_notice(f"DATABASE OFFLINE: cameras from the field copy made {made}")
         elif self._field_copy_notice:
             self._field_copy_notice = False
             self.notice_bar.hide()
@@ -280,11 +294,20 @@ class MainWindow(QMainWindow):
         self.tasks.run("open_incidents", registry.open_incidents, self.incident_panel.set_open_incidents,
                        self.incident_panel.show_message)
 
+    def load_streets(self) -> None:
+        """The streets file (setting streets_geojson) drawn under the cameras, read off the GUI thread; tiles, when
+        configured, come first."""
+        path = self.settings.streets_geojson
+        if not path or self.map.tiles_source != "grid":
+            return
+        self.tasks.run("streets", lambda: load_streets(path), lambda found: self.map.set_streets(found[0]),
+                       lambda error: self.statusBar().showMessage(f"No streets on the map: {error}", 20000))
+
     def set_theme(self, name: str) -> None:
         self.theme = name
         app = QApplication.instance()
         if app is not None:
-            apply_theme(app, self.parts.resources, name)
+            apply_theme(app, self.parts.resources, name, self.settings.font_size_pt)
         self.map.set_theme(name)
         self.sig_theme_changed.emit(name)
 

@@ -31,6 +31,7 @@ from console.services.intake import IntakeService
 from console.services.outreach import OutreachService
 from console.services.owner_alerts import DEFAULT_MINUTES, OwnerAlertService
 from console.services.registry_edits import EditableCamera, RegistryEditService
+from console.local_time import clock_text
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class RegistryTools(QObject):
             self.footage_dialog.close()
         self.footage_dialog = FootageRequestDialog(self.footage, self.services.contacts, lambda: self.signed.session.user,
                                                    point.incident, cameras, self.window.tasks, self.window,
-                                                   area_map=self.window.map)
+                                                   area_map=self.window.map, time_zone=self.signed.zone)
         self.footage_dialog.sig_message.connect(lambda text: self.window.statusBar().showMessage(text, 10000))
         self.footage_dialog.sig_drawing.connect(self._footage_area_drawing)
         self.footage_dialog.open()
@@ -195,7 +196,7 @@ class RegistryTools(QObject):
                                                                                 minutes=minutes),
                               lambda grant: self.window.statusBar().showMessage(
                                   f"Owner alert entered: camera {camera_id} until "
-                                  f"{grant.expires_at.astimezone():%H:%M}", 10000),
+                                  f"{clock_text(grant.expires_at, self.signed.zone, seconds=False)}", 10000),
                               lambda error: self.window.statusBar().showMessage(f"Alert not entered: {error}", 10000))
 
     def import_portal(self) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from console.domain.audit import Action, AuditEntry
@@ -83,6 +84,7 @@ class SignedInConsole(QObject):
         super().__init__(window)
         self.app, self.window, self.session, self.services = app, window, session, services
         self.lock_screen: LockScreen | None = None
+        self.handover = False  # logged out for the next user (the sign-in comes back), not quit
         user = session.user
         window.user_label.setText(f"User: {user.display_name or user.username} ({user.role.value})")
         # Searches answered from the field copy while the database is away are journaled like the views they lead to.
@@ -93,8 +95,11 @@ class SignedInConsole(QObject):
         zone = self.zone = time_zone(window.parts.settings.time_zone)  # one zone wherever a person reads a time
         self.wall = VideoWall(player_factory, layouts=_read_layouts(layouts_file), snapshot_folder=snapshot_folder,
                               time_zone=zone)
-        self.wall.set_grid(1)  # grows as feeds open (LiveFeedController.open_feeds)
-        dock = window.add_panel("video", "Live video", self.wall, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.wall.set_grid(1, picked=False)  # fits itself to the feeds as they open (VideoWall.fit_feeds)
+        dock = self.video_dock = window.add_panel("video", "Live video", self.wall,
+                                                  Qt.DockWidgetArea.BottomDockWidgetArea)
+        # The lists on the left keep the window's full height; the wall spans under the map and the camera panel.
+        window.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         window.resizeDocks([dock], [260], Qt.Orientation.Vertical)
         self.feeds = LiveFeedController(services.viewing, services.registry, lambda: self.session.user, self.wall,
                                         window.tasks, self._incident, window, time_zone=zone)
@@ -106,6 +111,14 @@ class SignedInConsole(QObject):
         for source in (self.feeds, self.contacts):
             source.sig_message.connect(lambda text: window.statusBar().showMessage(text, 10000))
 
+        self.feeds.sig_opened.connect(lambda _camera_id: self.give_wall_room())
+        window.add_action(ActionId.WALL_EMPHASIS, "Map or live video first", "F9", self.switch_emphasis,
+                          window.view_menu)
+        for n, screen in enumerate(QGuiApplication.screens(), start=1):
+            window.add_action(ActionId.WALL_TO_MONITOR.format(n=n), f"Live video to monitor {n} ({screen.name()})",
+                              None, lambda index=n - 1: self.wall_to_monitor(index), window.view_menu)
+        window.add_action(ActionId.WALL_IN_WINDOW, "Live video back in the window", None,
+                          lambda: self.video_dock.setFloating(False), window.view_menu)
         window.add_action(ActionId.CHANGE_REASON, "Change live-view reason…", None, self.feeds.change_reason)
         window.add_action(ActionId.LOCK_NOW, "Lock now", "Ctrl+Shift+L", lambda: self.lock(_utcnow()))
         window.add_action(ActionId.LOG_OUT, "Log out", None, self.log_out)
@@ -147,6 +160,32 @@ class SignedInConsole(QObject):
         if isinstance(minutes, int) and minutes > 0:
             self.directory_check.start(minutes * 60_000)
 
+    WALL_SHARE = 0.55  # of the window's height, while feeds play (the map and lists shrink)
+
+    def give_wall_room(self) -> None:
+        """A feed opened: the wall gets at least half the window's height, unless it has that already."""
+        if self.video_dock.isHidden() or self.video_dock.isFloating():
+            self.video_dock.show()
+            return
+        if self.video_dock.height() < self.window.height() // 2:
+            self.window.resizeDocks([self.video_dock], [int(self.window.height() * self.WALL_SHARE)],
+                                    Qt.Orientation.Vertical)
+
+    def wall_to_monitor(self, index: int) -> None:
+        """The Live video panel on a monitor of its own, filling it (View menu); 'back in the window' docks it."""
+        screens = QGuiApplication.screens()
+        if not 0 <= index < len(screens):
+            return
+        self.video_dock.show()
+        self.video_dock.setFloating(True)
+        self.video_dock.setGeometry(screens[index].availableGeometry())
+
+    def switch_emphasis(self) -> None:
+        """One key (F9) between a big map with a strip of video and a big wall with a smaller map."""
+        wall_first = self.video_dock.height() >= self.window.height() // 2
+        height = 220 if wall_first else int(self.window.height() * self.WALL_SHARE)
+        self.window.resizeDocks([self.video_dock], [height], Qt.Orientation.Vertical)
+
     def live_view_count(self) -> int:
         return sum(1 for tile in self.wall.tiles if tile.view is not None)
 
@@ -166,17 +205,25 @@ class SignedInConsole(QObject):
         return box.clickedButton() is end
 
     def log_out(self) -> None:
-        """End the shift at this console: views end, the logout is recorded, the console closes for the next user."""
+        """End the shift at this console: views end, the logout is recorded, and the sign-in comes back for the next
+        user (console/app.py run_signed_in)."""
         if self.confirm_quit("Log out"):
             self.window.confirm_close = None
+            self.handover = True
             self.app.quit()
+
+    def _log_out_locked(self) -> None:
+        """The lock screen's Log out: the next user signs in (the views end as the console closes)."""
+        self.handover = True
+        self.app.quit()
 
     def open_audit_trail(self) -> None:
         """The audit viewer (filter, verify, export) for roles that may read the trail."""
         if self.audit_viewer is None:
             self.audit_viewer = AuditViewer(self.services.audit_trail, self.services.checkpoints,
                                             self.session.user.username, self.session.workstation, parent=self.window,
-                                            public_key_file=self.window.parts.settings.audit_public_key)
+                                            public_key_file=self.window.parts.settings.audit_public_key,
+                                            time_zone=self.zone)
         self.audit_viewer.show()
         self.audit_viewer.raise_()
 
@@ -282,9 +329,9 @@ class SignedInConsole(QObject):
         if self.lock_screen is not None:  # already locked: one lock, one event
             return
         self.window.hide()
-        self.lock_screen = LockScreen(self.services.auth, self.session, last_activity)
+        self.lock_screen = LockScreen(self.services.auth, self.session, last_activity, time_zone=self.zone)
         self.lock_screen.sig_unlocked.connect(self._unlocked)
-        self.lock_screen.sig_logout.connect(self.app.quit)
+        self.lock_screen.sig_logout.connect(self._log_out_locked)
         self.lock_screen.showMaximized()
 
     def _directory_recheck(self) -> None:

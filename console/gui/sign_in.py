@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -79,31 +80,53 @@ class FirstAdminDialog(QDialog):
 
 
 class DemoAccountsDialog(QDialog):
-    """Shown once, right after the demo registry was made: the demo accounts and their passwords."""
+    """Shown once, right after the demo registry was made: the demo accounts and their passwords, with a button that
+    copies them all at once."""
 
     def __init__(self, accounts: dict[str, str], parent: QWidget | None = None):
         super().__init__(parent)
         keep_plain(self)  # registry/CAD text in its labels shows as text (text.py)
-        self.setWindowTitle("Demo registry created")
-        self.setMinimumSize(520, 360)
+        self.accounts = dict(accounts)
+        self.setWindowTitle("Demo camera registry ready")
+        self.setMinimumSize(560, 400)
         layout = QVBoxLayout(self)
-        intro = QLabel("A synthetic demo registry around Chicopee, MA was created for training, with one account per "
-                       "role. Note a password now: it is shown only this once (an administrator can reset it).")
+        intro = QLabel("This console now holds a practice registry: made-up cameras, owners and incidents around "
+                       "Chicopee, MA. Nothing in it is real.\n\n"
+                       "There is one practice account for each job. To work as a dispatcher, sign in as "
+                       "demo\u2011dispatcher.\n\n"  # a hyphen the line never breaks at
+                       "Keep these passwords now: this is the only time they are shown. Copy all puts every "
+                       "user name and password on the clipboard; an administrator can set new ones later.")
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        table = QTableWidget(len(accounts), 2)
+        table = self.table = QTableWidget(len(accounts), 2)
         table.setHorizontalHeaderLabels(["User name", "Password"])
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         for row, (name, password) in enumerate(accounts.items()):
             for column, text in enumerate((name, password)):
                 item = QTableWidgetItem(text)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                if column == 1:
+                    item.setFont(mono)  # every character distinct, and the groups line up
                 table.setItem(row, column, item)
         table.resizeColumnsToContents()
         table.horizontalHeader().setStretchLastSection(True)
+        table.verticalHeader().hide()
         layout.addWidget(table)
+        self.copied = QLabel("")
+        layout.addWidget(self.copied)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
+        self.copy_button = buttons.addButton("Copy all", QDialogButtonBox.ButtonRole.ActionRole)
+        self.copy_button.clicked.connect(self.copy_all)
         buttons.accepted.connect(self.accept)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("I have kept them")
         layout.addWidget(buttons)
+        self.copy_button.setFocus()
+
+    def copy_all(self) -> None:
+        """Every user name and password on the clipboard, one account a line."""
+        text = "\n".join(f"{name}  {password}" for name, password in self.accounts.items())
+        QGuiApplication.clipboard().setText(text + "\n")
+        self.copied.setText(f"Copied {len(self.accounts)} user names and passwords. Paste them somewhere safe.")
 
 
 def sign_in(accounts: AccountService | None, auth: AuthService, demo_accounts: dict[str, str] | None = None,

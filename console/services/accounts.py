@@ -81,9 +81,14 @@ class AuditedService:
         return self._cipher
 
 
+# No look-alikes (0/O/o, 1/l/I, 5/S, 2/Z, 8/B, u/v) and no punctuation: read aloud or copied by hand without doubt.
+PASSWORD_ALPHABET = "34679abcdefghijkmnpqrstwxyzACDEFGHJKLMNPQRTUWXY"
+
+
 def generate_password() -> str:
-    """A random password of 16 URL-safe characters (about 96 bits)."""
-    return secrets.token_urlsafe(12)
+    """A random password of 20 characters from PASSWORD_ALPHABET (about 110 bits), in groups of five."""
+    chars = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(20))
+    return "-".join(chars[i:i + 5] for i in range(0, 20, 5))
 
 
 class AccountService(AuditedService):

@@ -8,6 +8,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from console.domain.audit import AuditRecord, VerifyResult
+from console.services.audit_reports import PlainNames, details_in_words, never_played, reason_of
 
 # A Unicode TrueType font when the system has one (names and reasons are not always Latin-1);
 # else the PDF core font, with characters it cannot show replaced.
@@ -15,9 +16,9 @@ _FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("C:/Windows/Fonts")
 _FONT_FILES = {"": ("DejaVuSans.ttf", "arial.ttf", "Arial.ttf"), "B": ("DejaVuSans-Bold.ttf", "arialbd.ttf", "Arial Bold.ttf")}
 _MONO_FILES = ("DejaVuSansMono.ttf", "consola.ttf")
 
-_HEADINGS = ("Seq", "Time (UTC)", "User", "Workstation", "Action", "Outcome", "Camera", "Incident", "Details",
-             "SHA-256 of event")
-_WIDTHS = (12, 32, 22, 24, 22, 14, 13, 13, 80, 45)  # mm; landscape A4 leaves 277
+_HEADINGS = ("Seq", "Time (UTC)", "User", "Workstation", "Action", "Outcome", "Camera (label, address)",
+             "CAD number", "Reason", "Details", "SHA-256 of event")
+_WIDTHS = (10, 26, 18, 18, 18, 14, 42, 20, 36, 52, 23)  # mm; landscape A4 leaves 277
 _SIZE_PT = 6.0
 _CHAR_MM = _SIZE_PT * 0.6 * 25.4 / 72  # every monospace glyph is 0.6 em wide
 _LINE_MM = 2.7
@@ -88,13 +89,16 @@ def pdf_bytes(records: list[AuditRecord], meta: dict) -> bytes:
         pdf.multi_cell(0, 5, f"Anchor for later checks (rtic-console audit verify --anchor): {verification.anchor}",
                        new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(pdf.body_font, "", 7)
-    pdf.multi_cell(0, 4, "Each event's hash is the SHA-256 of its canonical form, the compact JSON array "
+    pdf.multi_cell(0, 4, "Camera, CAD number, reason and details are written out from each event and the registry "
+                         "for reading; the hash covers the event as stored (camera and incident ids, details as JSON: "
+                         "the CSV export carries both). "
+                         "Each event's hash is the SHA-256 of its canonical form, the compact JSON array "
                          "[seq, occurred_at, username, workstation, action, outcome, camera_id, incident_id, details, "
                          "prev_hash], and each event's prev_hash is the hash of the event before it. "
                          "`rtic-console audit verify --anchor SEQ:HASH` re-checks the log against this export.",
                    new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    _EventTable(pdf, shown).draw(records)
+    _EventTable(pdf, shown, meta.get("names") or PlainNames()).draw(records)
     return bytes(pdf.output())
 
 
@@ -102,8 +106,8 @@ class _EventTable:
     """Rows drawn by hand in a monospace font: fpdf2's table() measures every glyph and takes ~20 ms a row,
     too slow for a year of events; with fixed-width glyphs wrapping is plain string slicing."""
 
-    def __init__(self, pdf: _Report, shown):
-        self.pdf, self.shown = pdf, shown
+    def __init__(self, pdf: _Report, shown, names: PlainNames):
+        self.pdf, self.shown, self.names = pdf, shown, names
         self.capacity = [max(1, int((width - 2 * _PAD_MM) / _CHAR_MM)) for width in _WIDTHS]
 
     def _lines(self, values) -> list[list[str]]:
@@ -143,7 +147,8 @@ class _EventTable:
         self._heading()
         for r in records:
             self._row(self._lines((
-                str(r.seq), r.occurred_at.replace("T", " "), r.username, r.workstation, r.action, r.outcome,
-                "" if r.camera_id is None else str(r.camera_id), "" if r.incident_id is None else str(r.incident_id),
-                r.details_json, f"{r.hash[:32]}\n{r.hash[32:]}",
+                str(r.seq), r.occurred_at.replace("T", " "), r.username, r.workstation, r.action.replace("_", " "),
+                "never played" if never_played(r) else r.outcome, self.names.camera(r.camera_id),
+                self.names.incident(r), reason_of(r), details_in_words(r),
+                "\n".join(r.hash[i:i + 16] for i in range(0, 64, 16)),
             )))

@@ -34,7 +34,7 @@ from console.store.checkpoints import stored_checkpoints
 
 EXPORT_FORMATS = ("csv", "pdf")
 CSV_COLUMNS = ("seq", "occurred_at", "username", "workstation", "action", "outcome", "camera_id", "incident_id",
-               "details", "prev_hash", "hash")
+               "details", "prev_hash", "hash", "camera", "cad_number", "reason", "details_in_words")
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,84 @@ class TransparencyReport:
         return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class PlainNames:
+    """What a person reads instead of ids: camera id -> "label, address", incident id -> CAD number."""
+
+    cameras: dict[int, str] = field(default_factory=dict)
+    incidents: dict[int, str] = field(default_factory=dict)
+
+    def camera(self, camera_id: int | None) -> str:
+        if camera_id is None:
+            return ""
+        return self.cameras.get(camera_id) or f"camera {camera_id} (not in the registry)"
+
+    def incident(self, record: AuditRecord) -> str:
+        """The CAD number: the registry's for the event's incident, else the one the event itself recorded."""
+        if record.incident_id is not None and self.incidents.get(record.incident_id):
+            return self.incidents[record.incident_id]
+        cad = _details(record).get(Detail.CAD_NUMBER)
+        if isinstance(cad, str) and cad:
+            return cad
+        return "" if record.incident_id is None else f"incident {record.incident_id} (no CAD number)"
+
+
+_WORDS = {  # detail keys as a person says them; keys not listed are shown with underscores as spaces
+    Detail.SESSION_ID: "view", Detail.STREAM_ID: "stream", Detail.DURATION_S: "lasted", Detail.END_REASON: "ended",
+    Detail.FRAMES_SHOWN: "pictures shown", Detail.PROBLEM: "problem", Detail.RULE: "refused by rule",
+    Detail.FIELD: "changed", Detail.OLD: "from", Detail.NEW: "to", "sha256": "SHA-256", "file_sha256": "file SHA-256",
+}
+_IN_COLUMNS = (Detail.REASON, Detail.CAD_NUMBER)  # shown in their own columns
+
+
+def _details(record: AuditRecord) -> dict:
+    try:
+        found = record.details
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def never_played(record: AuditRecord) -> bool:
+    """A view whose end says not one picture was shown (a camera that could not be reached, say)."""
+    if record.action != Action.VIEW_END:
+        return False
+    try:
+        shown = record.details.get(Detail.FRAMES_SHOWN)
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(shown, int) and not isinstance(shown, bool) and shown == 0
+
+
+def reason_of(record: AuditRecord) -> str:
+    reason = _details(record).get(Detail.REASON)
+    return reason if isinstance(reason, str) else ""
+
+
+def details_in_words(record: AuditRecord) -> str:
+    """The event's details as "key: value" phrases (no JSON), the reason and CAD number left to their columns."""
+    found = _details(record)
+    if not found and record.details_json not in ("{}", ""):
+        return record.details_json  # not an object: shown as stored
+    phrases = []
+    order = list(_WORDS)  # the agreed keys first, in the order a person reads them; the rest as stored
+    for key, value in sorted(found.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)):
+        if key in _IN_COLUMNS or value is None or value == "" or value == [] or value == {}:
+            continue
+        if key == Detail.DURATION_S and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = f"{int(value) // 60} min {int(value) % 60} s"
+        elif key == Detail.END_REASON and isinstance(value, str):
+            value = value.replace("_", " ")
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        phrases.append(f"{_WORDS.get(key, key.replace('_', ' '))}: {value}")
+    return "; ".join(phrases)
+
+
 class AuditService:
     """What the audit viewer and `rtic-console audit` do, on one AuditLog."""
 
@@ -108,6 +186,36 @@ class AuditService:
 
     def events(self, where: AuditFilter = AuditFilter()) -> list[AuditRecord]:
         return self.log.query(where)
+
+    def incident_for_cad(self, cad_number: str) -> int:
+        """The registry's incident with this CAD number (the viewer's and exports' CAD filter); UserError if none."""
+        from console.store import registry as repo
+
+        text = cad_number.strip()
+        with self.log.database.reader.connect() as conn:
+            found = repo.find_incident(conn, text)
+        if found is None:
+            raise UserError(f"there is no incident with CAD number {text[:40]!r} in the registry")
+        return found.id
+
+    def names(self, records: list[AuditRecord]) -> PlainNames:
+        """Camera labels with addresses and incidents' CAD numbers for the ids these events name."""
+        from console.store import registry as repo
+
+        camera_ids = {r.camera_id for r in records if r.camera_id is not None}
+        incident_ids = {r.incident_id for r in records if r.incident_id is not None}
+        cameras: dict[int, str] = {}
+        incidents: dict[int, str] = {}
+        with self.log.database.reader.connect() as conn:
+            for camera_id in sorted(camera_ids):
+                camera = repo.get_camera(conn, camera_id)
+                if camera is not None:
+                    cameras[camera_id] = ", ".join(p for p in (camera.label, camera.address) if p)
+            for incident_id in sorted(incident_ids):
+                incident = repo.get_incident(conn, incident_id)
+                if incident is not None and incident.cad_number:
+                    incidents[incident_id] = incident.cad_number
+        return PlainNames(cameras, incidents)
 
     def verify(self, username: str, workstation: str, anchor: tuple[int, str] | None = None) -> VerifyResult:
         """Walk the chain, then record that it was checked and what was found."""
@@ -133,7 +241,7 @@ class AuditService:
         records = list(iter_records(self.log, where))
         generated = format_timestamp(datetime.now(timezone.utc))
         meta = {"generated_at": generated, "generated_by": username, "workstation": workstation,
-                "filters": describe_filter(where), "verification": verification}
+                "filters": describe_filter(where), "verification": verification, "names": self.names(records)}
         if fmt == "csv":
             payload = _csv_bytes(records, meta)
         else:
@@ -250,10 +358,13 @@ def _csv_bytes(records: list[AuditRecord], meta: dict) -> bytes:
     out.write("# each event's hash is SHA-256 of its canonical form: the compact JSON array "
               "[seq,occurred_at,username,workstation,action,outcome,camera_id,incident_id,details,prev_hash]\n")
     out.write(f"# events: {len(records)}\n")
+    out.write("# camera, cad_number, reason and details_in_words are the same events in words (not hashed)\n")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    names: PlainNames = meta.get("names") or PlainNames()
     for r in records:
         writer.writerow((r.seq, r.occurred_at, r.username, r.workstation, r.action, r.outcome,
                          "" if r.camera_id is None else r.camera_id, "" if r.incident_id is None else r.incident_id,
-                         r.details_json, r.prev_hash, r.hash))
+                         r.details_json, r.prev_hash, r.hash, names.camera(r.camera_id), names.incident(r),
+                         reason_of(r), details_in_words(r)))
     return out.getvalue().encode("utf-8")

@@ -145,3 +145,36 @@ def offset(origin: tuple[float, float], north_m: float, east_m: float) -> tuple[
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def streets_geojson(town: Town) -> dict:
+    """The town's road centerlines as GeoJSON, cut at every intersection and named with the NENA NG9-1-1 street
+    name fields (St_Name, St_PosTyp), as an agency's GIS layer is: the map draws them where no tiles are set."""
+    half = town.half_side_m
+    crossings = sorted({-half, half, *(s.offset_m for s in town.streets)})
+    features = []
+    for street in town.streets:
+        name, _, kind = street.name.rpartition(" ")
+        if not name:
+            name, kind = kind, ""
+        for start, end in zip(crossings, crossings[1:]):
+            ends = [(street.offset_m, along) if street.horizontal else (along, street.offset_m) for along in (start, end)]
+            points = [offset(CENTRE, north, east) for north, east in ends]
+            features.append({
+                "type": "Feature",
+                "properties": {"St_Name": name, "St_PosTyp": kind, "RoadClass": "Primary" if street.arterial else "Local"},
+                "geometry": {"type": "LineString", "coordinates": [[round(lon, 7), round(lat, 7)] for lat, lon in points]},
+            })
+    return {"type": "FeatureCollection", "features": features}
+
+
+def write_demo_streets(path, cameras: int = 2500, seed: int = 1) -> None:
+    """The streets of the demo town that `cameras` and `seed` make, written as GeoJSON to `path`."""
+    import json
+    from pathlib import Path
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(".tmp")
+    temporary.write_text(json.dumps(streets_geojson(Town(cameras, seed)), separators=(",", ":")), encoding="utf-8")
+    temporary.replace(target)

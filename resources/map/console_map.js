@@ -158,6 +158,112 @@
   function onDrawDoubleClick() { rtic.finishArea(); }
   function onDrawKey(e) { if (e.key === "Escape") rtic.cancelArea(); }
 
+  // --- streets (road centerlines, setting streets_geojson): one canvas under the markers, redrawn when the view
+  // settles. Names are painted as canvas text (never markup), along the line where it runs straight enough.
+  var streets = [], streetsCanvas = null, streetsLabels = [], STREET_PAD = 0.3;
+  function streetWidth(zoom) { return zoom >= 18 ? 12 : zoom >= 17 ? 8 : zoom >= 16 ? 5 : zoom >= 15 ? 3.5 : zoom >= 13 ? 2 : 1; }
+  function cssVar(name, fallback) {
+    return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+  }
+  function setStreets(rows) {
+    streets = [];
+    for (var i = 0; i < rows.length; i++) {
+      var r = rows[i], s = {name: String(r[0] || ""), pts: [], minLat: 90, maxLat: -90, minLon: 180, maxLon: -180};
+      for (var k = 1; k + 1 < r.length; k += 2) {
+        var la = r[k], lo = r[k + 1];
+        s.pts.push(L.latLng(la, lo));
+        if (la < s.minLat) s.minLat = la; if (la > s.maxLat) s.maxLat = la;
+        if (lo < s.minLon) s.minLon = lo; if (lo > s.maxLon) s.maxLon = lo;
+      }
+      if (s.pts.length >= 2) streets.push(s);
+    }
+    if (!streetsCanvas) {
+      var pane = map.createPane("streets");
+      pane.style.zIndex = 250;  // over the grid and tiles (200), under view cones and markers (400+)
+      pane.style.pointerEvents = "none";
+      streetsCanvas = L.DomUtil.create("canvas", "streets-canvas", pane);
+      map.on("zoomstart", function () { streetsCanvas.style.visibility = "hidden"; });
+      map.on("moveend zoomend resize viewreset", drawStreets);
+    }
+    drawStreets();
+    return streets.length;
+  }
+  function drawStreets() {
+    if (!streetsCanvas) return;
+    var size = map.getSize(), padX = Math.round(size.x * STREET_PAD), padY = Math.round(size.y * STREET_PAD);
+    var origin = map.containerPointToLayerPoint([-padX, -padY]), ratio = window.devicePixelRatio || 1;
+    var w = size.x + 2 * padX, h = size.y + 2 * padY;
+    streetsCanvas.width = w * ratio; streetsCanvas.height = h * ratio;
+    streetsCanvas.style.width = w + "px"; streetsCanvas.style.height = h + "px";
+    L.DomUtil.setPosition(streetsCanvas, origin);
+    streetsCanvas.style.visibility = "visible";
+    var ctx = streetsCanvas.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, w, h);
+    var bounds = map.getBounds().pad(STREET_PAD), zoom = map.getZoom(), shown = [];
+    var south = bounds.getSouth(), north = bounds.getNorth(), west = bounds.getWest(), east = bounds.getEast();
+    for (var i = 0; i < streets.length; i++) {
+      var s = streets[i];
+      if (s.maxLat < south || s.minLat > north || s.maxLon < west || s.minLon > east) continue;
+      var xy = [];
+      for (var k = 0; k < s.pts.length; k++) xy.push(map.latLngToLayerPoint(s.pts[k]).subtract(origin));
+      shown.push({s: s, xy: xy});
+    }
+    var width = streetWidth(zoom);
+    ctx.lineJoin = ctx.lineCap = "round";
+    [[cssVar("--street-casing", "#0c0f12"), width + 2], [cssVar("--street-line", "#4a5563"), width]].forEach(function (pass) {
+      ctx.strokeStyle = pass[0]; ctx.lineWidth = pass[1];
+      ctx.beginPath();
+      for (var j = 0; j < shown.length; j++) {
+        var xy = shown[j].xy;
+        ctx.moveTo(xy[0].x, xy[0].y);
+        for (var k = 1; k < xy.length; k++) ctx.lineTo(xy[k].x, xy[k].y);
+      }
+      ctx.stroke();
+    });
+    streetsLabels = zoom >= 15 ? labelStreets(ctx, shown, padX, padY, size) : [];
+  }
+  // Names along their lines, every ~450 px, only where the line is straight under the text and no other name is.
+  function labelStreets(ctx, shown, padX, padY, size) {
+    var placed = [], names = [], fontPx = map.getZoom() >= 17 ? 14 : 12;
+    ctx.font = "bold " + fontPx + "px 'DejaVu Sans', Arial, sans-serif";
+    ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    ctx.lineWidth = 3.5; ctx.strokeStyle = cssVar("--street-halo", "#161a1f"); ctx.fillStyle = cssVar("--street-label", "#c9d2dc");
+    for (var j = 0; j < shown.length; j++) {
+      var name = shown[j].s.name, xy = shown[j].xy;
+      if (!name) continue;
+      var textW = ctx.measureText(name).width + 10, cum = [0];
+      for (var k = 1; k < xy.length; k++) cum.push(cum[k - 1] + xy[k].distanceTo(xy[k - 1]));
+      var total = cum[cum.length - 1];
+      if (total < textW) continue;
+      for (var at = Math.min(total / 2, 220); at + textW / 2 <= total; at += 450) {
+        if (at < textW / 2) continue;
+        var a = pointAt(xy, cum, at - textW / 2), b = pointAt(xy, cum, at + textW / 2), mid = pointAt(xy, cum, at);
+        var cx = (a.x + b.x) / 2, cy = (a.y + b.y) / 2;
+        if (cx < padX + 10 || cy < padY + 10 || cx > padX + size.x - 10 || cy > padY + size.y - 10) continue;
+        if (Math.abs(mid.x - cx) + Math.abs(mid.y - cy) > 4) continue;  // bends under the text
+        var angle = Math.atan2(b.y - a.y, b.x - a.x);
+        if (angle > Math.PI / 2) angle -= Math.PI; else if (angle < -Math.PI / 2) angle += Math.PI;
+        var half = [Math.abs(Math.cos(angle)) * textW / 2 + Math.abs(Math.sin(angle)) * fontPx / 2 + 3,
+                    Math.abs(Math.sin(angle)) * textW / 2 + Math.abs(Math.cos(angle)) * fontPx / 2 + 3];
+        var box = [cx - half[0], cy - half[1], cx + half[0], cy + half[1]];
+        if (placed.some(function (o) { return o[0] < box[2] && box[0] < o[2] && o[1] < box[3] && box[1] < o[3]; })) continue;
+        placed.push(box);
+        names.push(name);
+        ctx.save(); ctx.translate(cx, cy); ctx.rotate(angle);
+        ctx.strokeText(name, 0, 0); ctx.fillText(name, 0, 0);
+        ctx.restore();
+      }
+    }
+    return names;
+  }
+  function pointAt(xy, cum, d) {
+    var k = 1;
+    while (k < cum.length - 1 && cum[k] < d) k++;
+    var span = cum[k] - cum[k - 1], t = span > 0 ? (d - cum[k - 1]) / span : 0;
+    return L.point(xy[k - 1].x + (xy[k].x - xy[k - 1].x) * t, xy[k - 1].y + (xy[k].y - xy[k - 1].y) * t);
+  }
+
   var rtic = window.rtic = {
     // rows: [id, lat, lon, state 0..2, inside 0/1, label, distance m, fov bearing, fov angle, fov range].
     // Inside rows (within the radius) are drawn highlighted, with view cones; the others go into the clusters.
@@ -208,7 +314,18 @@
       document.body.classList.toggle("no-tiles", !url);
       return true;
     },
-    setTheme: function (name) { document.body.className = "theme-" + name + (tileLayer ? "" : " no-tiles"); return name; },
+    setTheme: function (name) {
+      document.body.className = "theme-" + name + (tileLayer ? "" : " no-tiles");
+      drawStreets();  // the street colours come from the theme
+      return name;
+    },
+    // rows: [name, lat, lon, lat, lon, ...] per road line (from the streets file, checked in Python).
+    setStreets: function (rows) { return setStreets(rows || []); },
+    // What the streets canvas shows now: lines known, and the names painted (for tests).
+    streetsState: function () {
+      return JSON.stringify({lines: streets.length, labels: streetsLabels,
+                             visible: !!streetsCanvas && streetsCanvas.style.visibility !== "hidden"});
+    },
     // What the page shows, for tests and the status bar: JSON because runJavaScript returns '' for objects.
     state: function () {
       var inside = 0;

@@ -121,3 +121,24 @@ def test_a_role_without_the_permission_sees_but_cannot_act(qtbot, world):
     assert not dlg.create_button.isEnabled() and not dlg.record_button.isEnabled()
     assert not dlg.attach_button.isEnabled() and "auditor role" in dlg.status.text()
     dlg.done(0)
+
+
+def test_from_and_to_say_the_agency_zone_and_are_read_back_as_instants(qtbot, world):
+    from zoneinfo import ZoneInfo
+
+    from PySide6.QtWidgets import QLabel
+
+    zone = ZoneInfo("America/Los_Angeles")  # not this workstation's zone
+    dlg = FootageRequestDialog(world.footage, world.contacts, world.user, world.incident, world.cameras,
+                               clock=lambda: NOW, time_zone=zone)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    abbreviation = NOW.astimezone(zone).strftime("%Z")  # PST or PDT
+    labels = {w.text() for w in dlg.findChildren(QLabel)}
+    assert f"From ({abbreviation})" in labels and f"To ({abbreviation})" in labels
+    assert f"times in {abbreviation}" in dlg.window_hint.text()
+    start, end = dlg._window()
+    assert dlg.window_end.text() == f"{end.astimezone(zone):%Y-%m-%d %H:%M} {abbreviation}"
+    assert end.tzinfo is not None and abs(end - NOW) < timedelta(minutes=1)  # the same instant, whatever is shown
+    assert start < end
+    dlg.done(0)

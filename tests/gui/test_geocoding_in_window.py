@@ -67,5 +67,9 @@ def test_with_no_network_the_console_says_so_and_coordinates_still_work(qtbot, m
 def test_with_no_geocoder_configured_the_console_says_what_still_works(qtbot, make_console, known_registry):
     window = make_console(known_registry.url).window
     type_and_enter(qtbot, window, "1 Test St, Chicopee")
-    assert "No geocoder is set up" in window.incident_panel.message.text()
+    message = window.incident_panel.message
+    assert "cannot be looked up" in message.text() and "type coordinates" in message.text()
+    assert "geocoder_url" in message.toolTip()  # the detail for the administrator, out of the dispatcher's way
     assert window.controller.point is None
+    # One short sentence: the Incident panel keeps its room (the message takes at most three lines).
+    assert message.heightForWidth(window.incident_panel.width()) <= 3 * message.fontMetrics().lineSpacing() + 4

@@ -141,6 +141,7 @@ def test_a_forged_map_click_is_ignored_and_a_real_one_moves_the_incident(qtbot, 
     assert window.map.bridge.refused == ["mapClicked", "markerClicked"]
     assert window.controller.point == incident and window.controller.selected != camera_id
 
+    window.actions_by_id["place_incident"].trigger()  # a real click moves the incident in place-incident mode
     with qtbot.waitSignal(window.controller.sig_nearby_shown, timeout=20_000) as moved:
         click_map_at(qtbot, window, lat, lon)
     from console.domain.geo import haversine_m

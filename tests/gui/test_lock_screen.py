@@ -108,3 +108,18 @@ def test_lock_screen_records_the_lock_and_needs_the_password(qtbot, auth_session
     assert [r.action for r in audit.query()][-3:] == ["idle_lock", "login_failed", "login"]
     with qtbot.waitSignal(screen.sig_logout, timeout=1000):
         screen.findChildren(type(screen.unlock_button))[0].click()
+
+
+def test_the_lock_time_is_in_the_agency_zone_with_its_name(qtbot, auth_session):
+    from zoneinfo import ZoneInfo
+
+    from PySide6.QtWidgets import QLabel
+
+    auth, session, _audit = auth_session
+    clock = Clock()
+    clock.now = NOW + timedelta(minutes=31)
+    zone = ZoneInfo("America/Chicago")
+    screen = LockScreen(auth, session, NOW + timedelta(minutes=1), clock=clock, time_zone=zone)
+    qtbot.addWidget(screen)
+    expected = f"Locked at {clock.now.astimezone(zone):%H:%M %Z} after 30 minutes without input."
+    assert expected in [label.text() for label in screen.findChildren(QLabel)]

@@ -91,8 +91,9 @@ def test_a_map_click_places_the_intake_site_and_leaves_the_incident_alone(qtbot,
     assert "Intake site placed at 42.151234, -72.601234" in window.statusBar().currentMessage()
     assert controller.point.incident == incident  # the incident did not move
 
-    dialog.reject()  # closed: a click sets the incident point again, and the dialog hears nothing
+    dialog.reject()  # closed: a click in place-incident mode sets the incident point again; the dialog hears nothing
     assert signed.tools.intake_dialog is None
+    window.actions_by_id["place_incident"].trigger()
     with qtbot.waitSignal(controller.sig_nearby_shown, timeout=20_000):
         window.map.sig_map_clicked.emit(42.15, -72.60)
     assert controller.point.incident is None and (controller.point.lat, controller.point.lon) == (42.15, -72.60)

@@ -47,6 +47,8 @@ def test_a_dispatchers_shift_in_one_window(qtbot, registry, sign_in):
     row = next(r for r in range(model.rowCount()) if model.rows[r].camera.id == ids["door"])
     mime = model.mimeData([model.index(row, 0)])
     assert bytes(mime.data(CAMERA_MIME)).decode() == str(ids["door"])
+    assert signed.wall.shape == (1, 2)  # two feeds side by side, no free tile: the dispatcher picks 2 x 2
+    signed.wall.set_grid(2)
     free = next(t for t in signed.wall.visible_tiles() if t.view is None)
     assert signed.wall.open_in(free, int(bytes(mime.data(CAMERA_MIME)).decode()))
     qtbot.waitUntil(lambda: free.view is not None and free.view.camera_id == ids["door"], timeout=20_000)

@@ -49,3 +49,34 @@ def test_demo_accounts_are_listed_once_read_only(qtbot):
     rows = [(table.item(r, 0).text(), table.item(r, 1).text()) for r in range(table.rowCount())]
     assert rows == [("demo-dispatcher", "pw-1"), ("demo-auditor", "pw-2")]
     assert not table.item(0, 1).flags() & table.item(0, 1).flags().ItemIsEditable
+
+
+def test_demo_passwords_are_copied_all_at_once_and_have_no_look_alike_characters(qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+
+    from console.services.accounts import PASSWORD_ALPHABET, generate_password
+
+    passwords = [generate_password() for _ in range(200)]
+    used = set("".join(passwords).replace("-", ""))
+    assert used <= set(PASSWORD_ALPHABET) and not used & set("0Oo1lI5S2Z8Buv")
+    assert all(len(p) == 23 and p.count("-") == 3 for p in passwords) and len(set(passwords)) == 200
+
+    accounts = {"demo-dispatcher": passwords[0], "demo-auditor": passwords[1]}
+    dialog = DemoAccountsDialog(accounts)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: dialog.copy_button.hasFocus(), timeout=5_000)
+    qtbot.keyClick(dialog.copy_button, Qt.Key.Key_Space)  # the focused button, by keyboard
+    assert QGuiApplication.clipboard().text() == (f"demo-dispatcher  {passwords[0]}\n"
+                                                  f"demo-auditor  {passwords[1]}\n")
+    assert "Copied 2" in dialog.copied.text()
+    from pathlib import Path
+
+    output = Path(__file__).resolve().parents[1] / "output"
+    output.mkdir(exist_ok=True)
+    dialog.grab().save(str(output / "demo-accounts.png"))
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from PySide6.QtWebEngineWidgets import QWebEngineView
@@ -94,7 +94,9 @@ class MapView(QWidget):
         layout.addWidget(self.view)
         self.gestures.watch(self.view)
         self.gestures.watch(self.view.focusProxy())
-        self.page.loadFinished.connect(lambda _ok: self.gestures.watch(self.view.focusProxy()))
+        self._tab_watched = None
+        self._pass_tab(self.view.focusProxy())
+        self.page.loadFinished.connect(lambda _ok: self._page_loaded())
         self.bridge.sig_ready.connect(self._on_ready)
         self.bridge.sig_marker_clicked.connect(self.sig_marker_clicked)
         self.bridge.sig_map_clicked.connect(self.sig_map_clicked)
@@ -112,6 +114,39 @@ class MapView(QWidget):
         else:
             self.tiles_source = "grid"
         self.page.load(QUrl(PAGE_URL))
+
+    def _page_loaded(self) -> None:
+        proxy = self.view.focusProxy()
+        self.gestures.watch(proxy)
+        self._pass_tab(proxy)
+
+    def _pass_tab(self, proxy) -> None:
+        if proxy is not None and proxy is not self._tab_watched:
+            self._tab_watched = proxy
+            proxy.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt's name)
+        # A click puts the keyboard on the map (its own keys: arrows, +/-), but Tab passes it by: Chromium keeps
+        # Tab inside the page, where a keyboard user would be trapped.
+        if event.type() == QEvent.Type.FocusIn and event.reason() in (Qt.FocusReason.TabFocusReason,
+                                                                       Qt.FocusReason.BacktabFocusReason):
+            forward = event.reason() == Qt.FocusReason.TabFocusReason
+            QTimer.singleShot(0, self, lambda: self._focus_past(watched, forward))
+        return False
+
+    @staticmethod
+    def _focus_past(widget, forward: bool) -> None:
+        """Focus the next (or previous) widget in the window's tab chain that is not part of the map."""
+        step = (lambda w: w.nextInFocusChain()) if forward else (lambda w: w.previousInFocusChain())
+        candidate = step(widget)
+        while candidate is not None and candidate is not widget:
+            inside_map = isinstance(candidate.parent(), QWebEngineView) or isinstance(candidate, (QWebEngineView,
+                                                                                                  MapView))
+            if (not inside_map and candidate.isVisible() and candidate.isEnabled()
+                    and candidate.focusPolicy() & Qt.FocusPolicy.TabFocus):
+                candidate.setFocus(Qt.FocusReason.TabFocusReason if forward else Qt.FocusReason.BacktabFocusReason)
+                return
+            candidate = step(candidate)
 
     # --- commands (queued until the page is ready) ---------------------------------------------
 
@@ -164,6 +199,14 @@ class MapView(QWidget):
 
     def set_tiles(self, url: str, attribution: str = "", max_zoom: int = 19) -> None:
         self._call("setTiles", url, attribution, max_zoom)
+
+    def set_streets(self, lines: list[list], callback: Callable[[Any], None] | None = None) -> None:
+        """Road lines under the cameras: [name, lat, lon, lat, lon, ...] each (console/gui/map/streets.py)."""
+        self._call("setStreets", lines, callback=callback)
+
+    def streets_state(self, callback: Callable[[dict], None]) -> None:
+        """The streets the page knows and the names it painted in the current view (tests, diagnostics)."""
+        self._call("streetsState", callback=lambda text: callback(json.loads(text) if text else {}))
 
     def set_theme(self, name: str) -> None:
         self._call("setTheme", name)

@@ -111,13 +111,22 @@ class IncidentPanel(QWidget):
             self.clear_message()
             self.sig_incident_picked.emit(self._incidents[index])
 
-    def show_incident(self, label: str, lat: float, lon: float) -> None:
+    def show_incident(self, label: str, lat: float, lon: float, incident: Incident | None = None) -> None:
+        """The incident now on the map: its label, and the Location box and the open-incidents list follow it (the
+        box holds its coordinates, so Enter there keeps it in place; the list names it, or nothing)."""
         # The label may be CAD or geocoder text: plain, cut to a line's worth, the coordinates always shown.
         show_text(self.current, f"{shortened(label)}\n{lat:.5f}, {lon:.5f}", limit=SHOWN_MAX + 40)
         self.current.setToolTip(plain_tooltip(shortened(label, TOOLTIP_MAX)))
+        self.search.setText(f"{lat:.5f}, {lon:.5f}")
+        index = next((i for i, known in enumerate(self._incidents)
+                      if incident is not None and known.id is not None and known.id == incident.id), -1)
+        self.open_incidents.setCurrentIndex(index)
 
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: str, more: str = "") -> None:
+        """A short sentence under the incident (never more than a few lines: the panel keeps its size); `more`, the
+        detail, in its tooltip."""
         self.message.setText(text)
+        self.message.setToolTip(more)
         self.message.show()
 
     def clear_message(self) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -41,16 +42,41 @@ def format_distance(metres: float) -> str:
     return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.2f} km"
 
 
+_STATE_ORDER = {SharingState.LIVE_NOW: 0, SharingState.LIVE_NOT_NOW: 1, SharingState.REGISTERED: 2}
+_SORT_KEYS = (
+    lambda c: c.camera.label.casefold(),
+    lambda c: c.camera.distance_m,
+    lambda c: c.camera.bearing_deg,
+    lambda c: (_STATE_ORDER[c.state], c.camera.distance_m),  # live now first, then nearest
+    lambda c: c.owner_masked.casefold(),
+    lambda c: (c.camera.consent_at is None, c.camera.consent_at.timestamp() if c.camera.consent_at else 0.0),
+)
+
+
 class NearbyModel(QAbstractTableModel):
     def __init__(self, icons: Icons, parent=None):
         super().__init__(parent)
         self.icons = icons
         self.rows: list[ShownCamera] = []
+        self.sorted_by = (1, Qt.SortOrder.AscendingOrder)  # nearest first until the user clicks a header
 
     def set_rows(self, rows: list[ShownCamera]) -> None:
         self.beginResetModel()
-        self.rows = rows
+        self.rows = self._sorted(rows)
         self.endResetModel()
+
+    def _sorted(self, rows: list[ShownCamera]) -> list[ShownCamera]:
+        column, order = self.sorted_by
+        return sorted(rows, key=_SORT_KEYS[column], reverse=order == Qt.SortOrder.DescendingOrder)
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        """Qt's header click: the rows in that column's order (stable, so ties keep the nearest first)."""
+        if not 0 <= column < len(COLUMNS):
+            return
+        self.layoutAboutToBeChanged.emit()
+        self.sorted_by = (column, order)
+        self.rows = self._sorted(sorted(self.rows, key=_SORT_KEYS[1]))
+        self.layoutChanged.emit()
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.rows)
@@ -131,14 +157,20 @@ class NearbyPanel(QWidget):
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((150, 68, 78, 100, 110)):
+        for column, width in enumerate((150, 76, 84, 122, 120)):  # "on owner alert" fits its column
             self.table.setColumnWidth(column, width)
+        self.table.setSortingEnabled(True)  # a header click sorts by that column (Distance: nearest first)
+        self.table.horizontalHeader().setSortIndicator(1, Qt.SortOrder.AscendingOrder)
         self.summary = QLabel("No incident yet.")
+        self.live_only = QCheckBox("Live now only")
+        self.live_only.setToolTip("Show only the cameras whose owners share them live now")
+        self.live_only.toggled.connect(lambda _on: self._show_rows())
         self.open_live = QPushButton()
         self.open_live.setObjectName("primary")
         self.open_live.setEnabled(False)
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
+        top.addWidget(self.live_only)
         top.addWidget(self.open_live)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -152,10 +184,22 @@ class NearbyPanel(QWidget):
     def show_answer(self, answer: NearbyAnswer) -> None:
         self._answer = answer
         inside = answer.inside
-        self.model.set_rows(inside)
+        self._show_rows()
         live = sum(1 for c in inside if c.state is SharingState.LIVE_NOW)
         self.summary.setText(f"{len(inside)} camera{'' if len(inside) == 1 else 's'} within {format_distance(answer.radius_m)}, {live} live now")
         self._update_open_live(answer.nearest_live(self.nearest_live_n))
+
+    def _show_rows(self) -> None:
+        """The answer's cameras in the list: all of them, or only the live-now ones (the toggle); the selection kept."""
+        if self._answer is None:
+            return
+        selected = self.selected_id()
+        rows = self._answer.inside
+        if self.live_only.isChecked():
+            rows = [c for c in rows if c.state is SharingState.LIVE_NOW]
+        self.model.set_rows(rows)
+        if selected is not None:
+            self.select_camera(selected)
 
     def _update_open_live(self, ids: list[int]) -> None:
         self.open_live.setText(f"Open nearest live ({len(ids)})")

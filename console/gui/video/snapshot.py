@@ -18,20 +18,24 @@ def caption_for(camera: str, user: str, incident: str, at: datetime) -> str:
 
 
 def burn_caption(image: QImage, caption: str) -> QImage:
-    """A copy of `image` with a caption band under the picture (nothing of the picture is covered)."""
-    band = max(22, image.height() // 18)
-    out = QImage(image.width(), image.height() + band, QImage.Format.Format_RGB32)
+    """A copy of `image` with a caption band under the picture (nothing of the picture is covered). The text wraps
+    onto as many lines as it needs, so camera, time, user and incident are always all readable."""
+    font = QFont()
+    font.setPixelSize(max(14, min(28, image.width() // 55)))
+    font.setBold(True)
+    metrics = QFontMetrics(font)
+    margin = max(6, font.pixelSize() // 2)
+    flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextWordWrap
+    width = max(40, image.width()) - 2 * margin
+    needed = metrics.boundingRect(QRect(0, 0, width, 100_000), int(flags), caption)
+    band = needed.height() + 2 * margin
+    out = QImage(max(40, image.width()), image.height() + band, QImage.Format.Format_RGB32)
     out.fill(QColor("black"))
     painter = QPainter(out)
     painter.drawImage(0, 0, image)
-    font = QFont()
-    font.setPixelSize(int(band * 0.6))
-    while font.pixelSize() > 8 and QFontMetrics(font).horizontalAdvance(caption) > image.width() - 12:
-        font.setPixelSize(font.pixelSize() - 1)  # a small picture keeps its whole caption, in smaller letters
     painter.setFont(font)
     painter.setPen(QColor("white"))
-    painter.drawText(QRect(6, image.height(), image.width() - 12, band),
-                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, caption)
+    painter.drawText(QRect(margin, image.height() + margin, width, needed.height()), int(flags), caption)
     painter.end()
     return out
 
@@ -55,9 +59,11 @@ def save_snapshot(image: QImage, caption: str, folder: Path, stem: str, to_clipb
     return path, digest
 
 
-def snapshot_tile(tile, folder: Path, user: str = "", incident: str = "", now: datetime | None = None) -> tuple[Path, str]:
-    """Snapshot what `tile` shows; emits tile.sig_snapshot_saved(path, sha256) for the audit."""
-    image = tile.current_image()
+def snapshot_tile(tile, folder: Path, user: str = "", incident: str = "", now: datetime | None = None,
+                  image: QImage | None = None) -> tuple[Path, str]:
+    """Snapshot what `tile` shows (or `image`, a frame it gave at the stream's resolution); emits
+    tile.sig_snapshot_saved(path, sha256) for the audit."""
+    image = image if image is not None else tile.current_image()
     if image is None or tile.view is None:
         raise UserError("There is no picture in this tile to take a snapshot of.")
     at = now or datetime.now(timezone.utc)

@@ -76,6 +76,7 @@ class VideoTile(QFrame):
         self._image: QImage | None = None
         self._old_players: list[Player] = []
         self._overlay: QImage | None = None
+        self._full_wanted: tuple | None = None  # (deliver, scaled size, frames seen) while a whole frame is awaited
         self._overlay_key: tuple | None = None
         self._bridge = PlayerBridge(self)
         self._bridge.sig_frame.connect(self._on_frame)
@@ -210,6 +211,34 @@ class VideoTile(QFrame):
             return True
         return False
 
+    # -- a frame at the stream's own resolution (snapshots)
+    def full_frame(self, deliver: Callable[[QImage | None], None]) -> None:
+        """Hand `deliver` the next picture at the stream's own resolution: the decoder stops scaling it to the tile
+        for one frame. Where the player cannot change size mid-stream (libVLC), or already delivers whole frames,
+        the current picture is handed over at once; if no new frame comes within 2 s, the current one too."""
+        player = self.player
+        scaled = player.output_size if player is not None else None
+        if scaled is None or getattr(player, "backend", "") == "vlc" or self._image is None:
+            deliver(self.current_image())
+            return
+        self._full_wanted = (deliver, scaled, 0)
+        player.output_size = None
+        QTimer.singleShot(2000, self, lambda: self._hand_full_frame(force=True))
+
+    def _hand_full_frame(self, force: bool = False) -> None:
+        if self._full_wanted is None:
+            return
+        deliver, scaled, seen = self._full_wanted
+        image = self._image
+        whole = image is not None and (image.width() > scaled[0] or image.height() > scaled[1])
+        if not (whole or force or seen >= 2):  # a frame scaled before the request may still have been on its way
+            self._full_wanted = (deliver, scaled, seen + 1)
+            return
+        self._full_wanted = None
+        if self.player is not None and not self.maximised:
+            self.player.output_size = self._decode_size()
+        deliver(self.current_image())
+
     # -- slots
     def _on_frame(self) -> None:
         taken = self._bridge.take_frame()
@@ -219,6 +248,8 @@ class VideoTile(QFrame):
         self._array = frame.image
         self.frames_shown += 1
         self.last_painted_index = frame.index
+        if self._full_wanted is not None:
+            self._hand_full_frame()
         self.update()
 
     def _on_state(self, state: str, message: str) -> None:

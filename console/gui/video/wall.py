@@ -1,4 +1,8 @@
-"""The video wall: 1, 2x2, 3x3 or 4x4 tiles; drop cameras on tiles, maximise, detach, saved layouts."""
+"""The video wall: 1, 2x2, 3x3 or 4x4 tiles; drop cameras on tiles, maximise, detach, saved layouts.
+
+Until the user picks a grid, the wall follows the number of open feeds: one fills it, two sit side by side, three
+or four make 2x2, and so on, and it is one tile again when the last feed ends; a picked grid stays.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QGridLayout, QMenu, QMessageBox, QVBoxLayout, QWidget
 
@@ -21,6 +25,8 @@ from console.gui.text import keep_plain
 log = logging.getLogger(__name__)
 
 GRIDS = (1, 2, 3, 4)
+# (at most this many feeds, (rows, columns)): what the wall shows until the user picks a grid.
+_FITS = ((1, (1, 1)), (2, (1, 2)), (4, (2, 2)), (6, (2, 3)), (9, (3, 3)), (16, (4, 4)))
 
 
 class WallActions:
@@ -80,6 +86,9 @@ class VideoWall(QWidget):
         self.request_camera: Callable[[int, VideoTile], None] | None = None
         self.layouts = layouts if layouts is not None else {}  # slot -> {"grid": n, "cameras": [...]}; persist it
         self.grid_size = 0
+        self.shape = (0, 0)  # rows, columns shown (grid_size x grid_size, or fitted to the feeds)
+        self.picked = False  # the user chose a grid: the wall no longer fits itself to the feeds
+        self._fitted = False  # the shape was grown for the feeds (and goes back to one tile when they end)
         self.maximised: VideoTile | None = None
         self.windows: dict[VideoTile, TileWindow] = {}
         self.tiles: list[VideoTile] = []
@@ -91,6 +100,7 @@ class VideoWall(QWidget):
             tile.hide()
             tile.sig_camera_dropped.connect(lambda cid, t=tile: self.open_in(t, cid))
             tile.sig_double_clicked.connect(lambda t=tile: self.toggle_maximised(t))
+            tile.sig_ended.connect(lambda _session, _how: QTimer.singleShot(0, self, self.feeds_ended))
             tile.sig_retry.connect(lambda cid, t=tile: self.open_in(t, cid))  # a new view: decided and audited anew
             tile.sig_snapshot_saved.connect(
                 lambda path, digest, t=tile: self.sig_snapshot_saved.emit(
@@ -99,7 +109,7 @@ class VideoWall(QWidget):
             tile.customContextMenuRequested.connect(lambda pos, t=tile: self.tile_menu(t).exec(t.mapToGlobal(pos)))
             self.tiles.append(tile)
         self.set_time_zone(time_zone)
-        self.set_grid(2)
+        self.set_grid(2, picked=False)
 
     def set_time_zone(self, zone: tzinfo | None) -> None:
         """The zone the tile clocks read (setting time_zone; None: the workstation's own)."""
@@ -109,29 +119,54 @@ class VideoWall(QWidget):
 
     # -- layout
     def visible_tiles(self) -> list[VideoTile]:
-        return self.tiles[: self.grid_size * self.grid_size]
+        return self.tiles[: self.shape[0] * self.shape[1]]
 
-    def set_grid(self, n: int) -> None:
-        """Show n x n tiles; views on tiles that no longer fit are closed (their sessions end)."""
+    def set_grid(self, n: int, picked: bool = True) -> None:
+        """Show n x n tiles; views on tiles that no longer fit are closed (their sessions end). `picked`: the
+        user's choice, kept while feeds open (otherwise the wall fits itself to them)."""
         if n not in GRIDS:
             raise ValueError(f"grid must be one of {GRIDS}")
+        self.picked = picked
+        self._set_shape(n, n)
+
+    def _set_shape(self, rows: int, columns: int) -> None:
         self.maximised = None
         for i, tile in enumerate(self.tiles):
-            if i >= n * n and tile.view is not None:
+            if i >= rows * columns and tile.view is not None:
                 tile.close_view("closed")
-        self.grid_size = n
+        self.grid_size, self.shape = max(rows, columns), (rows, columns)
         self._relayout()
-        self.sig_grid_changed.emit(n)
+        self.sig_grid_changed.emit(self.grid_size)
+
+    def fit_feeds(self, count: int) -> None:
+        """Room for `count` feeds: 1 fills the wall, 2 side by side, 3-4 in 2x2, 5-6 in 2x3, then 3x3 and 4x4.
+        It only grows (no view is moved or closed for it); a grid the user picked grows only when too small."""
+        if self.picked:
+            if count > self.grid_size * self.grid_size:
+                self.set_grid(next((n for n in GRIDS if n * n >= count), GRIDS[-1]), picked=True)
+            return
+        rows, columns = next((shape for limit, shape in _FITS if count <= limit), _FITS[-1][1])
+        if rows * columns > self.shape[0] * self.shape[1]:
+            self._set_shape(rows, columns)
+            self._fitted = True
+
+    def feeds_ended(self) -> None:
+        """A view ended: a wall that fitted itself to the feeds, with none left (and no tile showing why one never
+        played), is one tile again for the next ones. A grid the user picked stays."""
+        if self._fitted and not self.picked and not any(t.view is not None or t.failed is not None
+                                                        for t in self.tiles):
+            self._fitted = False
+            self._set_shape(1, 1)
 
     def _relayout(self) -> None:
-        n = self.grid_size
+        rows, columns = self.shape
         for i, tile in enumerate(self.tiles):
             if tile in self.windows:
                 continue
             self._grid.removeWidget(tile)
-            if i < n * n and (self.maximised is None or tile is self.maximised):
-                self._grid.addWidget(tile, 0 if self.maximised else i // n, 0 if self.maximised else i % n)
-                tile.set_maximised(tile is self.maximised or n == 1)
+            if i < rows * columns and (self.maximised is None or tile is self.maximised):
+                self._grid.addWidget(tile, 0 if self.maximised else i // columns, 0 if self.maximised else i % columns)
+                tile.set_maximised(tile is self.maximised or rows * columns == 1)
                 tile.show()
             else:
                 tile.hide()  # hidden tiles stop decoding (VideoTile.hideEvent)
@@ -192,13 +227,20 @@ class VideoWall(QWidget):
                 n in self.layouts)
         return menu
 
-    def snapshot(self, tile: VideoTile):
-        """Save a captioned PNG of the tile; says why in one sentence when it cannot."""
+    def snapshot(self, tile: VideoTile) -> None:
+        """Save a captioned PNG of the tile's next frame at the stream's own resolution (sig_snapshot_saved says
+        where); says why in one sentence when it cannot."""
+        view = tile.view
+        tile.full_frame(lambda image: self._save_snapshot(tile, view, image))
+
+    def _save_snapshot(self, tile: VideoTile, view, image) -> None:
+        if tile.view is not view:
+            QMessageBox.warning(self, "Snapshot", "The view ended before its picture could be taken.")
+            return
         try:
-            return snapshot_tile(tile, self.snapshot_folder)
+            snapshot_tile(tile, self.snapshot_folder, image=image)
         except UserError as exc:
             QMessageBox.warning(self, "Snapshot", str(exc))
-            return None
 
     # -- saved layouts
     def save_layout(self, slot: int) -> dict:
@@ -212,7 +254,7 @@ class VideoWall(QWidget):
         if entry is None:
             return False
         self.close_all("replaced")
-        self.set_grid(int(entry["grid"]))
+        self.set_grid(int(entry["grid"]), picked=True)
         for tile, camera_id in zip(self.visible_tiles(), entry["cameras"]):
             if camera_id is not None:
                 self.open_in(tile, int(camera_id))

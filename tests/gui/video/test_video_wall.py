@@ -155,6 +155,7 @@ def test_tile_menu_snapshot_action_reports_path_and_hash(qtbot, wall, rtsp_serve
     menu = wall.tile_menu(tile)
     action = next(a for a in menu.actions() if a.objectName() == WallActions.SNAPSHOT)
     action.trigger()
+    qtbot.waitUntil(lambda: len(saved) == 1, timeout=10_000)
     assert len(saved) == 1 and saved[0][0] == "s8" and os.path.exists(saved[0][1]) and len(saved[0][2]) == 64
     next(a for a in menu.actions() if a.objectName() == WallActions.GRID.format(n=3)).trigger()
     assert wall.grid_size == 3
@@ -220,3 +221,51 @@ def test_the_whole_wall_moves_to_its_own_window(qtbot, factory):
     qtbot.addWidget(wall)
     assert wall.isWindow() and wall.isVisible() and len(wall.visible_tiles()) == 4
     assert wall.shutdown(5)
+
+
+def test_a_snapshot_is_taken_at_the_streams_own_resolution_with_the_whole_caption(qtbot, wall, make_view, tmp_path):
+    """A 1280x720 camera on a 2x2 tile (about 330x250) decodes scaled to the tile; its snapshot is 1280 wide."""
+    from PySide6.QtGui import QImage
+
+    from tests.support.rtsp_stream import RtspServer
+
+    server = RtspServer("--size", "1280x720").start()
+    try:
+        wall.snapshot_folder = tmp_path
+        tile = wall.visible_tiles()[1]
+        wall.show_view(tile, make_view(11, server.url("cam")))
+        qtbot.waitUntil(lambda: tile.painted >= 2, timeout=15_000)
+        assert tile.current_image().width() < 400  # the tile is fed frames at its own size
+        saved = []
+        wall.sig_snapshot_saved.connect(lambda session, path, digest: saved.append(path))
+        wall.snapshot(tile)
+        qtbot.waitUntil(lambda: len(saved) == 1, timeout=10_000)
+        image = QImage(saved[0])
+        assert image.width() == 1280 and image.height() > 720 + 20  # the picture, and the caption band under it
+        qtbot.waitUntil(lambda: tile.current_image().width() < 400, timeout=10_000)  # back to the tile's size
+    finally:
+        wall.close_all()
+        server.stop()
+
+
+def test_the_caption_wraps_so_every_part_is_readable_on_a_narrow_picture():
+    from PySide6.QtGui import QColor, QImage
+
+    from console.gui.video.snapshot import burn_caption, caption_for
+    from datetime import datetime, timezone
+
+    caption = caption_for("Front door of the corner store", "dispatcher.jones", "CHI-26-004512 Burglary in progress",
+                          datetime(2026, 12, 2, 14, 30, tzinfo=timezone.utc))
+    narrow, wide = QImage(212, 120, QImage.Format.Format_RGB32), QImage(1920, 1080, QImage.Format.Format_RGB32)
+    for image in (narrow, wide):
+        image.fill(QColor("gray"))
+    narrow_out, wide_out = burn_caption(narrow, caption), burn_caption(wide, caption)
+    assert narrow_out.width() == 212 and wide_out.width() == 1920
+    narrow_band, wide_band = narrow_out.height() - 120, wide_out.height() - 1080
+    assert narrow_band > 3 * 14  # four or more lines of at least 14 px text: nothing cut at the edge
+
+    def lit_columns(image, top):  # columns with white caption text in them
+        return {x for x in range(image.width()) for y in range(top, image.height(), 2)
+                if image.pixelColor(x, y).lightness() > 200}
+    assert max(lit_columns(narrow_out, 120)) < 212 - 3  # the text stops before the right edge
+    assert max(lit_columns(wide_out, 1080)) < 1920 - 3 and wide_band < narrow_band
