@@ -1,21 +1,15 @@
-"""`rtic-console demo` and `cameras near` as a user runs them: a real process, real databases."""
+"""`rtic-console demo` and `cameras near` as a user runs them: the command line (in this process, tests/support/cli.py),
+real databases. The real process is tests/cli/test_entry_point.py."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from console.domain.geo import haversine_m
 from console.domain.users import Role
-
-
-def run(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "console", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+from tests.support.cli import run_cli as run
 
 
 @pytest.fixture
@@ -120,9 +114,3 @@ def test_bad_input_is_one_clear_line_and_exit_status_2(args, message):
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert done.stdout == ""
 
-
-def test_python_m_console_and_the_console_script_are_the_same_program():
-    done = run("--help")
-    assert done.returncode == 0 and "rtic-console" in done.stdout
-    for command in ("demo", "cameras", "db"):
-        assert command in done.stdout
