@@ -8,7 +8,6 @@ those tests with the cause (tests/support/backends.py: skipped only on request, 
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import uuid
 
@@ -53,33 +52,14 @@ def _pg_database_url(name: str) -> str:
     return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
-@contextlib.contextmanager
-def _pg_database(template: str | None = None):
-    """A new PostgreSQL database (a copy of `template` when given, else empty), dropped afterwards; its URL."""
-    from sqlalchemy import text
-
-    name = f"rtic_test_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin_engine()
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
-        try:
-            yield _pg_database_url(name)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
-def migrations_digest() -> str:
+def migrations_digest(folder=None) -> str:
     """A digest of every file of the migrations folder (names and contents): a new or changed migration changes it."""
     import hashlib
     from pathlib import Path
 
     import console.store.db
 
-    folder = Path(console.store.db.__file__).resolve().parent / "migrations"
+    folder = Path(folder or Path(console.store.db.__file__).resolve().parent / "migrations")
     digest = hashlib.sha256()
     for file in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(file.relative_to(folder).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
@@ -121,21 +101,46 @@ def pg_template():
     return name
 
 
-@pytest.fixture
-def pg_url():
-    """The URL of a new, EMPTY PostgreSQL database (no schema: for tests of migrations and of first start), dropped
-    after the test."""
+@pytest.fixture(scope="session")
+def _empty_databases():
+    from tests.support.pg_databases import DatabaseMaker
+
+    maker = DatabaseMaker(PG_ADMIN_URL)
+    yield maker
+    maker.close()
+
+
+@pytest.fixture(scope="session")
+def _migrated_databases(pg_template):
+    from tests.support.pg_databases import DatabaseMaker
+
+    maker = DatabaseMaker(PG_ADMIN_URL, template=pg_template)
+    yield maker
+    maker.close()
+
+
+def _pg_database(request, maker: str):
     backends.require("postgresql")
-    with _pg_database() as url:
-        yield url
+    databases = request.getfixturevalue(maker)
+    name = databases.take()
+    try:
+        yield _pg_database_url(name)
+    finally:
+        databases.drop(name)
 
 
 @pytest.fixture
-def pg_migrated_url(pg_template):
+def pg_url(request):
+    """The URL of a new, EMPTY PostgreSQL database (no schema: for tests of migrations and of first start), dropped
+    after the test (made while the test before ran: tests/support/pg_databases.py)."""
+    yield from _pg_database(request, "_empty_databases")
+
+
+@pytest.fixture
+def pg_migrated_url(request):
     """The URL of a new PostgreSQL database already at the head migration (a copy of the session's template: a
-    fraction of the time migrating takes), dropped after the test."""
-    with _pg_database(template=pg_template) as url:
-        yield url
+    fraction of the time migrating takes, made while the test before ran), dropped after the test."""
+    yield from _pg_database(request, "_migrated_databases")
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -70,13 +71,15 @@ def _on_a_terminal(argv, answers, env):
     import select
 
     pid, fd = pty.fork()
-    if pid == 0:  # the child: the console, nothing else
+    if pid == 0:  # the child: the console, with Ctrl+C as a person's shell leaves it (a background job ignores it)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.execve(sys.executable, [sys.executable, "-m", "console", *argv], env)
     shown, pending = b"", list(answers)
     try:
         while True:
             ready, _, _ = select.select([fd], [], [], 60)
-            if not ready:
+            if not ready:  # a minute without output: stopped (below), and the test fails on its status
+                os.kill(pid, signal.SIGKILL)
                 break
             try:
                 chunk = os.read(fd, 4096)

@@ -106,6 +106,44 @@ def _console_loggers() -> list[str]:
                   if name == "console" or name.startswith("console."))]
 
 
+def _tcp() -> tuple[dict[str, tuple[int, int, str]], set[int]]:
+    """The TCP sockets (inode: local port, remote port, state) and the listening ports, from /proc/self/net."""
+    sockets, listening = {}, set()
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/self/net/{table}") as rows:
+                for row in list(rows)[1:]:
+                    fields = row.split()
+                    local, remote = (int(f.rsplit(":", 1)[1], 16) for f in fields[1:3])
+                    sockets[fields[9]] = (local, remote, fields[3])
+                    if fields[3] == "0A":
+                        listening.add(local)
+        except OSError:
+            continue
+    return sockets, listening
+
+
+def _new_fds(before: dict[int, str]) -> list[str]:
+    """The descriptors opened since `before` and still open, described. Not counted: a file this process had open
+    before (SQLite keeps the descriptor of a connection it closes while another connection of this process, the
+    test's own, holds locks on that file: POSIX locks belong to the process); the server side of a connection to a
+    server the test runs in this process (it closes it in its own thread, when it sees the client has)."""
+    already_open = set(before.values())
+    sockets, listening = _tcp()
+    found = []
+    for fd, target in sorted(_fds().items()):
+        if before.get(fd) == target or target in already_open:
+            continue
+        if target.startswith("socket:["):
+            local, remote, state = sockets.get(target[len("socket:["):-1], (None, None, None))
+            if local is not None and local in listening and state != "0A":
+                continue
+            if local is not None:
+                target = f"{target} (TCP from port {local} to port {remote})"
+        found.append(f"file descriptor {fd} open on {target}")
+    return found
+
+
 def _handlers() -> dict[str, list[logging.Handler]]:
     return {name: list(logging.getLogger(name).handlers) for name in _console_loggers()}
 
@@ -172,14 +210,7 @@ def run_cli(*argv, env: dict | None = None, stdin: str = "") -> subprocess.Compl
 
 
 def _leaks(fds, threads, handlers, levels, connections, signals, cwd, caught) -> list[str]:
-    leaks = []
-    already_open = set(fds.values())
-    for fd, target in sorted(_fds().items()):
-        if fds.get(fd) != target and target not in already_open:
-            # (a file this process had open before is not counted: SQLite keeps the descriptor of a connection it
-            # closes while another connection of this process, the test's own, holds locks on the same file, and
-            # closes it with that one: POSIX locks belong to the process, not the descriptor)
-            leaks.append(f"file descriptor {fd} open on {target}")
+    leaks = _new_fds(fds)
     leaks += [f"an unclosed resource: {w.message}" for w in caught if issubclass(w.category, ResourceWarning)]
     for thread in threading.enumerate():
         if thread not in threads and thread.is_alive() and not thread.daemon:
@@ -206,3 +237,12 @@ def _leaks(fds, threads, handlers, levels, connections, signals, cwd, caught) ->
         leaks.append(f"the working folder changed to {os.getcwd()}")
         os.chdir(cwd)
     return leaks
+
+
+def main(argv) -> int:
+    """`console.cli.main(argv)` for the tests written against it (they read the output with capsys): run_cli with its
+    checks, the output written to this process's stdout and stderr, the exit status returned (argparse's too)."""
+    done = run_cli(*argv)
+    sys.stdout.write(done.stdout)
+    sys.stderr.write(done.stderr)
+    return done.returncode
