@@ -135,3 +135,10 @@ def test_a_connection_left_open_to_a_server_fails_the_test(command):
         message = _fails("config", "show")
         kept[0].close()
     assert f"to port {port})" in message and message.count("file descriptor") == 1
+
+
+def test_a_command_that_ends_its_process_fails_the_test_and_not_the_tests(command):
+    import os
+
+    command(lambda args: os._exit(9))
+    assert "called os._exit(9): a command that ends its process must run in a real one" in _fails("config", "show")

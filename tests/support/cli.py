@@ -13,6 +13,8 @@ checked for what it left behind, and the test FAILS naming it:
 - a thread still running that is not a daemon,
 - a logging handler added to the root or the console's loggers and not removed,
 - a signal handler changed, or the working folder.
+A command that ends its process (os._exit, as the key rotation's kill test does) fails the test instead of ending the
+test run: such a command belongs in a real process.
 """
 
 from __future__ import annotations
@@ -167,6 +169,14 @@ def _environment(env: dict | None):
         os.environ.update(saved)
 
 
+class _ProcessExit(BaseException):
+    """os._exit called by a command run in the test process (it would end the tests, not the command)."""
+
+
+def _no_process_exit(status):
+    raise _ProcessExit(status)
+
+
 def _exit_status(code) -> tuple[int, str]:
     if code is None:
         return 0, ""
@@ -190,13 +200,18 @@ def run_cli(*argv, env: dict | None = None, stdin: str = "") -> subprocess.Compl
     with warnings.catch_warnings(record=True) as caught, _environment(env):
         warnings.simplefilter("always", ResourceWarning)
         sys.stdin, sys.stdout, sys.stderr = _Input(stdin), out, err
+        process_exit, os._exit = os._exit, _no_process_exit
         try:
             try:
                 status = main(args)
                 extra = ""
             except SystemExit as exc:
                 status, extra = _exit_status(exc.code)
+            except _ProcessExit as exc:
+                pytest.fail(f"`rtic-console {' '.join(args)}` called os._exit({exc.args[0]}): a command that ends its "
+                            "process must run in a real one (subprocess)", pytrace=False)
         finally:
+            os._exit = process_exit
             sys.stdin, sys.stdout, sys.stderr = saved_streams
         if extra:
             err.write(extra)
