@@ -10,6 +10,8 @@ import argparse
 import importlib
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -74,30 +76,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_log_file: list[Path] = []
+@contextmanager
+def log_to_file() -> Iterator[Path]:
+    """Send the console's log to a rotating file in the user's data folder while a command runs; its path.
 
-
-def log_to_file() -> Path:
-    """Send the console's log to a rotating file in the user's data folder (once per process); its path."""
-    if not _log_file:
-        folder = user_data_dir() / "logs"
-        folder.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(folder / "console.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
-        handler.addFilter(RedactingFilter())  # no URL password or token ever reaches the file
-        root = logging.getLogger()
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-        logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per migration check is noise
-        _log_file.append(folder / "console.log")
-    return _log_file[0]
+    The handler is removed and closed when the command ends (and the loggers' levels put back), so running the
+    command line twice in one process (the tests do) neither writes each line twice nor leaves the file open."""
+    folder = user_data_dir() / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "console.log"
+    handler = RotatingFileHandler(path, maxBytes=5_000_000, backupCount=5, encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())  # no URL password or token ever reaches the file
+    root, alembic = logging.getLogger(), logging.getLogger("alembic")
+    levels = root.level, alembic.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    alembic.setLevel(logging.WARNING)  # a line per migration check is noise
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(levels[0])
+        alembic.setLevel(levels[1])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.db = getattr(args, "db", None)
-    log_file = log_to_file()
+    with log_to_file() as log_file:
+        return _run(args, log_file)
+
+
+def _run(args, log_file: Path) -> int:
     try:
         if args.command is None:
             from console.app import run_console

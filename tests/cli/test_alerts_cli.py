@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from console.cli import main
+from tests.support.cli import main
 from console.domain.cameras import Camera, Capability, SharingMode
 from console.domain.owners import OwnerContact, OwnerKind
 from console.domain.users import Role
@@ -66,10 +66,7 @@ def test_raise_list_end(db_url, camera, capsys, outreach):
 ])
 def test_bad_input_is_one_line_and_exit_2(db_url, camera, capsys, outreach, argv, message):
     argv = [a.format(camera=camera["camera"]) for a in argv]
-    try:
-        status = main(argv + ["--db", db_url, *outreach])
-    except SystemExit as usage:  # argparse's own errors exit through our one-line parser
-        status = usage.code
+    status = main(argv + ["--db", db_url, *outreach])  # argparse's own errors too, through our one-line parser
     err = capsys.readouterr().err
     assert status == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 

@@ -9,7 +9,7 @@ import stat
 import pytest
 from sqlalchemy import text
 
-from console.cli import main
+from tests.support.cli import main
 from console.domain.audit import Action, AuditEntry, Outcome
 from console.services.audit_checkpoints import ENV_PASSPHRASE
 from console.store.audit import AuditLog

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from console.cli import main
+from tests.support.cli import main
 from console.domain.audit import Action, AuditEntry, Detail, Outcome
 from console.domain.users import Role
 from console.store.audit import AuditLog
@@ -115,9 +115,7 @@ def test_export_pdf(filled, auditor, tmp_path, capsys):
     (["--camera", "9" * 40], "is out of range"),
 ])
 def test_export_unreadable_arguments_are_refused_by_the_parser(sqlite_url, capsys, argv, message):
-    with pytest.raises(SystemExit) as exited:
-        main(["audit", "export", "--db", sqlite_url, *argv])
-    assert exited.value.code == 2 and message in capsys.readouterr().err
+    assert main(["audit", "export", "--db", sqlite_url, *argv]) == 2 and message in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -169,8 +167,7 @@ def test_the_trail_is_for_auditor_roles(filled, sign_in_as, capsys):
 
 
 def test_a_huge_limit_is_one_line(filled, capsys):
-    with pytest.raises(SystemExit) as exited:
-        main(["audit", "list", "--db", _url(filled), "--limit", "9" * 40])
+    status = main(["audit", "list", "--db", _url(filled), "--limit", "9" * 40])
     err = capsys.readouterr().err
-    assert exited.value.code == 2 and "--limit " + "9" * 40 + " is out of range: give a whole number from 1 to" in err
+    assert status == 2 and "--limit " + "9" * 40 + " is out of range: give a whole number from 1 to" in err
     assert err.count("\n") == 1 and "OverflowError" not in err

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from console.cli import main
+from tests.support.cli import run_cli
 from console.domain.users import Role
 from console.store.models import IncidentRow
 from tests.services.test_cad import CadEndpoint
@@ -26,12 +26,8 @@ def signed(database, sign_in_as):
 
 
 def run(database, capsys, *argv, user=("--user", "cli-dispatcher")):
-    try:
-        status = main(["cad", *map(str, argv), "--db", database.url, *user])
-    except SystemExit as usage:  # argparse's range errors: one line, exit 2
-        status = usage.code
-    out, err = capsys.readouterr()
-    return status, out, err
+    done = run_cli("cad", *argv, "--db", database.url, *user)  # argparse's range errors too: one line, exit 2
+    return done.returncode, done.stdout, done.stderr
 
 
 def cad_numbers(database):

@@ -1,28 +1,86 @@
-"""`rtic-console demo` and `cameras near` as a user runs them: a real process, real databases."""
+"""`rtic-console demo` and `cameras near` as a user runs them: the command line (in this process, tests/support/cli.py),
+real databases. The real process is tests/cli/test_entry_point.py."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
-import subprocess
-import sys
+import shutil
+import uuid
 
 import pytest
 
 from console.domain.geo import haversine_m
 from console.domain.users import Role
+from tests.support.cli import run_cli as run
 
 
-def run(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "console", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def demo_made_once(request, tmp_path_factory):
+    """(backend, the demo registry made once for this module, its summary, its contact key): each test gets a copy."""
+    from sqlalchemy import create_engine, text
+
+    from console.cli import signin
+    from tests.cli.conftest import CHEAP
+    from tests.conftest import _pg_database_url
+    from tests.support import backends
+    from tests.support.backends import PG_ADMIN_URL
+
+    folder = tmp_path_factory.mktemp("demo")
+    key = base64.b64encode(os.urandom(32)).decode()
+    env = {"XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config"),
+           "XDG_CACHE_HOME": str(folder / "cache"), "RTIC_CONTACT_KEY": key, "RTIC_DATABASE_URL": None,
+           "RTIC_CONTACT_KEY_FILE": None, "RTIC_PASSWORD_FILE": None}
+    admin = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder / 'demo.db'}"
+    else:
+        backends.require("postgresql")
+        name = f"rtic_test_demo_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = _pg_database_url(name)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(signin, "password_hasher", lambda: CHEAP)
+            done = run("demo", "--db", url, "--cameras", "800", "--seed", "3", env=env)
+        assert done.returncode == 0, done.stderr
+        yield request.param, url, json.loads(done.stdout), key
+    finally:
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
 
 
 @pytest.fixture
-def demo(db_url):
-    done = run("demo", "--db", db_url, "--cameras", "800", "--seed", "3")
-    assert done.returncode == 0, done.stderr
-    return db_url, json.loads(done.stdout)
+def demo(demo_made_once, tmp_path, monkeypatch):
+    """(URL, summary) of a copy of the demo registry (800 cameras, seed 3, an account per role) for this test alone,
+    with the demo's contact key in RTIC_CONTACT_KEY."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import _pg_database_url
+    from tests.support.backends import PG_ADMIN_URL
+
+    backend, source, summary, key = demo_made_once
+    monkeypatch.setenv("RTIC_CONTACT_KEY", key)
+    if backend == "sqlite":
+        shutil.copyfile(source.removeprefix("sqlite:///"), tmp_path / "registry.db")
+        yield f"sqlite:///{tmp_path / 'registry.db'}", summary
+        return
+    name = f"rtic_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(source).database}"'))
+        yield _pg_database_url(name), summary
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
@@ -120,9 +178,3 @@ def test_bad_input_is_one_clear_line_and_exit_status_2(args, message):
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert done.stdout == ""
 
-
-def test_python_m_console_and_the_console_script_are_the_same_program():
-    done = run("--help")
-    assert done.returncode == 0 and "rtic-console" in done.stdout
-    for command in ("demo", "cameras", "db"):
-        assert command in done.stdout

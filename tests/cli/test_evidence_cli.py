@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from console.cli import main
+from tests.support.cli import run_cli
 from console.domain.audit import Action
 from console.domain.cameras import Camera, Capability, SharingMode
 from console.domain.incidents import Incident
@@ -56,12 +56,8 @@ def _registry(database) -> dict:
 def run(capsys, *argv) -> tuple[int, str, str]:
     """The command; footage and evidence export sign in as the detective."""
     signs_in = argv[0] == "footage" or argv[:2] == ("evidence", "export")
-    try:
-        status = main([str(a) for a in argv] + (["--user", DETECTIVE] if signs_in else []))
-    except SystemExit as usage:  # argparse's range errors: one line, exit 2
-        status = usage.code
-    out, err = capsys.readouterr()
-    return status, out, err
+    done = run_cli(*argv, *(["--user", DETECTIVE] if signs_in else []))  # argparse's range errors too: exit 2
+    return done.returncode, done.stdout, done.stderr
 
 
 def make_package(database, tmp_path, capsys, out: Path) -> Path:

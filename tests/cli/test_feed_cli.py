@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from console.cli import main
+from tests.support.cli import main
 from console.domain.users import Role
 from tests.support.portal_server import PortalServer, alert, camera, cursor_for
 

@@ -1,17 +1,16 @@
-"""`rtic-console import` and `export` as a user runs them: a real process, real files, both database backends."""
+"""`rtic-console import` and `export` as a user runs them: the command line (in this process, tests/support/cli.py),
+real files, both database backends. The progress bar on a real terminal is in tests/cli/test_entry_point.py."""
 
 from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from console.domain.portal_records import FIELDS
 from console.domain.users import Role
+from tests.support.cli import run_cli
 
 ROWS = [
     ["A1", "Maria Lopez", "", "413-555-0101", "maria@example.com", "12 Elm St", "42.1487", "-72.6079", "Front door",
@@ -23,11 +22,10 @@ ROWS = [
 ]
 
 
-def run(*args, stderr=subprocess.PIPE):
-    """The command in a new process; import, export and audit list sign in as the administrator `chief`."""
+def run(*args):
+    """The command; import, export and audit list sign in as the administrator `chief`."""
     signs_in = args[0] in ("import", "export") or args[:2] == ("audit", "list")
-    return subprocess.run([sys.executable, "-m", "console", *args, *(["--user", "chief"] if signs_in else [])],
-                          stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=180, env=dict(os.environ))
+    return run_cli(*args, *(["--user", "chief"] if signs_in else []))
 
 
 def _administrator(url, sign_in_as):
@@ -140,28 +138,3 @@ def test_bad_input_is_one_clear_line_and_exit_status_2(args, message, sqlite_db,
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1 and done.stdout == ""
     assert (tmp_path / "target.csv").read_text() == "kept\n" and not list(tmp_path.glob(".*.part"))
 
-
-def test_a_progress_bar_on_a_terminal(sqlite_db, tmp_path):
-    import pty
-
-    portal = write(tmp_path / "portal.csv", ROWS)
-    controller, terminal = pty.openpty()
-    try:
-        done = run("import", portal, "--db", sqlite_db, stderr=terminal)
-        os.close(terminal)
-        terminal = None
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # the terminal side is closed: everything has been read
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        if terminal is not None:
-            os.close(terminal)
-        os.close(controller)
-    assert done.returncode == 0 and json.loads(done.stdout)["added"] == 3
-    assert b"100%" in shown and b"####" in shown

@@ -1,4 +1,5 @@
-"""`rtic-console key` and the start-up check, through the real command line in subprocesses.
+"""`rtic-console key` and the start-up check, through the command line (in this process, tests/support/cli.py, each
+workstation its own environment and data folder; the window's refusal is in tests/cli/test_entry_point.py).
 
 The attack from issue 14, again: workstation A fills the shared PostgreSQL registry; workstation B, with no key and
 an empty data folder, is pointed at it. Before, B made its own contact.key and poisoned the registry; now B is
@@ -13,7 +14,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, inspect, text
 from console.services.key_transfer import DEFAULT_PARAMS, write_key_export
 from console.store.secrets import key_id
 from tests.cli.conftest import add_account
+from tests.support.cli import run_cli
 
 KEY_A = bytes(range(32))
 ADMIN = ("--user", "key-admin")
@@ -29,8 +30,9 @@ PASSPHRASE = "correct horse battery staple"
 
 
 def workstation(folder: Path, key: bytes | None = None, **extra) -> dict:
-    """The environment of a workstation whose data folder is `folder` (and whose key, if any, is in RTIC_CONTACT_KEY)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RTIC_")}
+    """The environment of a workstation whose data folder is `folder` (and whose key, if any, is in RTIC_CONTACT_KEY):
+    the variables to change, None for each RTIC_ one this process has that the workstation does not."""
+    env: dict = {k: None for k in os.environ if k.startswith("RTIC_")}
     env.update(XDG_DATA_HOME=str(folder / "data"), XDG_CONFIG_HOME=str(folder / "config"),
                XDG_CACHE_HOME=str(folder / "cache"), QT_QPA_PLATFORM="offscreen", QTWEBENGINE_DISABLE_SANDBOX="1")
     if key is not None:
@@ -39,9 +41,8 @@ def workstation(folder: Path, key: bytes | None = None, **extra) -> dict:
     return env
 
 
-def run(env: dict, *args, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "console", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, timeout=timeout, env=env)
+def run(env: dict, *args) -> subprocess.CompletedProcess:
+    return run_cli(*args, env=env)
 
 
 def snapshot(url: str) -> dict:
@@ -74,7 +75,7 @@ def test_a_second_workstation_without_the_key_is_refused_on_the_shared_database(
     portal = tmp_path / "portal.csv"
     portal.write_text("portal_id,owner_name,phone,address,lat,lon,camera_label,capability,sharing_mode\n"
                       "p-1,Eve Intruder,413-555-0100,1 Main St,42.15,-72.6,door,registered,never\n")
-    for args in ([], ["cameras", "near", "42.15", "-72.6", "--radius", "800"], ["import", str(portal)],
+    for args in (["cameras", "near", "42.15", "-72.6", "--radius", "800"], ["import", str(portal)],
                  ["export", str(tmp_path / "out.csv"), "--with-contacts", "--reason", "taking the contacts"],
                  ["demo", "--cameras", "5"], ["key", "export", "--to", str(tmp_path / "stolen.json")]):
         refused = run(b, *args, "--db", pg_url)

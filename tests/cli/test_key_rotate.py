@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -22,6 +26,20 @@ from tests.cli.test_key_cli import key_file, run, snapshot, workstation
 from tests.cli.conftest import add_account
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def in_a_process(env: dict, *args) -> subprocess.CompletedProcess:
+    """A real process, for the run that is killed mid-way (os._exit: run in the test process, it would end the
+    tests); env as for run(): the variables to change, None to remove one."""
+    full = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
+    for name, value in env.items():
+        if value is None:
+            full.pop(name, None)
+        else:
+            full[name] = value
+    return subprocess.run([sys.executable, "-m", "console", *args], capture_output=True, text=True, timeout=300,
+                          env=full, stdin=subprocess.DEVNULL)
 
 
 def records(url: str) -> dict[tuple[str, int], bytes]:
@@ -57,8 +75,8 @@ def test_a_rotation_killed_mid_way_finishes_when_run_again(db_url, tmp_path):
     assert tables == {"owners", "streams", "users", "outreach_calls"} and len(before) > 300
 
     new_file = tmp_path / "new.key"
-    killed = run({**a, "RTIC_TEST_ROTATE_EXIT_AFTER": "250"}, "key", "rotate", "--new-key-file", str(new_file),
-                 "--db", db_url, "--user", "key-admin")
+    killed = in_a_process({**a, "RTIC_TEST_ROTATE_EXIT_AFTER": "250"}, "key", "rotate", "--new-key-file",
+                          str(new_file), "--db", db_url, "--user", "key-admin")
     assert killed.returncode == 9, killed.stderr
     new = ContactCipher(base64.b64decode(new_file.read_text()))
     mid = records(db_url)

@@ -1,4 +1,5 @@
-"""The signed-in command line (issue 14): each attack run again, through the real entry point where it matters.
+"""The signed-in command line (issue 14): each attack run again through the command line (tests/support/cli.py; the
+real process, and a person typing on a real terminal, are in tests/cli/test_entry_point.py).
 
 No sign-in, a wrong password, a locked account, the wrong role, a readable password file, a second factor without
 a terminal: each is refused with its exact sentence, exit status 2, and nothing changed; what is done is recorded
@@ -9,34 +10,27 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pyotp
 import pytest
 
-from console.cli import main
 from console.domain.audit import Action
 from console.domain.users import Role
 from console.services.accounts import AccountService
 from console.store.audit import AuditLog
 from console.store.users import get_user
 from tests.cli.conftest import CHEAP, PASSWORD
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.cli import run_cli
 
 
 def _accounts(database):
     return AccountService(database, AuditLog(database), hasher=CHEAP, workstation="ws-test")
 
 
-def _cli(database, capsys, *argv) -> tuple[int, str, str]:
-    status = main([*map(str, argv), "--db", database.url])
-    out, err = capsys.readouterr()
-    return status, out, err
+def _cli(database, capsys, *argv, stdin: str = "") -> tuple[int, str, str]:
+    done = run_cli(*argv, "--db", database.url, stdin=stdin)
+    return done.returncode, done.stdout, done.stderr
 
 
 def _role_of(database, name):
@@ -53,7 +47,7 @@ def _role_of(database, name):
     ("cameras", "near", "42.15", "-72.6", "--radius", "100"),
     ("audit", "list"),
 ])
-def test_without_sign_in_each_command_is_refused_through_the_real_entry_point(sqlite_url, tmp_path, argv):
+def test_without_sign_in_each_command_is_refused(sqlite_url, tmp_path, argv):
     from console.store.db import open_database
 
     with open_database(sqlite_url, create=True) as database:
@@ -61,10 +55,7 @@ def test_without_sign_in_each_command_is_refused_through_the_real_entry_point(sq
         _accounts(database).add_user("os:test", "demo-dispatcher", Role.DISPATCHER, PASSWORD,
                                      datetime.now(timezone.utc))
     argv = [str(tmp_path / a) if a == "OUT.csv" else a for a in argv]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("RTIC_PASSWORD_FILE", None)
-    done = subprocess.run([sys.executable, "-m", "console", *argv, "--db", sqlite_url], capture_output=True,
-                          text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    done = run_cli(*argv, "--db", sqlite_url, env={"RTIC_PASSWORD_FILE": None})
     command = " ".join(a for a in argv[:2] if not a.startswith("-") and "/" not in a and not a[0].isdigit()
                        and a not in ("demo-dispatcher", "demo-admin"))
     command = "export --with-contacts" if argv[0] == "export" else command
@@ -171,16 +162,12 @@ def test_field_sync_signs_in_as_the_user_it_is_for(database, capsys, sign_in_as,
 
 
 def test_the_first_administrator_needs_no_sign_in_and_only_once(database, capsys, monkeypatch):
-    import io
-
     monkeypatch.delenv("RTIC_PASSWORD_FILE", raising=False)
-    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    assert _cli(database, capsys, "users", "add", "chief", "--role", "admin")[0] == 0
+    assert _cli(database, capsys, "users", "add", "chief", "--role", "admin", stdin=PASSWORD + "\n")[0] == 0
     [event] = AuditLog(database).query()
     assert (event.username, event.details["change"], event.details["os_user"]) == (
         "chief", "first_admin", getpass.getuser())
-    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    status, _, err = _cli(database, capsys, "users", "add", "eve", "--role", "admin")
+    status, _, err = _cli(database, capsys, "users", "add", "eve", "--role", "admin", stdin=PASSWORD + "\n")
     assert status == 2 and "`rtic-console users add` needs a signed-in console account" in err
     with database.engine.connect() as conn:
         assert get_user(conn, "eve") is None
@@ -194,53 +181,3 @@ def test_a_reset_password_must_be_changed_before_the_command_line_uses_it(databa
     assert status == 2 and err == ("rtic-console: the password of chief was reset and must be changed first: sign in "
                                    "to the console window once and choose a new one\n")
 
-
-def _on_a_terminal(argv, answers, env):
-    """Run the real entry point on a pseudo-terminal (its controlling terminal, as a person's shell gives it),
-    answer each prompt in turn; (exit status, everything the terminal showed)."""
-    import pty
-    import select
-
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the console, nothing else
-        os.execve(sys.executable, [sys.executable, "-m", "console", *argv], env)
-    shown, pending = b"", list(answers)
-    try:
-        while True:
-            ready, _, _ = select.select([fd], [], [], 60)
-            if not ready:
-                break
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            shown += chunk
-            if pending and shown.rstrip().endswith(pending[0][0].encode()):
-                os.write(fd, pending.pop(0)[1].encode() + b"\n")
-    finally:
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
-
-
-def test_a_person_types_the_password_and_code_on_the_terminal_without_echo(sqlite_url):
-    from console.store.db import open_database
-
-    with open_database(sqlite_url, create=True) as database:
-        accounts = _accounts(database)
-        accounts.create_first_admin("chief", PASSWORD, datetime.now(timezone.utc))
-        uri = accounts.enable_totp("os:test", "chief", datetime.now(timezone.utc))
-    env = {k: v for k, v in os.environ.items() if k not in ("RTIC_PASSWORD_FILE", "RTIC_TOTP")}
-    env["PYTHONPATH"] = str(ROOT)
-    code = pyotp.parse_uri(uri).now()
-    status, shown = _on_a_terminal(["users", "list", "--user", "chief", "--db", sqlite_url],
-                                   [("Password for chief:", PASSWORD), ("Code from the authenticator app:", code)],
-                                   env)
-    assert status == 0, shown
-    assert "Password for chief:" in shown and "chief" in shown.split("Code from the authenticator app:")[-1]
-    assert PASSWORD not in shown  # getpass: the password is not echoed
-    with open_database(sqlite_url) as database:
-        login = AuditLog(database).query(actions=(Action.LOGIN,))[-1]
-    assert (login.username, login.details["second_factor"], login.details["via"]) == ("chief", True, "command line")

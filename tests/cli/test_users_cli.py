@@ -3,12 +3,11 @@ role/totp signed in as that administrator (RTIC_PASSWORD_FILE); clear errors."""
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
 
-from console.cli import main
+from tests.support.cli import run_cli
 from console.domain.audit import Action
 from console.store.audit import AuditLog
 from tests.cli.conftest import CHEAP, PASSWORD
@@ -25,10 +24,8 @@ def chiefs_password_file(tmp_path, monkeypatch):
 
 
 def run(database, capsys, monkeypatch, *argv, stdin="", user="chief"):
-    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    status = main([*argv, "--db", database.url, *(["--user", user] if user else [])])
-    out, err = capsys.readouterr()
-    return status, out, err
+    done = run_cli(*argv, "--db", database.url, *(["--user", user] if user else []), stdin=stdin)
+    return done.returncode, done.stdout, done.stderr
 
 
 def listing(database, capsys, monkeypatch):
