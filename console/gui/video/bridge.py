@@ -20,6 +20,16 @@ def to_qimage(array) -> QImage:
     return image
 
 
+def emit(signal, *args) -> None:
+    """Emit from a player's thread. The tile may have been closed and its bridge deleted by the GUI thread between the
+    generation check and this call (a player stopping late): Qt then refuses with "Signal source has been deleted",
+    and there is nobody left to tell, so the callback is dropped instead of crashing the player's thread."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:
+        pass
+
+
 class PlayerBridge(QObject):
     sig_state = Signal(str, str)
     """(state value, message a person can act on or ''), queued to the GUI thread."""
@@ -48,11 +58,11 @@ class PlayerBridge(QObject):
                 if self._pending:
                     return
                 self._pending = True
-            self.sig_frame.emit()
+            emit(self.sig_frame)
 
         def on_state(state: PlayerState, error: StreamError | None) -> None:
             if generation == self.generation:
-                self.sig_state.emit(state.value, str(error) if error else "")
+                emit(self.sig_state, state.value, str(error) if error else "")
 
         def frame_wanted() -> bool:
             return not self._pending  # the GUI has not painted the last one yet: skip converting this one
