@@ -36,9 +36,13 @@ def test_login_needs_the_notice_acknowledged(database, auth, dana):
 
 def test_password_hash_is_argon2id_and_never_in_a_user(database, dana):
     with database.engine.connect() as conn:
-        stored = user_store.password_hash(conn, "dana")
+        stored = conn.exec_driver_sql("SELECT password_hash FROM users WHERE username = 'dana'").scalar_one()
+        params, length = user_store.password_verifier(conn, "dana")
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     assert "argon2" not in repr(dana)
+    # The verifier is the hash without its digest: what a console needs to compute the digest, never the digest.
+    assert stored == f"{params}${stored.rsplit('$', 1)[1]}" and length == len(stored.rsplit("$", 1)[1])
+    assert stored.rsplit("$", 1)[1] not in params
 
 
 def test_wrong_password_and_unknown_user_read_the_same(database, auth, dana):
