@@ -9,12 +9,14 @@ sign-in writes goes to the sign-in table only (console/store/users.py), which th
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import HashingError, InvalidHashError, VerificationError
+from argon2.low_level import hash_secret_raw
 
 from console.domain.audit import Action, AuditEntry, Outcome
 from console.domain.users import (
@@ -124,12 +126,19 @@ class AuthService(AuditedService):
             raise UserError(str(exc)) from None
         if new == old:
             raise UserError("the new password must differ from the old one")
+        new_hash = self.hasher.hash(new)
         with audited_transaction(self.database) as conn:
-            if not self._password_ok(conn, session.user.username, old):
-                raise UserError("the current password is wrong: the password was not changed")
-            repo.set_own_password_hash(conn, session.user.id, self.hasher.hash(new))
-            self._audit(conn, session.user.username, Action.USER_CHANGE, Outcome.OK,
-                        {"change": "password_changed", "user": session.user.username})
+            changed = repo.set_own_password(conn, session.user.username, self._digest(conn, session.user.username, old),
+                                            new_hash, now, self.workstation)
+            if changed:
+                self._audit(conn, session.user.username, Action.USER_CHANGE, Outcome.OK,
+                            {"change": "password_changed", "user": session.user.username})
+            else:
+                self._audit(conn, session.user.username, Action.USER_CHANGE, Outcome.DENIED,
+                            {"change": "password_change_refused", "user": session.user.username,
+                             "why": "wrong_password"})
+        if not changed:  # raised after the commit: the failed login it counts and its audit event are kept
+            raise UserError("the current password is wrong: the password was not changed")
 
     def logout(self, session: Session, now: datetime) -> None:
         self.audit.append(AuditEntry(Action.LOGOUT, session.user.username, session.workstation,
@@ -177,8 +186,8 @@ class AuthService(AuditedService):
             return self._fail(conn, username, now, "disused",
                               "this account was not used for 90 days and is now disabled: "
                               "ask an administrator to enable it", count=False)
-        if not self._password_ok(conn, username, password):
-            return self._fail(conn, username, now, "wrong_password", WRONG_CREDENTIALS, user=user)
+        if not self._password_ok(conn, username, password, now):
+            return self._fail(conn, username, now, "wrong_password", WRONG_CREDENTIALS, user=user, recorded=True)
         if user.totp_enabled:
             if not (totp_code or "").strip():
                 # Not a failure: the password was right, the dialog now asks for the code.
@@ -189,15 +198,24 @@ class AuthService(AuditedService):
                                   user=user)
         return None
 
-    def _password_ok(self, conn: Connection, username: str, password: str) -> bool:
-        stored = repo.password_hash(conn, username)
-        if stored is None or not self._verify(stored, password):
+    def _password_ok(self, conn: Connection, username: str, password: str, now: datetime) -> bool:
+        """Whether `password` is the account's; when not, the failed login is already recorded.
+
+        The stored hash never reaches the console: the database gives its parameters and salt, the digest of the typed
+        password is computed here, and the database says whether it matches (console/store/users.py)."""
+        verifier = repo.password_verifier(conn, username)
+        digest = None if verifier is None else _digest(verifier, password)
+        if not repo.password_matches(conn, username, digest, now, self.workstation):
             return False
         user = repo.get_user(conn, username)
         # A temporary password from a reset is not rehashed: storing it as the user's own would end the required change.
-        if self.hasher.check_needs_rehash(stored) and not user.must_change_password:
-            repo.set_own_password_hash(conn, user.id, self.hasher.hash(password))
+        if self.hasher.check_needs_rehash(_stand_in(verifier)) and not user.must_change_password:
+            repo.set_own_password(conn, username, digest, self.hasher.hash(password), now, self.workstation)
         return True
+
+    def _digest(self, conn: Connection, username: str, password: str) -> str | None:
+        verifier = repo.password_verifier(conn, username)
+        return None if verifier is None else _digest(verifier, password)
 
     def _verify(self, stored: str, password: str) -> bool:
         try:
@@ -221,12 +239,14 @@ class AuthService(AuditedService):
         return False
 
     def _fail(self, conn: Connection, username: str, now: datetime, why: str, message: str,
-              count: bool = True, user: User | None = None) -> LoginFailed:
+              count: bool = True, user: User | None = None, recorded: bool = False) -> LoginFailed:
+        """`recorded`: the failed login is already counted (a wrong password: `_password_ok`)."""
         name = username[:64]
         self._audit(conn, name, Action.LOGIN_FAILED, Outcome.DENIED, {"why": why})
         if not count:
             return LoginFailed(message)
-        repo.record_failure(conn, name, now, self.workstation)
+        if not recorded:
+            repo.record_failure(conn, name, now, self.workstation)
         if user is not None and should_lock_out(repo.failures_since(conn, name, now - FAILED_LOGIN_WINDOW), now):
             repo.lock(conn, user.id, LockReason.FAILED_LOGINS, now)
             self._audit(conn, name, Action.LOCKOUT, Outcome.DENIED,
@@ -251,6 +271,41 @@ class AuthService(AuditedService):
     def _audit(self, conn: Connection, username: str, action: str, outcome: str, details: dict) -> None:
         self.audit.append(AuditEntry(action=action, username=username, workstation=self.workstation,
                                      outcome=outcome, details=details), conn=conn)
+
+
+# Bounds on what the database may ask a sign-in to compute (a damaged or hostile verifier must not exhaust memory).
+_MAX_MEMORY_KIB, _MAX_TIME, _MAX_LANES, _MAX_DIGEST, _MAX_SALT = 4 * 1024 * 1024, 64, 64, 256, 256
+_TYPES = {"argon2id": Type.ID, "argon2i": Type.I, "argon2d": Type.D}
+
+
+def _unb64(value: str) -> bytes:
+    return base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+
+
+def _digest(verifier: tuple[str, int], password: str) -> str | None:
+    """The base64 (unpadded) argon2 digest of `password` with the verifier's parameters and salt, as argon2-cffi
+    encodes it in a hash; None when the verifier is not one this console can compute with."""
+    params, digest_chars = verifier
+    try:
+        _, kind, version, costs, salt = params.split("$")
+        values = dict(part.split("=", 1) for part in costs.split(","))
+        memory, time, lanes = int(values["m"]), int(values["t"]), int(values["p"])
+        salt_bytes, length = _unb64(salt), digest_chars * 3 // 4
+        if not (kind in _TYPES and version.startswith("v=") and 0 < memory <= _MAX_MEMORY_KIB
+                and 0 < time <= _MAX_TIME and 0 < lanes <= _MAX_LANES and 4 <= length <= _MAX_DIGEST
+                and 8 <= len(salt_bytes) <= _MAX_SALT):
+            return None
+        raw = hash_secret_raw((password or "").encode(), salt_bytes, time_cost=time, memory_cost=memory,
+                              parallelism=lanes, hash_len=length, type=_TYPES[kind], version=int(version[2:]))
+    except (ValueError, KeyError, HashingError):
+        return None
+    return base64.b64encode(raw).decode().rstrip("=")
+
+
+def _stand_in(verifier: tuple[str, int]) -> str:
+    """An encoded hash with the verifier's parameters and salt and a dummy digest of the right length: enough for
+    `PasswordHasher.check_needs_rehash`, which looks at the parameters only."""
+    return f"{verifier[0]}${'A' * verifier[1]}"
 
 
 def _minutes(delta: timedelta) -> float:

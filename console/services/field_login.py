@@ -3,8 +3,8 @@
 The field copy is sealed to its user's password (console/services/field_copy_file.py): the password given here first
 unwraps the copy's key (argon2id), and only then is the copy opened. A wrong password that does not open it counts
 towards the lockout like any other failure. The opened copy (console/services/field_copy.py) holds the one account it
-was made for: its password hash (argon2id)
-and its TOTP secret (still encrypted with the contact key), its role and its locked/disabled state as they were when
+was made for: no password hash (the sealed copy
+itself is the password's verifier), its TOTP secret (still encrypted with the contact key), its role and its locked/disabled state as they were when
 the copy was made. The offline sign-in makes the same checks as `AuthService.login` (use notice, password, TOTP with
 its replay guard, lockout after repeated failures, disuse) on that account, and more:
 
@@ -141,18 +141,18 @@ class FieldAuthService(AuthService):
         self.field = self.copy.open(self.seal, self.cipher, read_only=self.read_only)
         repo.copy_accounts(self.field.database, self.database)
 
-    def _password_ok(self, conn, username: str, password: str) -> bool:
-        """A directory account's password is the directory's (its console row holds none): offline, the check is the
-        sealed copy itself, whose key is derived from that password with argon2id and which opens (AES-GCM) only with
-        it: the cached verifier of the last online sign-in, as old as the copy (field_copy_max_age_days)."""
-        user = repo.get_user(conn, username)
-        if user is not None and user.source == "directory":
-            try:
-                self.copy.unlock(password or "")
-            except WrongPassword:
-                return False
-            return True
-        return super()._password_ok(conn, username, password)
+    def _password_ok(self, conn, username: str, password: str, now: datetime) -> bool:
+        """The check is the sealed copy itself, for every account: its key is derived from the password the user
+        signed in with online when the copy was made (argon2id), and it opens (AES-GCM) only with it: the verifier of
+        the last online sign-in, as old as the copy (field_copy_max_age_days). The copy holds no password hash (a
+        directory account has none, and a local account's is never read by a console: migration 0013). A password
+        that does not open it is recorded as a failed login."""
+        try:
+            self.copy.unlock(password or "")
+        except WrongPassword:
+            repo.record_failure(conn, username, now, self.workstation)
+            return False
+        return True
 
     def change_password(self, session: Session, old: str, new: str, now: datetime) -> None:
         raise UserError("the password cannot be changed with no connection: change it when the database answers")

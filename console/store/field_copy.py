@@ -19,6 +19,7 @@ from console.store.models import Base
 
 TABLES = ("owners", "sites", "cameras", "streams", "share_grants", "incidents", "users", "sign_ins")
 _BATCH = 5000
+FIELD_COPY_PASSWORD = "!field-copy"  # never a hash: the sealed copy is the password's verifier
 
 
 class NotARegistry(ValueError):
@@ -36,11 +37,17 @@ def copy_rows(source: Database, target: Database, *, user_id: int, grants_since:
     queries = {name: select(tables[name]) for name in TABLES}
     queries["share_grants"] = select(grants).where(grants.c.expires_at > grants_since)
     queries["incidents"] = select(incidents).where(incidents.c.closed_at.is_(None))
-    # Only the account the copy is made for (its password hash and its TOTP secret, still encrypted with the
-    # contact key), so the laptop can sign that person in with no connection; never another account.
-    queries["users"] = select(tables["users"]).where(tables["users"].c.id == user_id)
-    queries["sign_ins"] = select(tables["sign_ins"]).where(tables["sign_ins"].c.user_id == user_id)
-    blank = {"owners": ({} if contacts else {"contact_ciphertext": None, "phone_digest": None, "email_digest": None}),
+    # Only the account the copy is made for (its TOTP secret, still encrypted with the contact key), so the laptop
+    # can sign that person in with no connection; never another account. No password hash: the consoles' role may
+    # not read one (migration 0013), and the copy needs none, being sealed with a key derived from the password
+    # (console/services/field_login.py checks the password by opening it).
+    account, signed = tables["users"], tables["sign_ins"]
+    queries["users"] = (select(*[c for c in account.c if c.name != "password_hash"])
+                        .where(account.c.id == user_id))
+    queries["sign_ins"] = (select(*[c for c in signed.c if c.name != "password_hash"])
+                           .where(signed.c.user_id == user_id))
+    blank = {"users": {"password_hash": FIELD_COPY_PASSWORD},
+             "owners": ({} if contacts else {"contact_ciphertext": None, "phone_digest": None, "email_digest": None}),
              "streams": {} if credentials else {"credential_ciphertext": None}}
     counts = {}
     try:

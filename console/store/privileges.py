@@ -5,7 +5,10 @@ trail and the change feed: read and append only; the schema version: read only; 
 owner with `rtic-console db upgrade`). Accounts (`users`): read only, so a console cannot change a role, lift an
 administrator's lock or add an account; what signing in writes goes to `sign_ins`, which consoles may insert and
 update (account changes run as the owner: `rtic-console users ...` with RTIC_ADMIN_DATABASE_URL); a directory sign-in
-writes its account's row only through rtic_save_directory_user (migration 0012), which may write directory rows only. Login failures are
+writes its account's row only through rtic_save_directory_user (migration 0012), which may write directory rows only.
+Password hashes (users.password_hash, sign_ins.password_hash) are neither readable nor writable by the consoles' role:
+it gets column privileges without them, and checks and changes passwords through the functions of migration 0013
+(rtic_password_verifier, rtic_password_matches, rtic_set_own_password). Login failures are
 the one table consoles delete from (a successful login clears its user's failures), and the cameras of a footage
 request can be taken off the request.
 """
@@ -24,6 +27,9 @@ _ROLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 APPEND_ONLY = ("audit_events", "audit_checkpoints", "changes")
 READ_ONLY = ("alembic_version", "users", "audit_cuts", "retention_runs")  # cuts and runs: the purge role's
 MAY_DELETE = ("login_failures", "footage_request_cameras")
+HIDDEN_COLUMNS = {"users": "password_hash", "sign_ins": "password_hash"}  # through migration 0013's functions only
+PASSWORD_FUNCTIONS = ("rtic_password_verifier(text)", "rtic_password_matches(text, text, timestamptz, text)",
+                      "rtic_set_own_password(text, text, text, timestamptz, text)")
 
 
 def grant_console_privileges(database: Database, role: str) -> list[str]:
@@ -46,6 +52,8 @@ def grant_console_privileges(database: Database, role: str) -> list[str]:
                 raise UserError(f"the role {role!r} owns the tables, so it could switch the audit guards off: let the "
                                 "consoles log in as a role that does not own them")
             tables = sorted(inspect(conn).get_table_names())
+            # Before migration 0013 there are no password functions: sign-in still needs the hash columns then.
+            hide = conn.exec_driver_sql("SELECT 1 FROM pg_proc WHERE proname = 'rtic_password_verifier'").first()
             statements = [f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC, "{role}"',
                           f'GRANT USAGE ON SCHEMA public TO "{role}"',
                           f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"']
@@ -58,10 +66,18 @@ def grant_console_privileges(database: Database, role: str) -> list[str]:
                     verbs = "SELECT, INSERT, UPDATE, DELETE"
                 else:
                     verbs = "SELECT, INSERT, UPDATE"
-                statements.append(f'GRANT {verbs} ON "{table}" TO "{role}"')
+                if hide and table in HIDDEN_COLUMNS:
+                    columns = ", ".join(f'"{c["name"]}"' for c in inspect(conn).get_columns(table)
+                                        if c["name"] != HIDDEN_COLUMNS[table])
+                    statements.append(", ".join(f"{verb} ({columns})" for verb in verbs.split(", "))
+                                      .join(("GRANT ", f' ON "{table}" TO "{role}"')))
+                else:
+                    statements.append(f'GRANT {verbs} ON "{table}" TO "{role}"')
             if conn.exec_driver_sql("SELECT 1 FROM pg_proc WHERE proname = 'rtic_save_directory_user'").first():
                 statements.append("GRANT EXECUTE ON FUNCTION rtic_save_directory_user(text, text, text, text, "
                                   f'timestamptz) TO "{role}"')
+            if hide:
+                statements += [f'GRANT EXECUTE ON FUNCTION {f} TO "{role}"' for f in PASSWORD_FUNCTIONS]
             for statement in statements:
                 conn.exec_driver_sql(statement)
     except SQLAlchemyError as exc:

@@ -4,12 +4,20 @@ An account is two rows: `users` (what an administrator decides: name, role, the 
 administrator's lock, disablement, the TOTP secret) and `sign_ins` (what signing in writes: the last sign-in, a lock
 after too many failures, disuse found at a sign-in, the last TOTP step, a password the user chose). On PostgreSQL the
 consoles' role may write only the second (`db grant`); the functions below say which row each one writes. A `User`
-is both rows joined; the password hash and the encrypted TOTP secret are returned only by the functions named for
-them, so a `User` (which ends up in views and logs) never carries either.
+is both rows joined; the encrypted TOTP secret is returned only by the function named for it, so a `User` (which
+ends up in views and logs) never carries it.
+
+Password hashes are never read by a console (migration 0013): a sign-in asks for the stored hash's parameters and
+salt (`password_verifier`), computes the argon2 digest of the typed password itself, and asks whether it matches
+(`password_matches`, which records a mismatch as a failed login); the user's own change needs the digest of the
+password in force (`set_own_password`). On PostgreSQL these run as the owner's functions, since the consoles' role may
+neither read nor write either password_hash column; on SQLite (one user's file) the same functions do it here.
 """
 
 from __future__ import annotations
 
+import hmac
+import re
 import sqlite3
 from datetime import datetime
 
@@ -26,8 +34,9 @@ sign_ins = SignInRow.__table__
 failures = LoginFailureRow.__table__
 view_sessions = ViewSessionRow.__table__  # console/store/views.py reads and writes it
 
-_JOINED = (select(users, sign_ins.c.last_login_at.label("s_last_login_at"), sign_ins.c.locked_at.label("s_locked_at"),
-                  sign_ins.c.disabled_at.label("s_disabled_at"), sign_ins.c.password_hash.label("s_password_hash"))
+ACCOUNT_COLUMNS = [c for c in users.c if c.name != "password_hash"]  # what the consoles' role may read
+_JOINED = (select(*ACCOUNT_COLUMNS, sign_ins.c.last_login_at.label("s_last_login_at"),
+                  sign_ins.c.locked_at.label("s_locked_at"), sign_ins.c.disabled_at.label("s_disabled_at"))
            .select_from(users.outerjoin(sign_ins, sign_ins.c.user_id == users.c.id)))
 
 
@@ -48,7 +57,7 @@ def _user(row) -> User:
         created_at=row.created_at, last_login_at=_latest(row.last_login_at, row.s_last_login_at),
         locked_at=locked_at, lock_reason=reason, disabled_at=row.disabled_at or row.s_disabled_at,
         reenabled_at=row.reenabled_at, totp_enabled=row.totp_secret_ciphertext is not None,
-        must_change_password=row.must_change_password and row.s_password_hash is None,
+        must_change_password=row.must_change_password,  # a password of the user's own clears it (set_own_password)
         source=row.source or "local", break_glass=bool(row.break_glass),
     )
 
@@ -84,12 +93,66 @@ def count_users(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(users)).scalar_one()
 
 
-def password_hash(conn: Connection, username: str) -> str | None:
-    """The password in force: the one the user chose, else the one an administrator set."""
+def _hash_in_force(conn: Connection, username: str) -> str | None:
+    """The password in force: the one the user chose, else the one an administrator set. SQLite only: on PostgreSQL
+    the consoles' role cannot read it, and the functions of migration 0013 do this."""
     row = conn.execute(select(users.c.password_hash, sign_ins.c.password_hash.label("own"))
                        .select_from(users.outerjoin(sign_ins, sign_ins.c.user_id == users.c.id))
                        .where(users.c.username == username)).first()
     return None if row is None else row.own or row.password_hash
+
+
+def password_verifier(conn: Connection, username: str) -> tuple[str, int] | None:
+    """(the encoded argon2 hash in force without its digest: algorithm, version, parameters and salt; the digest's
+    length in base64 characters), or None for an unknown account or one with no local password."""
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(text("SELECT out_params, out_digest_length FROM rtic_password_verifier(:u)"),
+                           {"u": username}).first()
+        return None if row is None else (row.out_params, row.out_digest_length)
+    stored = _hash_in_force(conn, username)
+    if stored is None or not _ARGON2.match(stored):
+        return None
+    params, _, digest = stored.rpartition("$")
+    return params, len(digest)
+
+
+def password_matches(conn: Connection, username: str, digest: str | None, now: datetime, workstation: str) -> bool:
+    """Whether `digest` (base64 argon2 output of the typed password with the verifier's parameters) is the stored
+    one; when not (or `digest` is None), the failed login is recorded here, towards the lockout."""
+    if conn.dialect.name == "postgresql":
+        return bool(conn.execute(text("SELECT rtic_password_matches(:u, :d, :now, :w)"),
+                                 {"u": username, "d": digest, "now": now, "w": workstation}).scalar_one())
+    stored = _hash_in_force(conn, username)
+    ok = (stored is not None and digest is not None and _ARGON2.match(stored) is not None
+          and hmac.compare_digest(stored.rpartition("$")[2].encode(), digest.encode()))
+    if not ok:
+        record_failure(conn, username, now, workstation)
+    return ok
+
+
+def set_own_password(conn: Connection, username: str, old_digest: str | None, new_hash: str, now: datetime,
+                     workstation: str) -> bool:
+    """The user's own new password (or a rehash of the one in force), given the digest of the password in force;
+    this also ends a required change. False (and a failed login recorded) when `old_digest` is not that password's,
+    or the account has no local password."""
+    if not _ARGON2ID.match(new_hash) or len(new_hash) > 200:
+        raise ValueError("not an argon2id password hash")
+    if conn.dialect.name == "postgresql":
+        return bool(conn.execute(text("SELECT rtic_set_own_password(:u, :d, :h, :now, :w)"),
+                                 {"u": username, "d": old_digest, "h": new_hash, "now": now,
+                                  "w": workstation}).scalar_one())
+    if not password_matches(conn, username, old_digest, now, workstation):
+        return False
+    row = conn.execute(select(users.c.id, users.c.source).where(users.c.username == username)).one()
+    if (row.source or "local") != "local":
+        return False
+    _sign_in_update(conn, row.id, password_hash=new_hash)
+    conn.execute(update(users).where(users.c.id == row.id).values(must_change_password=False))
+    return True
+
+
+_ARGON2 = re.compile(r"^\$argon2(id|i|d)\$v=[0-9]+\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$")
+_ARGON2ID = re.compile(r"^\$argon2id\$v=[0-9]+\$m=[0-9]+,t=[0-9]+,p=[0-9]+\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$")
 
 
 def set_password_hash(conn: Connection, user_id: int, hashed: str, must_change: bool) -> None:
@@ -183,11 +246,6 @@ def _sign_in_update(conn: Connection, user_id: int, **values) -> None:
 
 def disable_unused_at_sign_in(conn: Connection, user_id: int, now: datetime) -> None:
     _sign_in_update(conn, user_id, disabled_at=now)
-
-
-def set_own_password_hash(conn: Connection, user_id: int, hashed: str) -> None:
-    """The user's own new password (or a rehash of the one in force); this also ends a required change."""
-    _sign_in_update(conn, user_id, password_hash=hashed)
 
 
 def set_totp_last_step(conn: Connection, user_id: int, step: int) -> None:

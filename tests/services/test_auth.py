@@ -36,9 +36,13 @@ def test_login_needs_the_notice_acknowledged(database, auth, dana):
 
 def test_password_hash_is_argon2id_and_never_in_a_user(database, dana):
     with database.engine.connect() as conn:
-        stored = user_store.password_hash(conn, "dana")
+        stored = conn.exec_driver_sql("SELECT password_hash FROM users WHERE username = 'dana'").scalar_one()
+        params, length = user_store.password_verifier(conn, "dana")
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     assert "argon2" not in repr(dana)
+    # The verifier is the hash without its digest: what a console needs to compute the digest, never the digest.
+    assert stored == f"{params}${stored.rsplit('$', 1)[1]}" and length == len(stored.rsplit("$", 1)[1])
+    assert stored.rsplit("$", 1)[1] not in params
 
 
 def test_wrong_password_and_unknown_user_read_the_same(database, auth, dana):
@@ -146,3 +150,30 @@ def test_change_password(auth, dana):
         auth.change_password(session, "not my password", "a brand new passphrase", NOW)
     auth.change_password(session, PASSWORD, "a brand new passphrase", NOW)
     assert login(auth, "a brand new passphrase")
+
+
+@pytest.mark.parametrize("params, length", [
+    ("$argon2id$v=19$m=99999999999,t=1,p=1$c2FsdHNhbHRzYWx0", 43),  # memory beyond the bound: not computed
+    ("$argon2id$v=19$m=8,t=100000,p=1$c2FsdHNhbHRzYWx0", 43),
+    ("$argon2id$v=19$m=8,t=1,p=1$c2FsdA", 43),  # a salt too short
+    ("$argon2id$v=19$m=8,t=1,p=1$not base64!", 43),
+    ("$argon2id$v=19$m=8,t=1$c2FsdHNhbHRzYWx0", 43),
+    ("$bcrypt$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0", 43),
+    ("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0", 100000),
+    ("", 0), ("$$$$", 1),
+])
+def test_a_hostile_or_damaged_verifier_is_a_wrong_password_not_a_crash(params, length):
+    from console.services.auth import _digest
+
+    assert _digest((params, length), PASSWORD) is None
+
+
+def test_the_digest_is_the_one_argon2_cffi_stores():
+    from argon2 import PasswordHasher
+
+    from console.services.auth import _digest
+
+    stored = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    params, _, digest = stored.rpartition("$")
+    assert _digest((params, len(digest)), PASSWORD) == digest
+    assert _digest((params, len(digest)), PASSWORD + "x") != digest
