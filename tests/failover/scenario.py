@@ -97,7 +97,7 @@ def fail_over(rs: ReplicaSet, url: str, standby: Cluster, journals: Path, consol
         sink = ResilientAudit(AuditLog(database), AuditJournal(journals / f"journal-{n}.db"),
                               ping_interval_s=0.05, max_backoff_s=0.2, heartbeat_s=0.5)
         made.append(Console(f"rtic-ws-{n}", database, sink))
-    state = {"killed": None}
+    state = {"killed": None, "dead": None}
     changed = threading.Condition()
     stop = threading.Event()
 
@@ -120,7 +120,8 @@ def fail_over(rs: ReplicaSet, url: str, standby: Cluster, journals: Path, consol
             if killed is not None:
                 if started_before_kill:
                     console.in_flight += 1
-                if result.outcome == "stored" and console.first_write_after_kill is None:
+                if result.outcome == "stored" and state["dead"] is not None and \
+                        console.first_write_after_kill is None:  # the old primary is gone: on the new one
                     console.first_write_after_kill = finished
                 if result.outcome == "stored" and state.get("promoted") is not None:
                     console.stored_after += 1
@@ -129,10 +130,14 @@ def fail_over(rs: ReplicaSet, url: str, standby: Cluster, journals: Path, consol
                 changed.notify_all()
 
     def on_online(console: Console):
+        was = {"online": True}
+
         def callback(connectivity_state) -> None:
-            # The flusher wrote the journal into the new primary: that is a write there too.
-            if connectivity_state.online and state["killed"] is not None and console.first_write_after_kill is None:
+            # Back online after the primary died: the flusher wrote the journal into the new primary, a write too.
+            if connectivity_state.online and not was["online"] and state["dead"] is not None \
+                    and console.first_write_after_kill is None:
                 console.first_write_after_kill = time.monotonic()
+            was["online"] = connectivity_state.online
         return callback
 
     for console in made:
@@ -145,6 +150,7 @@ def fail_over(rs: ReplicaSet, url: str, standby: Cluster, journals: Path, consol
         _wait(changed, lambda: all(len(c.sent) >= before for c in made), timeout, "the consoles to write")
         state["killed"] = time.monotonic()
         old.stop("immediate")
+        state["dead"] = time.monotonic()  # pg_ctl -w: the server has exited
         standby.promote()
         state["promoted"] = time.monotonic()
         _wait(changed, lambda: all(c.stored_after >= after for c in made) or any(c.errors for c in made), timeout,
