@@ -30,7 +30,7 @@ def test_the_fixture_makes_a_streaming_standby_and_removes_everything(replica_se
     assert not replica_set.primary.in_recovery() and standby.in_recovery()
     replica_set.primary.sql("CREATE DATABASE replicated")
     replica_set.primary.sql("CREATE TABLE t (a int); INSERT INTO t VALUES (42)", "replicated")
-    # synchronous_commit = on with a synchronous standby: the commit returned, so the standby has it.
+    replica_set.wait_replayed(standby)
     assert standby.sql("SELECT a FROM t", "replicated") == [(42,)]
     root = replica_set.root
     replica_set.close()

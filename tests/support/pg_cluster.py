@@ -176,6 +176,16 @@ class ReplicaSet:
                 raise RuntimeError(f"{standby.name} is not streaming from {source.name} after {timeout:g} s: {rows}")
             time.sleep(0.1)
 
+    def wait_replayed(self, standby: Cluster, timeout: float = 60) -> None:
+        """Until `standby` has replayed everything the primary has written so far (synchronous_commit = on waits
+        for the standby to FLUSH a commit, which survives a failover, not to replay it: reads there may lag)."""
+        [(lsn,)] = self.primary.sql("SELECT pg_current_wal_lsn()::text")
+        deadline = time.monotonic() + timeout
+        while not standby.sql(f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn")[0][0]:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{standby.name} has not replayed up to {lsn} after {timeout:g} s")
+            time.sleep(0.05)
+
     def multi_host_url(self, database: str, clusters: list[Cluster] | None = None,
                        attrs: str = "read-write") -> str:
         """The libpq multi-host form the console accepts: postgresql+psycopg://postgres@a:p1,b:p2/db?..."""
