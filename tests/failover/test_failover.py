@@ -98,5 +98,42 @@ def test_the_change_feed_re_listens_and_catches_up_on_the_new_primary(replica_se
             with arrived:
                 assert arrived.wait_for(lambda: set(later) <= set(seen), 30), seen
             assert seen == sorted(seen) and len(seen) == len(set(seen))
+            assert follower.server == standby.host  # what the status bar shows: the server it is on now
+        finally:
+            follower.stop()
+
+
+def test_a_feed_behind_the_last_change_seen_is_followed_from_its_newest_change(pg_migrated_url):
+    """After a failover with asynchronous replication the new primary may lack the last changes the follower saw:
+    the follower must not wait for change numbers that will never come back."""
+    from console.domain.changes import ChangeKind
+    from console.services.changes import ChangeFollower
+    from console.store.changes import record_change
+
+    seen, arrived = [], threading.Condition()
+
+    def on_changes(batch):
+        with arrived:
+            seen.extend(c.seq for c in batch)
+            arrived.notify_all()
+
+    def on_state(online, why):
+        with arrived:
+            arrived.notify_all()
+
+    with open_database(pg_migrated_url) as database:
+        follower = ChangeFollower(database, on_changes=on_changes, on_state=on_state, poll_interval=0.1,
+                                  max_backoff=0.2)
+        follower.last_seq = 1_000_000  # seen on a primary that is gone; this server's feed is empty
+        follower.start()
+        try:
+            with arrived:
+                assert arrived.wait_for(lambda: follower.online, 30)
+            assert follower.last_seq == 0
+            with database.engine.begin() as conn:
+                change = record_change(conn, ChangeKind.SITE, None, "rtic-ws-3")
+            with arrived:
+                assert arrived.wait_for(lambda: change in seen, 30), seen
+            assert follower.server.endswith(":5432")
         finally:
             follower.stop()
