@@ -137,3 +137,23 @@ def test_a_feed_behind_the_last_change_seen_is_followed_from_its_newest_change(p
             assert follower.server.endswith(":5432")
         finally:
             follower.stop()
+
+
+def test_the_old_primary_rebuilt_as_a_standby_takes_over_in_a_second_failover(replica_set, tmp_path):
+    first_standby = replica_set.add_standby()
+    url = prepare(replica_set)
+    first = fail_over(replica_set, url, first_standby, tmp_path, before=5, after=5)
+    assert first.lost == first.doubled == 0
+    # The dead primary's place: a new standby copied from the promoted server (as Patroni's reinit does), and the
+    # consoles' URL lists it; the second failover goes back to it.
+    rebuilt = replica_set.add_standby(source=first_standby, name="rebuilt")
+    url = replica_set.multi_host_url("rtic", [first_standby, rebuilt])
+    # The same workstations with the same local journals (a console's journal is its own for good: a new, empty one
+    # under a name whose events are in the trail would be reported as a deleted journal).
+    second = fail_over(replica_set, url, rebuilt, tmp_path, before=5, after=5)
+    assert [c.errors for c in first.consoles + second.consoles] == [[]] * 4
+    assert second.lost == second.doubled == 0 and second.journaled > 0
+    assert sum(second.stored.values()) == len(first.sent) + len(second.sent)
+    with open_database(rebuilt.url("rtic")) as promoted:
+        assert promoted.server() == rebuilt.host
+        assert AuditLog(promoted).verify().ok
