@@ -80,7 +80,7 @@ class ChangeFollower(BackgroundLoop):
         """Which server answers now (a multi-host URL: after a failover, the promoted standby), and whether its feed
         is behind the last change seen (changes the old primary had not yet sent its standby: asynchronous
         replication). Then the follower goes on from the new server's newest change instead of waiting forever."""
-        self.server = self.database.server()
+        self.server = self.database.server() if self.database.dialect == "postgresql" else ""
         if self.last_seq is None:
             return
         with self.database.reader.connect() as conn:

@@ -101,6 +101,18 @@ class Database:
             host, port = conn.execute(text("SELECT inet_server_addr()::text, inet_server_port()")).one()
         return f"{(host or 'local socket').split('/')[0]}:{port}" if port else (host or "local socket")
 
+    def replay_lag(self) -> float | None:
+        """On a PostgreSQL standby (a `target_session_attrs=prefer-standby` URL may land on one): how many seconds
+        behind its primary the data it serves is (0.0 when it has replayed all it received); None on a primary or
+        SQLite. The building block for refusing stale reads from a lagging standby."""
+        if self.dialect != "postgresql":
+            return None
+        with self.engine.connect() as conn:
+            standby, lag = conn.execute(text(
+                "SELECT pg_is_in_recovery(), CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+                "ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END")).one()
+        return max(0.0, float(lag or 0.0)) if standby else None
+
     def __enter__(self) -> "Database":
         return self
 

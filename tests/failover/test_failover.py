@@ -37,6 +37,18 @@ def test_the_fixture_makes_a_streaming_standby_and_removes_everything(replica_se
     assert not root.exists()
 
 
+def test_a_prefer_standby_url_reads_from_the_standby_and_knows_its_replay_lag(replica_set):
+    standby = replica_set.add_standby()
+    prepare(replica_set)
+    replica_set.wait_replayed(standby)  # synchronous_commit = on: flushed there at once, replayed a moment later
+    with open_database(replica_set.multi_host_url("rtic", attrs="prefer-standby")) as reader, \
+            open_database(replica_set.primary.url("rtic")) as primary:
+        assert reader.server() == standby.host
+        lag = reader.replay_lag()
+        assert lag is not None and lag >= 0.0
+        assert primary.replay_lag() is None
+
+
 def test_the_console_follows_the_writable_server_of_a_multi_host_url(replica_set, tmp_path):
     standby = replica_set.add_standby()
     # The standby listed FIRST: target_session_attrs=read-write must pass over it to the primary.
