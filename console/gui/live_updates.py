@@ -120,7 +120,8 @@ class LiveUpdates(QObject):
         if online:
             self.offline_since = None
             self.last_ok = datetime.now(timezone.utc)
-            self.window.sync_label.setText(f"Sync: {self.how}{self.journal_note}")
+            server = f" · on {self.follower.server}" if self.follower.server else ""  # after a failover: the new one
+            self.window.sync_label.setText(f"Sync: {self.how}{server}{self.journal_note}")
             self.window.sync_label.setStyleSheet("")
             self.window.sync_label.setToolTip("Changes made on other consoles appear here within seconds.")
             return

@@ -38,6 +38,7 @@ class ChangeFollower(BackgroundLoop):
         self.max_backoff = max_backoff
         self.last_seq: int | None = None
         self.online: bool | None = None
+        self.server = ""  # the server the feed is read from ("host:port"), set each time it comes online
         super().__init__()
         self._listener = None  # the psycopg connection LISTENing (PostgreSQL)
 
@@ -60,6 +61,8 @@ class ChangeFollower(BackgroundLoop):
         backoff = self.poll_interval
         while not self._stop.is_set():
             try:
+                if self.online is not True:  # starting, or back after a lost connection (perhaps a failover)
+                    self._reconnected()
                 self._catch_up()
                 self._set_state(True, "")
                 backoff = self.poll_interval
@@ -72,6 +75,20 @@ class ChangeFollower(BackgroundLoop):
             except Exception:  # noqa: BLE001 - a bug in a callback must not end the feed for this console
                 log.exception("change feed callback failed")
                 self._stop.wait(self.poll_interval)
+
+    def _reconnected(self) -> None:
+        """Which server answers now (a multi-host URL: after a failover, the promoted standby), and whether its feed
+        is behind the last change seen (changes the old primary had not yet sent its standby: asynchronous
+        replication). Then the follower goes on from the new server's newest change instead of waiting forever."""
+        self.server = self.database.server() if self.database.dialect == "postgresql" else ""
+        if self.last_seq is None:
+            return
+        with self.database.reader.connect() as conn:
+            newest = store.latest_seq(conn)
+        if newest < self.last_seq:
+            log.warning("the change feed on %s ends at change %d, before the last one seen (%d): changes were lost "
+                        "in a failover; following from there", self.server, newest, self.last_seq)
+            self.last_seq = newest
 
     def _catch_up(self) -> None:
         with self.database.reader.connect() as conn:

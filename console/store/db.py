@@ -44,11 +44,30 @@ def resolve_url(url: str | None = None) -> str:
     return url or os.environ.get(ENV_URL) or f"sqlite:///{default_sqlite_path()}"
 
 
+_MULTI_HOST = re.compile(r"^(?P<scheme>postgresql(?:\+\w+)?://)(?P<auth>[^@/?]*@)?(?P<hosts>[^/?@]*,[^/?@]*)"
+                         r"(?P<path>/[^?]*)?(?:\?(?P<query>.*))?$")
+
+
+def multi_host(url: str) -> str:
+    """libpq's multi-host form (`postgresql+psycopg://u@a:5432,b:5433/rtic?target_session_attrs=read-write`, which
+    SQLAlchemy cannot parse) in SQLAlchemy's (`postgresql+psycopg://u@/rtic?host=a:5432&host=b:5433&...`); any
+    other URL unchanged. libpq then tries the hosts in order on every new connection, and with
+    target_session_attrs=read-write takes the one that accepts writes: after a failover, the promoted standby."""
+    found = _MULTI_HOST.match(url)
+    if found is None:
+        return url
+    hosts = [h.strip() for h in found["hosts"].split(",")]
+    if not all(hosts) or len(hosts) > 16:
+        raise UserError(f"unreadable list of database servers {found['hosts'][:200]!r}: {_URL_HELP}")
+    query = "&".join([*(f"host={h}" for h in hosts), *([found["query"]] if found["query"] else [])])
+    return f"{found['scheme']}{found['auth'] or ''}{found['path'] or '/'}?{query}"
+
+
 def describe_url(url: str) -> str:
     """The URL as it may be shown or logged: never with its password."""
     try:
-        return redact(make_url(url).render_as_string(hide_password=True))
-    except ArgumentError:
+        return redact(make_url(multi_host(url)).render_as_string(hide_password=True))
+    except (ArgumentError, UserError, ValueError):
         return "<unreadable database URL>"
 
 
@@ -72,6 +91,27 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def server(self) -> str:
+        """The server this console is on now, for the status bar: `host:port` on PostgreSQL (one of a multi-host
+        URL's, after a failover the promoted one), the file on SQLite. Raises the driver's error when away."""
+        if self.dialect != "postgresql":
+            return self.engine.url.database or ":memory:"
+        with self.engine.connect() as conn:
+            host, port = conn.execute(text("SELECT inet_server_addr()::text, inet_server_port()")).one()
+        return f"{(host or 'local socket').split('/')[0]}:{port}" if port else (host or "local socket")
+
+    def replay_lag(self) -> float | None:
+        """On a PostgreSQL standby (a `target_session_attrs=prefer-standby` URL may land on one): how many seconds
+        behind its primary the data it serves is (0.0 when it has replayed all it received); None on a primary or
+        SQLite. The building block for refusing stale reads from a lagging standby."""
+        if self.dialect != "postgresql":
+            return None
+        with self.engine.connect() as conn:
+            standby, lag = conn.execute(text(
+                "SELECT pg_is_in_recovery(), CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+                "ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END")).one()
+        return max(0.0, float(lag or 0.0)) if standby else None
 
     def __enter__(self) -> "Database":
         return self
@@ -97,8 +137,8 @@ def connect_database(url: str | None = None, *, create: bool = False) -> Databas
     url = resolve_url(url)
     shown = describe_url(url)
     try:
-        parsed = make_url(url)
-    except ArgumentError:
+        parsed = make_url(multi_host(url))
+    except (ArgumentError, ValueError):
         raise UserError(f"unknown database URL {redact(url)!r}: {_URL_HELP}") from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
