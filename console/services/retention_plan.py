@@ -34,6 +34,10 @@ class RetentionPlan:
             count, oldest, kept = store.footage_due(conn, self._cutoff(now, s.retention_footage_days), hold)
             out.append(Due(Kind.FOOTAGE, count, oldest, f"its incident closed more than {s.retention_footage_days} "
                            "days ago (retention_footage_days); open incidents keep theirs", kept))
+            count, oldest, kept = store.bulletins_due(conn, self._cutoff(now, s.retention_bulletins_days), hold)
+            out.append(Due(Kind.BULLETINS, count, oldest, f"its incident closed more than "
+                           f"{s.retention_bulletins_days} days ago (retention_bulletins_days); open incidents keep "
+                           "theirs", kept))
             count, oldest = store.calls_due(conn, self._cutoff(now, s.retention_outreach_days), declined=False)
             out.append(Due(Kind.OUTREACH, count, oldest,
                            f"called more than {s.retention_outreach_days} days ago (retention_outreach_days)"))

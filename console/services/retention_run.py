@@ -75,6 +75,7 @@ class RetentionRun:
             self._purge_snapshots(report, now, progress)  # first: a snapshot's hold is found through its session
             self._purge_sessions(report, now, progress)
             self._purge_footage(report, now, progress)
+            self._purge_bulletins(report, now, progress)
             for declined in (False, True):
                 self._purge_calls(report, now, declined, progress)
             self._purge_field_copy(report, now)
@@ -110,6 +111,11 @@ class RetentionRun:
         cutoff = self._cutoff(now, self.settings.retention_view_sessions_days)
         self._batched(report, Kind.VIEW_SESSIONS,
                       lambda conn: store.delete_sessions(conn, cutoff, store.held(conn), self.batch), progress)
+
+    def _purge_bulletins(self, report: RunReport, now: datetime, progress) -> None:
+        cutoff = self._cutoff(now, self.settings.retention_bulletins_days)
+        self._batched(report, Kind.BULLETINS,
+                      lambda conn: store.delete_bulletins(conn, cutoff, store.held(conn), self.batch), progress)
 
     def _purge_calls(self, report: RunReport, now: datetime, declined: bool, progress) -> None:
         days = self.settings.retention_declined_days if declined else self.settings.retention_outreach_days
