@@ -114,8 +114,13 @@ class RetentionRun:
 
     def _purge_bulletins(self, report: RunReport, now: datetime, progress) -> None:
         cutoff = self._cutoff(now, self.settings.retention_bulletins_days)
-        self._batched(report, Kind.BULLETINS,
-                      lambda conn: store.delete_bulletins(conn, cutoff, store.held(conn), self.batch), progress)
+
+        def step(conn) -> int:
+            n, unsent = store.delete_bulletins(conn, cutoff, store.held(conn), self.batch)
+            self._add(report, "bulletin_copies_unsent", unsent)  # e-mail that never left goes too: counted
+            return n
+
+        self._batched(report, Kind.BULLETINS, step, progress)
 
     def _purge_calls(self, report: RunReport, now: datetime, declined: bool, progress) -> None:
         days = self.settings.retention_declined_days if declined else self.settings.retention_outreach_days

@@ -17,6 +17,7 @@ from sqlalchemy import and_, delete, false, func, insert, or_, select, true, upd
 from sqlalchemy.engine import Connection
 
 from console.domain.audit import format_timestamp
+from console.domain.bulletins import DeliveryState
 from console.domain.retention import Cut, Held, Hold, HoldTarget, cut_from
 from console.store.audit import events
 from console.store.models import (
@@ -224,14 +225,18 @@ def bulletins_due(conn: Connection, cutoff: datetime, hold: Held) -> tuple[int, 
     return count, oldest, kept
 
 
-def delete_bulletins(conn: Connection, cutoff: datetime, hold: Held, batch: int) -> int:
-    """Delete up to `batch` of the oldest due bulletins, their outbox rows with them."""
+def delete_bulletins(conn: Connection, cutoff: datetime, hold: Held, batch: int) -> tuple[int, int]:
+    """Delete up to `batch` of the oldest due bulletins, their outbox rows with them: (bulletins deleted, e-mail
+    copies among those rows that had not been sent: still queued, being sent, or refused)."""
     ids = [r for (r,) in conn.execute(select(bulletins.c.id).where(_bulletins_due(cutoff), ~_bulletins_held(hold))
                                       .order_by(bulletins.c.id).limit(batch))]
-    if ids:
-        conn.execute(delete(bulletin_recipients).where(bulletin_recipients.c.bulletin_id.in_(ids)))
-        conn.execute(delete(bulletins).where(bulletins.c.id.in_(ids)))
-    return len(ids)
+    if not ids:
+        return 0, 0
+    unsent = conn.execute(select(func.count()).select_from(bulletin_recipients).where(
+        bulletin_recipients.c.bulletin_id.in_(ids), bulletin_recipients.c.state != DeliveryState.SENT.value)).scalar_one()
+    conn.execute(delete(bulletin_recipients).where(bulletin_recipients.c.bulletin_id.in_(ids)))
+    conn.execute(delete(bulletins).where(bulletins.c.id.in_(ids)))
+    return len(ids), unsent
 
 
 # --- outreach calls -------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from console.domain.audit import Action
 from console.domain.bulletins import Attachment, AttachmentKind
@@ -57,8 +57,11 @@ def sent(database, cipher, clock):
                 conn, ids[incident], "dispatcher", T0, "rtic-ws-1", f"suspect seen ({name})", "burglary in progress",
                 ids[camera] if camera else None, hashlib.sha256(name.encode()).hexdigest(), attachments)
             for n in range(2):
-                bulletin_repo.add_recipient(conn, ids[name], f"officer{n}@pd.example.gov", None, f"<{name}-{n}@rtic>",
-                                            T0)
+                copy = bulletin_repo.add_recipient(conn, ids[name], f"officer{n}@pd.example.gov", None,
+                                                   f"<{name}-{n}@rtic>", T0)
+                if n == 0:  # the first copy left; the second is still queued (the relay never took it)
+                    conn.execute(update(BulletinRecipientRow.__table__).where(
+                        BulletinRecipientRow.__table__.c.id == copy).values(state="sent", sent_at=T0))
     return ids
 
 
@@ -99,6 +102,7 @@ def test_plan_and_run_keep_held_and_open_and_take_the_outbox_along(database, sen
 
     batches = []
     report = service.run(people[Role.ADMIN], on_batch=lambda kind, n: batches.append((kind, n)))
+    assert report.counts["bulletin_copies_unsent"] == 2  # b1's and b2's queued copies, counted as they go
     assert report.counts[Kind.BULLETINS.value] == 2 and all(p.startswith("audit trail") for p in report.problems)
     assert [b for b in batches if b[0] == Kind.BULLETINS.value] == [("bulletins", 1), ("bulletins", 1)]  # batch=1
     kept = {sent[n] for n in ("b3", "b4", "b5", "b6")}
