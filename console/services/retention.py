@@ -6,6 +6,9 @@ a file on disk goes with its row, and a file that is not there is reported, neve
 trail loses events only from its oldest end, only after the chain verified, and only up to a cut the auditor's key
 signed (console/services/retention_chain.py), so `audit verify` still checks everything kept and finds any change.
 Every hold, release and run is itself in the audit trail, as the person who did it.
+
+The parts: legal holds (retention_holds.py), what is due (retention_plan.py), the purge (retention_run.py), the cut's
+signature and the trail's start (retention_chain.py); this module puts them together and keeps the public names.
 """
 
 from __future__ import annotations

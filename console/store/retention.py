@@ -1,5 +1,6 @@
-"""Retention's SQL: legal holds, what each kind of record has due, batch deletes from the oldest end, the audit trail's
-signed cuts and the runs' progress.
+"""Retention's SQL: legal holds, what each kind of record has due (view sessions, footage, bulletins with their e-mail
+outbox, outreach calls, snapshot events), batch deletes from the oldest end, the audit trail's signed cuts and the
+runs' progress.
 
 Every query takes the set of held ids (console/domain/retention.py `Held`) so nothing under hold is ever selected for
 deletion. Deletes go in batches, each in its own transaction with the run's counts, so a run killed at any point

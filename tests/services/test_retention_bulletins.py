@@ -166,3 +166,13 @@ def test_an_incident_hold_does_not_keep_sessions_of_no_incident(database, sent, 
     assert service.run(people[Role.ADMIN]).counts[Kind.VIEW_SESSIONS.value] == 1
     with database.engine.connect() as conn:
         assert [r for (r,) in conn.execute(select(table.c.incident_id))] == [sent["held"]]
+
+
+@pytest.mark.parametrize("text", ["retention_bulletins_days = 0", "retention_bulletins_days = -30",
+                                  "retention_bulletins_days = \"forever\"", "retention_bulletins_days = 1e999"])
+def test_a_hostile_limit_is_refused_with_a_sentence(tmp_path, text):
+    from console.errors import UserError
+    from tests.unit.test_retention_policy import _load
+
+    with pytest.raises(UserError, match="retention_bulletins_days"):
+        _load(tmp_path, text + "\n", "")
