@@ -231,6 +231,10 @@ DECLARED: tuple[Setting, ...] = (
     Setting("retention_footage_days", "Keep received footage after the incident closes (days)", 730,
             "Footage received from owners, with its request and evidence files, is kept while its incident is open "
             "or under legal hold, then this many days after the incident closed.", minimum=1, policy="machine"),
+    Setting("retention_bulletins_days", "Keep bulletins after the incident closes (days)", 30,
+            "Incident bulletins (text, snapshot, clip) with their e-mail outbox rows are kept while their incident is "
+            "open or under legal hold (or their camera is), then this many days after the incident closed; the audit "
+            "trail keeps each bulletin's hashes.", minimum=1, policy="at_most"),
     Setting("retention_outreach_days", "Keep outreach call records (days)", 730,
             "Outreach calls (who was called, when, what came of it) are purged this long after the call.",
             minimum=1, policy="at_most"),

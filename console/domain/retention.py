@@ -50,6 +50,7 @@ class Kind(str, enum.Enum):
     VIEW_SESSIONS = "view_sessions"
     SNAPSHOTS = "snapshots"
     FOOTAGE = "footage"
+    BULLETINS = "bulletins"
     OUTREACH = "outreach_calls"
     DECLINED = "declined_registrations"
     FIELD_COPY = "field_copy"

@@ -33,7 +33,7 @@ from console.domain.cameras import CameraStatus, Capability, ConsentChannel, Con
 from console.domain.intake import Placement
 from console.domain.users import User
 from console.gui.conflict_dialog import _NAMES, ConflictDialog
-from console.gui.intake_dialog import ChoiceBox
+from console.gui.choice_box import ChoiceBox
 from console.gui.workers import Tasks
 from console.services.registry_edits import ConcurrentEdit, EditableCamera, RegistryEditService
 from console.gui.text import fixed_rich_text, keep_plain, plain_label

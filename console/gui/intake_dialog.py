@@ -12,135 +12,35 @@ from datetime import datetime, timezone
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDialog,
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from console.domain.cameras import Capability, SharingMode
-from console.domain.intake import PHONE_CONSENT_WORDING, Duplicates, IntakeCamera, IntakeForm, Placement, check_form
+from console.domain.intake import PHONE_CONSENT_WORDING, Duplicates, IntakeForm, check_form
 from console.domain.owners import OwnerContact, OwnerKind
 from console.domain.users import User
+from console.gui.choice_box import ChoiceBox
+from console.gui.intake_cameras import (BEARING, CAPABILITY, FOV, LABEL, LAT, LON, PLACEMENT, RANGE, SHARING, URL,
+                                        CameraTable)
+from console.gui.text import keep_plain
 from console.gui.workers import Tasks
 from console.services.intake import DuplicatesFound, IntakeService
-from console.gui.text import keep_plain
 
-_SHARING_TEXT = {SharingMode.NEVER: "never", SharingMode.ON_ALERT: "only during owner alert",
-                 SharingMode.ALWAYS: "always"}
-_COLUMNS = ("Label", "Direction °", "FOV °", "Range m", "Latitude", "Longitude", "Placement", "Capability", "Sharing",
-            "Stream URL")
-# Column numbers, by what they hold.
-LABEL, BEARING, FOV, RANGE, LAT, LON, PLACEMENT, CAPABILITY, SHARING, URL = range(len(_COLUMNS))
-
-
-class ChoiceBox(QComboBox):
-    """A combo box of (text, enum member) choices; `choice()` gives the member back (Qt would turn a str enum
-    into a plain string)."""
-
-    def __init__(self, items: list[tuple[str, object]], current: object = None):
-        super().__init__()
-        self.choices = [data for _text, data in items]
-        for text, _data in items:
-            self.addItem(text)
-        if current is not None:
-            self.select(current)
-
-    def choice(self):
-        return self.choices[self.currentIndex()]
-
-    def select(self, value) -> None:
-        self.setCurrentIndex(self.choices.index(value))
-
-
-class CameraTable(QTableWidget):
-    """One row per camera; registered-only cameras have sharing fixed to 'never' and no stream URL.
-
-    A camera's latitude and longitude may stay empty: it is then at the site's point.
-    """
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(0, len(_COLUMNS), parent)
-        self.setHorizontalHeaderLabels(_COLUMNS)
-        for column in (LAT, LON):
-            self.horizontalHeaderItem(column).setToolTip("Empty: the camera is at the site's point")
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.horizontalHeader().setStretchLastSection(True)
-        self.verticalHeader().setVisible(False)
-
-    def add_camera(self, label: str = "", bearing: str = "", fov: str = "90", range_m: str = "30",
-                   placement: Placement = Placement.OUTSIDE, capability: Capability = Capability.REGISTERED,
-                   sharing: SharingMode = SharingMode.NEVER, url: str = "", lat: str = "", lon: str = "") -> int:
-        row = self.rowCount()
-        self.insertRow(row)
-        for column, text in ((LABEL, label), (BEARING, bearing), (FOV, fov), (RANGE, range_m), (LAT, lat),
-                             (LON, lon)):
-            self.setItem(row, column, QTableWidgetItem(text))
-        self.setCellWidget(row, PLACEMENT, ChoiceBox([(p.value, p) for p in Placement], placement))
-        capability_box = ChoiceBox([("registered only", Capability.REGISTERED), ("live-capable", Capability.LIVE)],
-                                capability)
-        sharing_box = ChoiceBox([(text, mode) for mode, text in _SHARING_TEXT.items()], sharing)
-        self.setCellWidget(row, CAPABILITY, capability_box)
-        self.setCellWidget(row, SHARING, sharing_box)
-        self.setItem(row, URL, QTableWidgetItem(url))
-        capability_box.currentIndexChanged.connect(lambda _i, r=row: self._capability_changed(r))
-        self._capability_changed(row)
-        return row
-
-    def _capability_changed(self, row: int) -> None:
-        live = self.cellWidget(row, CAPABILITY).choice() is Capability.LIVE
-        sharing = self.cellWidget(row, SHARING)
-        if not live:
-            sharing.select(SharingMode.NEVER)
-        sharing.setEnabled(live)
-        url = self.item(row, URL)
-        flags = url.flags() | Qt.ItemFlag.ItemIsEnabled if live else url.flags() & ~Qt.ItemFlag.ItemIsEnabled
-        url.setFlags(flags)
-
-    def remove_selected(self) -> None:
-        for row in sorted({index.row() for index in self.selectedIndexes()}, reverse=True):
-            self.removeRow(row)
-
-    def set_point(self, row: int, lat: float, lon: float) -> None:
-        """The camera's own point (placed on the map)."""
-        self.item(row, LAT).setText(f"{lat:.6f}")
-        self.item(row, LON).setText(f"{lon:.6f}")
-
-    def cameras(self, lat: float, lon: float) -> tuple[IntakeCamera, ...]:
-        """The rows as cameras, at their own point or else the site's (lat, lon); ValueError naming the row and
-        column of a bad number."""
-        out = []
-        for row in range(self.rowCount()):
-            text = [(self.item(row, c).text().strip() if self.item(row, c) else "") for c in range(len(_COLUMNS))]
-            numbers = {}
-            for column in (BEARING, FOV, RANGE, LAT, LON):
-                try:
-                    numbers[column] = float(text[column]) if text[column] else None
-                except ValueError:
-                    raise ValueError(f"camera {row + 1}: {_COLUMNS[column]} must be a number, not {text[column]!r}") \
-                        from None
-            own = numbers[LAT], numbers[LON]
-            if (own[0] is None) != (own[1] is None):
-                raise ValueError(f"camera {row + 1}: give both latitude and longitude, or neither (the site's point)")
-            point = own if own[0] is not None else (lat, lon)
-            out.append(IntakeCamera(text[LABEL], *point, self.cellWidget(row, CAPABILITY).choice(),
-                                    self.cellWidget(row, SHARING).choice(), self.cellWidget(row, PLACEMENT).choice(),
-                                    numbers[BEARING], numbers[FOV], numbers[RANGE], stream_url=text[URL]))
-        return tuple(out)
+# The camera table and the choice box live in their own modules; their names stay importable from here.
+__all__ = ["BEARING", "CAPABILITY", "FOV", "LABEL", "LAT", "LON", "PLACEMENT", "RANGE", "SHARING", "URL",
+           "CameraTable", "ChoiceBox", "IntakeDialog"]
 
 
 class IntakeDialog(QDialog):

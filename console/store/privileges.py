@@ -89,7 +89,7 @@ def grant_console_privileges(database: Database, role: str) -> list[str]:
 # The purge role (`db grant --purge-role NAME`): a console's privileges, plus deleting what retention purges, the
 # audit trail only through the trigger's door at a stored cut, which it alone (and the owner) may add.
 PURGE_DELETES = ("view_sessions", "footage_requests", "footage_contacts", "evidence_files", "outreach_calls",
-                 "audit_events")
+                 "bulletins", "bulletin_recipients", "audit_events")
 
 
 def grant_purge_privileges(database: Database, role: str, console_role: str) -> list[str]:

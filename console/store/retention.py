@@ -1,5 +1,6 @@
-"""Retention's SQL: legal holds, what each kind of record has due, batch deletes from the oldest end, the audit trail's
-signed cuts and the runs' progress.
+"""Retention's SQL: legal holds, what each kind of record has due (view sessions, footage, bulletins with their e-mail
+outbox, outreach calls, snapshot events), batch deletes from the oldest end, the audit trail's signed cuts and the
+runs' progress.
 
 Every query takes the set of held ids (console/domain/retention.py `Held`) so nothing under hold is ever selected for
 deletion. Deletes go in batches, each in its own transaction with the run's counts, so a run killed at any point
@@ -17,10 +18,13 @@ from sqlalchemy import and_, delete, false, func, insert, or_, select, true, upd
 from sqlalchemy.engine import Connection
 
 from console.domain.audit import format_timestamp
+from console.domain.bulletins import DeliveryState
 from console.domain.retention import Cut, Held, Hold, HoldTarget, cut_from
 from console.store.audit import events
 from console.store.models import (
     AuditCutRow,
+    BulletinRecipientRow,
+    BulletinRow,
     CameraRow,
     EvidenceFileRow,
     FeedCursorRow,
@@ -45,6 +49,8 @@ files = EvidenceFileRow.__table__
 calls = OutreachCallRow.__table__
 incidents = IncidentRow.__table__
 cursors = FeedCursorRow.__table__
+bulletins = BulletinRow.__table__
+bulletin_recipients = BulletinRecipientRow.__table__
 _TARGET_TABLES = {HoldTarget.INCIDENT: incidents, HoldTarget.FOOTAGE_REQUEST: requests,
                   HoldTarget.CAMERA: CameraRow.__table__}
 DECLINED = "declined"
@@ -103,8 +109,9 @@ def _not_in(column, ids: Iterable[int]):
 
 
 def _in(column, ids: Iterable[int]):
+    """`column` is one of `ids`: false (never SQL's NULL) for a row without one, so `~_in(...)` selects that row."""
     ids = list(ids)
-    return column.in_(ids) if ids else false()
+    return and_(column.is_not(None), column.in_(ids)) if ids else false()
 
 
 # --- view sessions --------------------------------------------------------------------------------------
@@ -191,6 +198,46 @@ def delete_requests(conn: Connection, request_ids: list[int]) -> None:
         for table in (files, contacts, request_cameras):
             conn.execute(delete(table).where(table.c.request_id.in_(request_ids)))
         conn.execute(delete(requests).where(requests.c.id.in_(request_ids)))
+
+
+# --- incident bulletins and their e-mail outbox ------------------------------------------------------------
+
+
+def _bulletin_closed():
+    return select(incidents.c.closed_at).where(incidents.c.id == bulletins.c.incident_id).scalar_subquery()
+
+
+def _bulletins_due(cutoff: datetime):
+    """Sent before `cutoff` and of an incident closed before it (an open incident keeps its bulletins)."""
+    return and_(bulletins.c.sent_at < cutoff, bulletins.c.incident_id.in_(
+        select(incidents.c.id).where(incidents.c.closed_at.is_not(None), incidents.c.closed_at < cutoff)))
+
+
+def _bulletins_held(hold: Held):
+    return or_(_in(bulletins.c.incident_id, hold.incidents), _in(bulletins.c.camera_id, hold.cameras))
+
+
+def bulletins_due(conn: Connection, cutoff: datetime, hold: Held) -> tuple[int, datetime | None, int]:
+    """(bulletins due, the oldest's incident closing time, bulletins due but held)."""
+    count, oldest = conn.execute(select(func.count(), func.min(_bulletin_closed())).select_from(bulletins)
+                                 .where(_bulletins_due(cutoff), ~_bulletins_held(hold))).one()
+    kept = conn.execute(select(func.count()).select_from(bulletins)
+                        .where(_bulletins_due(cutoff), _bulletins_held(hold))).scalar_one()
+    return count, oldest, kept
+
+
+def delete_bulletins(conn: Connection, cutoff: datetime, hold: Held, batch: int) -> tuple[int, int]:
+    """Delete up to `batch` of the oldest due bulletins, their outbox rows with them: (bulletins deleted, e-mail
+    copies among those rows that had not been sent: still queued, being sent, or refused)."""
+    ids = [r for (r,) in conn.execute(select(bulletins.c.id).where(_bulletins_due(cutoff), ~_bulletins_held(hold))
+                                      .order_by(bulletins.c.id).limit(batch))]
+    if not ids:
+        return 0, 0
+    unsent = conn.execute(select(func.count()).select_from(bulletin_recipients).where(
+        bulletin_recipients.c.bulletin_id.in_(ids), bulletin_recipients.c.state != DeliveryState.SENT.value)).scalar_one()
+    conn.execute(delete(bulletin_recipients).where(bulletin_recipients.c.bulletin_id.in_(ids)))
+    conn.execute(delete(bulletins).where(bulletins.c.id.in_(ids)))
+    return len(ids), unsent
 
 
 # --- outreach calls -------------------------------------------------------------------------------------------
@@ -313,7 +360,8 @@ def may_purge(conn: Connection) -> str | None:
     role = conn.exec_driver_sql("SELECT current_user").scalar_one()
     missing = [f"{verb} on {table}" for table, verb in (("audit_events", "DELETE"), ("audit_cuts", "INSERT"),
                                                        ("view_sessions", "DELETE"), ("footage_requests", "DELETE"),
-                                                       ("outreach_calls", "DELETE"), ("retention_runs", "INSERT"))
+                                                       ("outreach_calls", "DELETE"), ("bulletins", "DELETE"),
+                                                       ("bulletin_recipients", "DELETE"), ("retention_runs", "INSERT"))
                if not conn.exec_driver_sql("SELECT has_table_privilege(current_user, %(t)s, %(v)s)",
                                            {"t": table, "v": verb}).scalar()]
     if not missing:
