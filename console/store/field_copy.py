@@ -17,7 +17,8 @@ from sqlalchemy.pool import StaticPool
 from console.store.db import Database
 from console.store.models import Base
 
-TABLES = ("owners", "sites", "cameras", "streams", "share_grants", "incidents", "users", "sign_ins")
+# Incidents before the share grants: an owner alert's grant names its incident (migration 0008).
+TABLES = ("owners", "sites", "cameras", "streams", "incidents", "share_grants", "users", "sign_ins")
 _BATCH = 5000
 FIELD_COPY_PASSWORD = "!field-copy"  # never a hash: the sealed copy is the password's verifier
 
@@ -29,7 +30,8 @@ class NotARegistry(ValueError):
 def copy_rows(source: Database, target: Database, *, user_id: int, grants_since: datetime, contacts: bool,
               credentials: bool) -> dict[str, int]:
     """Copy from `source` into the fresh registry `target` (closed on return): every owner, site, camera and stream,
-    the share grants that expire after `grants_since`, the open incidents, and of the accounts only `user_id`'s
+    the share grants that expire after `grants_since` (an owner alert's grant keeps its incident only where that is
+    open), the open incidents, and of the accounts only `user_id`'s
     (with its sign-in state). Without `contacts` the owners' contact and its digests are left out, without
     `credentials` the streams' sign-in details. Rows copied per table."""
     tables = Base.metadata.tables
@@ -50,13 +52,19 @@ def copy_rows(source: Database, target: Database, *, user_id: int, grants_since:
              "owners": ({} if contacts else {"contact_ciphertext": None, "phone_digest": None, "email_digest": None}),
              "streams": {} if credentials else {"credential_ciphertext": None}}
     counts = {}
+    copied_incidents: set[int] = set()
     try:
         with source.reader.connect() as read, target.engine.begin() as write:
             for name in TABLES:
                 batch: list[dict] = []
                 counts[name] = 0
                 for row in read.execute(queries[name]):
-                    batch.append({**row._asdict(), **blank.get(name, {})})
+                    values = {**row._asdict(), **blank.get(name, {})}
+                    if name == "incidents":
+                        copied_incidents.add(values["id"])
+                    elif name == "share_grants" and values.get("incident_id") not in copied_incidents:
+                        values["incident_id"] = None  # its incident is closed, so not in the copy
+                    batch.append(values)
                     if len(batch) == _BATCH:
                         write.execute(tables[name].insert(), batch)
                         counts[name] += len(batch)

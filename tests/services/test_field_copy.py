@@ -185,3 +185,24 @@ def test_field_sync_and_status_from_the_command_line(database, people, town, tmp
     assert "wrong username or password" in err and "Traceback" not in err
     with FieldCopy(copy).open(PASSWORD) as field:  # the copy made before is still the one there
         assert field.username == "detective"
+
+
+def test_an_owner_alerts_grant_keeps_its_open_incident_and_drops_a_closed_ones(database, audit, people, town,
+                                                                                 tmp_path):
+    """An owner alert's grant names its incident (migration 0008); the copy holds only open incidents, so a grant
+    whose incident closed is copied without it (a copy with a dangling reference failed to be made at all)."""
+    from sqlalchemy import select, update
+
+    from console.store.models import ShareGrantRow
+
+    with database.engine.begin() as conn:
+        grant_ids = [town[key] for key in sorted(town) if key.startswith("grant_")]
+        conn.execute(update(ShareGrantRow).where(ShareGrantRow.id == grant_ids[0]).values(incident_id=town["incident"]))
+        conn.execute(update(ShareGrantRow).where(ShareGrantRow.id == grant_ids[1])
+                     .values(incident_id=town["closed_incident"]))
+    copy = sealed(tmp_path / "field.rtic")
+    info = refresh(copy, database, people[Role.DETECTIVE], NOW, "field-laptop-7", audit)
+    assert info.counts["share_grants"] == 3 and info.counts["incidents"] == 1
+    with copy.open(PASSWORD) as field, field.database.engine.connect() as conn:
+        kept = dict(conn.execute(select(ShareGrantRow.id, ShareGrantRow.incident_id)).all())
+    assert kept[grant_ids[0]] == town["incident"] and kept[grant_ids[1]] is None
