@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
