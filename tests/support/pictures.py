@@ -203,7 +203,8 @@ def console_picture(out: Path, db_url: str, settings, size: tuple[int, int] = (1
         save_png(image, out)
         form = window.detail_panel.form
         return image, {"incident": window.incident_panel.current.text(), "camera": form.title.text(),
-                       "state": form.state.text(), "may_open": form.openFeed.isEnabled()}
+                       "state": form.state.text(), "may_open": form.openFeed.isEnabled(),
+                       "address": form.address.text(), "address_width": form.address.width()}
     finally:
         console.close(app)
 
