@@ -283,9 +283,8 @@ def demo_pictures(wall_out: Path, panic_out: Path, bulletin_out: Path, db_url: s
                  seconds=60)
         row = panic.bar.rows[0]
         facts["panic"] = row.label.text()
-        if getattr(row, "show_on_map", None) is not None:
-            click(row.show_on_map)  # the site on the map first, then its feed
-            settle(500)
+        click(row.show_map)  # the site on the map first (its incident and cameras), then its feed
+        wait_for(lambda: window.controller.point is not None, "the alert's site on the map")
         click(row.open_live)
         wall = signed.wall
         playing = lambda: [t for t in wall.visible_tiles()  # noqa: E731
