@@ -212,7 +212,7 @@ def console_picture(out: Path, db_url: str, settings, size: tuple[int, int] = (1
 # -- the demo playing: streets, live feeds on the wall, the drill's panic alert, a bulletin with a mark-up --
 
 
-REASON = "Robbery in progress, suspect on foot"
+REASON = "Shots fired call: looking for the suspect and vehicle"
 MARK_TEXT = "grey car, heading north"
 
 
@@ -364,7 +364,9 @@ def demo_pictures(wall_out: Path, panic_out: Path, bulletin_out: Path, db_url: s
             QTest.keyClick(canvas, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
         QTest.keyClick(canvas, Qt.Key.Key_Return)
         type_into(dialog.to, "patrol-sector-2@chicopeepd.example, unit12@chicopeepd.example")
-        type_into(dialog.text, "Suspect on Center St camera, 2 min ago. " + MARK_TEXT + ".")
+        type_into(dialog.text, "Suspect vehicle seen 2 min ago on the Parking lot camera, 323 Winter St: " + MARK_TEXT
+                  + ".")
+        type_into(dialog.reason, "Shots fired: suspect vehicle description for responding units")
         settle(400)
         image = dialog.grab().toImage()
         save_png(image, bulletin_out)
