@@ -7,7 +7,8 @@
 #                                    also the test tools (GStreamer RTSP server, ffmpeg, Xvfb, PostgreSQL server, slapd),
 #                                    then the whole test suite with every backend required: a missing one FAILS its
 #                                    tests, naming it and why. Skip one only by name: RTIC_TEST_SKIP=xvfb,vlc
-#   installer/dev.sh pictures        the README pictures (resources/screenshots/*.png), made by driving the real window
+#   installer/dev.sh pictures        the README pictures (resources/screenshots/*.png: the main window, the demo wall
+#                                    playing, the panic alert bar, the bulletin send dialog, intake, footage), made by driving the real window
 #                                    and dialogs through clicks and typed keys on the demo registry
 #   installer/dev.sh bench [--quick] every benchmark in tests/bench (needs what `test` needs), each printing one JSON
 #                                    line per figure, no thresholds; --quick: each briefly (a check that it still works)

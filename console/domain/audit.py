@@ -165,6 +165,7 @@ class AuditFilter:
     until: datetime | None = None
     username: str | None = None
     camera_id: int | None = None
+    camera_ids: tuple[int, ...] = ()  # any of these (a label or address matched to ids); with camera_id: both
     incident_id: int | None = None
     actions: tuple[str, ...] = ()
     outcome: str | None = None

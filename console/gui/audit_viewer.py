@@ -181,8 +181,11 @@ class AuditViewer(QDialog):
             date.setEnabled(False)
             check.toggled.connect(date.setEnabled)
         self.user = QLineEdit(placeholderText="user name")
-        self.camera = QLineEdit(placeholderText="camera id")
-        self.camera.setMaximumWidth(90)
+        self.camera = QLineEdit(placeholderText="label, address or id")
+        self.camera.setMaxLength(100)
+        self.camera.setMinimumWidth(170)
+        self.camera.setToolTip("A camera's id, or words of its label and address (for example “front door elm”): "
+                               "the events of every camera that has all the words.")
         self.cad = QLineEdit(placeholderText="CAD number")
         self.cad.setMaxLength(64)
         self.cad.setMaximumWidth(150)
@@ -240,9 +243,6 @@ class AuditViewer(QDialog):
     def current_filter(self) -> AuditFilter | None:
         """The filter the form describes, or None (and a sentence in the status line) when it is not valid."""
         camera_text = self.camera.text().strip()
-        if camera_text and not camera_text.isdigit():
-            self._fail(f"camera id {camera_text!r} is not a number")
-            return None
         since = _start_of(self.from_date.date(), self.zone) if self.from_enabled.isChecked() else None
         until = _start_of(self.to_date.date().addDays(1), self.zone) if self.to_enabled.isChecked() else None
         if since and until and since >= until:
@@ -250,17 +250,19 @@ class AuditViewer(QDialog):
             return None
         return AuditFilter(
             since=since, until=until, username=self.user.text().strip() or None,
-            camera_id=int(camera_text) if camera_text else None,
+            camera_id=int(camera_text) if camera_text.isdigit() else None,
             actions=() if self.action.currentText() == _ANY else (self.action.currentText(),),
             outcome=None if self.outcome.currentText() == _ANY else self.outcome.currentText(),
         )
 
-    def _with_cad(self, where: AuditFilter) -> AuditFilter:
-        """On the worker thread: the CAD number (if given) found in the registry and added to the filter."""
-        cad = self.cad.text().strip()
-        if not cad:
-            return where
-        return AuditFilter(**{**where.__dict__, "incident_id": self.service.incident_for_cad(cad)})
+    def _with_cad(self, where: AuditFilter, cad: str, camera: str) -> AuditFilter:
+        """On the worker thread: the CAD number and the camera's label or address (if given) found in the registry
+        and added to the filter (a UserError, one sentence, when either matches nothing)."""
+        if cad:
+            where = AuditFilter(**{**where.__dict__, "incident_id": self.service.incident_for_cad(cad)})
+        if camera and not camera.isdigit():
+            where = AuditFilter(**{**where.__dict__, "camera_ids": self.service.cameras_for_text(camera)})
+        return where
 
     def search(self) -> None:
         where = self.current_filter()
@@ -269,8 +271,10 @@ class AuditViewer(QDialog):
         shown = AuditFilter(**{**where.__dict__, "limit": SHOWN_LIMIT, "newest_first": True})
         self._say("Searching…")
 
+        cad, camera = self.cad.text().strip(), self.camera.text().strip()
+
         def find():
-            records = self.service.events(self._with_cad(shown))
+            records = self.service.events(self._with_cad(shown, cad, camera))
             return records, self.service.names(records)
 
         self.tasks.run("audit-search", find, self._show, self._fail)
@@ -293,7 +297,9 @@ class AuditViewer(QDialog):
         if where is None:
             return
         self._say(f"Exporting to {path}…")
-        self.tasks.run("audit-export", lambda: self.service.export(Path(path), fmt, self._with_cad(where),
+        cad, camera = self.cad.text().strip(), self.camera.text().strip()
+        self.tasks.run("audit-export", lambda: self.service.export(Path(path), fmt,
+                                                                    self._with_cad(where, cad, camera),
                                                                     self.username, self.workstation),
                        self._exported, self._fail)
 

@@ -1,4 +1,9 @@
-"""Edit one registered camera (label, sharing choice, status, placement, direction) against the version it opened.
+"""Edit one registered camera (label, sharing choice, status, placement, direction, pinned TLS certificate) against
+the version it opened.
+
+The pinned certificate (cameras.tls_pin_sha256) is for a self-signed RTSPS/HTTPS gateway: the SHA-256 fingerprint
+pasted in any common form (`AB:CD:…`, `sha256 Fingerprint=…`); empty means no pin (the certificate must verify
+against the system's authorities). A bad fingerprint is refused in the form with one sentence, nothing saved.
 
 The camera and its version are loaded on the thread pool; Save sends only the fields the user changed, over
 that version, through the RegistryEditService. When someone else saved the camera meanwhile, nothing is written
@@ -29,7 +34,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.domain.cameras import CameraStatus, Capability, ConsentChannel, ConsentRecord, SharingMode
+from console.domain.cameras import (
+    CameraStatus,
+    Capability,
+    ConsentChannel,
+    ConsentRecord,
+    SharingMode,
+    normalize_fingerprint,
+)
 from console.domain.intake import Placement
 from console.domain.users import User
 from console.gui.conflict_dialog import _NAMES, ConflictDialog
@@ -60,6 +72,25 @@ def _shown_number(value: Any) -> str:
     return "" if value is None else f"{float(value):g}"
 
 
+def _pin_text(value: str | None) -> str:
+    """A stored fingerprint as openssl prints it (AB:CD:...), easier to compare with the gateway's than 64 digits."""
+    if not value:
+        return ""
+    return ":".join(value[i:i + 2] for i in range(0, len(value), 2)).upper()
+
+
+def _pin(text: str) -> str | None:
+    """The fingerprint typed or pasted, as stored; None for an empty field; ValueError with one sentence otherwise."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return normalize_fingerprint(text)
+    except ValueError as exc:
+        message = str(exc)
+        raise ValueError(f"Certificate pin: {message[:1].lower()}{message[1:]}. Nothing was saved.") from None
+
+
 def _camera_text(name: str, value: Any) -> str:
     """A stored or attempted camera value as a dispatcher reads it."""
     if value is None:
@@ -72,6 +103,8 @@ def _camera_text(name: str, value: Any) -> str:
         return f"{float(value):.6f}"
     if name in {n for n, _t in _NUMBERS}:
         return f"{float(value):g}"
+    if name == "tls_pin_sha256":
+        return _pin_text(value)
     return str(getattr(value, "value", value))
 
 
@@ -140,6 +173,13 @@ class CameraEditDialog(QDialog):
         for name, title in _NUMBERS:
             self.numbers[name].setPlaceholderText("not known")
             form.addRow(title, self.numbers[name])
+        self.pin = QLineEdit()
+        self.pin.setMaxLength(200)  # a pasted `openssl x509 -fingerprint` line fits; anything longer is not one
+        self.pin.setPlaceholderText("none: the certificate must verify (paste a SHA-256 fingerprint for a "
+                                    "self-signed gateway)")
+        self.pin.setToolTip("The SHA-256 fingerprint of the one certificate this camera's RTSPS/HTTPS gateway may "
+                            "show, as `openssl x509 -noout -fingerprint -sha256` prints it. Empty: no pin.")
+        form.addRow("Certificate pin (SHA-256)", self.pin)
         layout.addLayout(form)
 
         self.consent_box = QGroupBox("Consent: the owner changed when police may watch")
@@ -201,6 +241,8 @@ class CameraEditDialog(QDialog):
         self.placement.select(Placement(values.get("placement") or Placement.OUTSIDE.value))
         for name, edit in self.numbers.items():
             edit.setText(_shown_number(values.get(name)))
+        self.pin.setText(_pin_text(values.get("tls_pin_sha256")))
+        self.pin.setCursorPosition(0)
         self.note.clear()
         self._sharing_changed()
         self.reload_button.setVisible(False)
@@ -218,7 +260,8 @@ class CameraEditDialog(QDialog):
     # --- saving -----------------------------------------------------------------------------------
 
     def changes(self) -> dict[str, Any]:
-        """The fields the user changed (stored values as the service gives them); ValueError for a bad number."""
+        """The fields the user changed (stored values as the service gives them); ValueError for a bad number or
+        certificate pin."""
         if self.loaded is None:
             return {}
         stored = self.loaded.values
@@ -226,6 +269,7 @@ class CameraEditDialog(QDialog):
                                   "status": self.status.choice().value, "placement": self.placement.choice().value}
         for name, title in _NUMBERS:
             values[name] = _number(self.numbers[name].text(), title)
+        values["tls_pin_sha256"] = _pin(self.pin.text())
         out = {}
         for name, value in values.items():
             before = stored.get(name)

@@ -28,7 +28,8 @@ from console.gui.text import keep_plain
 
 _NAMES = {"label": "Label", "lat": "Latitude", "lon": "Longitude", "capability": "Capability",
           "sharing_mode": "Sharing", "status": "Status", "placement": "Placement", "fov_bearing_deg": "Direction °",
-          "fov_angle_deg": "Field of view °", "fov_range_m": "Range m", "contact": "Contact"}
+          "fov_angle_deg": "Field of view °", "fov_range_m": "Range m", "contact": "Contact",
+          "tls_pin_sha256": "Certificate pin"}
 
 
 def _shown(value: Any) -> str:

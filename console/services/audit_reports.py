@@ -100,6 +100,9 @@ class TransparencyReport:
         return "\n".join(lines) + "\n"
 
 
+CAMERAS_MATCHED = 200  # a camera filter naming more cameras than this asks for more words
+
+
 @dataclass(frozen=True)
 class PlainNames:
     """What a person reads instead of ids: camera id -> "label, address", incident id -> CAD number."""
@@ -197,6 +200,25 @@ class AuditService:
         if found is None:
             raise UserError(f"there is no incident with CAD number {text[:40]!r} in the registry")
         return found.id
+
+    def cameras_for_text(self, text: str) -> tuple[int, ...]:
+        """The ids of the registry's cameras whose label and address hold every word of `text` (the viewer's and
+        exports' camera filter); a number is taken as an id. UserError, one sentence, when nothing matches."""
+        from console.store import registry as repo
+
+        text = " ".join(text.split())[:100]
+        if text.isdigit():
+            return (int(text),)
+        if not text:
+            raise UserError("type a camera's id, or words of its label or address")
+        with self.log.database.reader.connect() as conn:
+            found = repo.cameras_matching(conn, text, limit=CAMERAS_MATCHED + 1)
+        if not found:
+            raise UserError(f"no camera in the registry has {text[:40]!r} in its label or address")
+        if len(found) > CAMERAS_MATCHED:
+            raise UserError(f"more than {CAMERAS_MATCHED} cameras have {text[:40]!r} in their label or address: "
+                            "add words of the address (or type the camera's id)")
+        return tuple(camera_id for camera_id, _label, _address in found)
 
     def names(self, records: list[AuditRecord]) -> PlainNames:
         """Camera labels with addresses and incidents' CAD numbers for the ids these events name."""
@@ -340,7 +362,8 @@ def describe_filter(where: AuditFilter) -> dict:
         "from": format_timestamp(where.since) if where.since else None,
         "to": format_timestamp(where.until) if where.until else None,
         "user": where.username, "camera_id": where.camera_id, "incident_id": where.incident_id,
-        "actions": list(where.actions) or None, "outcome": where.outcome,
+        "camera_ids": list(where.camera_ids) or None, "actions": list(where.actions) or None,
+        "outcome": where.outcome,
     }
     return {key: value for key, value in shown.items() if value is not None}
 

@@ -136,6 +136,8 @@ class AuditLog:
             statement = statement.where(events.c.username == where.username)
         if where.camera_id is not None:
             statement = statement.where(events.c.camera_id == where.camera_id)
+        if where.camera_ids:
+            statement = statement.where(events.c.camera_id.in_(list(where.camera_ids)))
         if where.incident_id is not None:
             statement = statement.where(events.c.incident_id == where.incident_id)
         if where.actions:

@@ -130,6 +130,21 @@ def add_camera(conn: Connection, cipher: ContactCipher, camera: Camera, owner_id
     return camera_id
 
 
+def cameras_matching(conn: Connection, text: str, limit: int = 500) -> list[tuple[int, str, str]]:
+    """(id, label, address) of cameras, removed ones too, whose label and site address together hold every word of
+    `text` (case-insensitive, as plain text: % and _ match themselves); at most `limit`, in id order."""
+    words = [w for w in text.lower().split() if w][:8]
+    if not words:
+        return []
+    haystack = func.lower(cameras.c.label + " " + func.coalesce(sites.c.address, ""))
+    statement = select(cameras.c.id, cameras.c.label, sites.c.address).join(sites, sites.c.id == cameras.c.site_id)
+    for word in words:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(haystack.like(f"%{escaped}%", escape="\\"))
+    rows = conn.execute(statement.order_by(cameras.c.id).limit(limit))
+    return [(row.id, row.label, row.address or "") for row in rows]
+
+
 def get_camera(conn: Connection, camera_id: int) -> Camera | None:
     row = conn.execute(
         select(cameras, sites.c.address).join(sites, sites.c.id == cameras.c.site_id).where(cameras.c.id == camera_id)

@@ -66,7 +66,7 @@ def test_filter_verify_tamper_export(qtbot, service, tmp_path):
     viewer.camera.setText("ten")
     with qtbot.waitSignal(viewer.sig_failed, timeout=2_000) as failed:
         viewer.search_button.click()
-    assert failed.args == ["camera id 'ten' is not a number"]
+    assert failed.args == ["no camera in the registry has 'ten' in its label or address"]
     viewer.camera.setText("")
     viewer.action.setCurrentText("(any)")
 

@@ -231,3 +231,87 @@ def test_the_edit_form_sends_only_what_changed_and_asks_for_consent(qtbot, make_
     assert (row.sharing_mode, row.consent_channel, row.consent_taken_by) == ("on_alert", "in_person", "outreach4")
     signed.close()
     QApplication.instance().setStyleSheet("")
+
+
+PIN = "5E:3B:" + ":".join(["A7"] * 30)  # as `openssl x509 -noout -fingerprint -sha256` prints one
+
+
+def test_the_certificate_pin_is_typed_tabbed_to_and_saved_from_the_keyboard(qtbot, make_console, known_registry,
+                                                                            tmp_path, players):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    signed = signed_in(make_console(known_registry.url), "outreach5", Role.OUTREACH, tmp_path, players)
+    window = signed.window
+    with open_database(known_registry.url) as database, database.engine.connect() as conn:
+        incident = repo.get_incident(conn, known_registry.incident_id)
+    live = known_registry.ids["never_80m"]
+    select_camera(qtbot, window, incident, live)
+    dialog = open_editor(qtbot, signed)
+    assert dialog.pin.text() == "" and stored_camera(known_registry.url, live).tls_pin_sha256 is None
+    dialog.numbers["fov_range_m"].setFocus()
+    QTest.keyClick(dialog.numbers["fov_range_m"], Qt.Key.Key_Tab)
+    assert dialog.focusWidget() is dialog.pin  # the pin comes right after the last number, in reading order
+    QTest.keyClicks(dialog.pin, "sha256 Fingerprint=" + PIN)
+    assert dialog.changes() == {"tls_pin_sha256": PIN.replace(":", "").lower()}
+    for _ in range(6):  # Tab on to Save and press it with the space bar
+        if dialog.focusWidget() is dialog.save_button:
+            break
+        QTest.keyClick(dialog.focusWidget(), Qt.Key.Key_Tab)
+    assert dialog.focusWidget() is dialog.save_button
+    before = stored_camera(known_registry.url, live).version
+    with qtbot.waitSignal(dialog.sig_saved, timeout=10_000):
+        QTest.keyClick(dialog.save_button, Qt.Key.Key_Space)
+    row = stored_camera(known_registry.url, live)
+    assert (row.version, row.tls_pin_sha256) == (before + 1, PIN.replace(":", "").lower())
+    with open_database(known_registry.url) as database:
+        events = [e for e in AuditLog(database).query() if e.camera_id == live]
+    changes = json.loads(events[-1].details_json)["changes"]
+    assert (events[-1].username, changes) == (
+        "outreach5", [{"field": "tls_pin_sha256", "old": None, "new": PIN.replace(":", "").lower()}])
+
+    # Opened again, the pin shows as openssl prints it; clearing the field removes the pin.
+    dialog = open_editor(qtbot, signed)
+    assert dialog.pin.text() == PIN
+    dialog.pin.setFocus()
+    QTest.keyClick(dialog.pin, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(dialog.pin, Qt.Key.Key_Delete)
+    with qtbot.waitSignal(dialog.sig_saved, timeout=10_000):
+        dialog.save_button.click()
+    assert stored_camera(known_registry.url, live).tls_pin_sha256 is None
+    signed.close()
+    QApplication.instance().setStyleSheet("")
+
+
+@pytest.mark.parametrize("typed", [
+    "5E:3B:A7",                                  # cut short
+    PIN[:-1] + "G",                              # not hex
+    "'; DROP TABLE cameras; --",                 # not a fingerprint at all
+    "<b>" + "a" * 64 + "</b>",                   # mark-up around the right length
+    "\u202e" + "a" * 63,                         # a direction override
+    "f" * 500,                                   # far too long (the field keeps 200)
+])
+def test_a_bad_certificate_pin_is_refused_in_one_sentence_and_nothing_changes(qtbot, make_console, known_registry,
+                                                                              tmp_path, players, typed):
+    signed = signed_in(make_console(known_registry.url), "outreach6", Role.OUTREACH, tmp_path, players)
+    with open_database(known_registry.url) as database, database.engine.connect() as conn:
+        incident = repo.get_incident(conn, known_registry.incident_id)
+    live = known_registry.ids["never_80m"]
+    select_camera(qtbot, signed.window, incident, live)
+    dialog = open_editor(qtbot, signed)
+    before = stored_camera(known_registry.url, live)
+    with open_database(known_registry.url) as database:
+        events_before = len(AuditLog(database).query())
+    dialog.pin.setFocus()
+    dialog.pin.insert(typed)  # pasted, as a fingerprint copied from a gateway's page is (and keeps maxLength)
+    dialog.save_button.click()
+    message = dialog.message.text()
+    assert message.startswith("Certificate pin: the certificate fingerprint must be a SHA-256 fingerprint")
+    assert message.endswith("Nothing was saved.") and "\n" not in message and "Traceback" not in message
+    assert dialog.isVisible() and dialog.save_button.isEnabled()
+    after = stored_camera(known_registry.url, live)
+    assert (after.version, after.tls_pin_sha256) == (before.version, None)
+    with open_database(known_registry.url) as database:
+        assert len(AuditLog(database).query()) == events_before
+    signed.close()
+    QApplication.instance().setStyleSheet("")

@@ -68,3 +68,13 @@ def test_enter_opens_the_first_alert_and_the_buttons_say_which(qtbot):
     qtbot.keyClick(widget, Qt.Key.Key_Return)
     widget.rows[1].acknowledge.click()
     assert opened == [first] and acked == [second]
+
+
+def test_the_alerts_own_incident_on_the_map_is_said_in_words_not_zero_metres():
+    from types import SimpleNamespace
+
+    shown = bar("front")
+    at = alert_text(shown, SimpleNamespace(lat=shown.lat, lon=shown.lon), timezone.utc)
+    assert "at the incident on the map" in at and " 0 m " not in at
+    away = alert_text(shown, SimpleNamespace(lat=shown.lat - 0.001, lon=shown.lon), timezone.utc)
+    assert "111 m N of the incident" in away, away

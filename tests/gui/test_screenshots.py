@@ -85,6 +85,8 @@ def test_the_readme_picture_of_the_console(qtbot, sqlite_url, console_settings):
     # the picked incident's label, shown as plain text (CAD text is never markup)
     assert shown["incident"].startswith("CHI-") and "Chicopee" in shown["incident"] and "<" not in shown["incident"]
     assert shown["camera"] and shown["state"] == "Live now" and shown["may_open"]
+    # the detail's values are readable, not squeezed to nothing beside their captions
+    assert "Chicopee" in shown["address"] and shown["address_width"] > 150, shown
     check_picture(out, (1600, 950))
     assert image.pixelColor(5, 475).lightness() < 80
 
@@ -127,3 +129,25 @@ class _returns:
     def __exit__(self, *exc):
         assert exc[0] is None and self.value == self.status
         return False
+
+
+def test_the_readme_pictures_of_the_demo_playing(qtbot, sqlite_url, console_settings, tmp_path):
+    """The demo gateway on, a dispatcher signed in: the drill's panic alert opened with one click, three nearby demo
+    feeds opened with Enter after one typed reason, then the send dialog with two marks placed from the keyboard."""
+    from tests.support.pictures import MARK_TEXT, MAX_PNG_BYTES, REASON, demo_pictures
+    from tests.support.pictures import demo_registry as first_start_demo  # with the training site and its drill
+
+    OUTPUT.mkdir(exist_ok=True)
+    first_start_demo(sqlite_url, 600)
+    outs = [OUTPUT / name for name in ("console-demo-wall.png", "panic-alert.png", "bulletin-send.png")]
+    facts = demo_pictures(*outs, sqlite_url, console_settings, tmp_path)
+    assert facts["panic"].startswith("OWNER APP ALERT: camera Training: owner alert drill"), facts
+    assert "owner alert" not in facts["incident"].lower() and facts["incident"].startswith("P"), facts
+    assert facts["reason_typed"] == [REASON] and facts["playing"] >= 4 and facts["marks"] == 2, facts
+    for out in outs:
+        assert 0 < out.stat().st_size < MAX_PNG_BYTES, out
+    wall, panic, bulletin = (QImage(str(out)) for out in outs)
+    assert (wall.width(), wall.height()) == (panic.width(), panic.height()) == (1920, 1080)
+    red = panic.pixelColor(20, 60)  # the bar across the top: red, and loud
+    assert red.red() > 150 and red.green() < 80 and red.blue() < 90, red.name()
+    assert bulletin.width() >= 1200 and MARK_TEXT

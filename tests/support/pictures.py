@@ -106,6 +106,28 @@ def edit_cell(table, row: int, column: int, text: str) -> None:
     QTest.keyClick(editor, Qt.Key.Key_Return)
 
 
+MAX_PNG_BYTES = 400_000  # a README picture's budget
+
+
+def save_png(image, out: Path) -> None:
+    """Write `image` as PNG at full size; above the budget, with a 256-colour palette (the screen's flat colours and
+    the demo's drawn scenes survive it; text stays sharp, as nothing is scaled)."""
+    from PIL import Image
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise AssertionError(f"cannot encode {out}")
+    buffer.close()
+    out.write_bytes(bytes(data))
+    if out.stat().st_size > MAX_PNG_BYTES:
+        with Image.open(out) as picture:
+            reduced = picture.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        reduced.save(out, optimize=True)
+
+
 def dark_theme(app) -> None:
     from console.gui.theme import apply_theme
     from console.paths import resources_dir
@@ -117,15 +139,30 @@ def dark_theme(app) -> None:
 
 
 def demo_registry(url: str, cameras: int = 2500) -> None:
+    """The demo registry of a first start: the town's cameras and the training site (its drill camera and its
+    deliberately broken ones)."""
     from console.services.demo import generate_demo
+    from console.services.demo_training import add_training_site
     from console.store.db import open_database
     from console.store.secrets import ContactCipher, load_contact_key
 
     database = open_database(url, create=True)
     try:
-        generate_demo(database, ContactCipher(load_contact_key()), cameras=cameras, seed=1)
+        cipher = ContactCipher(load_contact_key())
+        generate_demo(database, cipher, cameras=cameras, seed=1)
+        add_training_site(database, cipher, datetime.now(timezone.utc))
     finally:
         database.close()
+
+
+def demo_streets_file(work: Path) -> str:
+    """The demo town's streets as a first start writes them (setting streets_geojson), in the scratch folder."""
+    from console.services.demo_town import write_demo_streets
+
+    path = work / "demo-streets.geojson"
+    if not path.is_file():
+        write_demo_streets(path, cameras=2500, seed=1)
+    return str(path)
 
 
 def console_picture(out: Path, db_url: str, settings, size: tuple[int, int] = (1600, 950)):
@@ -163,13 +200,186 @@ def console_picture(out: Path, db_url: str, settings, size: tuple[int, int] = (1
         wait_for(lambda: chosen, "the camera's detail shown")
         settle(800)
         image = window.grab().toImage()
-        if not image.save(str(out)):
-            raise AssertionError(f"cannot write {out}")
+        save_png(image, out)
         form = window.detail_panel.form
         return image, {"incident": window.incident_panel.current.text(), "camera": form.title.text(),
-                       "state": form.state.text(), "may_open": form.openFeed.isEnabled()}
+                       "state": form.state.text(), "may_open": form.openFeed.isEnabled(),
+                       "address": form.address.text(), "address_width": form.address.width()}
     finally:
         console.close(app)
+
+
+# -- the demo playing: streets, live feeds on the wall, the drill's panic alert, a bulletin with a mark-up --
+
+
+REASON = "Shots fired call: looking for the suspect and vehicle"
+MARK_TEXT = "grey car, heading north"
+
+
+def _answer_reason_prompt(reason: str, answered: list) -> None:
+    """When the reason prompt (a modal dialog) is up, type the reason into it and press Enter, as a dispatcher does."""
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from console.gui.live_feeds import PurposeDialog
+
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, PurposeDialog):
+            QTimer.singleShot(50, answer)
+            return
+        dialog.reason.setFocus()
+        QTest.keyClicks(dialog.reason, reason)
+        QTest.keyClick(dialog.reason, Qt.Key.Key_Return)
+        answered.append(reason)
+
+    QTimer.singleShot(50, answer)
+
+
+def demo_pictures(wall_out: Path, panic_out: Path, bulletin_out: Path, db_url: str, settings, work: Path,
+                  size: tuple[int, int] = (1920, 1080)) -> dict:
+    """A dispatcher's first minutes on the demo registry, signed in, the demo gateway playing (as `dev.sh run` does):
+
+    the drill owner's panic alert rings (raised by the demo's own schedule through OwnerAlertService); the dispatcher
+    clicks "Open live" on the red bar (panic-alert.png); picks the most urgent open incident from the list, opens the
+    nearest live-now cameras from the nearby list with Enter, types the reason once (the wall fills with demo scenes:
+    console-demo-wall.png); then Ctrl+Shift+B on a tile, a circle and a text mark placed with the keyboard on the
+    picture, and the words typed (bulletin-send.png). Nothing is sent."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from console.app import build_console
+    from console.domain.users import Role
+    from console.services.demo_gateway import DemoGatewayService
+    from console.services.owner_alerts import OwnerAlertService
+    from console.store.audit import AuditLog
+    from console.store.db import open_database
+    from console.store.secrets import ContactCipher, load_contact_key
+    from console.video.factory import PlayerFactory
+    from tests.gui.conftest import signed_in
+
+    app = QApplication.instance()
+    dark_theme(app)
+    settings = settings.replaced(theme="dark", streets_geojson=demo_streets_file(work))
+    database = open_database(db_url)
+    cipher = ContactCipher(load_contact_key())
+    gateway = DemoGatewayService.from_registry(database, cipher, OwnerAlertService(database, AuditLog(database)))
+    gateway.alert_every_s = 3600.0  # the drill's alert once, at start, as a console's first minutes see it
+    players = PlayerFactory(resolve=gateway.resolve)
+    console = build_console(db_url, settings, remember_layout=False)
+    window = console.window
+    signed = None
+    facts: dict = {}
+    try:
+        window.resize(*size)
+        window.show()
+        wait_for(lambda: window.map.ready, "the map page loaded")
+        signed = signed_in(console, "dispatcher1", Role.DISPATCHER, work, players)
+        gateway.start()
+        panic = signed.panic
+        wait_for(lambda: panic.toolbar.isVisible() and panic.bar.rows, "the drill's panic alert on the red bar",
+                 seconds=60)
+        row = panic.bar.rows[0]
+        facts["panic"] = row.label.text()
+        click(row.show_map)  # the site on the map first (its incident and cameras), then its feed
+        wait_for(lambda: window.controller.point is not None, "the alert's site on the map")
+        click(row.open_live)
+        wall = signed.wall
+        playing = lambda: [t for t in wall.visible_tiles()  # noqa: E731
+                           if t.view is not None and t.state == "live" and t.painted >= 5]
+        wait_for(lambda: len(playing()) >= 1, "the drill camera's feed playing", seconds=60)
+        settle(800)
+        image = window.grab().toImage()
+        save_png(image, panic_out)
+        facts["panic_size"] = (image.width(), image.height())
+
+        incidents = window.incident_panel.open_incidents
+        wait_for(lambda: incidents.count() > 0, "the open incidents listed")
+        shown: list[int] = []
+        window.controller.sig_context_shown.connect(shown.append)
+        incidents.setFocus()
+        # The most urgent open incident of the town (the drill's own "owner alert" incident may be listed first).
+        wanted = next(i for i in range(incidents.count()) if "owner alert" not in incidents.itemText(i).lower())
+        QTest.keyClick(incidents, Qt.Key.Key_Home)
+        for _ in range(wanted + (incidents.currentIndex() < 0)):
+            QTest.keyClick(incidents, Qt.Key.Key_Down)
+        wait_for(lambda: incidents.currentIndex() == wanted, "the incident picked", shown=incidents.currentText)
+        facts["incident"] = incidents.currentText()
+        controller = window.controller
+        wait_for(lambda: controller.point is not None and controller.point.incident is not None
+                 and "owner alert" not in (controller.point.incident.type or "").lower(), "the incident on the map")
+        wait_for(lambda: shown, "the cameras near the incident shown")
+        panel, table = window.nearby_panel, window.nearby_panel.table
+        wait_for(lambda: table.model().rowCount() > 0, "the nearby cameras listed")
+        live = panel.nearest_live_ids()[:3]
+        answered: list = []
+        chosen: list[int] = []
+        controller.sig_camera_shown.connect(chosen.append)
+        for number, camera_id in enumerate(live):
+            row_index = panel.camera_ids().index(camera_id)
+            index = table.model().index(row_index, 1)
+            table.scrollTo(index)
+            click(table.viewport(), table.visualRect(index).center())
+            wait_for(lambda: camera_id in chosen, f"camera {camera_id}'s detail shown")
+            if number == 0:
+                _answer_reason_prompt(REASON, answered)
+            table.setFocus()
+            QTest.keyClick(table, Qt.Key.Key_Return)
+            wait_for(lambda: camera_id in {t.view.camera_id for t in wall.tiles if t.view is not None},
+                     f"camera {camera_id}'s feed on the wall", seconds=30,
+                     shown=lambda: window.statusBar().currentMessage())
+        wait_for(lambda: len(playing()) >= 1 + len(live), "the nearby demo feeds playing on the wall", seconds=90,
+                 shown=lambda: [(t.view.camera_id if t.view else None, t.state, t.painted, t.isVisible(),
+                                 t.failed and t.overlay()["notice"]) for t in wall.tiles] + [live])
+        settle(1200)
+        image = window.grab().toImage()
+        save_png(image, wall_out)
+        facts.update(reason_typed=answered, playing=len(playing()), wall_size=(image.width(), image.height()))
+
+        tile = next(t for t in playing() if t.view.camera_id == live[0]) if live else playing()[0]
+        window.activateWindow()  # a window shortcut needs its window active, as the dispatcher's is
+        QTest.qWaitForWindowActive(window, 5000)
+        tile.setFocus()
+        QTest.keyClick(tile, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        tools = signed.bulletins
+        wait_for(lambda: tools.dialog is not None and tools.dialog.isVisible(), "the send dialog open")
+        dialog = tools.dialog
+        dialog.resize(1500, 820)
+        canvas = dialog.canvas
+        wait_for(lambda: canvas is not None, "the picture in the send dialog")
+        canvas.setFocus()
+        QTest.keyClick(canvas, Qt.Key.Key_1)  # circle: Enter at the centre, then at the edge
+        for _ in range(3):
+            QTest.keyClick(canvas, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+        QTest.keyClick(canvas, Qt.Key.Key_Return)
+        for _ in range(2):
+            QTest.keyClick(canvas, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+        QTest.keyClick(canvas, Qt.Key.Key_Return)
+        type_into(dialog.mark_text, MARK_TEXT)
+        QTest.keyClick(dialog.mark_text, Qt.Key.Key_Return)  # back to the picture
+        QTest.keyClick(canvas, Qt.Key.Key_3)
+        for _ in range(4):
+            QTest.keyClick(canvas, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+        QTest.keyClick(canvas, Qt.Key.Key_Return)
+        type_into(dialog.to, "patrol-sector-2@chicopeepd.example, unit12@chicopeepd.example")
+        type_into(dialog.text, "Suspect vehicle seen 2 min ago on the Parking lot camera, 323 Winter St: " + MARK_TEXT
+                  + ".")
+        type_into(dialog.reason, "Shots fired: suspect vehicle description for responding units")
+        settle(400)
+        image = dialog.grab().toImage()
+        save_png(image, bulletin_out)
+        facts.update(marks=len(getattr(canvas, "marks", [])), bulletin_size=(image.width(), image.height()))
+        dialog.close()
+        return facts
+    finally:
+        if signed is not None:
+            signed.close()  # ends the views and logs out (audited), as the window's own close does
+        console.close(app)
+        players.close()
+        gateway.stop()
+        database.close()
 
 
 # -- the phone intake dialog, mid-call --
@@ -303,7 +513,8 @@ def footage_picture(out: Path, db_url: str, folder: Path):
 
 
 def main(argv: list[str]) -> int:
-    """`python -m tests.support.pictures FOLDER`: write console-dark.png, intake-form.png, footage-request.png."""
+    """`python -m tests.support.pictures FOLDER`: write console-dark.png, console-demo-wall.png, panic-alert.png,
+    bulletin-send.png, intake-form.png, footage-request.png."""
     import base64
     import os
 
@@ -332,12 +543,17 @@ def main(argv: list[str]) -> int:
         app = qt_application()
         demo = f"sqlite:///{work / 'demo.db'}"
         demo_registry(demo)
-        console_picture(folder / "console-dark.png", demo, load_settings())
+        console_picture(folder / "console-dark.png", demo,
+                        load_settings().replaced(streets_geojson=demo_streets_file(work)))
+        facts = demo_pictures(folder / "console-demo-wall.png", folder / "panic-alert.png",
+                              folder / "bulletin-send.png", demo, load_settings(), work)
+        print(facts, file=sys.stderr)
         intake_picture(folder / "intake-form.png", f"sqlite:///{work / 'intake.db'}")
         (work / "footage").mkdir()
         footage_picture(folder / "footage-request.png", f"sqlite:///{work / 'footage.db'}", work / "footage")
         app.processEvents()
-        for name in ("console-dark.png", "intake-form.png", "footage-request.png"):
+        for name in ("console-dark.png", "console-demo-wall.png", "panic-alert.png", "bulletin-send.png",
+                     "intake-form.png", "footage-request.png"):
             print(folder / name)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -157,6 +157,9 @@ class PanicAlertBar(QWidget):
         super().keyPressEvent(event)
 
 
+AT_THE_INCIDENT_M = 5.0  # closer than this, the site is the incident on the map
+
+
 def alert_text(bar: AlertBar, point, zone: tzinfo | None) -> str:
     """What the row says: who raised it, the camera's label, the site, its address, how far from the incident."""
     how = "PANIC BUTTON" if bar.source is GrantSource.PANIC_BUTTON else "OWNER APP ALERT"
@@ -164,8 +167,11 @@ def alert_text(bar: AlertBar, point, zone: tzinfo | None) -> str:
     parts = [what, bar.site_name, bar.address]
     if point is not None and bar.lat is not None and bar.lon is not None:
         distance = haversine_m(point.lat, point.lon, bar.lat, bar.lon)
-        direction = compass_point(initial_bearing_deg(point.lat, point.lon, bar.lat, bar.lon))
-        parts.append(f"{format_distance(distance)} {direction} of the incident")
+        if distance < AT_THE_INCIDENT_M:  # the alert's own incident (Show on map): "0 m N" says nothing
+            parts.append("at the incident on the map")
+        else:
+            direction = compass_point(initial_bearing_deg(point.lat, point.lon, bar.lat, bar.lon))
+            parts.append(f"{format_distance(distance)} {direction} of the incident")
     shown = ", ".join(p for p in parts if p)
     return f"{how}: {shown} — live view allowed until {clock_text(bar.expires_at, zone, seconds=False)}"
 
