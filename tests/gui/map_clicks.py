@@ -33,8 +33,15 @@ def click_map_at(qtbot, window, lat: float, lon: float) -> QPoint:
 def double_click_map_at(qtbot, window, lat: float, lon: float) -> None:
     """A real click at the point, then the page's dblclick there. (QTest.mouseDClick reaches Chromium as a lone
     mousedown, and QTest spaces its clicks beyond the double-click interval, so the dblclick itself is fired in the
-    page; the user's real click stands behind it, as the bridge requires.)"""
+    page; the user's real click stands behind it, as the bridge requires.) While an area is drawn, the dblclick waits
+    until the page has taken the click's corner: the mouse event reaches Chromium's renderer asynchronously, and on a
+    loaded machine a dblclick fired at once could close the area before that corner arrived."""
+    state = json.loads(js_eval(qtbot, window, "rtic.areaState()"))
     click_map_at(qtbot, window, lat, lon)
+    if state.get("drawing"):
+        corners = len(state["points"]) + 1
+        qtbot.waitUntil(lambda: len(json.loads(js_eval(qtbot, window, "rtic.areaState()"))["points"]) >= corners,
+                        timeout=10_000)
     js_eval(qtbot, window, f"rtic.doubleClickMap({lat}, {lon})")
 
 
