@@ -160,11 +160,13 @@ class VlcPlayer(ThreadedPlayer):
                 check_certificate(url, self.source.ca_file, self.source.pin_sha256, self.connect_timeout)
             except StreamError as exc:
                 return exc
-        if has_query_credentials(url):  # a camera that takes them in the query (?user=&pwd=)
+        in_query = has_query_credentials(url)  # a camera that takes them in the query (?user=&pwd=)
+        if in_query:
             url = self.source.url_with_credentials()
         if url.lower().startswith(("http://", "https://")):
-            try:
-                _precheck_http(self.source.url, self.connect_timeout, self.source.username, self.source.password)
+            try:  # the query's credentials are already in `url`; otherwise they go in a header
+                _precheck_http(url, self.connect_timeout, *((None, None) if in_query else
+                                                            (self.source.username, self.source.password)))
             except StreamError as exc:
                 return exc
             url = self.source.url_with_credentials()
