@@ -154,6 +154,10 @@ DECLARED: tuple[Setting, ...] = (
             "A PEM file of the certificate authorities that sign the cameras' and gateways' RTSPS/HTTPS "
             "certificates, trusted beside the system's own. A certificate that verifies against neither (and is not "
             "pinned for its camera) is refused: the stream is not opened. Empty: the system's CAs only."),
+    Setting("hw_decode", "Hardware video decoding", "auto",
+            "auto: the FFmpeg player decodes on the graphics hardware where FFmpeg can use it (VA-API or NVDEC on "
+            "Linux, D3D11VA or NVDEC on Windows) and falls back to software, once per stream, when it cannot; "
+            "off: software decoding only.", choices=("auto", "off")),
     Setting("demo_gateway", "Demo gateway", "auto",
             "auto: on the demo registry (demo cameras and nothing else), a gateway on this computer's loopback plays "
             "the demo's live cameras (synthetic street scenes over WebRTC and HLS, and a training site whose "

@@ -67,7 +67,7 @@ def _one_shift(app, settings: Settings, db_url: str | None, start: ConsoleStart,
         console = build_console(db_url, settings, database=services.registry.database,
                                 user_name=session.user.username, **start.window_labels)
         players = PlayerFactory(first_frame_timeout=settings.first_frame_timeout_s,
-                                ca_file=settings.rtsps_ca_file, resolve=start.resolve)
+                                ca_file=settings.rtsps_ca_file, resolve=start.resolve, hw_decode=settings.hw_decode)
         console.window.show()
         signed_in = signed_in_console(app, console, session, services, players, start.idle)
         keepers = [keeper for keeper in start.keepers(console, signed_in, services, session) if keeper is not None]

@@ -71,8 +71,9 @@ class PlayerFactory:
 
     def __init__(self, overrides: dict[StreamProtocol, str] | None = None,
                  first_frame_timeout: float | None = None, ca_file: str | None = None,
-                 resolve: Callable[[StreamSource], StreamSource] | None = None):
+                 resolve: Callable[[StreamSource], StreamSource] | None = None, hw_decode: str = "auto"):
         self.overrides = dict(overrides or {})
+        self.hw_decode = hw_decode  # the setting hw_decode: the FFmpeg players' hardware decoding (auto, off)
         self.ca_file = ca_file or None  # the setting rtsps_ca_file: for every TLS stream without its own
         # Where a source is really played from: the demo gateway's hook (console/services/demo_gateway.py) sends
         # the demo registry's *.demo.invalid streams to loopback and hands every other source back unchanged.
@@ -93,6 +94,7 @@ class PlayerFactory:
             from console.video.ffmpeg import FFmpegPlayer
 
             kwargs.pop("window_handle", None)  # FFmpeg frames are painted by the tile, not drawn into a window
+            kwargs.setdefault("hw_decode", self.hw_decode)
             return FFmpegPlayer(source, **kwargs)
         if name == "webrtc":
             from console.video.aioloop import AsyncLoopThread

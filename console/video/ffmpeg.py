@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import sys
 import time
 
 import av
@@ -20,6 +21,44 @@ log = logging.getLogger(__name__)
 TRANSPORT_REFUSED = errno.EPROTONOSUPPORT
 BOTH_TRANSPORTS_REFUSED = ("The camera refused RTSP over both TCP and UDP; check the camera's RTSP settings "
                            "(or a firewall between here and the camera).")
+
+
+HW_DECODE_CHOICES = ("auto", "off")
+SOFTWARE = "software"
+
+
+def hw_devices_to_try(platform: str | None = None) -> tuple[str, ...]:
+    """FFmpeg's hardware decoding device types worth trying on this platform, best first."""
+    platform = platform or sys.platform
+    if platform.startswith("win"):
+        return ("d3d11va", "cuda")
+    if platform.startswith("linux"):
+        return ("vaapi", "cuda")
+    return ()
+
+
+def hw_device_problem(device: str, codec: str = "h264") -> str | None:
+    """Why FFmpeg cannot decode `codec` on a `device` here (the device is created to find out), or None."""
+    try:
+        from av.codec.hwaccel import HWAccel, hwdevices_available
+
+        if device not in hwdevices_available():
+            return "not in this FFmpeg build"
+        HWAccel(device, allow_software_fallback=False).create(av.Codec(codec, "r"))
+    except Exception as exc:  # no driver, no device node, not permitted, no config for the codec
+        return f"{type(exc).__name__}: {exc}"[:200]
+    return None
+
+
+def check_hw_decode(value: str) -> str:
+    if value not in HW_DECODE_CHOICES:
+        raise ValueError(f"The hardware decoding setting must be one of {', '.join(HW_DECODE_CHOICES)}, "
+                         f"not {str(value)[:40]!r}.")
+    return value
+
+
+class _HardwareFailed(Exception):
+    """Opening or the first decode on the hardware device failed: this stream goes to software, at once."""
 
 
 class _TransportRefused(Exception):
@@ -60,8 +99,13 @@ class FFmpegPlayer(ThreadedPlayer):
     backend = "ffmpeg"
     clip_buffer = None  # a console.video.clip_buffer.ClipBuffer: keeps the last seconds of packets for a clip
 
-    def __init__(self, source, **kwargs):
+    def __init__(self, source, hw_decode: str = "auto", **kwargs):
         super().__init__(source, **kwargs)
+        # "auto": the platform's hardware decoder when one works, once per stream, else software; "off": software.
+        self.hw_decode = check_hw_decode(hw_decode)
+        self.hw_device: str | None = None  # the device this stream decodes on; None: software
+        self.hw_tried: list[str] = []  # "device: why not", for each device tried and given up
+        self._hw_chosen = hw_decode == "off"
         url = source.url.lower()
         # RTSPS is TCP only (FFmpeg refuses UDP with TLS); plain RTSP starts with the camera's stored transport
         # and falls back to the other one when the server refuses it (VLC's server answers 461 to TCP).
@@ -110,33 +154,74 @@ class FFmpegPlayer(ThreadedPlayer):
             attempt += 1
         self._set_state(PlayerState.ENDED)
 
+    def _choose_decoder(self, codec: str = "h264") -> None:
+        """Before the first open: the first of the platform's devices that FFmpeg can create, else software."""
+        self._hw_chosen = True
+        for device in hw_devices_to_try():
+            problem = hw_device_problem(device, codec)
+            if problem is None:
+                self.hw_device = device
+                return
+            self.hw_tried.append(f"{device}: {problem}")
+        if self.hw_tried:
+            log.info("ffmpeg %s: hardware decoding unavailable (%s); decoding in software",
+                     self.source.display_url, "; ".join(self.hw_tried))
+
+    def _software_from_now(self, why: str) -> None:
+        self.hw_tried.append(f"{self.hw_device}: {why[:200]}")
+        log.info("ffmpeg %s: hardware decoding on %s failed (%s); decoding in software",
+                 self.source.display_url, self.hw_device, why[:200])
+        self.hw_device = None
+
+    @property
+    def decoder(self) -> str:
+        return self.hw_device or SOFTWARE
+
     def _play_once_any_transport(self) -> None:
         """One session; when the server refuses this RTSP transport, at once again with the other one."""
+        if not self._hw_chosen:
+            self._choose_decoder()
         try:
-            self._play_once()
+            self._play_once_any_decoder()
         except _TransportRefused:
             if not self._fallback:
                 raise StreamError(ErrorKind.UNSUPPORTED, BOTH_TRANSPORTS_REFUSED) from None
             refused, self.transport = self.transport, "udp" if self.transport == "tcp" else "tcp"
             log.info("ffmpeg %s refused RTSP over %s; trying %s", self.source.display_url, refused, self.transport)
             try:
-                self._play_once()
+                self._play_once_any_decoder()
             except _TransportRefused:
                 self.transport = refused
                 raise StreamError(ErrorKind.UNSUPPORTED, BOTH_TRANSPORTS_REFUSED) from None
+
+    def _play_once_any_decoder(self) -> None:
+        try:
+            self._play_once()
+        except _HardwareFailed as exc:
+            self._software_from_now(str(exc))
+            self._play_once()
 
     def _play_once(self) -> None:
         self._new_session()
         if needs_tls_check(self.source.url):  # FFmpeg's RTSPS client cannot verify: our handshake first
             check_certificate(self.source.url, self.source.ca_file, self.source.pin_sha256, self.connect_timeout)
         began = time.monotonic()
+        hwaccel = None
+        if self.hw_device:
+            from av.codec.hwaccel import HWAccel
+
+            hwaccel = HWAccel(self.hw_device, allow_software_fallback=True)
         try:
             container = av.open(self.source.url_with_credentials(), options=self._options(),
-                                timeout=(self.connect_timeout, self.stall_after / 2))  # PyAV takes ~2x to give up
+                                timeout=(self.connect_timeout, self.stall_after / 2),  # PyAV takes ~2x to give up
+                                hwaccel=hwaccel)
         except Exception as exc:
             log.debug("open failed: %s", self.source.redact(repr(exc)))
             if self._rtsp and getattr(exc, "errno", None) == TRANSPORT_REFUSED:
                 raise _TransportRefused() from None
+            # PyAV's own refusal of the device (no hardware config for this codec), not FFmpeg's of the camera
+            if hwaccel is not None and isinstance(exc, (RuntimeError, NotImplementedError)):
+                raise _HardwareFailed(f"opening failed: {str(exc)[:120]}") from None
             # A server that accepts and stays silent surfaces as "invalid data" once the socket times out.
             if isinstance(exc, av.error.InvalidDataError) and time.monotonic() - began >= self.connect_timeout * 0.9:
                 raise StreamError(ErrorKind.TIMED_OUT) from None
@@ -147,6 +232,8 @@ class FFmpegPlayer(ThreadedPlayer):
             stream = container.streams.video[0]
             ctx = stream.codec_context
             ctx.thread_type = "SLICE"  # frame threading would add a frame of latency per thread
+            if self.hw_device and not ctx.is_hwaccel:  # PyAV opened the software decoder in its place
+                self._software_from_now(f"the device has no {ctx.name} decoder")
             # Only a rate the stream declares (SDP a=framerate, container): with probing off FFmpeg's guessed_rate
             # is a default (50), not the camera's. Without one, the first frames' timestamps tell.
             rate = stream.average_rate
@@ -158,7 +245,8 @@ class FFmpegPlayer(ThreadedPlayer):
                 fps = None
             timing = None if fps else RateFromTimestamps()
             self.stats.info = StreamInfo(codec=ctx.name, width=ctx.width or None, height=ctx.height or None, fps=fps,
-                                         transport=self.transport)
+                                         transport=self.transport, decoder=self.decoder,
+                                         decoder_note="; ".join(self.hw_tried) or None)
             opened_at = last_frame_at = time.monotonic()
             if self.clip_buffer is not None:
                 self.clip_buffer.start_session(stream)
@@ -176,6 +264,10 @@ class FFmpegPlayer(ThreadedPlayer):
                     if self._session_frames:  # before the first key frame nothing can decode: nothing is lost
                         self.stats.lost += 1  # a damaged picture (lost packets over UDP); the next key frame heals it
                     continue
+                except Exception as exc:
+                    if self.hw_device and not self._session_frames:  # the device, not the stream
+                        raise _HardwareFailed(f"the first decode failed: {type(exc).__name__}: {exc}") from None
+                    raise
                 for frame in frames:
                     pts = None if by_arrival else frame.time
                     if timing is not None and (found := timing.add(time.monotonic() if by_arrival else pts)):

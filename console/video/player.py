@@ -121,6 +121,8 @@ class StreamInfo:
     fps: float | None = None  # from the SDP, else from the timestamps of the first frames
     transport: str | None = None  # RTSP lower transport actually used (tcp/udp); "webrtc"/"http" otherwise
     key_frame_interval_s: float | None = None  # between the last two key frames seen
+    decoder: str | None = None  # FFmpeg: "software" or the hardware device (vaapi, cuda, d3d11va)
+    decoder_note: str | None = None  # FFmpeg: the hardware devices tried and why each was given up
 
 
 @dataclass

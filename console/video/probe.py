@@ -24,6 +24,8 @@ class ProbeResult:
     fps: float | None = None  # declared by the stream, else measured from its timestamps
     transport: str | None = None  # RTSP: tcp or udp as actually used (after any fallback); webrtc; http
     key_frame_interval_s: float | None = None  # between the last two key frames seen
+    decoder: str | None = None  # FFmpeg: "software" or the hardware device in use
+    decoder_note: str | None = None  # FFmpeg: hardware devices tried and why each was given up
     first_frame_ms: float | None = None
     frames: int = 0
     lost: int = 0
@@ -89,7 +91,8 @@ def probe(source: StreamSource, backend: str = "auto", seconds: float = 5.0, con
         error_text, kind = None, None
     return ProbeResult(ok=ok, url=source.display_url, backend=name, codec=info.codec, width=info.width,
                        height=info.height, fps=round(info.fps, 2) if info.fps else None, transport=info.transport,
-                       key_frame_interval_s=info.key_frame_interval_s,
+                       key_frame_interval_s=info.key_frame_interval_s, decoder=info.decoder,
+                       decoder_note=info.decoder_note,
                        first_frame_ms=round(stats.first_frame_ms, 1) if stats.first_frame_ms is not None else None,
                        frames=stats.frames, lost=stats.lost, reconnects=stats.reconnects, state=state.value,
                        seconds=round(time.monotonic() - began, 2), error=error_text if not ok else None,

@@ -5,7 +5,7 @@ aiortc WHEP server, each in its own process; real VideoTile widgets offscreen. N
 The figures the tests tell by events only are measured here: how long a hanging camera holds the GUI thread in
 open_view/close_view, how soon a frozen stream is reported stalled, how long a never-answering server takes to
 time out; joining a running camera (shared encoder) at 1 s and 4 s key-frame intervals beside a plain PyAV
-client; decode CPU per stream (H.264 and H.265, main and sub sizes).
+client; decode CPU per stream (H.264 and H.265, main and sub sizes; software, and hardware where a device works).
 --quick: two runs, short loads, one small wall (installer/dev.sh bench --quick); --decode-only: that last one.
 """
 
@@ -272,8 +272,11 @@ def joining_a_running_camera(runs: int) -> None:
 
 
 def _hw_decoders() -> dict:
-    """The hardware decoding device types this FFmpeg build offers, and which devices this machine has."""
+    """The hardware decoding device types this FFmpeg build offers, the devices this machine has, and for each
+    device type the player would try here whether FFmpeg could create it (and why not)."""
     import glob
+
+    from console.video.ffmpeg import hw_device_problem, hw_devices_to_try
 
     try:
         from av.codec.hwaccel import hwdevices_available
@@ -281,20 +284,26 @@ def _hw_decoders() -> dict:
         built = list(hwdevices_available())
     except ImportError:
         built = []
+    tried = {device: hw_device_problem(device) or "works" for device in hw_devices_to_try()}
     return {"in_ffmpeg_build": built, "render_nodes": glob.glob("/dev/dri/renderD*"),
-            "nvidia": os.path.exists("/dev/nvidia0")}
+            "nvidia": os.path.exists("/dev/nvidia0"), "tried": tried,
+            "working": [device for device, why in tried.items() if why == "works"]}
 
 
 def decode_cost(secs: float, quick: bool) -> None:
     """CPU seconds this process spends per stream-second decoding one stream (software decoding), main and sub
-    streams, H.264 and H.265: decode only (a hidden or busy tile), and decode plus the RGB conversion to a
+    streams, H.264 and H.265, in software and, where a device works here, on the hardware: decode only (a hidden or busy tile), and decode plus the RGB conversion to a
     640x360 tile; a busy scene (noise, at a camera's usual bit rate) and, without --quick, a plain one. The encoder
     runs in the server's process and is not counted. On 2 shared cores the server may not keep up at 1080p:
     fps_received says what was decoded, cpu_ms_per_frame holds anyway."""
     from console.video.ffmpeg import FFmpegPlayer
     from tests.support.stream_waits import wait_until
 
-    emit("hw_decoding", _hw_decoders(), "devices", note="software decoding measured below")
+    hw = _hw_decoders()
+    emit("hw_decoding", hw, "devices",
+         note=("software and hardware decoding measured below" if hw["working"] else
+               f"no hardware device worked (tried {', '.join(hw['tried']) or 'none'}): software decoding only"))
+    decoders = ["off"] + (["auto"] if hw["working"] else [])  # the player's hw_decode setting
     sizes = [("640x360", "sub"), ("1280x720", "main")] if quick else [
         ("640x360", "sub"), ("1280x720", "main"), ("1920x1080", "main")]
     scenes = ("busy",) if quick else ("busy", "plain")
@@ -304,8 +313,8 @@ def decode_cost(secs: float, quick: bool) -> None:
         server = RtspServer("--codec", codec, "--size", size, "--kbps", str(kbps),
                             "--pattern", "snow" if scene == "busy" else "ball").start()
         try:
-            for convert in (False, True):
-                player = FFmpegPlayer(StreamSource(server.url("cam")), reconnect=False,
+            for convert, hw_decode in ((c, d) for c in (False, True) for d in decoders):
+                player = FFmpegPlayer(StreamSource(server.url("cam")), reconnect=False, hw_decode=hw_decode,
                                       output_size=(640, 360) if convert else None,
                                       frame_wanted=(lambda: True) if convert else (lambda: False))
                 player.start()
@@ -319,8 +328,11 @@ def decode_cost(secs: float, quick: bool) -> None:
                 player.stop()
                 player.join(10)
                 frames = frames1 - frames0
-                emit(f"decode_cpu_{codec}_{size.split('x')[1]}p_{role}_{scene}{'_to_tile' if convert else ''}",
-                     round((cpu1 - cpu0) / (t1 - t0), 3), "cpu_s_per_stream_s",
+                decoder = player.stats.info.decoder or "software"
+                emit(f"decode_cpu_{codec}_{size.split('x')[1]}p_{role}_{scene}{'_to_tile' if convert else ''}"
+                     f"{'' if decoder == 'software' else '_hw_' + decoder}",
+                     round((cpu1 - cpu0) / (t1 - t0), 3), "cpu_s_per_stream_s", decoder=decoder,
+                     decoder_note=player.stats.info.decoder_note,
                      fps_received=round(frames / (t1 - t0), 1),
                      cpu_ms_per_frame=round(1000 * (cpu1 - cpu0) / frames, 2) if frames else None,
                      streams_per_core=round((t1 - t0) / (cpu1 - cpu0), 1) if cpu1 > cpu0 else None)
