@@ -73,6 +73,10 @@ def _print_human(result) -> None:
         print(f"resolution:   {size}")
         print(f"frame rate:   {result.fps or 'unknown'}")
         print(f"transport:    {result.transport or 'unknown'}")
+        decoder = result.decoder
+        if decoder:
+            note = result.decoder_note
+            print(f"decoder:      {decoder}" + (f" ({note})" if note and decoder == "software" else ""))
         print(f"key frames:   every {result.key_frame_interval_s} s" if result.key_frame_interval_s
               else "key frames:   interval unknown")
         print(f"first frame:  {result.first_frame_ms} ms")

@@ -55,3 +55,4 @@ def test_probe_human_output_names_what_it_saw(rtsp_server, capsys):
     for line in ("transport:    tcp", "frame rate:   25.0", "key frames:   every 1.0 s", "reconnects:   0",
                  "result:       ok"):
         assert line in out, out
+    assert "decoder:      " in out, out  # software here, with the devices tried; or the device in use
