@@ -82,7 +82,7 @@ def test_send_deliver_list_export_verify(db, capsys, tmp_path, relay):
     (["send", "--incident", "CAD-88", "--text", "x", "--to", "a@pd.example.gov", "--image", "/nonexistent.png"],
      "is not a file"),
     (["send", "--incident", "CAD-88", "--text", "x", "--to", "a@pd.example.gov", "--camera", "-3"], "out of range"),
-    (["send", "--incident", "CAD-88", "--text", "x"], "required"),
+    (["send", "--incident", "CAD-88", "--text", "x"], "no recipients"),
     (["group", "bad@name", "a@pd.example.gov"], "not a group name"),
     (["group", "Sector 1"], "give the addresses"),
     (["export", "--incident", "CAD-88", "out.zip"], "no bulletins were sent"),
