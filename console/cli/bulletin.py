@@ -10,6 +10,7 @@ relay the settings name (smtp_host, ...; the password from the variable smtp_pas
 from __future__ import annotations
 
 import json
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,8 +33,10 @@ def register(subparsers, common) -> None:
     send.add_argument("--text", default="", help="at most 1000 characters")
     send.add_argument("--image", metavar="FILE", type=Path, help="a PNG or JPEG snapshot")
     send.add_argument("--clip", metavar="FILE", type=Path, help="a short MP4 clip")
-    send.add_argument("--to", metavar="ADDRESS|GROUP", action="append", default=[], required=True,
+    send.add_argument("--to", metavar="ADDRESS|GROUP", action="append", default=[],
                       help="an e-mail address or a saved group's name (repeat for more)")
+    send.add_argument("--to-units", action="store_true",
+                      help="also to the units CAD names on the incident: each unit's saved group of the same name")
     send.add_argument("--reason", default="", help="why (recorded in the audit trail)")
     send.add_argument("--camera", metavar="CAMERA_ID", type=identifier("--camera"), help="the camera it shows")
     signin.add_user_option(send)
@@ -92,7 +95,18 @@ def _send(args) -> int:
     image, clip = _read(args.image, "the image", limit), _read(args.clip, "the clip", limit)
     with open_database(args.db) as database:
         service, signed = _service(args, database, "bulletin send")
-        sent = service.send(signed.user, service.incident_id(args.incident), args.text, args.to,
+        incident_id = service.incident_id(args.incident)
+        targets = list(args.to)
+        if args.to_units:
+            with_group, without = service.unit_targets(incident_id)
+            targets += with_group
+            if without:
+                print(f"not sent to unit(s) {', '.join(repr(u) for u in without)}: no recipient group of that name "
+                      "(make one with `rtic-console bulletin group NAME ADDRESS...`)", file=sys.stderr)
+        if not targets:
+            raise UserError("no recipients: give --to ADDRESS|GROUP, or --to-units for an incident whose CAD units "
+                            "have recipient groups")
+        sent = service.send(signed.user, incident_id, args.text, targets,
                             datetime.now(timezone.utc), image=image, clip=clip, reason=args.reason,
                             camera_id=args.camera)
     print(f"bulletin {sent.bulletin_id} sent for incident {args.incident[:64]} (SHA-256 {sent.content_sha256}); "

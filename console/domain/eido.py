@@ -29,6 +29,10 @@ EIDO fields read (everything else is ignored):
   `callTypeDescriptionRegistryText` (the type), `callPriorityInternalText` or `callCommonPriorityNumber` (read as
   the incident's), `lastUpdateTimeStamp` (the call's, else the document's, else `callStartTimeStamp`), `callLocationReference` (else
   `locationReference`). Whatever is missing is named in the rejection.
+- `emergencyResourceComponent` (one object or a list; optional): the units on the incident, each named by
+  `emergencyResourceIdentifier`, else `unitIdentifier`, else `emergencyResourceCallSign`. Untrusted text: at most
+  `MAX_UNITS` units, each id at most `MAX_UNIT_ID` printable characters (no control characters), given as text;
+  anything else rejects the document naming the field. Duplicates are kept once, in order.
 """
 
 from __future__ import annotations
@@ -49,6 +53,9 @@ MAX_TYPE = 100
 MAX_ADDRESS = 300
 MAX_STATUS = 32
 MAX_PIDF_CHARS = 100_000
+MAX_UNITS = 50
+MAX_UNIT_ID = 40
+_UNIT_FIELDS = ("emergencyResourceIdentifier", "unitIdentifier", "emergencyResourceCallSign")
 _INCIDENT_LOCATION_TYPES = ("currentincident", "incident", "initial")
 _CIVIC_ORDER = ("HNO", "HNS", "PRD", "RD", "STS", "POD")
 _CALL_TYPE_FIELDS = ("callTypeInternalText", "callTypeDescriptionRegistryText", "callTypeRegistryText")
@@ -79,6 +86,7 @@ class CadIncident:
     closed: bool
     updated_at: datetime  # UTC
     source: str = "eido"
+    units: tuple[str, ...] = ()  # the units CAD names on the incident, as CAD spells them
 
     @property
     def placed(self) -> bool:
@@ -121,7 +129,8 @@ def parse_eido(document: Any) -> CadIncident:
     updated_at = parse_timestamp(stamp, stamp_field, cad_number)
     address, lat, lon = _location(document, component, reject)
     return CadIncident(cad_number, kind[:MAX_TYPE], priority, address[:MAX_ADDRESS], lat, lon,
-                       status[:MAX_STATUS] if status else None, bool(closing), updated_at, "eido")
+                       status[:MAX_STATUS] if status else None, bool(closing), updated_at, "eido",
+                       _units(document, reject))
 
 
 def _call_incident(document: Mapping) -> CadIncident:
@@ -163,7 +172,7 @@ def _call_incident(document: Mapping) -> CadIncident:
     ref = "callLocationReference" if call.get("callLocationReference") is not None else "locationReference"
     address, lat, lon = _location(document, call, reject, f"callComponent.{ref}")
     return CadIncident(cad_number, kind[:MAX_TYPE], priority, address[:MAX_ADDRESS], lat, lon, None, False,
-                       updated_at, "eido")
+                       updated_at, "eido", _units(document, reject))
 
 
 def is_closed_status(status: str | None) -> bool:
@@ -275,6 +284,47 @@ def _location(document: Mapping, component: Mapping, reject,
         return address, None, None
     lat, lon = check_point(*point, "locationComponent.locationByValue", None)
     return address or f"{lat:.6f}, {lon:.6f}", lat, lon
+
+
+def check_unit_id(value: Any, field: str = "emergencyResourceComponent.emergencyResourceIdentifier") -> str:
+    """One unit id as the console keeps it: text of 1..MAX_UNIT_ID printable characters, spaces collapsed."""
+    if not isinstance(value, str):
+        raise CadRejected(field, f"expected the unit's id as text, got {_kind(value)}")
+    if len(value) > 4 * MAX_UNIT_ID:  # before looking at every character of a huge string
+        raise CadRejected(field, f"a unit id is longer than {MAX_UNIT_ID} characters")
+    if not value.isprintable():
+        raise CadRejected(field, "a unit id holds a control or unprintable character")
+    text = " ".join(value.split())
+    if not text:
+        raise CadRejected(field, "a unit id is empty")
+    if len(text) > MAX_UNIT_ID:
+        raise CadRejected(field, f"a unit id is longer than {MAX_UNIT_ID} characters")
+    return text
+
+
+def _units(document: Mapping, reject) -> tuple[str, ...]:
+    field = "emergencyResourceComponent"
+    resources = document.get(field)
+    if resources is None:
+        return ()
+    if isinstance(resources, Mapping):
+        resources = [resources]
+    if not isinstance(resources, list):
+        reject(field, f"expected a list of unit objects, got {_kind(resources)}")
+    if len(resources) > MAX_UNITS:
+        reject(field, f"{len(resources)} units: at most {MAX_UNITS} are taken on one incident")
+    out: dict[str, None] = {}
+    for resource in resources:
+        if not isinstance(resource, Mapping):
+            reject(field, f"expected a unit object, got {_kind(resource)}")
+        name = next((k for k in _UNIT_FIELDS if resource.get(k) is not None), None)
+        if name is None:
+            reject(f"{field}.emergencyResourceIdentifier", "missing: a unit has no identifier")
+        try:
+            out.setdefault(check_unit_id(resource[name], f"{field}.{name}"), None)
+        except CadRejected as exc:
+            reject(exc.field, exc.why)
+    return tuple(out)
 
 
 def _references(value: Any, reject, field: str = "incidentComponent.locationReference") -> list[str]:

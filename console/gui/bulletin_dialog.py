@@ -116,6 +116,12 @@ class SendBulletinDialog(QDialog):
         self.to.setObjectName("bulletinTo")
         self.to.setPlaceholderText("unit12@police.example.gov, Patrol sector 2")
         form.addRow("Send &to", self.to)
+        self.units_hint = QLabel("")
+        self.units_hint.setObjectName("hint")
+        self.units_hint.setTextFormat(Qt.TextFormat.PlainText)  # unit ids come from CAD: text, never mark-up
+        self.units_hint.setWordWrap(True)
+        self.units_hint.setVisible(False)
+        form.addRow("", self.units_hint)
         self.save_group_button = QPushButton("Save these addresses as a group…")
         self.save_group_button.setObjectName("saveGroup")
         self.save_group_button.setAutoDefault(False)
@@ -205,6 +211,33 @@ class SendBulletinDialog(QDialog):
             self.show_error(f"Group {name.strip()!r} saved with {len(addresses)} address(es).")
 
         self.tasks.run("save-bulletin-group", work, done, lambda message: self.show_error(f"Group not saved: {message}"))
+
+    def load_units(self) -> None:
+        """Pre-fill To with the incident's CAD units that have a recipient group, read off the GUI thread."""
+        incident_id = self.incident.id
+        self.tasks.run("bulletin-units", lambda: self.service.unit_targets(incident_id),
+                       lambda found: self.set_units(*found),
+                       lambda message: self.units_hint.setText(f"The incident's CAD units could not be read: {message}")
+                       or self.units_hint.setVisible(True))
+
+    def set_units(self, with_group: list[str], without: list[str]) -> None:
+        """The units CAD names: those with a group go into To (when the dispatcher has typed nothing there yet),
+        the others are named under it so the dispatcher can type their addresses or save a group for them."""
+        lines = []
+        if with_group:
+            if not self.to.text().strip():
+                self.to.setText(", ".join(with_group))
+                self.to.setModified(False)
+            else:
+                typed = split_targets(self.to.text())
+                missing = [u for u in with_group if u not in typed]
+                if missing:
+                    lines.append("CAD units with a group, not added (you had typed in To): " + ", ".join(missing))
+        if without:
+            lines.append("CAD units without a recipient group (type their addresses, or save them as a group named "
+                         "like the unit): " + ", ".join(without))
+        self.units_hint.setText("\n".join(lines))
+        self.units_hint.setVisible(bool(lines))
 
     def set_groups(self, names: list[str]) -> None:
         """The saved recipient groups to tick (loaded off the GUI thread after the dialog opened)."""

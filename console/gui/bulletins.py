@@ -118,6 +118,7 @@ class BulletinTools(QObject):
         if buffer is not None:  # the tile shows a scaled picture: the stream's own resolution comes from its packets
             self.window.tasks.run("bulletin-picture", lambda: _full_picture(buffer),
                                   lambda image: dialog.set_full_picture(image) if self.dialog is dialog else None)
+        dialog.load_units()
         self.window.tasks.run("bulletin-groups", lambda: sorted(self.service.groups()),
                               lambda names: dialog.set_groups(names) if self.dialog is dialog else None)
 

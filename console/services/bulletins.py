@@ -40,6 +40,7 @@ from console.errors import UserError
 from console.services import evidence
 from console.services.accounts import default_workstation
 from console.store import bulletins as repo
+from console.store import cad as cad_repo
 from console.store import registry as registry_repo
 from console.store.audit import AuditLog
 from console.store.changes import record_change
@@ -104,6 +105,14 @@ class BulletinService:
     def groups(self) -> dict[str, list[str]]:
         with self.database.engine.connect() as conn:
             return repo.list_groups(conn)
+
+    def unit_targets(self, incident_id: int) -> tuple[list[str], list[str]]:
+        """The units CAD names on the incident, split into (those with a saved recipient group named exactly like
+        the unit id: targets `send` takes as they are, and those without one: to show the dispatcher)."""
+        with self.database.engine.connect() as conn:
+            units = cad_repo.incident_units(conn, incident_id)
+            names = set(repo.list_groups(conn))
+        return [u for u in units if u in names], [u for u in units if u not in names]
 
     # --- checking what comes in ---------------------------------------------------------------------------
 

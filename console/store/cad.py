@@ -5,6 +5,7 @@ Functions take a Connection inside the caller's transaction; the caller records 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,7 +47,8 @@ def add_cad_incident(conn: Connection, incident: CadIncident, opened_at: datetim
     return conn.execute(insert(incidents).values(
         cad_number=incident.cad_number, type=incident.type, priority=incident.priority, address=incident.address,
         lat=incident.lat, lon=incident.lon, opened_at=opened_at, closed_at=closed_at, source=incident.source,
-        version=1, cad_status=incident.status, updated_at=incident.updated_at).returning(incidents.c.id)).scalar_one()
+        version=1, cad_status=incident.status, updated_at=incident.updated_at,
+        cad_units=_units_json(incident)).returning(incidents.c.id)).scalar_one()
 
 
 def update_cad_incident(conn: Connection, stored: StoredCadIncident, incident: CadIncident,
@@ -55,7 +57,21 @@ def update_cad_incident(conn: Connection, stored: StoredCadIncident, incident: C
     conn.execute(update(incidents).where(incidents.c.id == stored.id).values(
         type=incident.type, priority=incident.priority, address=incident.address, lat=incident.lat,
         lon=incident.lon, cad_status=incident.status, updated_at=incident.updated_at, closed_at=closed_at,
-        version=incidents.c.version + 1))
+        cad_units=_units_json(incident), version=incidents.c.version + 1))
+
+
+def _units_json(incident: CadIncident) -> str | None:
+    return json.dumps(list(incident.units)) if incident.units else None
+
+
+def incident_units(conn: Connection, incident_id: int) -> list[str]:
+    """The units CAD last named on the incident, in CAD's order; [] when none (or the stored value is unreadable)."""
+    body = conn.execute(select(incidents.c.cad_units).where(incidents.c.id == incident_id)).scalar()
+    try:
+        units = json.loads(body) if body else []
+    except ValueError:
+        return []
+    return [u for u in units if isinstance(u, str)] if isinstance(units, list) else []
 
 
 def incident_closed(conn: Connection, incident_id: int) -> bool:

@@ -141,6 +141,8 @@ class IncidentRow(Base):
     # The CAD system's own status word (dispatched, on scene, ...) and when CAD last changed the incident.
     cad_status: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The units CAD names on the incident (JSON list of unit ids; None: CAD named none or the console opened it).
+    cad_units: Mapped[str | None] = mapped_column(Text)
 
 
 class UserRow(Base):

@@ -82,7 +82,7 @@ def test_send_deliver_list_export_verify(db, capsys, tmp_path, relay):
     (["send", "--incident", "CAD-88", "--text", "x", "--to", "a@pd.example.gov", "--image", "/nonexistent.png"],
      "is not a file"),
     (["send", "--incident", "CAD-88", "--text", "x", "--to", "a@pd.example.gov", "--camera", "-3"], "out of range"),
-    (["send", "--incident", "CAD-88", "--text", "x"], "required"),
+    (["send", "--incident", "CAD-88", "--text", "x"], "no recipients"),
     (["group", "bad@name", "a@pd.example.gov"], "not a group name"),
     (["group", "Sector 1"], "give the addresses"),
     (["export", "--incident", "CAD-88", "out.zip"], "no bulletins were sent"),
@@ -125,3 +125,23 @@ def test_auditors_cannot_send(db, capsys, sign_in_as):
     status = main(["bulletin", "send", "--incident", "CAD-88", "--text", "x", "--to", "a@pd.example.gov",
                    "--db", url, *user])
     assert status == 2 and "cannot" in capsys.readouterr().err
+
+
+def test_send_to_units_uses_the_units_groups_and_names_the_others(db, capsys):
+    from tests.services.test_bulletin_units import SAMPLES
+
+    url, user = db
+    assert main(["cad", "import", str(SAMPLES / "units_burglary.json"), "--db", url, *user]) == 0, \
+        capsys.readouterr().err
+    capsys.readouterr()
+    status, out, err = run(capsys, db, "send", "--incident", "CPD-2026-004711", "--text", "x", "--to-units")
+    assert status == 2 and "no recipients" in err  # no unit has a group yet: nothing sent
+    assert run(capsys, db, "group", "Unit 2A21", "lee@pd.example.gov", "diaz@pd.example.gov")[0] == 0
+    status, out, err = run(capsys, db, "send", "--incident", "CPD-2026-004711", "--text", "Suspect north on Elm",
+                           "--to-units", "--to", "sgt@pd.example.gov")
+    assert status == 0, err
+    assert "3 e-mail copy(ies) queued" in out
+    assert "'Unit 2A22'" in err and "'K9-4'" in err and "no recipient group" in err
+    with open_database(url) as database:
+        [event] = audit_rows(database, Action.BULLETIN_SEND)
+    assert event["details"]["groups"] == ["Unit 2A21"]

@@ -113,3 +113,50 @@ def test_addresses_saved_as_a_group_from_the_dialog(qtbot, world, monkeypatch):
     qtbot.waitUntil(lambda: dialog.error.text().startswith("Group not saved: "), timeout=10_000)
     assert "not a group name" in dialog.error.text()
     tasks.close()
+
+
+def test_to_is_prefilled_with_the_incidents_cad_units_and_edited_by_keyboard(qtbot, world):
+    import json
+
+    from console.domain.eido import parse_eido
+    from console.services.cad import CadService
+    from tests.services.test_bulletin_units import SAMPLES
+
+    service, user, _, database = world
+    eido = parse_eido(json.loads((SAMPLES / "units_burglary.json").read_text(encoding="utf-8")))
+    incident_id = CadService(database, service.audit, workstation="ws-gui", clock=lambda: NOW).apply(eido).incident_id
+    service.save_group(user, "Unit 2A21", ["lee@pd.example.gov", "diaz@pd.example.gov"], NOW)
+    with database.engine.connect() as conn:
+        incident = repo.get_incident(conn, incident_id)
+    tasks = Tasks()
+    dialog = SendBulletinDialog(service, lambda: user, incident, tasks)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.load_units()
+    qtbot.waitUntil(lambda: dialog.to.text() == "Unit 2A21", timeout=10_000)
+    assert dialog.units_hint.isVisible() and dialog.units_hint.textFormat() == Qt.TextFormat.PlainText
+    assert "without a recipient group" in dialog.units_hint.text()
+    assert "Unit 2A22, K9-4" in dialog.units_hint.text()
+    dialog.to.setFocus()
+    qtbot.keyClick(dialog.to, Qt.Key.Key_End)
+    qtbot.keyClicks(dialog.to, ", k9@pd.example.gov")  # the dispatcher adds the unit without a group by hand
+    qtbot.keyClick(dialog.to, Qt.Key.Key_Tab)
+    qtbot.keyClicks(dialog.text, "Suspect north on Elm")
+    with qtbot.waitSignal(dialog.sig_sent, timeout=10_000) as sent:
+        qtbot.keyClick(dialog.text, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    stored = service.get(sent.args[0].bulletin_id)
+    assert {(r.address, r.group_name) for r in stored.recipients} == {
+        ("lee@pd.example.gov", "Unit 2A21"), ("diaz@pd.example.gov", "Unit 2A21"), ("k9@pd.example.gov", None)}
+    tasks.close()
+
+
+def test_typed_to_is_not_overwritten_by_units_loaded_later(qtbot, world):
+    service, user, incident, _ = world
+    tasks = Tasks()
+    dialog = SendBulletinDialog(service, lambda: user, incident, tasks)
+    qtbot.addWidget(dialog)
+    qtbot.keyClicks(dialog.to, "sgt@pd.example.gov")
+    dialog.set_units(["Unit 2A21"], ["<b>K9</b>"])
+    assert dialog.to.text() == "sgt@pd.example.gov"
+    assert "not added" in dialog.units_hint.text() and "<b>K9</b>" in dialog.units_hint.text()
+    tasks.close()
