@@ -12,6 +12,11 @@ salt (`password_verifier`), computes the argon2 digest of the typed password its
 (`password_matches`, which records a mismatch as a failed login); the user's own change needs the digest of the
 password in force (`set_own_password`). On PostgreSQL these run as the owner's functions, since the consoles' role may
 neither read nor write either password_hash column; on SQLite (one user's file) the same functions do it here.
+
+From migration 0015 the database also decides what a sign-in may write about failures: a console only adds failed
+logins (`record_failure`); clearing them with the last sign-in (`record_login`), the lock after too many
+(`lock_after_failures`) and the TOTP step (`set_totp_last_step`, forward only) run as the owner's functions, which
+need the password matched in the same transaction (for a local account) and refuse a locked account's password.
 """
 
 from __future__ import annotations
