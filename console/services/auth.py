@@ -234,8 +234,7 @@ class AuthService(AuditedService):
         # One step either side allows for a workstation clock a little off; a used step is never accepted again.
         for step in (step_now - 1, step_now, step_now + 1):
             if (last_step is None or step > last_step) and totp.at(step * totp.interval) == code:
-                repo.set_totp_last_step(conn, user.id, step)
-                return True
+                return repo.set_totp_last_step(conn, user.id, step)  # refused by the database for a replay
         return False
 
     def _fail(self, conn: Connection, username: str, now: datetime, why: str, message: str,
@@ -257,7 +256,8 @@ class AuthService(AuditedService):
 
     def _succeed(self, conn: Connection, user: User, now: datetime, second_factor: bool,
                  resumed: bool = False, command_line: bool = False, extra: dict | None = None) -> None:
-        repo.record_login(conn, user.id, now)
+        if not repo.record_login(conn, user.id, now):  # PostgreSQL: no password matched in this transaction
+            raise LoginFailed(WRONG_CREDENTIALS)  # rolled back with the transaction: nothing recorded as a sign-in
         details = {"role": user.role.value, "second_factor": second_factor,
                    "notice": "not shown (command line)" if command_line else "acknowledged", **(extra or {})}
         if user.break_glass:

@@ -201,6 +201,17 @@ class LoginFailureRow(Base):
     workstation: Mapped[str] = mapped_column(String(100))
 
 
+class PasswordMatchRow(Base):
+    """PostgreSQL: that rtic_password_matches found the password right in the transaction `txid` (migration 0015), so
+    that rtic_record_login and rtic_use_totp_step may act for the account; only the tables' owner reads or writes it."""
+
+    __tablename__ = "password_matches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    txid: Mapped[int] = mapped_column(BigInteger)
+
+
 class ViewSessionRow(Base):
     __tablename__ = "view_sessions"
 

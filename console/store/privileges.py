@@ -8,9 +8,10 @@ update (account changes run as the owner: `rtic-console users ...` with RTIC_ADM
 writes its account's row only through rtic_save_directory_user (migration 0012), which may write directory rows only.
 Password hashes (users.password_hash, sign_ins.password_hash) are neither readable nor writable by the consoles' role:
 it gets column privileges without them, and checks and changes passwords through the functions of migration 0013
-(rtic_password_verifier, rtic_password_matches, rtic_set_own_password). Login failures are
-the one table consoles delete from (a successful login clears its user's failures), and the cameras of a footage
-request can be taken off the request.
+(rtic_password_verifier, rtic_password_matches, rtic_set_own_password). From migration 0015 a console may only add
+login failures (never delete or change one) and of sign_ins write only disabled_at: clearing failures, the lock after
+them, the last sign-in and the TOTP step go through that migration's functions, which the database checks. The
+cameras of a footage request can be taken off the request (DELETE).
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ APPEND_ONLY = ("audit_events", "audit_checkpoints", "changes")
 READ_ONLY = ("alembic_version", "users", "audit_cuts", "retention_runs")  # cuts and runs: the purge role's
 MAY_DELETE = ("login_failures", "footage_request_cameras")
 HIDDEN_COLUMNS = {"users": "password_hash", "sign_ins": "password_hash"}  # through migration 0013's functions only
+# From migration 0015 what signing in decides (failures, the lock after them, the last sign-in, the TOTP step) is
+# written only through its functions: a console may add a failure but not erase one, and of sign_ins it may only
+# note an account found unused (disabled_at); password_matches is the owner's alone.
+SIGN_IN_FUNCTIONS = ("rtic_record_login(integer, timestamptz)", "rtic_use_totp_step(integer, bigint)",
+                     "rtic_lock_after_failures(integer, timestamptz)")
+OWNER_ONLY = ("password_matches",)
+SIGN_IN_INSERT, SIGN_IN_UPDATE = ("user_id", "disabled_at"), ("disabled_at",)
 PASSWORD_FUNCTIONS = ("rtic_password_verifier(text)", "rtic_password_matches(text, text, timestamptz, text)",
                       "rtic_set_own_password(text, text, text, timestamptz, text)")
 
@@ -54,10 +62,22 @@ def grant_console_privileges(database: Database, role: str) -> list[str]:
             tables = sorted(inspect(conn).get_table_names())
             # Before migration 0013 there are no password functions: sign-in still needs the hash columns then.
             hide = conn.exec_driver_sql("SELECT 1 FROM pg_proc WHERE proname = 'rtic_password_verifier'").first()
+            guarded = conn.exec_driver_sql("SELECT 1 FROM pg_proc WHERE proname = 'rtic_record_login'").first()
             statements = [f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC, "{role}"',
                           f'GRANT USAGE ON SCHEMA public TO "{role}"',
                           f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"']
             for table in tables:
+                if guarded and table in OWNER_ONLY:
+                    continue
+                if guarded and table == "login_failures":
+                    statements.append(f'GRANT SELECT, INSERT ON "{table}" TO "{role}"')
+                    continue
+                if guarded and table == "sign_ins":
+                    readable = ", ".join(f'"{c["name"]}"' for c in inspect(conn).get_columns(table)
+                                         if c["name"] != HIDDEN_COLUMNS[table])
+                    statements.append(f'GRANT SELECT ({readable}), INSERT ({", ".join(SIGN_IN_INSERT)}), '
+                                      f'UPDATE ({", ".join(SIGN_IN_UPDATE)}) ON "{table}" TO "{role}"')
+                    continue
                 if table in APPEND_ONLY:
                     verbs = "SELECT, INSERT"
                 elif table in READ_ONLY:
@@ -78,6 +98,8 @@ def grant_console_privileges(database: Database, role: str) -> list[str]:
                                   f'timestamptz) TO "{role}"')
             if hide:
                 statements += [f'GRANT EXECUTE ON FUNCTION {f} TO "{role}"' for f in PASSWORD_FUNCTIONS]
+            if guarded:
+                statements += [f'GRANT EXECUTE ON FUNCTION {f} TO "{role}"' for f in SIGN_IN_FUNCTIONS]
             for statement in statements:
                 conn.exec_driver_sql(statement)
     except SQLAlchemyError as exc:

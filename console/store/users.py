@@ -12,6 +12,11 @@ salt (`password_verifier`), computes the argon2 digest of the typed password its
 (`password_matches`, which records a mismatch as a failed login); the user's own change needs the digest of the
 password in force (`set_own_password`). On PostgreSQL these run as the owner's functions, since the consoles' role may
 neither read nor write either password_hash column; on SQLite (one user's file) the same functions do it here.
+
+From migration 0015 the database also decides what a sign-in may write about failures: a console only adds failed
+logins (`record_failure`); clearing them with the last sign-in (`record_login`), the lock after too many
+(`lock_after_failures`) and the TOTP step (`set_totp_last_step`, forward only) run as the owner's functions, which
+need the password matched in the same transaction (for a local account) and refuse a locked account's password.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from sqlalchemy import create_engine, delete, func, insert, inspect, select, tex
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import StaticPool
 
-from console.domain.users import LockReason, Role, User
+from console.domain.users import FAILED_LOGIN_WINDOW, LockReason, Role, User, should_lock_out
 from console.store.db import Database
 from console.store.models import Base, LoginFailureRow, SignInRow, UserRow, ViewSessionRow
 
@@ -185,7 +190,7 @@ def set_role(conn: Connection, user_id: int, role: Role) -> None:
 def lock(conn: Connection, user_id: int, reason: LockReason, now: datetime) -> None:
     """An administrator's lock goes on the account; a lock after failed sign-ins is the sign-in path's own."""
     if reason is LockReason.FAILED_LOGINS:
-        _sign_in_update(conn, user_id, locked_at=now)
+        lock_after_failures(conn, user_id, now)
     else:
         conn.execute(update(users).where(users.c.id == user_id).values(locked_at=now, lock_reason=reason.value))
 
@@ -248,14 +253,45 @@ def disable_unused_at_sign_in(conn: Connection, user_id: int, now: datetime) -> 
     _sign_in_update(conn, user_id, disabled_at=now)
 
 
-def set_totp_last_step(conn: Connection, user_id: int, step: int) -> None:
+def set_totp_last_step(conn: Connection, user_id: int, step: int) -> bool:
+    """Accept the TOTP `step`: only forward (False for a step at or before the one last accepted, a replay). On
+    PostgreSQL rtic_use_totp_step (migration 0015), which for a local account also needs the password matched in this
+    transaction: the consoles' role may not write sign_ins.totp_last_step itself."""
+    if conn.dialect.name == "postgresql":
+        return bool(conn.execute(text("SELECT rtic_use_totp_step(:i, :s)"), {"i": user_id, "s": step}).scalar_one())
+    last = totp_secret_ciphertext(conn, user_id)[1]
+    if last is not None and step <= last:
+        return False
     _sign_in_update(conn, user_id, totp_last_step=step)
+    return True
 
 
-def record_login(conn: Connection, user_id: int, now: datetime) -> None:
+def record_login(conn: Connection, user_id: int, now: datetime) -> bool:
+    """The sign-in succeeded: note it and clear the account's failed logins. On PostgreSQL rtic_record_login (migration
+    0015), which for a local account does so only after the password matched in this transaction (False otherwise):
+    the consoles' role may neither delete failures nor write the sign-in columns itself."""
+    if conn.dialect.name == "postgresql":
+        return bool(conn.execute(text("SELECT rtic_record_login(:i, :now)"),
+                                 {"i": user_id, "now": now}).scalar_one())
     username = conn.execute(select(users.c.username).where(users.c.id == user_id)).scalar_one()
     _sign_in_update(conn, user_id, last_login_at=now)
     conn.execute(delete(failures).where(failures.c.username == username))
+    return True
+
+
+def lock_after_failures(conn: Connection, user_id: int, now: datetime) -> bool:
+    """Lock the account after failed logins, when the failures within the window ending at `now` are enough for the
+    policy (False, nothing changed, otherwise). On PostgreSQL rtic_lock_after_failures (migration 0015); a lock is
+    lifted only by an administrator's `unlock`."""
+    if conn.dialect.name == "postgresql":
+        return bool(conn.execute(text("SELECT rtic_lock_after_failures(:i, :now)"),
+                                 {"i": user_id, "now": now}).scalar_one())
+    username = conn.execute(select(users.c.username).where(users.c.id == user_id)).scalar_one()
+    if not should_lock_out(failures_since(conn, username, now - FAILED_LOGIN_WINDOW), now):
+        return False
+    if conn.execute(select(sign_ins.c.locked_at).where(sign_ins.c.user_id == user_id)).scalar() is None:
+        _sign_in_update(conn, user_id, locked_at=now)
+    return True
 
 
 def record_failure(conn: Connection, username: str, now: datetime, workstation: str) -> None:
