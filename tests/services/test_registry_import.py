@@ -282,7 +282,10 @@ def test_generated_rows_import_what_is_valid_and_reimport_changes_nothing(rows, 
         assert summary["rejected"] == len({p.row for p in problems})
         with database.engine.connect() as conn:
             stored = {r.portal_id: (r.lat, r.lon) for r in conn.execute(text("SELECT portal_id, lat, lon FROM cameras"))}
-        assert {r.portal_id: (r.lat, r.lon) for r in expected}.items() <= stored.items()
+        # A row whose phone is an owner's registered by an earlier example under another name is a conflict for a
+        # person to settle: not imported, the registered camera left as it was.
+        conflicted = {c["portal_id"] for c in summary["owner_conflicts"]}
+        assert {r.portal_id: (r.lat, r.lon) for r in expected if r.portal_id not in conflicted}.items() <= stored.items()
         again = import_file(database, cipher, path, partial=True, **WHO)
         assert (again["added"], again["updated"], again["owners_updated"]) == (0, 0, 0)
     finally:
