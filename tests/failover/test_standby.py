@@ -119,3 +119,21 @@ def test_an_audit_write_waiting_for_a_missing_synchronous_standby_is_journaled_o
         assert len(ids) == 3 and len(set(ids)) == 3
         assert {first.journaled.journal_id, second.journaled.journal_id} <= set(ids)
         assert AuditLog(database).verify().ok
+
+
+def test_an_unusable_read_database_url_is_refused_with_a_sentence():
+    from console.errors import UserError
+    from console.store.db import connect_database
+
+    primary = connect_database("postgresql+psycopg://rtic@127.0.0.1:1/rtic")  # never connected here
+    try:
+        for bad in ("not a url", "mysql://x@h/db", "sqlite:///:memory:"):
+            with pytest.raises(UserError) as refused:
+                use_standby(primary, bad)
+            assert "Traceback" not in str(refused.value) and primary.standby is None
+        assert use_standby(primary, "").standby is None  # no setting: everything on the primary
+        assert primary.search_reader is primary.reader and primary.reads_from() == ""
+    finally:
+        primary.close()
+    with connect_database("sqlite:///:memory:") as sqlite:  # a SQLite registry has no standby: the setting is moot
+        assert use_standby(sqlite, "postgresql+psycopg://rtic@127.0.0.1:1/rtic").standby is None
