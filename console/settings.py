@@ -213,6 +213,17 @@ DECLARED: tuple[Setting, ...] = (
             "A table from a group's DN to the console role its members get, e.g. "
             "{\"cn=RTIC Dispatch,ou=groups,dc=example,dc=gov\" = \"dispatcher\"}. An account in no mapped group "
             "cannot sign in; one in groups of two different roles is refused.", policy="machine"),
+    # PostgreSQL failover (README, production notes): a read-only standby for searches, bounded audit writes.
+    Setting("read_database_url", "Read-only standby URL", "",
+            "Searches and map reads go to this PostgreSQL standby (its address, or a multi-host URL with "
+            "target_session_attrs=prefer-standby); writes and the audit trail always go to the primary. Empty: "
+            "everything on the primary.", policy="machine", secret=True),
+    Setting("standby_max_lag_s", "Standby replay lag limit (s)", 5.0,
+            "A standby that has replayed its primary's changes less recently than this is not read from: reads go "
+            "to the primary until it catches up.", minimum=0.0, policy="at_most"),
+    Setting("db_write_timeout_s", "Database write timeout (s)", 10.0,
+            "An audit write that waits longer than this (a lock, a commit waiting for a missing synchronous "
+            "standby) is given up and the event kept in the local journal.", minimum=1.0, policy="machine"),
     Setting("ldap_timeout_s", "Directory timeout (s)", 5.0,
             "Each directory server gets this long to connect and to answer each request before the next is tried.",
             minimum=0.5, policy="machine"),

@@ -60,6 +60,10 @@ def run_console(db_url: str | None = None) -> int:
                             f"{key_sources()}")
         return run_field_mode(app, settings, ContactCipher(key), db_url, demo_accounts)
     cipher = keep["cipher"]
+    from console.store.db import use_standby
+
+    database.write_timeout_s = settings.db_write_timeout_s  # an audit write never hangs the console (README)
+    use_standby(database, settings.read_database_url, settings.standby_max_lag_s)  # searches on a fresh standby
     audit = AuditLog(database)
     settings = demo_streets(settings, audit)
     # Events that cannot reach the database (it went away mid-shift) wait in a local journal, flushed in order.

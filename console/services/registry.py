@@ -52,11 +52,11 @@ class RegistryService:
                limit: int | None = None) -> list[NearbyCamera]:
         """Cameras within `radius_m` of the point, nearest first. Raises UserError on impossible input."""
         check_search(lat, lon, radius_m)
-        with self.database.reader.connect() as conn:
+        with self.database.search_reader.connect() as conn:
             return nearby_cameras(conn, lat, lon, radius_m, where, limit)
 
     def camera(self, camera_id: int) -> Camera:
-        with self.database.reader.connect() as conn:
+        with self.database.search_reader.connect() as conn:
             camera = repo.get_camera(conn, camera_id)
         if camera is None:
             raise UserError(f"there is no camera {camera_id} in the registry")
@@ -78,11 +78,11 @@ class RegistryService:
                 for p in places]
 
     def open_incidents(self) -> list[Incident]:
-        with self.database.reader.connect() as conn:
+        with self.database.search_reader.connect() as conn:
             return repo.open_incidents(conn)
 
     def incident(self, incident_id: int) -> Incident:
-        with self.database.reader.connect() as conn:
+        with self.database.search_reader.connect() as conn:
             incident = repo.get_incident(conn, incident_id)
         if incident is None:
             raise UserError(f"there is no incident {incident_id}")

@@ -8,6 +8,7 @@ Triggers from migration 0001 refuse UPDATE and DELETE (and TRUNCATE on PostgreSQ
 
 from __future__ import annotations
 
+import logging
 import queue
 import re
 import threading
@@ -32,7 +33,7 @@ from console.domain.audit import (
     format_timestamp,
 )
 from console.errors import UserError, first_line
-from console.store.db import Database
+from console.store.db import Database, sync_wait_cancelled, write_deadline
 from console.store.models import AuditCutRow, AuditEventRow
 
 events = AuditEventRow.__table__
@@ -46,6 +47,10 @@ _HEAD = select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(
 _INSERT = events.insert()
 
 
+log = logging.getLogger(__name__)
+_JOURNAL_ID = "journal_id"  # console/store/journal.py's JOURNAL_ID (that module imports this one)
+
+
 class AuditUnavailable(UserError):
     """The event was not durably written, so whatever it records must not happen. The message says why.
 
@@ -56,6 +61,15 @@ class AuditUnavailable(UserError):
     def __init__(self, message: str, connection_lost: bool = False):
         super().__init__(message)
         self.connection_lost = connection_lost
+
+
+class AuditUnconfirmed(AuditUnavailable):
+    """The event is in the primary's chain (`record`) but no synchronous standby confirmed it in time: journal it
+    (the journal id check keeps it from being written twice) and treat the database as away."""
+
+    def __init__(self, message: str, record: "AuditRecord"):
+        super().__init__(message, connection_lost=True)
+        self.record = record
 
 
 def _utcnow() -> datetime:
@@ -89,11 +103,22 @@ class AuditLog:
             except SQLAlchemyError as exc:
                 raise AuditUnavailable(not_recorded(exc), connection_lost(exc)) from None
         try:
-            with self.database.engine.connect() as own:
+            with self.database.engine.connect() as own, \
+                    write_deadline(own, self.database.write_timeout_s) as warnings:
                 record = self._append_in(own, entry, details_json, occurred_at)
                 own.commit()
         except SQLAlchemyError as exc:
             raise AuditUnavailable(not_recorded(exc), connection_lost(exc)) from None
+        if sync_wait_cancelled(warnings):
+            # Committed on the primary after db_write_timeout_s without a synchronous standby's flush: stored, but
+            # not known to survive a failover. An event with a journal id goes to the journal as well (its flush
+            # finds the id already stored and does not write it twice; on a promoted standby that lacks it, it is
+            # written): the caller is told as for a lost connection.
+            if _JOURNAL_ID in entry.details:
+                raise AuditUnconfirmed(
+                    "the audit event was written, but no synchronous standby confirmed it within "
+                    f"{self.database.write_timeout_s:g} s: kept in the local journal too", record)
+            log.warning("audit event %d committed without a synchronous standby's confirmation", record.seq)
         return record
 
     def _append_in(self, conn: Connection, entry: AuditEntry, details_json: str,

@@ -11,9 +11,13 @@ Alembic is imported only when a migration is due (`upgrade`).
 from __future__ import annotations
 
 import ast
+import logging
 import os
 import re
-from dataclasses import dataclass
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 
@@ -29,6 +33,8 @@ from sqlalchemy.exc import (
 from console.domain.redaction import redact
 from console.errors import DatabaseUnreachable, StoreUnavailable, UserError, first_line
 from console.paths import user_data_dir
+
+log = logging.getLogger(__name__)
 
 ENV_URL = "RTIC_DATABASE_URL"
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -75,6 +81,15 @@ def describe_url(url: str) -> str:
 class Database:
     engine: Engine
     url: str
+    # How long an audit write may wait (its locks, a commit waiting for a synchronous standby) before it is given up
+    # and the event journaled locally (setting db_write_timeout_s; SET LOCAL statement_timeout in the append).
+    write_timeout_s: float = 10.0
+    # A read-only standby for searches and map reads (use_standby), and the replay lag beyond which it is not used.
+    standby: "Database | None" = None
+    standby_max_lag_s: float = 5.0
+    lag_check_s: float = 3.0  # how long one replay-lag reading is trusted
+    _lag: tuple[float, float | None, str] | None = field(default=None, repr=False)  # (when, lag, why not used)
+    _lag_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def dialect(self) -> str:
@@ -89,7 +104,47 @@ class Database:
         """The same pool for read-only work in autocommit: no BEGIN/ROLLBACK round trips around each search."""
         return self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
+    @property
+    def search_reader(self) -> Engine:
+        """Where searches and map reads go: the standby's reader when one is set and its replay lag (read at most
+        every lag_check_s) is within standby_max_lag_s, else this database's (the primary). Never for writes, the
+        audit trail, access decisions or change numbers: those read `reader` / `engine`."""
+        standby = self.standby
+        if standby is None:
+            return self.reader
+        return standby.reader if not self._standby_refusal() else self.reader
+
+    def reads_from(self) -> str:
+        """For the status bar: "reads: standby", "reads: primary (standby lagging 12 s)", or "" without a standby."""
+        if self.standby is None:
+            return ""
+        why = self._standby_refusal()
+        return f"reads: primary ({why})" if why else "reads: standby"
+
+    def _standby_refusal(self) -> str:
+        """Why the standby is not used now ("" when it is); its lag read again once the last reading is old."""
+        standby = self.standby
+        with self._lag_lock:
+            now = time.monotonic()
+            if self._lag is not None and now - self._lag[0] < self.lag_check_s:
+                return self._lag[2]
+            try:
+                lag = standby.replay_lag()
+                why = "" if lag is None or lag <= self.standby_max_lag_s else f"standby lagging {lag:.0f} s"
+            except SQLAlchemyError as exc:
+                lag, why = None, f"standby not answering: {first_line(exc)[:120]}"
+            before = self._lag[2] if self._lag is not None else ""
+            if why != before:
+                if why:
+                    log.warning("reads go to the primary: %s", why)
+                else:
+                    log.info("reads go to the standby %s again", standby.display_url)
+            self._lag = (now, lag, why)
+            return why
+
     def close(self) -> None:
+        if self.standby is not None:
+            self.standby.close()
         self.engine.dispose()
 
     def server(self) -> str:
@@ -129,6 +184,68 @@ def open_database(url: str | None = None, *, create: bool = False) -> Database:
         db.engine.dispose()
         raise
     return db
+
+
+SYNC_WAIT_CANCELLED = "canceling wait for synchronous replication"  # the server's WARNING (lc_messages C/English)
+
+
+@contextmanager
+def write_deadline(conn, seconds: float):
+    """Bound a PostgreSQL write and its commit on `conn` (a SQLAlchemy Connection): after `seconds` the statement
+    under way is cancelled (libpq's cancel request: statement_timeout does not stop a COMMIT waiting for a missing
+    synchronous standby). Yields a list that receives the server's warnings: a COMMIT whose wait for the standby
+    was cancelled succeeds with a WARNING (committed on the primary, not known to be on a standby), and a caller
+    that must know "durable" looks for it (`sync_wait_cancelled`). A cancelled statement raises the driver's
+    QueryCanceled (an OperationalError: the database counts as away). No-op on SQLite."""
+    warnings: list = []
+    if conn.dialect.name != "postgresql" or not seconds or seconds <= 0:
+        yield warnings
+        return
+    raw = conn.connection.dbapi_connection
+    lock = threading.Lock()
+    state = {"done": False}
+
+    def cancel() -> None:
+        with lock:
+            if not state["done"]:
+                try:
+                    raw.cancel_safe(timeout=5)
+                except Exception:  # noqa: BLE001 - the write goes on waiting; nothing else to do here
+                    log.warning("could not cancel a database write after %g s", seconds)
+
+    def notice(diagnostic) -> None:
+        if diagnostic.severity_nonlocalized == "WARNING":
+            warnings.append(diagnostic.message_primary or "")
+
+    raw.add_notice_handler(notice)
+    timer = threading.Timer(seconds, cancel)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield warnings
+    finally:
+        with lock:
+            state["done"] = True
+        timer.cancel()
+        raw.remove_notice_handler(notice)
+
+
+def sync_wait_cancelled(warnings: list) -> bool:
+    return any(SYNC_WAIT_CANCELLED in (w or "") for w in warnings)
+
+
+def use_standby(database: Database, read_url: str | None, max_lag_s: float = 5.0) -> Database:
+    """Send `database`'s searches and map reads to the read-only server at `read_url` (a standby's address, or a
+    multi-host URL with target_session_attrs=prefer-standby; settings read_database_url, standby_max_lag_s);
+    nothing changes without one, or on SQLite. The standby's schema is not checked: it is the primary's copy."""
+    if not read_url or database.dialect != "postgresql":
+        return database
+    standby = connect_database(read_url)
+    if standby.dialect != "postgresql":
+        standby.close()
+        raise UserError(f"the read database {standby.display_url} must be a PostgreSQL standby of the registry")
+    database.standby, database.standby_max_lag_s, database._lag = standby, max_lag_s, None
+    return database
 
 
 def connect_database(url: str | None = None, *, create: bool = False) -> Database:

@@ -94,11 +94,21 @@ def test_the_change_feed_re_listens_and_catches_up_on_the_new_primary(replica_se
             arrived.notify_all()
 
     with open_database(url) as database, open_database(url) as writer:
-        follower = ChangeFollower(database, on_changes=on_changes, poll_interval=0.1, max_backoff=0.2)
+        states = []
+
+        def on_state(online, _why):
+            with arrived:
+                states.append(online)
+                arrived.notify_all()
+
+        follower = ChangeFollower(database, on_changes=on_changes, on_state=on_state, poll_interval=0.1,
+                                  max_backoff=0.2)
         with writer.engine.begin() as conn:
             record_change(conn, ChangeKind.CAMERA, None, "rtic-ws-2")  # before start: the follower starts after it
         follower.start()
         try:
+            with arrived:  # the follower has read where the feed stands: a change written from now on is news to it
+                assert arrived.wait_for(lambda: True in states, 30)
             with writer.engine.begin() as conn:
                 first = record_change(conn, ChangeKind.CAMERA, None, "rtic-ws-2")
             with arrived:
