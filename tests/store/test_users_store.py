@@ -33,6 +33,11 @@ def test_failures_window_lock_and_unlock(database):
             store.record_failure(conn, "dana", NOW - timedelta(minutes=minutes), "ws")
         assert store.failures_since(conn, "dana", NOW - timedelta(minutes=15)) == [
             NOW - timedelta(minutes=m) for m in (10, 5, 1)]
+        # A lock after failed sign-ins needs the policy's failures in the window (migration 0015): three are not enough.
+        store.lock(conn, uid, LockReason.FAILED_LOGINS, NOW)
+        assert store.get_user_by_id(conn, uid).state == "active"
+        for minutes in (4, 2):
+            store.record_failure(conn, "dana", NOW - timedelta(minutes=minutes), "ws")
         store.lock(conn, uid, LockReason.FAILED_LOGINS, NOW)
         locked = store.get_user_by_id(conn, uid)
         assert (locked.locked_at, locked.lock_reason, locked.state) == (NOW, LockReason.FAILED_LOGINS, "locked")
