@@ -133,14 +133,18 @@ class _returns:
 
 def test_the_readme_pictures_of_the_demo_playing(qtbot, sqlite_url, console_settings, tmp_path):
     """The demo gateway on, a dispatcher signed in: the drill's panic alert opened with one click, three nearby demo
-    feeds opened with Enter after one typed reason, then the send dialog with two marks placed from the keyboard."""
+    feeds opened with Enter after one typed reason, then the send dialog with two marks placed from the keyboard; then
+    the training site's wrong-password and offline cameras, each tile saying why with Retry."""
     from tests.support.pictures import MARK_TEXT, MAX_PNG_BYTES, REASON, demo_pictures
     from tests.support.pictures import demo_registry as first_start_demo  # with the training site and its drill
 
     OUTPUT.mkdir(exist_ok=True)
     first_start_demo(sqlite_url, 600)
     outs = [OUTPUT / name for name in ("console-demo-wall.png", "panic-alert.png", "bulletin-send.png")]
-    facts = demo_pictures(*outs, sqlite_url, console_settings, tmp_path)
+    facts = demo_pictures(*outs, sqlite_url, console_settings, tmp_path, training_out=OUTPUT / "training-failures.png")
+    # The training site's failures, each in words a dispatcher can act on (the wrong password, the camera offline).
+    assert len(facts["training_failed"]) == 2 and all(facts["training_failed"]), facts
+    assert any("password" in why for why in facts["training_failed"]), facts
     assert facts["panic"].startswith("OWNER APP ALERT: camera Training: owner alert drill"), facts
     assert "owner alert" not in facts["incident"].lower() and facts["incident"].startswith("P"), facts
     assert facts["reason_typed"] == [REASON] and facts["playing"] >= 4 and facts["marks"] == 2, facts

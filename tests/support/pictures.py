@@ -238,14 +238,16 @@ def _answer_reason_prompt(reason: str, answered: list) -> None:
 
 
 def demo_pictures(wall_out: Path, panic_out: Path, bulletin_out: Path, db_url: str, settings, work: Path,
-                  size: tuple[int, int] = (1920, 1080)) -> dict:
+                  size: tuple[int, int] = (1920, 1080), training_out: Path | None = None) -> dict:
     """A dispatcher's first minutes on the demo registry, signed in, the demo gateway playing (as `dev.sh run` does):
 
     the drill owner's panic alert rings (raised by the demo's own schedule through OwnerAlertService); the dispatcher
     clicks "Open live" on the red bar (panic-alert.png); picks the most urgent open incident from the list, opens the
     nearest live-now cameras from the nearby list with Enter, types the reason once (the wall fills with demo scenes:
     console-demo-wall.png); then Ctrl+Shift+B on a tile, a circle and a text mark placed with the keyboard on the
-    picture, and the words typed (bulletin-send.png). Nothing is sent."""
+    picture, and the words typed (bulletin-send.png). Nothing is sent. With `training_out`: back to the training site
+    with "Show on map" on the red bar, its wrong-password and offline cameras opened with Enter from the nearby list,
+    each tile saying why it shows nothing, with Retry (training-failures.png)."""
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
@@ -372,6 +374,8 @@ def demo_pictures(wall_out: Path, panic_out: Path, bulletin_out: Path, db_url: s
         save_png(image, bulletin_out)
         facts.update(marks=len(getattr(canvas, "marks", [])), bulletin_size=(image.width(), image.height()))
         dialog.close()
+        if training_out is not None:
+            facts.update(training_pictures(training_out, window, signed, database))
         return facts
     finally:
         if signed is not None:
@@ -380,6 +384,51 @@ def demo_pictures(wall_out: Path, panic_out: Path, bulletin_out: Path, db_url: s
         players.close()
         gateway.stop()
         database.close()
+
+
+def training_pictures(out: Path, window, signed, database) -> dict:
+    """The training site's cameras that fail on purpose, opened as a dispatcher opens any camera (the site shown from
+    the red bar, the camera picked in the nearby list, Enter): each tile says why it shows nothing and offers Retry."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from sqlalchemy import text
+
+    from console.services.demo_training import TRAINING_CAMERAS
+
+    labels = [label for _name, label, _mode, _url in TRAINING_CAMERAS if "wrong password" in label or "offline" in label]
+    with database.engine.connect() as conn:
+        ids = [conn.execute(text("SELECT id FROM cameras WHERE label = :label"), {"label": label}).scalar_one()
+               for label in labels]
+    controller, wall = window.controller, signed.wall
+    panic = signed.panic  # the bar's rows are rebuilt as alerts change: take the drill's row as it is now
+    wait_for(lambda: panic.toolbar.isVisible() and panic.bar.rows, "the drill's alert still on the red bar")
+    click(panic.bar.rows[0].show_map)
+    panel, table = window.nearby_panel, window.nearby_panel.table
+    wait_for(lambda: all(camera_id in panel.camera_ids() for camera_id in ids), "the training cameras listed nearby",
+             shown=panel.camera_ids)
+    answered: list = []
+    chosen: list[int] = []
+    controller.sig_camera_shown.connect(chosen.append)
+    for number, camera_id in enumerate(ids):
+        index = table.model().index(panel.camera_ids().index(camera_id), 1)
+        table.scrollTo(index)
+        click(table.viewport(), table.visualRect(index).center())
+        wait_for(lambda: camera_id in chosen, f"camera {camera_id}'s detail shown")
+        if number == 0:
+            _answer_reason_prompt("Training: what each camera failure looks like", answered)
+        table.setFocus()
+        QTest.keyClick(table, Qt.Key.Key_Return)
+        wait_for(lambda: camera_id in {t.view.camera_id for t in wall.tiles if t.view is not None}
+                 or any(t.failed and t.failed[0] == camera_id for t in wall.tiles),
+                 f"camera {camera_id} on the wall", seconds=30, shown=lambda: window.statusBar().currentMessage())
+    failed = lambda: [t for t in wall.visible_tiles() if t.failed and t.failed[0] in ids]  # noqa: E731
+    wait_for(lambda: len(failed()) == len(ids) and all(t.retry.isVisible() for t in failed()),
+             "each training camera's tile saying why, with Retry", seconds=120,
+             shown=lambda: [(t.failed, t.state) for t in wall.tiles])
+    settle(800)
+    image = window.grab().toImage()
+    save_png(image, out)
+    return {"training_failed": [t.failed[2] for t in failed()], "training_size": (image.width(), image.height())}
 
 
 # -- the phone intake dialog, mid-call --
@@ -514,7 +563,7 @@ def footage_picture(out: Path, db_url: str, folder: Path):
 
 def main(argv: list[str]) -> int:
     """`python -m tests.support.pictures FOLDER`: write console-dark.png, console-demo-wall.png, panic-alert.png,
-    bulletin-send.png, intake-form.png, footage-request.png."""
+    bulletin-send.png, training-failures.png, intake-form.png, footage-request.png."""
     import base64
     import os
 
@@ -546,14 +595,15 @@ def main(argv: list[str]) -> int:
         console_picture(folder / "console-dark.png", demo,
                         load_settings().replaced(streets_geojson=demo_streets_file(work)))
         facts = demo_pictures(folder / "console-demo-wall.png", folder / "panic-alert.png",
-                              folder / "bulletin-send.png", demo, load_settings(), work)
+                              folder / "bulletin-send.png", demo, load_settings(), work,
+                              training_out=folder / "training-failures.png")
         print(facts, file=sys.stderr)
         intake_picture(folder / "intake-form.png", f"sqlite:///{work / 'intake.db'}")
         (work / "footage").mkdir()
         footage_picture(folder / "footage-request.png", f"sqlite:///{work / 'footage.db'}", work / "footage")
         app.processEvents()
         for name in ("console-dark.png", "console-demo-wall.png", "panic-alert.png", "bulletin-send.png",
-                     "intake-form.png", "footage-request.png"):
+                     "training-failures.png", "intake-form.png", "footage-request.png"):
             print(folder / name)
     finally:
         shutil.rmtree(work, ignore_errors=True)
