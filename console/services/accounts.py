@@ -44,6 +44,21 @@ def default_workstation() -> str:
     return socket.gethostname()[:100] or "console"
 
 
+def acting_name(database: Database, actor: User | str, permission: Permission, refused: str) -> str:
+    """The name an action is recorded under. A console user must be active and hold `permission` as the registry
+    stores the account now (not as it was at sign-in); otherwise UserError, `refused` naming what the role cannot do.
+    A command-line operator's name is taken as given (the command line signed that person in already)."""
+    if isinstance(actor, str):
+        return actor
+    with database.engine.connect() as conn:
+        user = (repo.get_user_by_id(conn, actor.id) if actor.id is not None else None) or actor
+    if not user.is_active:
+        raise UserError(f"the account {user.username} is {user.state}")
+    if not user.may(permission):
+        raise UserError(f"the {user.role.value} role cannot {refused}")
+    return user.username
+
+
 def os_user() -> str:
     """The operating-system account running this process ("alice"), written beside the console user."""
     try:

@@ -38,7 +38,7 @@ from console.domain.changes import ChangeKind
 from console.domain.users import Permission, User
 from console.errors import UserError
 from console.services import evidence
-from console.services.accounts import default_workstation
+from console.services.accounts import acting_name, default_workstation
 from console.store import bulletins as repo
 from console.store import cad as cad_repo
 from console.store import registry as registry_repo
@@ -46,7 +46,6 @@ from console.store.audit import AuditLog
 from console.store.changes import record_change
 from console.store.db import Database
 from console.store.transactions import audited_transaction
-from console.store.users import get_user_by_id
 
 
 @dataclass(frozen=True)
@@ -70,17 +69,7 @@ class BulletinService:
         return cls(database, audit, workstation, settings.bulletin_max_mb, settings.bulletin_clip_max_s)
 
     def _actor(self, actor: User | str) -> str:
-        """A console user must hold the permission as stored now; a command-line operator name is taken as given
-        (the command line signed that person in already)."""
-        if isinstance(actor, str):
-            return actor
-        with self.database.engine.connect() as conn:
-            user = (get_user_by_id(conn, actor.id) if actor.id is not None else None) or actor
-        if not user.is_active:
-            raise UserError(f"the account {user.username} is {user.state}")
-        if not user.may(Permission.BULLETIN_SEND):
-            raise UserError(f"the {user.role.value} role cannot send bulletins")
-        return user.username
+        return acting_name(self.database, actor, Permission.BULLETIN_SEND, "send bulletins")
 
     # --- reading ------------------------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from console.domain.incidents import Incident
 from console.domain.users import Permission, User
 from console.errors import UserError
 from console.services import evidence
-from console.services.accounts import audited_transaction, default_workstation
+from console.services.accounts import acting_name, audited_transaction, default_workstation
 from console.services.bulletins import incident_bulletins
 from console.services.bulletins import package_entries as bulletin_package_entries
 from console.store import footage as repo
@@ -44,7 +44,6 @@ from console.store.audit import AuditLog
 from console.store.changes import record_change
 from console.store.db import Database
 from console.store.spatial import NearbyFilter, nearby_cameras
-from console.store.users import get_user_by_id
 
 
 def evidence_folder(setting: str) -> Path:
@@ -94,17 +93,7 @@ class FootageService:
     # --- who asks ---------------------------------------------------------------------------------
 
     def _actor(self, actor: User | str) -> str:
-        """The name to record. A console user must hold the permission as stored now; a command-line
-        operator ("os:alice") is trusted like every other command (whoever reaches the database)."""
-        if isinstance(actor, str):
-            return actor
-        with self.database.engine.connect() as conn:
-            user = (get_user_by_id(conn, actor.id) if actor.id is not None else None) or actor
-        if not user.is_active:
-            raise UserError(f"the account {user.username} is {user.state}")
-        if not user.may(Permission.FOOTAGE_REQUEST):
-            raise UserError(f"the {user.role.value} role cannot request or handle footage")
-        return user.username
+        return acting_name(self.database, actor, Permission.FOOTAGE_REQUEST, "request or handle footage")
 
     def _event(self, conn, who: str, action: str, incident_id: int | None, details: dict) -> None:
         self.audit.append(AuditEntry(action=action, username=who, workstation=self.workstation,
