@@ -16,6 +16,7 @@ from console.domain.users import Role
 from console.services.accounts import AccountService
 from console.services.auth import AuthService
 from console.services.contacts import ContactService
+from console.services.owner_alerts import OwnerAlertService
 from console.services.viewing import ViewingService
 from console.store import registry as repo
 from console.store.audit import AuditLog
@@ -149,3 +150,28 @@ def proxied_database(pg_url, proxy):
     database = open_database(proxy.url(pg_url))
     yield database
     database.close()
+
+
+# --- owner alerts (test_owner_alerts.py, test_alert_incidents.py) ---
+
+
+@pytest.fixture
+def alerts(database, audit):
+    return OwnerAlertService(database, audit, workstation="rtic-ws-2")
+
+
+@pytest.fixture
+def shop(database, cipher):
+    """A site with two on-alert cameras, and a second site with one, none with any grant yet."""
+    def camera(site, label):
+        return Camera(id=None, site_id=site, label=label, lat=39.96, lon=-75.17, address="3 Main St",
+                      capability=Capability.LIVE, sharing_mode=SharingMode.ON_ALERT, status=CameraStatus.ACTIVE,
+                      streams=(Stream(StreamProtocol.RTSP, "rtsp://10.0.0.9:554/main", StreamRole.MAIN),))
+
+    with database.engine.begin() as conn:
+        owner = repo.add_owner(conn, cipher, OwnerKind.BUSINESS, CONTACT)
+        site = repo.add_site(conn, owner, "Corner shop", "3 Main St", 39.96, -75.17)
+        other_site = repo.add_site(conn, owner, "Warehouse", "9 Dock Rd", 39.97, -75.18)
+        return {"site": site, "other_site": other_site, "door": repo.add_camera(conn, cipher, camera(site, "door"), owner),
+                "till": repo.add_camera(conn, cipher, camera(site, "till"), owner),
+                "dock": repo.add_camera(conn, cipher, camera(other_site, "dock"), owner)}

@@ -11,43 +11,20 @@ import pytest
 
 from console.domain.access import Purpose, Rule
 from console.domain.audit import Action
-from console.domain.cameras import Camera, CameraStatus, Capability, SharingMode, Stream, StreamProtocol, StreamRole
 from console.domain.changes import ChangeKind
 from console.domain.grants import GrantSource
-from console.domain.owners import OwnerKind
 from console.domain.users import Role
 from console.errors import UserError
-from console.services.owner_alerts import INCIDENT_TYPE, SYSTEM_ACTOR, OwnerAlertService
+from console.services.owner_alerts import INCIDENT_TYPE, SYSTEM_ACTOR
 from console.services.viewing import ViewDenied
 from console.store import registry as repo
 from console.store.changes import changes_since
 from tests.services.conftest import NOW, audit_rows
-from tests.services.conftest import CONTACT
 
 MIN = timedelta(minutes=1)
 
 
-@pytest.fixture
-def alerts(database, audit):
-    return OwnerAlertService(database, audit, workstation="rtic-ws-2")
-
-
-@pytest.fixture
-def shop(database, cipher):
-    """A site with two on-alert cameras, and a second site with one, none with any grant yet."""
-    def camera(site, label):
-        return Camera(id=None, site_id=site, label=label, lat=39.96, lon=-75.17, address="3 Main St",
-                      capability=Capability.LIVE, sharing_mode=SharingMode.ON_ALERT, status=CameraStatus.ACTIVE,
-                      streams=(Stream(StreamProtocol.RTSP, "rtsp://10.0.0.9:554/main", StreamRole.MAIN),))
-
-    with database.engine.begin() as conn:
-        owner = repo.add_owner(conn, cipher, OwnerKind.BUSINESS, CONTACT)
-        site = repo.add_site(conn, owner, "Corner shop", "3 Main St", 39.96, -75.17)
-        other_site = repo.add_site(conn, owner, "Warehouse", "9 Dock Rd", 39.97, -75.18)
-        return {"site": site, "other_site": other_site,
-                "door": repo.add_camera(conn, cipher, camera(site, "door"), owner),
-                "till": repo.add_camera(conn, cipher, camera(site, "till"), owner),
-                "dock": repo.add_camera(conn, cipher, camera(other_site, "dock"), owner)}
+# `alerts` and `shop` (a site with two on-alert cameras, another with one): tests/services/conftest.py.
 
 
 def incident_events(database) -> list[dict]:

@@ -9,50 +9,20 @@ from sqlalchemy import func, select
 
 from console.domain.access import Purpose, Rule
 from console.domain.audit import Action
-from console.domain.cameras import (
-    Camera,
-    CameraStatus,
-    Capability,
-    SharingMode,
-    Stream,
-    StreamProtocol,
-    StreamRole,
-)
 from console.domain.changes import ChangeKind
 from console.domain.grants import GrantSource
-from console.domain.owners import OwnerKind
 from console.domain.users import Role
 from console.errors import UserError
-from console.services.owner_alerts import MAX_MINUTES, OwnerAlertService
-from console.store import registry as repo
+from console.services.owner_alerts import MAX_MINUTES
 from console.store.audit import AuditUnavailable
 from console.store.changes import changes_since
 from console.store.models import ShareGrantRow
-from tests.services.conftest import CONTACT, NOW, audit_rows, refuse_audit_writes
+from tests.services.conftest import NOW, audit_rows, refuse_audit_writes
 
 WHY = Purpose(reason="shots fired near the corner shop", cad_number="CAD-2026-0042")
 
 
-@pytest.fixture
-def alerts(database, audit):
-    return OwnerAlertService(database, audit, workstation="rtic-ws-2")
-
-
-@pytest.fixture
-def shop(database, cipher):
-    """A site with two on-alert cameras, and a second site with one, none with any grant yet."""
-    def camera(site, label):
-        return Camera(id=None, site_id=site, label=label, lat=39.96, lon=-75.17, address="3 Main St",
-                      capability=Capability.LIVE, sharing_mode=SharingMode.ON_ALERT, status=CameraStatus.ACTIVE,
-                      streams=(Stream(StreamProtocol.RTSP, "rtsp://10.0.0.9:554/main", StreamRole.MAIN),))
-
-    with database.engine.begin() as conn:
-        owner = repo.add_owner(conn, cipher, OwnerKind.BUSINESS, CONTACT)
-        site = repo.add_site(conn, owner, "Corner shop", "3 Main St", 39.96, -75.17)
-        other_site = repo.add_site(conn, owner, "Warehouse", "9 Dock Rd", 39.97, -75.18)
-        return {"site": site, "other_site": other_site, "door": repo.add_camera(conn, cipher, camera(site, "door"), owner),
-                "till": repo.add_camera(conn, cipher, camera(site, "till"), owner),
-                "dock": repo.add_camera(conn, cipher, camera(other_site, "dock"), owner)}
+# `alerts` and `shop` (a site with two on-alert cameras, another with one): tests/services/conftest.py.
 
 
 def grant_count(database) -> int:
